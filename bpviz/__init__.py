@@ -1,0 +1,3 @@
+"""bpviz: make backpropagation visible."""
+
+__version__ = "0.1.0"

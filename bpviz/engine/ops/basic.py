@@ -1,0 +1,116 @@
+"""input, dense and flatten."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.init import init_weight
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+
+
+@register
+class Input(Op):
+    """The data entry point: forward returns the batch it is fed, [N, *shape]."""
+
+    op_name = "input"
+    family = "input"
+    hypers = (Hyper("shape", "shape", None, minimum=1, required=True,
+                    doc="per-sample shape, e.g. [1, 8, 8] or [2]"),)
+    min_inputs = 0
+    max_inputs = 0
+    formula = "x is data: its gradient ∂L/∂x is computed but not used for learning"
+    summary = "Input batch x (batch axis first)."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        return tuple(self.hp["shape"])
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        if x.shape[1:] != tuple(self.hp["shape"]):
+            raise ShapeError(f"input expects samples of shape {list(self.hp['shape'])}, "
+                             f"got {list(x.shape[1:])}")
+        return x
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return ()
+
+
+@register
+class Dense(Op):
+    """Fully connected layer z = W u + b, batch-first: Z [N, out] = U [N, in] Wᵀ + b.
+
+    weight [out, in] and bias [out], as torch.nn.Linear.
+    """
+
+    op_name = "dense"
+    family = "layer"
+    hypers = (Hyper("units", "int", None, minimum=1, maximum=1_000_000, required=True,
+                    doc="number of output units"),
+              Hyper("bias", "bool", True, doc="add a learned bias b"))
+    formula = ("z = W u + b;  ∂L/∂W = (∂L/∂z) uᵀ,  ∂L/∂b = Σ_samples ∂L/∂z,  "
+               "∂L/∂u = Wᵀ (∂L/∂z)")
+    summary = "Dense (fully connected) layer z = W u + b."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        if len(shape) != 1:
+            dims = "×".join(map(str, shape))
+            raise ShapeError(f"dense needs a flat input [features], got {dims}: add a flatten node")
+        return (self.hp["units"],)
+
+    def param_shapes(self, in_shapes: list[Shape]) -> dict[str, Shape]:
+        (shape,) = in_shapes
+        shapes = {"weight": (self.hp["units"], shape[0])}
+        if self.hp["bias"]:
+            shapes["bias"] = (self.hp["units"],)
+        return shapes
+
+    def init_params(self, in_shapes, rng, dtype, scheme) -> None:
+        out_features, in_features = self.param_shapes(in_shapes)["weight"]
+        self.params["weight"] = init_weight((out_features, in_features), in_features,
+                                            out_features, scheme, rng, dtype)
+        if self.hp["bias"]:
+            self.params["bias"] = np.zeros(out_features, dtype)
+
+    def geometry(self):
+        return None
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (u,) = xs
+        self._u = u
+        z = u @ self.params["weight"].T
+        if self.hp["bias"]:
+            z += self.params["bias"]
+        return z
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        if self.trainable:
+            self.grads["weight"] = gy.T @ self._u
+            if self.hp["bias"]:
+                self.grads["bias"] = gy.sum(axis=0)
+        return (gy @ self.params["weight"],)
+
+
+@register
+class Flatten(Op):
+    """[N, C, H, W] → [N, C·H·W] in C order (as torch.flatten(x, 1))."""
+
+    op_name = "flatten"
+    family = "layer"
+    formula = "∂L/∂U = reshape(∂L/∂z, shape of U): flatten only moves numbers"
+    summary = "Flatten every axis but the batch axis."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        return (int(np.prod(shape)),)
+
+    def geometry(self):
+        return None
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return (gy.reshape(self._shape),)
