@@ -46,9 +46,20 @@ def _flatten(xs, params, hp):
     return torch.flatten(xs[0], 1)
 
 
-SPECS: list[OpSpec] = [
+BASIC_SPECS: list[OpSpec] = [
     OpSpec("dense", "dense", {"units": 5}, [(3, 7)], _dense),
     OpSpec("dense_nobias", "dense", {"units": 1, "bias": False}, [(4, 2)], _dense),
     OpSpec("dense_batch1", "dense", {"units": 3}, [(1, 1)], _dense),
     OpSpec("flatten", "flatten", {}, [(2, 3, 4, 5)], _flatten),
 ]
+
+
+def all_specs() -> list[OpSpec]:
+    # Imported late: the spec modules import OpSpec from here.
+    from tests.engine.specs_conv import CONV_SPECS
+    from tests.engine.specs_pointwise import POINTWISE_SPECS
+
+    return BASIC_SPECS + CONV_SPECS + POINTWISE_SPECS
+
+
+SPECS = all_specs()
