@@ -1,0 +1,246 @@
+"""Check the engine against torch autograd, node by node.
+
+`compare_network` runs one forward and backward pass of the engine, builds
+the same graph in torch (bpviz.oracle.torch_graph) from a snapshot of the
+parameters and buffers taken before the engine ran, and compares for every
+node:
+
+* forward_err: its output;
+* grad_err: ∂L/∂(its output), input nodes included (the torch inputs require
+  grad). Where torch finds no path from the node to L the reference is zero.
+  None only when torch cannot differentiate the output at all;
+* param_grad_err: ∂L/∂θ for each of its parameters, None for a node without
+  parameters or with `op.trainable` False (frozen parameters have
+  requires_grad False in torch too);
+* buffer_err: its buffers after the pass (batchnorm running statistics,
+  updated in training mode), None for a node without buffers.
+
+L is defined as in the executor: the sum of every loss node's output, or the
+sum of every element of every sink when there is no loss node. The engine's
+L and torch's L are compared too.
+
+Tolerance. Every tensor is judged on its own: engine tensor e agrees with
+torch's reference r when
+
+    max |e − r|  <=  tol · scale,   scale = max(1, max |r|),
+
+so the error is relative to the tensor's largest entry and absolute (tol)
+for tensors whose entries are all below 1; the floor keeps gradients that
+are zero up to rounding (e.g. batchnorm's ∂L/∂x when L sums its outputs)
+from failing on noise. tol defaults to 1e-9 for float64 and 1e-4 for
+float32; the dtype is that of the feeds (all feeds must share it) and torch
+computes in it too. A NaN or infinity in either tensor, or a shape mismatch,
+never agrees. For parameters and buffers, the reported error and scale are
+those of the tensor with the largest err/scale ratio.
+
+The engine's dropout draws its own mask; torch reuses it (`op.mask`), so the
+comparison is exact. compare_network leaves the network as it found it:
+parameters and buffers are restored from the snapshot afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bpviz.engine.executor import Executor, Network
+from bpviz.oracle.torch_graph import OracleError, run_graph, total_loss
+
+TOLERANCES = {"float32": 1e-4, "float64": 1e-9}
+
+Snapshot = dict[str, dict[str, np.ndarray]]
+
+
+@dataclass
+class NodeComparison:
+    id: str
+    op: str
+    forward_err: float
+    grad_err: float | None
+    param_grad_err: float | None
+    forward_scale: float
+    grad_scale: float
+    ok: bool
+    param_grad_scale: float | None = None
+    buffer_err: float | None = None
+    buffer_scale: float | None = None
+    failures: list[str] = field(default_factory=list)  # e.g. "grad", "param weight"
+
+
+@dataclass
+class Comparison:
+    nodes: list[NodeComparison]
+    ok: bool
+    loss_engine: float
+    loss_torch: float
+    dtype: str
+    tolerance: float = 0.0
+
+    def node(self, node_id: str) -> NodeComparison:
+        return next(n for n in self.nodes if n.id == node_id)
+
+    @property
+    def failed(self) -> list[NodeComparison]:
+        return [n for n in self.nodes if not n.ok]
+
+
+@dataclass
+class _Pass:
+    """One side's results: values, ∂L/∂out, parameter gradients, buffers, L."""
+
+    values: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray | None]
+    param_grads: dict[str, dict[str, np.ndarray | None]]
+    buffers: Snapshot
+    loss: float
+
+
+def default_tolerance(dtype: np.dtype | str) -> float:
+    name = np.dtype(dtype).name
+    if name not in TOLERANCES:
+        raise OracleError(f"the oracle compares float32 or float64 data, not {name}")
+    return TOLERANCES[name]
+
+
+def measure(ours, reference) -> tuple[float, float]:
+    """(max |ours − reference|, scale); the error is NaN or inf when they cannot agree."""
+    ours, reference = np.asarray(ours), np.asarray(reference)
+    finite_ref = reference[np.isfinite(reference)]
+    scale = max(1.0, float(np.max(np.abs(finite_ref), initial=0.0)))
+    if ours.shape != reference.shape:
+        return float("inf"), scale
+    if not (np.all(np.isfinite(ours)) and np.all(np.isfinite(reference))):
+        return float("nan"), scale
+    diff = np.abs(ours.astype(np.float64) - reference.astype(np.float64))
+    return float(np.max(diff, initial=0.0)), scale
+
+
+def agrees(err: float, scale: float, tol: float) -> bool:
+    return bool(err <= tol * scale)  # False for NaN
+
+
+def _feed_dtype(feeds: dict[str, np.ndarray]) -> np.dtype:
+    dtypes = {np.asarray(x).dtype for x in feeds.values()}
+    if len(dtypes) != 1:
+        names = ", ".join(sorted(d.name for d in dtypes)) or "no feeds"
+        raise OracleError(f"all feeds must share one dtype, got {names}")
+    (dtype,) = dtypes
+    default_tolerance(dtype)
+    return dtype
+
+
+def _snapshot(network: Network, store: str) -> Snapshot:
+    return {node.id: {k: np.array(v, copy=True) for k, v in getattr(node.op, store).items()}
+            for node in network.order}
+
+
+def _restore(network: Network, params: Snapshot, buffers: Snapshot) -> None:
+    for node in network.order:
+        node.op.params.update({k: v.copy() for k, v in params[node.id].items()})
+        node.op.buffers.update({k: v.copy() for k, v in buffers[node.id].items()})
+
+
+def _run_engine(network: Network, feeds, targets) -> _Pass:
+    executor = Executor(network)
+    feeds = {k: np.array(v, copy=True) for k, v in feeds.items()}
+    targets = {k: np.array(v, copy=True) for k, v in (targets or {}).items()}
+    values = {step.node: np.array(step.output, copy=True)
+              for step in executor.forward(feeds, targets)}
+    grads: dict[str, np.ndarray | None] = {}
+    param_grads: dict[str, dict[str, np.ndarray | None]] = {}
+    for step in executor.backward():
+        grads[step.node] = np.array(step.grad_output, copy=True)
+        param_grads[step.node] = {k: np.array(v, copy=True) for k, v in step.grad_params.items()}
+    return _Pass(values, grads, param_grads, _snapshot(network, "buffers"), float(executor.loss))
+
+
+def _torch_target(value: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.floating):
+        return torch.tensor(value, dtype=dtype)
+    return torch.tensor(value, dtype=torch.int64)
+
+
+def _run_torch(network: Network, feeds, targets, params: Snapshot, buffers: Snapshot,
+               dtype: np.dtype) -> _Pass:
+    t_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    leaves = {k: torch.tensor(np.asarray(v), dtype=t_dtype, requires_grad=True)
+              for k, v in feeds.items()}
+    t_params = {node.id: {k: torch.tensor(v, dtype=t_dtype, requires_grad=node.op.trainable)
+                          for k, v in params[node.id].items()} for node in network.order}
+    t_buffers = {i: {k: torch.tensor(v, dtype=t_dtype) for k, v in store.items()}
+                 for i, store in buffers.items()}
+    t_targets = {k: _torch_target(v, t_dtype) for k, v in (targets or {}).items()}
+    outputs = run_graph(network, leaves, t_params, t_buffers, t_targets)
+    loss = total_loss(network, outputs)
+    wrt_out = [i for i in outputs if outputs[i].requires_grad]
+    wrt_par = [(i, k) for i, store in t_params.items() for k, t in store.items() if t.requires_grad]
+    tensors = [outputs[i] for i in wrt_out] + [t_params[i][k] for i, k in wrt_par]
+    found = torch.autograd.grad(loss, tensors, allow_unused=True) if loss.requires_grad else ()
+    found = [None if g is None else g.detach().numpy() for g in found]
+    grads: dict[str, np.ndarray | None] = {i: None for i in outputs}
+    for i, g in zip(wrt_out, found):
+        grads[i] = np.zeros(tuple(outputs[i].shape)) if g is None else g
+    param_grads: dict[str, dict[str, np.ndarray | None]] = {i: {} for i in outputs}
+    for (i, k), g in zip(wrt_par, found[len(wrt_out):]):
+        param_grads[i][k] = np.zeros(tuple(t_params[i][k].shape)) if g is None else g
+    values = {i: t.detach().numpy() for i, t in outputs.items()}
+    after = {i: {k: t.numpy() for k, t in store.items()} for i, store in t_buffers.items()}
+    return _Pass(values, grads, param_grads, after, float(loss.detach()))
+
+
+def _worst(pairs: dict[str, tuple[float, float]]) -> tuple[float | None, float | None]:
+    if not pairs:
+        return None, None
+
+    def ratio(item):
+        err, scale = item
+        return np.inf if np.isnan(err) else err / scale
+
+    return max(pairs.values(), key=ratio)
+
+
+def _compare_node(node, ours: _Pass, theirs: _Pass, tol: float) -> NodeComparison:
+    failures: list[str] = []
+    f_err, f_scale = measure(ours.values[node.id], theirs.values[node.id])
+    if not agrees(f_err, f_scale, tol):
+        failures.append("forward")
+    g_err, g_scale = None, 1.0
+    if theirs.grads[node.id] is not None:
+        g_err, g_scale = measure(ours.grads[node.id], theirs.grads[node.id])
+        if not agrees(g_err, g_scale, tol):
+            failures.append("grad")
+    param_pairs: dict[str, tuple[float, float]] = {}
+    for name, reference in theirs.param_grads[node.id].items():
+        engine = ours.param_grads[node.id].get(name)
+        param_pairs[name] = ((float("inf"), 1.0) if engine is None
+                             else measure(engine, reference))
+        if not agrees(*param_pairs[name], tol):
+            failures.append(f"param {name}")
+    buffer_pairs = {name: measure(ours.buffers[node.id][name], reference)
+                    for name, reference in theirs.buffers[node.id].items()}
+    failures += [f"buffer {k}" for k, v in buffer_pairs.items() if not agrees(*v, tol)]
+    p_err, p_scale = _worst(param_pairs)
+    b_err, b_scale = _worst(buffer_pairs)
+    return NodeComparison(node.id, node.op.op_name, f_err, g_err, p_err, f_scale, g_scale,
+                          not failures, p_scale, b_err, b_scale, failures)
+
+
+def compare_network(network: Network, feeds: dict[str, np.ndarray],
+                    targets: dict[str, np.ndarray] | None,
+                    tolerance: float | None = None) -> Comparison:
+    """Run the engine and torch on the same data; see the module docstring."""
+    dtype = _feed_dtype(feeds)
+    tol = default_tolerance(dtype) if tolerance is None else float(tolerance)
+    params, buffers = _snapshot(network, "params"), _snapshot(network, "buffers")
+    try:
+        ours = _run_engine(network, feeds, targets)
+        theirs = _run_torch(network, feeds, targets, params, buffers, dtype)
+    finally:
+        _restore(network, params, buffers)
+    nodes = [_compare_node(node, ours, theirs, tol) for node in network.order]
+    loss_err, loss_scale = measure(ours.loss, theirs.loss)
+    ok = all(n.ok for n in nodes) and agrees(loss_err, loss_scale, tol)
+    return Comparison(nodes, ok, ours.loss, theirs.loss, np.dtype(dtype).name, tol)
