@@ -28,8 +28,12 @@ def build(spec: OpSpec, dtype, seed: int = 0):
                 fresh = np.abs(fresh) + 0.5
             store[key] = fresh.astype(dtype)
     op.training = spec.training
-    pred_shape = (xs[0].shape[0], *op.infer_shape([x.shape[1:] for x in xs]))
-    target = spec.make_target(rng, pred_shape).astype(dtype) if spec.make_target else None
+    # A loss's target is shaped like its input (the prediction), not its 0-d output.
+    pred_shape = xs[0].shape if op.is_loss else (
+        xs[0].shape[0], *op.infer_shape([x.shape[1:] for x in xs]))
+    target = spec.make_target(rng, pred_shape) if spec.make_target else None
+    if target is not None and np.issubdtype(target.dtype, np.floating):
+        target = target.astype(dtype)  # class labels stay int64
     return op, xs, target
 
 

@@ -1,0 +1,148 @@
+"""Activations u = g_act(z), applied element by element (softmax: across channels).
+
+Every activation keeps the input's shape and dtype. The backward pass is the
+chain rule with a diagonal Jacobian, ∂L/∂z = ∂L/∂u ⊙ g'(z), except softmax,
+whose outputs all depend on every input of the same sample and position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+
+
+class _Activation(Op):
+    """Shared shape rule: any input shape, the output has the same shape."""
+
+    family = "activation"
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        return tuple(shape)
+
+
+@register
+class ReLU(_Activation):
+    """u = max(0, z) for input [N, ...] of any shape.
+
+    g'(z) = 1[z > 0]: the gradient passes where the unit was active.
+    """
+
+    op_name = "relu"
+    formula = "u = max(0, z);  ∂L/∂z = ∂L/∂u ⊙ 1[z > 0]"
+    summary = "ReLU u = max(0, z): passes positive values, zeroes the rest."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (z,) = xs
+        self._active = z > 0
+        return np.where(self._active, z, np.zeros((), z.dtype))
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: ReLU is not differentiable at z = 0; like torch we use the
+        # subgradient 0 there (1[z > 0], not 1[z >= 0]).
+        return (np.where(self._active, gy, np.zeros((), gy.dtype)),)
+
+
+@register
+class LeakyReLU(_Activation):
+    """u = z for z > 0, u = a·z otherwise (a = slope), input [N, ...] of any shape."""
+
+    op_name = "leaky_relu"
+    hypers = (Hyper("slope", "float", 0.01, minimum=0.0,
+                    doc="factor a applied to negative inputs"),)
+    formula = "u = z if z > 0 else a z;  ∂L/∂z = ∂L/∂u ⊙ (1 if z > 0 else a)"
+    summary = "Leaky ReLU: negative inputs are scaled by a small slope a instead of zeroed."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (z,) = xs
+        self._active = z > 0
+        # NOTE: `z * slope` with a Python float keeps float32; a NumPy float64
+        # scalar would silently upcast the whole array.
+        return np.where(self._active, z, z * self.hp["slope"])
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: at exactly z = 0 the gradient is the slope a (torch's choice).
+        return (np.where(self._active, gy, gy * self.hp["slope"]),)
+
+
+@register
+class Sigmoid(_Activation):
+    """u = σ(z) = 1 / (1 + e^(−z)) for input [N, ...] of any shape."""
+
+    op_name = "sigmoid"
+    formula = "u = σ(z) = 1/(1 + e^(−z));  ∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))"
+    summary = "Sigmoid σ(z) = 1/(1 + e^(−z)): squashes values into (0, 1)."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (z,) = xs
+        self._u = sigmoid(z)
+        return self._u
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: the derivative is written with the output u = σ(z), which the
+        # forward pass already computed: σ'(z) = u (1 − u).
+        u = self._u
+        return (gy * (1 - u) * u,)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) without overflow: e^(−|z|) never exceeds 1, whatever the sign of z."""
+    e = np.exp(-np.abs(z))
+    one = np.ones((), z.dtype)
+    return np.where(z >= 0, one / (one + e), e / (one + e))
+
+
+@register
+class Tanh(_Activation):
+    """u = tanh(z) for input [N, ...] of any shape."""
+
+    op_name = "tanh"
+    formula = "u = tanh(z);  ∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))"
+    summary = "tanh: squashes values into (−1, 1)."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (z,) = xs
+        self._u = np.tanh(z)
+        return self._u
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        u = self._u
+        return (gy * (1 - u * u),)
+
+
+@register
+class Softmax(_Activation):
+    """ŷ_k = e^(z_k) / Σ_j e^(z_j) over axis 1 (classes or channels) of [N, K, ...].
+
+    For [N, C, H, W] inputs every pixel gets its own softmax over the C
+    channels, as torch.softmax(z, dim=1).
+    """
+
+    op_name = "softmax"
+    formula = ("ŷ_k = e^(z_k) / Σ_j e^(z_j);  "
+               "∂L/∂z_k = ŷ_k (∂L/∂ŷ_k − Σ_j ∂L/∂ŷ_j ŷ_j)")
+    summary = "Softmax over axis 1: turns scores into probabilities that sum to 1."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        if len(shape) == 0:
+            raise ShapeError("softmax needs samples with a class axis, got single numbers")
+        return tuple(shape)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (z,) = xs
+        self._y = softmax(z, axis=1)
+        return self._y
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: the Jacobian is diag(ŷ) − ŷ ŷᵀ, not diagonal: every output
+        # depends on every input, so the gradient of one class reaches all.
+        y = self._y
+        return (y * (gy - np.sum(gy * y, axis=1, keepdims=True)),)
+
+
+def softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """Softmax along `axis`; subtracting the maximum keeps e^z from overflowing."""
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)

@@ -1,0 +1,202 @@
+"""Loss functions L(ŷ, y): the end of the forward pass and the start of backward.
+
+Each loss takes one graph input (the prediction ŷ, batch-first) and is called
+as `forward(pred, target)`; it returns L as a 0-d array of the prediction's
+dtype. `backward(gy)` receives the 0-d upstream gradient ∂(total)/∂L (1 for
+the network's loss) and returns (∂L/∂ŷ,).
+
+`reduction` "sum" is the lecture's formula; "mean" (torch's default) divides
+it by the number of terms, stated in each formula.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+from bpviz.engine.ops.activations import sigmoid, softmax
+from bpviz.engine.ops.merge import dims
+
+REDUCTION = Hyper("reduction", "choice", "mean", choices=("mean", "sum"),
+                  doc="mean (as torch) or sum (as the lecture's formulas) over the terms")
+
+
+class _Loss(Op):
+    """Shared parts: one graph input, a 0-d output, no receptive-field geometry."""
+
+    family = "loss"
+    is_loss = True
+    hypers = (REDUCTION,)
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        return ()
+
+    def geometry(self):
+        return None
+
+    def _float_target(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The target as an array of pred's dtype and shape (never a silent broadcast)."""
+        target = np.asarray(target)
+        if target.shape != pred.shape:
+            raise ShapeError(f"{self.op_name} needs a target shaped like the prediction "
+                             f"{list(pred.shape)}, got {list(target.shape)}")
+        return target.astype(pred.dtype, copy=False)
+
+    def _reduce(self, terms: np.ndarray) -> np.ndarray:
+        """Σ of the per-element terms, divided by their count for "mean"; 0-d, terms' dtype."""
+        total = terms.sum()
+        if self.hp["reduction"] == "mean":
+            total = total / terms.size
+        return np.asarray(total, dtype=terms.dtype)
+
+    def _scale(self, gy: np.ndarray, count: int, dtype: np.dtype) -> np.ndarray:
+        """The upstream gradient as a 0-d array of `dtype`, divided by `count` for "mean"."""
+        gy = np.asarray(gy, dtype=dtype)
+        return gy / count if self.hp["reduction"] == "mean" else gy
+
+
+@register
+class MSE(_Loss):
+    """Squared error between prediction ŷ and target y of one shape [N, ...]."""
+
+    op_name = "mse"
+    formula = ("L = Σ_i (ŷ_i − y_i)²;  ∂L/∂ŷ_i = 2(ŷ_i − y_i)  "
+               "(mean: both divided by the number of elements N·F)")
+    summary = "Mean squared error between prediction and target."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        pred, target = xs
+        diff = pred - self._float_target(pred, target)
+        self._diff = diff
+        return self._reduce(diff * diff)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        diff = self._diff
+        return ((2 * self._scale(gy, diff.size, diff.dtype)) * diff,)
+
+
+# torch clamps each log in binary_cross_entropy at −100 (so L stays finite at
+# ŷ = 0 or 1) and keeps the gradient's denominator ŷ(1 − ŷ) at least 1e-12,
+# a single-precision constant even for float64 (1e-12 rounded to float32 is
+# 9.99999996e-13; the difference shows in float64 gradients at the clamp).
+LOG_FLOOR = -100.0
+BCE_EPSILON = float(np.float32(1e-12))
+
+
+@register
+class BCE(_Loss):
+    """Binary cross-entropy on probabilities ŷ ∈ [0, 1]; target y ∈ [0, 1], shape of ŷ."""
+
+    op_name = "bce"
+    formula = ("L = −Σ_i [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)];  "
+               "∂L/∂ŷ_i = (ŷ_i − y_i) / (ŷ_i (1 − ŷ_i))  "
+               "(mean: both divided by the number of elements N·F)")
+    summary = "Binary cross-entropy of probabilities ŷ (put a sigmoid before it)."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        pred, target = xs
+        y = self._float_target(pred, target)
+        if pred.size and not (np.min(pred) >= 0 and np.max(pred) <= 1):
+            bad = pred[~((pred >= 0) & (pred <= 1))].flat[0]
+            raise ValueError(f"bce needs probabilities in [0, 1] (put a sigmoid before it), "
+                             f"got {float(bad)!r}")
+        # NOTE: log(0) = −∞ would make L infinite and 0·∞ = nan; like torch,
+        # each log is clamped at −100 and log(1 − ŷ) is computed as log1p(−ŷ),
+        # which stays accurate for tiny ŷ.
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(pred), LOG_FLOOR)
+            log_1mp = np.maximum(np.log1p(-pred), LOG_FLOOR)
+        self._pred, self._y = pred, y
+        return self._reduce((y - 1) * log_1mp - y * log_p)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        pred, y = self._pred, self._y
+        # NOTE: at ŷ = 0 or 1 the exact gradient is infinite; torch divides by
+        # max(ŷ(1 − ŷ), 1e-12) instead, giving ±1e12 · (ŷ − y). We do the same,
+        # so the numbers agree with torch even at the clamp.
+        denom = np.maximum((1 - pred) * pred, pred.dtype.type(BCE_EPSILON))
+        return (self._scale(gy, pred.size, pred.dtype) * (pred - y) / denom,)
+
+
+@register
+class BCEWithLogits(_Loss):
+    """Binary cross-entropy on logits z (ŷ = σ(z) inside); target y ∈ [0, 1], shape of z."""
+
+    op_name = "bce_with_logits"
+    formula = ("ŷ_i = σ(z_i),  L = −Σ_i [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)];  "
+               "∂L/∂z_i = ŷ_i − y_i  (mean: both divided by the number of elements N·F)")
+    summary = "Sigmoid and binary cross-entropy in one numerically stable step."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        z, target = xs
+        y = self._float_target(z, target)
+        # NOTE: −[y log σ(z) + (1−y) log(1−σ(z))] = max(z, 0) − z y + log(1 + e^(−|z|)):
+        # e^(−|z|) ≤ 1 never overflows and no log of 0 appears for large |z|.
+        terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        self._z, self._y = z, y
+        return self._reduce(terms)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        z, y = self._z, self._y
+        return (self._scale(gy, z.size, z.dtype) * (sigmoid(z) - y),)
+
+
+@register
+class SoftmaxCrossEntropy(_Loss):
+    """Softmax over K classes and cross-entropy with integer labels.
+
+    Logits z [N, K], labels [N] with values in 0..K−1 (as torch's
+    F.cross_entropy). y is the one-hot encoding of the labels.
+    """
+
+    op_name = "softmax_cross_entropy"
+    formula = ("ŷ = softmax(z),  L = −Σ_n Σ_k y_nk log ŷ_nk;  ∂L/∂z = ŷ − y  "
+               "(y one-hot; mean: both divided by the batch size N)")
+    summary = "Softmax and cross-entropy with class labels, in one stable step."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        if len(shape) != 1:
+            raise ShapeError(f"softmax_cross_entropy needs flat class scores [K], got "
+                             f"{dims(tuple(shape))}: add a flatten or dense node")
+        return ()
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        z, target = xs
+        self.infer_shape([z.shape[1:]])
+        labels = self._labels(z, target)
+        n = z.shape[0]
+        # NOTE: log ŷ is computed as (z − max) − log Σ e^(z − max): exponentials
+        # of large logits would overflow, and log of a rounded-to-0 ŷ is −∞.
+        shifted = z - np.max(z, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        self._probs = softmax(z, axis=1)
+        self._labels_used = labels
+        return self._reduce(-log_probs[np.arange(n), labels])
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        probs, labels = self._probs, self._labels_used
+        n = probs.shape[0]
+        grad = probs.copy()
+        grad[np.arange(n), labels] -= 1
+        return (self._scale(gy, n, probs.dtype) * grad,)
+
+    def _labels(self, z: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Integer labels as int64, checked against the batch size and the K classes."""
+        target = np.asarray(target)
+        n, k = z.shape
+        if target.shape != (n,):
+            raise ShapeError(f"softmax_cross_entropy needs one label per sample ({n}), got "
+                             f"labels of shape {list(target.shape)}")
+        if not np.issubdtype(target.dtype, np.integer):
+            integral = (np.issubdtype(target.dtype, np.floating)
+                        and np.all(np.isfinite(target)) and np.all(target == np.round(target)))
+            if not integral:
+                raise ValueError(f"softmax_cross_entropy needs integer class labels, got "
+                                 f"{target.dtype} values")
+        labels = target.astype(np.int64)
+        bad = labels[(labels < 0) | (labels >= k)]
+        if bad.size:
+            raise ValueError(f"softmax_cross_entropy label {int(bad[0])} is out of range: "
+                             f"labels must lie in 0..{k - 1} for {k} classes")
+        return labels

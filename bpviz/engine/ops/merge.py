@@ -1,0 +1,95 @@
+"""Merges of several inputs: add (residual connections) and concat (dense connections)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.op import Op, Shape, ShapeError, register
+
+
+def dims(shape: Shape) -> str:
+    """A per-sample shape as the app writes it: 16×8×8."""
+    return "×".join(map(str, shape)) if len(shape) else "a single number"
+
+
+@register
+class Add(Op):
+    """y = x_1 + x_2 + … + x_k, inputs [N, ...] all of one shape.
+
+    The residual connection of a ResNet block: y = F(x) + x.
+    """
+
+    op_name = "add"
+    family = "merge"
+    min_inputs = 2
+    max_inputs = None
+    formula = "y = Σ_i x_i;  ∂L/∂x_i = ∂L/∂y for every input i"
+    summary = "Element-wise sum of its inputs (a residual connection)."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        first = tuple(in_shapes[0])
+        for shape in in_shapes[1:]:
+            if tuple(shape) != first:
+                raise ShapeError(f"add needs inputs of one shape, got {dims(first)} "
+                                 f"and {dims(tuple(shape))}")
+        return first
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        self.infer_shape([x.shape[1:] for x in xs])
+        if len({x.shape[0] for x in xs}) > 1:
+            raise ShapeError("add needs inputs with one batch size")
+        self._count = len(xs)
+        y = xs[0].copy()
+        for x in xs[1:]:
+            y += x
+        return y
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: ∂y/∂x_i is the identity, so every input receives the whole
+        # upstream gradient, not a share of it. Each gets its own copy so that
+        # the gradients shown for different inputs are independent arrays.
+        return tuple(gy.copy() for _ in range(self._count))
+
+
+@register
+class Concat(Op):
+    """Stack inputs along the channel axis: [N, C_1, H, W], … → [N, Σ C_i, H, W].
+
+    Flat inputs [N, F_i] are joined the same way into [N, Σ F_i]. The dense
+    connection of a DenseNet block.
+    """
+
+    op_name = "concat"
+    family = "merge"
+    min_inputs = 2
+    max_inputs = None
+    formula = ("y = [x_1; x_2; …] along channels;  "
+               "∂L/∂x_i = the channel slice of ∂L/∂y that x_i filled")
+    summary = "Concatenate its inputs along the channel axis (a dense connection)."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        first = tuple(in_shapes[0])
+        if len(first) == 0:
+            raise ShapeError("concat needs inputs with a channel axis, got single numbers")
+        for shape in in_shapes[1:]:
+            shape = tuple(shape)
+            if len(shape) != len(first):
+                raise ShapeError(f"concat needs inputs with the same number of axes, got "
+                                 f"{dims(first)} and {dims(shape)}")
+            if shape[1:] != first[1:]:
+                raise ShapeError(f"concat needs inputs of one spatial size, got "
+                                 f"{dims(first)} and {dims(shape)}")
+        return (sum(shape[0] for shape in in_shapes), *first[1:])
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        self.infer_shape([x.shape[1:] for x in xs])
+        if len({x.shape[0] for x in xs}) > 1:
+            raise ShapeError("concat needs inputs with one batch size")
+        self._channels = [x.shape[1] for x in xs]
+        return np.concatenate(xs, axis=1)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: no arithmetic here: concat only moves numbers, so each input's
+        # gradient is exactly the block of channels it contributed.
+        bounds = np.cumsum(self._channels)[:-1]
+        return tuple(part.copy() for part in np.split(gy, bounds, axis=1))

@@ -1,0 +1,155 @@
+"""Batch normalisation and dropout: the ops that behave differently in training and eval."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.op import Hyper, HyperError, Op, Shape, ShapeError, register
+from bpviz.engine.ops.merge import dims
+
+
+@register
+class BatchNorm(Op):
+    """Normalise each channel over the batch (and pixels), then scale and shift.
+
+    Input [N, C, H, W] or [N, C]; weight γ [C] and bias β [C] as
+    torch.nn.BatchNorm2d/1d; buffers running_mean and running_var [C].
+
+    Training: μ_B and σ²_B are the mean and the biased variance of the m = N·H·W
+    values of each channel in this batch; the running statistics move towards
+    them (running_var towards the unbiased variance σ²_B · m/(m−1), as torch).
+    Eval: μ and σ² are the running statistics, so the op is a fixed affine map.
+    """
+
+    op_name = "batchnorm"
+    family = "norm"
+    hypers = (Hyper("eps", "float", 1e-5, minimum=0.0,
+                    doc="ε added to the variance before the square root"),
+              Hyper("momentum", "float", 0.1, minimum=0.0, maximum=1.0,
+                    doc="how far the running statistics move towards each batch's"))
+    formula = ("x̂ = (x − μ_B)/√(σ²_B + ε),  y = γ x̂ + β;  "
+               "∂L/∂γ = Σ ∂L/∂y ⊙ x̂,  ∂L/∂β = Σ ∂L/∂y,  "
+               "∂L/∂x = γ/(m√(σ²_B + ε)) · (m ∂L/∂y − Σ ∂L/∂y − x̂ Σ ∂L/∂y ⊙ x̂) "
+               "(training; in eval ∂L/∂x = γ/√(σ² + ε) · ∂L/∂y)")
+    summary = "Batch normalisation: standardise each channel, then scale by γ and shift by β."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        if len(shape) not in (1, 3):
+            raise ShapeError(f"batchnorm needs inputs [C] or [C, H, W], got {dims(tuple(shape))}")
+        return tuple(shape)
+
+    def param_shapes(self, in_shapes: list[Shape]) -> dict[str, Shape]:
+        channels = self.infer_shape(in_shapes)[0]
+        return {"weight": (channels,), "bias": (channels,)}
+
+    def buffer_shapes(self, in_shapes: list[Shape]) -> dict[str, Shape]:
+        channels = self.infer_shape(in_shapes)[0]
+        return {"running_mean": (channels,), "running_var": (channels,)}
+
+    def init_params(self, in_shapes, rng, dtype, scheme) -> None:
+        channels = self.infer_shape(in_shapes)[0]
+        self.params["weight"] = np.ones(channels, dtype)
+        self.params["bias"] = np.zeros(channels, dtype)
+        self.buffers["running_mean"] = np.zeros(channels, dtype)
+        self.buffers["running_var"] = np.ones(channels, dtype)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        self.infer_shape([x.shape[1:]])
+        # Reduce over every axis but the channel axis; `shape` broadcasts a
+        # per-channel vector against x.
+        axes = (0, *range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        m = x.size // x.shape[1]
+        if self.training:
+            if m < 2:
+                raise ShapeError("batchnorm in training needs more than one value per channel "
+                                 f"(got a batch of {x.shape[0]} with {m} value per channel)")
+            mean = x.mean(axis=axes)
+            centred = x - mean.reshape(shape)
+            var = np.mean(centred * centred, axis=axes)
+            momentum = self.hp["momentum"]
+            # NOTE: the output uses the biased variance (divide by m), but the
+            # running variance is updated with the unbiased one (m − 1), as torch.
+            self.buffers["running_mean"] = ((1 - momentum) * self.buffers["running_mean"]
+                                            + momentum * mean)
+            self.buffers["running_var"] = ((1 - momentum) * self.buffers["running_var"]
+                                           + momentum * var * (m / (m - 1)))
+        else:
+            mean = self.buffers["running_mean"]
+            var = self.buffers["running_var"]
+            centred = x - mean.reshape(shape)
+        inv_std = 1 / np.sqrt(var + self.hp["eps"])
+        x_hat = centred * inv_std.reshape(shape)
+        self._cache = (x_hat, inv_std, axes, shape, m, self.training)
+        return x_hat * self.params["weight"].reshape(shape) + self.params["bias"].reshape(shape)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x_hat, inv_std, axes, shape, m, training = self._cache
+        sum_gy = gy.sum(axis=axes)
+        sum_gy_xhat = np.sum(gy * x_hat, axis=axes)
+        if self.trainable:
+            self.grads["weight"] = sum_gy_xhat
+            self.grads["bias"] = sum_gy
+        scale = (self.params["weight"] * inv_std).reshape(shape)
+        if not training:
+            return (gy * scale,)
+        # NOTE: in training μ_B and σ²_B depend on every x of the channel, so
+        # the gradient has two extra terms: the mean of ∂L/∂y is removed, and
+        # the part along x̂ is removed (the batch statistics absorb both).
+        grad_x = scale * (gy - (sum_gy / m).reshape(shape)
+                          - x_hat * (sum_gy_xhat / m).reshape(shape))
+        return (grad_x,)
+
+
+@register
+class Dropout(Op):
+    """Inverted dropout: in training y = x ⊙ mask, with mask_i = 1/(1−p) with
+    probability 1−p and 0 otherwise; in eval y = x. Any input shape [N, ...].
+
+    `rng` (a numpy Generator) draws the masks; the network builder sets it.
+    After forward, `mask` holds the mask used, same shape and dtype as x.
+    With `reuse_mask` set (gradient checks) the previous mask is reused while
+    the shape stays the same, which makes the op a fixed function of x.
+    """
+
+    op_name = "dropout"
+    family = "norm"
+    hypers = (Hyper("p", "float", 0.5, minimum=0.0, maximum=1.0,
+                    doc="probability of dropping each value, 0 ≤ p < 1"),)
+    formula = ("y = x ⊙ mask / (1 − p), mask_i ∈ {0, 1};  ∂L/∂x = ∂L/∂y ⊙ mask / (1 − p) "
+               "(eval: y = x, ∂L/∂x = ∂L/∂y)")
+    summary = "Dropout: zero each value with probability p in training, rescale the rest."
+
+    def __init__(self, **hp) -> None:
+        super().__init__(**hp)
+        if self.hp["p"] >= 1:
+            raise HyperError(f"dropout parameter 'p' must be less than 1, got {self.hp['p']!r}")
+        self.rng: np.random.Generator = np.random.default_rng(0)
+        self.mask: np.ndarray | None = None
+        self.reuse_mask = False
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        (shape,) = in_shapes
+        return tuple(shape)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        self._training = self.training
+        if not self.training:
+            return x.copy()
+        p = self.hp["p"]
+        if self.reuse_mask and self.mask is not None and self.mask.shape == x.shape:
+            keep = self.mask != 0
+        else:
+            keep = self.rng.random(x.shape) >= p
+        # NOTE: scaling by 1/(1−p) in training keeps E[y] = x, so eval needs no
+        # rescaling (inverted dropout, as torch).
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - p)
+        return x * self.mask
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        if not self._training:
+            return (gy.copy(),)
+        return (gy * self.mask,)
