@@ -19,6 +19,11 @@ L is defined as in the executor: the sum of every loss node's output, or the
 sum of every element of every sink when there is no loss node. The engine's
 L and torch's L are compared too.
 
+For parameters and buffers the reported error (and its scale) is the largest
+over the node's tensors, but each tensor is judged against its own scale;
+`failures` names what disagreed: "forward", "grad", "param <name>",
+"buffer <name>".
+
 Tolerance. Every tensor is judged on its own: engine tensor e agrees with
 torch's reference r when
 
@@ -30,8 +35,7 @@ are zero up to rounding (e.g. batchnorm's ∂L/∂x when L sums its outputs)
 from failing on noise. tol defaults to 1e-9 for float64 and 1e-4 for
 float32; the dtype is that of the feeds (all feeds must share it) and torch
 computes in it too. A NaN or infinity in either tensor, or a shape mismatch,
-never agrees. For parameters and buffers, the reported error and scale are
-those of the tensor with the largest err/scale ratio.
+never agrees.
 
 The engine's dropout draws its own mask; torch reuses it (`op.mask`), so the
 comparison is exact. compare_network leaves the network as it found it:
@@ -191,15 +195,11 @@ def _run_torch(network: Network, feeds, targets, params: Snapshot, buffers: Snap
     return _Pass(values, grads, param_grads, after, float(loss.detach()))
 
 
-def _worst(pairs: dict[str, tuple[float, float]]) -> tuple[float | None, float | None]:
+def _largest(pairs: dict[str, tuple[float, float]]) -> tuple[float | None, float | None]:
+    """(err, scale) of the tensor with the largest error (NaN counts as largest)."""
     if not pairs:
         return None, None
-
-    def ratio(item):
-        err, scale = item
-        return np.inf if np.isnan(err) else err / scale
-
-    return max(pairs.values(), key=ratio)
+    return max(pairs.values(), key=lambda pair: np.inf if np.isnan(pair[0]) else pair[0])
 
 
 def _compare_node(node, ours: _Pass, theirs: _Pass, tol: float) -> NodeComparison:
@@ -222,8 +222,8 @@ def _compare_node(node, ours: _Pass, theirs: _Pass, tol: float) -> NodeCompariso
     buffer_pairs = {name: measure(ours.buffers[node.id][name], reference)
                     for name, reference in theirs.buffers[node.id].items()}
     failures += [f"buffer {k}" for k, v in buffer_pairs.items() if not agrees(*v, tol)]
-    p_err, p_scale = _worst(param_pairs)
-    b_err, b_scale = _worst(buffer_pairs)
+    p_err, p_scale = _largest(param_pairs)
+    b_err, b_scale = _largest(buffer_pairs)
     return NodeComparison(node.id, node.op.op_name, f_err, g_err, p_err, f_scale, g_scale,
                           not failures, p_scale, b_err, b_scale, failures)
 

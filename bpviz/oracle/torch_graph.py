@@ -118,16 +118,22 @@ def _dropout(xs, params, buffers, hp, op):
     return xs[0] * torch.from_numpy(np.array(mask)).to(xs[0].dtype)
 
 
+def _like(target: Tensor, pred: Tensor) -> Tensor:
+    """A float target in the prediction's dtype, as the engine's losses take it."""
+    return target.to(pred.dtype)
+
+
 def _mse(xs, params, buffers, hp, op):
-    return F.mse_loss(xs[0], xs[1], reduction=hp["reduction"])
+    return F.mse_loss(xs[0], _like(xs[1], xs[0]), reduction=hp["reduction"])
 
 
 def _bce(xs, params, buffers, hp, op):
-    return F.binary_cross_entropy(xs[0], xs[1], reduction=hp["reduction"])
+    return F.binary_cross_entropy(xs[0], _like(xs[1], xs[0]), reduction=hp["reduction"])
 
 
 def _bce_with_logits(xs, params, buffers, hp, op):
-    return F.binary_cross_entropy_with_logits(xs[0], xs[1], reduction=hp["reduction"])
+    return F.binary_cross_entropy_with_logits(xs[0], _like(xs[1], xs[0]),
+                                              reduction=hp["reduction"])
 
 
 def _softmax_cross_entropy(xs, params, buffers, hp, op):
