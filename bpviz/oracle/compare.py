@@ -39,7 +39,8 @@ never agrees.
 
 The engine's dropout draws its own mask; torch reuses it (`op.mask`), so the
 comparison is exact. compare_network leaves the network as it found it:
-parameters and buffers are restored from the snapshot afterwards.
+every op keeps its parameter and buffer arrays (the same objects), with the
+values they had before the check.
 """
 
 from __future__ import annotations
@@ -140,10 +141,16 @@ def _snapshot(network: Network, store: str) -> Snapshot:
             for node in network.order}
 
 
-def _restore(network: Network, params: Snapshot, buffers: Snapshot) -> None:
+def _restore(network: Network, originals: dict[str, tuple[dict, dict]],
+             params: Snapshot, buffers: Snapshot) -> None:
+    """Put back the very arrays each op held (an optimiser may hold them too), with
+    their snapshot values (batchnorm replaces or updates its running statistics)."""
     for node in network.order:
-        node.op.params.update({k: v.copy() for k, v in params[node.id].items()})
-        node.op.buffers.update({k: v.copy() for k, v in buffers[node.id].items()})
+        for store, saved, arrays in ((node.op.params, params[node.id], originals[node.id][0]),
+                                     (node.op.buffers, buffers[node.id], originals[node.id][1])):
+            for key, array in arrays.items():
+                np.copyto(array, saved[key])
+                store[key] = array
 
 
 def _run_engine(network: Network, feeds, targets) -> _Pass:
@@ -235,11 +242,13 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
     dtype = _feed_dtype(feeds)
     tol = default_tolerance(dtype) if tolerance is None else float(tolerance)
     params, buffers = _snapshot(network, "params"), _snapshot(network, "buffers")
+    originals = {node.id: (dict(node.op.params), dict(node.op.buffers))
+                 for node in network.order}
     try:
         ours = _run_engine(network, feeds, targets)
         theirs = _run_torch(network, feeds, targets, params, buffers, dtype)
     finally:
-        _restore(network, params, buffers)
+        _restore(network, originals, params, buffers)
     nodes = [_compare_node(node, ours, theirs, tol) for node in network.order]
     loss_err, loss_scale = measure(ours.loss, theirs.loss)
     ok = all(n.ok for n in nodes) and agrees(loss_err, loss_scale, tol)
