@@ -1,0 +1,62 @@
+"""From a GraphDocument to an engine Network with initialised parameters.
+
+Initialisation: every node gets its own generator,
+`bpviz.engine.init.node_rng(seed, node id)`, so adding or removing a node
+never changes another node's weights. A node whose output goes only to ReLU
+or leaky ReLU nodes (directly, or through one batchnorm node whose consumers
+are all ReLU or leaky ReLU) is initialised with He (Kaiming) normal; every
+other node with Glorot (Xavier) uniform. Biases start at zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine import OPS, Network, NodeSpec
+from bpviz.engine.init import node_rng
+from bpviz.graph.document import GraphDocument
+from bpviz.graph.shapes import validate
+
+RELU_OPS = frozenset({"relu", "leaky_relu"})
+NORM_OPS = frozenset({"batchnorm"})
+
+
+def init_scheme(doc: GraphDocument, node_id: str,
+                consumers: dict[str, list[tuple[str, int]]] | None = None) -> str:
+    """'he' when the node feeds only ReLU-like nodes (maybe through one batchnorm)."""
+    if consumers is None:
+        consumers = doc.consumers()
+
+    def relu_only(users: list[tuple[str, int]]) -> bool:
+        return bool(users) and all(doc.nodes[user].op in RELU_OPS for user, _ in users)
+
+    users = consumers[node_id]
+    if not users:
+        return "glorot"
+    for user, _ in users:
+        op = doc.nodes[user].op
+        if op in RELU_OPS:
+            continue
+        if op in NORM_OPS and relu_only(consumers[user]):
+            continue
+        return "glorot"
+    return "he"
+
+
+def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64) -> Network:
+    """Validate the document (GraphError otherwise) and build its Network."""
+    dtype = np.dtype(dtype)
+    report = validate(doc, dtype)
+    consumers = doc.consumers()
+    specs = []
+    for node_id in report.order:
+        node = doc.nodes[node_id]
+        op = OPS[node.op](**node.params)
+        in_shapes = [report.shapes[src] for src in node.inputs]
+        op.init_params(in_shapes, node_rng(seed, node_id), dtype,
+                       init_scheme(doc, node_id, consumers))
+        op.trainable = node.trainable
+        if op.op_name == "dropout":
+            op.rng = node_rng(seed, node_id)
+        specs.append(NodeSpec(node_id, op, list(node.inputs)))
+    return Network(specs)
