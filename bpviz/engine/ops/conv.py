@@ -1,0 +1,213 @@
+"""conv2d, and the window helpers the pooling ops share with it.
+
+Arrays are batch-first N,C,H,W. A kernel of size k with dilation d spans
+d(k − 1) + 1 pixels; along each axis the output has
+H' = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1 pixels (torch's floor mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import product
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from bpviz.engine.init import init_weight
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
+
+Pair = tuple[int, int]
+
+
+# -- shared window geometry --------------------------------------------------
+def show_pair(value: Pair) -> str:
+    """(5, 5) → "5", (3, 2) → "3x2"."""
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+
+
+def spatial_shape(op_name: str, in_shapes: list[Shape]) -> tuple[int, int, int]:
+    """The one per-sample input shape as (C, H, W), or a ShapeError."""
+    (shape,) = in_shapes
+    if len(shape) != 3:
+        dims = "×".join(map(str, shape)) or "a scalar"
+        raise ShapeError(f"{op_name} needs a [C, H, W] input, got {dims}")
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+def span_of(kernel: Pair, dilation: Pair) -> Pair:
+    """Pixels covered by a dilated kernel: d(k − 1) + 1 along each axis."""
+    return dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
+
+
+def output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair,
+                dilation: Pair = (1, 1)) -> Pair:
+    """(H', W') after sliding the kernel, or a ShapeError if it does not fit once."""
+    span = span_of(kernel, dilation)
+    padded = (size[0] + 2 * padding[0], size[1] + 2 * padding[1])
+    if span[0] <= padded[0] and span[1] <= padded[1]:
+        return (padded[0] - span[0]) // stride[0] + 1, (padded[1] - span[1]) // stride[1] + 1
+    where = "padded input" if any(padding) else "input"
+    shown = f"{padded[0]}x{padded[1]}"
+    if dilation == (1, 1):
+        raise ShapeError(f"kernel {show_pair(kernel)} is larger than its {where} {shown}")
+    raise ShapeError(f"kernel {show_pair(kernel)} with dilation {show_pair(dilation)} "
+                     f"spans {show_pair(span)} pixels but its {where} is {shown}")
+
+
+def check_batch(op_name: str, x: np.ndarray) -> None:
+    if x.ndim != 4:
+        dims = "×".join(map(str, x.shape)) or "a scalar"
+        raise ShapeError(f"{op_name} needs a batch [N, C, H, W], got {dims}")
+
+
+def pad_hw(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
+    """x [N, C, H, W] with `padding` pixels of `value` around H and W (a new array)."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def taps(kernel: Pair, stride: Pair, out_hw: Pair,
+         dilation: Pair = (1, 1)) -> Iterator[tuple[int, tuple[slice, slice]]]:
+    """For each kernel offset (k1, k2), row-major: its flat index k1·kw + k2 and
+    the (rows, cols) slices of the padded input that it reads for every output pixel.
+    """
+    (sh, sw), (oh, ow) = stride, out_hw
+    for k1, k2 in product(range(kernel[0]), range(kernel[1])):
+        r, q = k1 * dilation[0], k2 * dilation[1]
+        yield (k1 * kernel[1] + k2,
+               (slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw)))
+
+
+# -- im2col / col2im -----------------------------------------------------------
+def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+           dilation: Pair) -> np.ndarray:
+    """Columns [C·kh·kw, N·H'·W']: row (n, k1, k2), column (b, i1, i2) holds
+    U_padded[b, n, s·i1 + d·k1, s·i2 + d·k2]: one strided view of the padded
+    input, copied once into a contiguous matrix.
+    """
+    span = span_of(kernel, dilation)
+    windows = sliding_window_view(pad_hw(x, padding, 0.0), span, axis=(2, 3))
+    windows = windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
+    n, c, oh, ow, kh, kw = windows.shape
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
+           padding: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+    """The adjoint of im2col: add every column entry back onto the pixel it was read from.
+
+    One strided slice-add per kernel offset (kh·kw of them), never a loop over pixels.
+    """
+    n, c, h, w = x_shape
+    grad = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=cols.dtype)
+    blocks = cols.reshape(c, kernel[0] * kernel[1], n, *out_hw)
+    for tap, (rows, columns) in taps(kernel, stride, out_hw, dilation):
+        # NOTE: `+=`, not `=`: with overlapping windows (stride < span) one
+        # input pixel feeds several outputs, and its gradient is their sum.
+        grad[:, :, rows, columns] += blocks[:, tap]
+    inner = grad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    return np.ascontiguousarray(inner.transpose(1, 0, 2, 3))
+
+
+# -- the op --------------------------------------------------------------------
+@register
+class Conv2d(Op):
+    """2-D convolution as torch.nn.functional.conv2d (a cross-correlation: no flip).
+
+    U [N, C, H, W] → Z [N, out, H', W'], H' = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1.
+    weight [out, C, kh, kw] and bias [out], torch's layout: the lecture's
+    W[k1, k2, n, m] is weight[m, n, k1, k2]. Padding adds zeros.
+
+    Forward is im2col plus one GEMM: Z = W_mat [out, C·kh·kw] @ cols [C·kh·kw, N·H'·W'].
+    Backward: ∂J/∂W = one GEMM of ∂J/∂Z with the cached columns; ∂J/∂U = one
+    GEMM back to columns, then col2im.
+    """
+
+    op_name = "conv2d"
+    family = "layer"
+    hypers = (Hyper("out_channels", "int", None, minimum=1, maximum=1_000_000, required=True,
+                    doc="number of output channels (filters)"),
+              Hyper("kernel", "pair", None, minimum=1, required=True,
+                    doc="kernel size k, or [kh, kw]"),
+              Hyper("stride", "pair", 1, minimum=1, doc="step s between windows, or [sh, sw]"),
+              Hyper("padding", "pair", 0, minimum=0,
+                    doc="zeros added on each side, or [ph, pw]"),
+              Hyper("dilation", "pair", 1, minimum=1,
+                    doc="spacing d between kernel taps, or [dh, dw]"),
+              Hyper("bias", "bool", True, doc="add a learned bias b per output channel"))
+    formula = ("Z[i1,i2,m] = Σ_{k1,k2,n} W[k1,k2,n,m] U[i1+k1, i2+k2, n] + b[m];  "
+               "∂J/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] ∂J/∂Z[i1,i2,m];  "
+               "∂J/∂b[m] = Σ_{i1,i2} ∂J/∂Z[i1,i2,m];  "
+               "∂J/∂U = full correlation of ∂J/∂Z with the flipped kernel.  "
+               "With stride s and dilation d read U[s·i1 + d·k1, s·i2 + d·k2, n] "
+               "(U zero-padded by p); for ∂J/∂U spread ∂J/∂Z out by s and the "
+               "kernel taps by d; the W and b sums also run over the batch.")
+    summary = "2-D convolution: each output channel slides one k×k×C filter over U."
+
+    def _geometry(self) -> tuple[Pair, Pair, Pair, Pair]:
+        hp = self.hp
+        return pair(hp["kernel"]), pair(hp["stride"]), pair(hp["padding"]), pair(hp["dilation"])
+
+    def geometry(self):
+        kernel, stride, padding, dilation = self._geometry()
+        return span_of(kernel, dilation), stride, padding
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        _, h, w = spatial_shape(self.op_name, in_shapes)
+        kernel, stride, padding, dilation = self._geometry()
+        return (self.hp["out_channels"], *output_size((h, w), kernel, stride, padding, dilation))
+
+    def param_shapes(self, in_shapes: list[Shape]) -> dict[str, Shape]:
+        c, _, _ = spatial_shape(self.op_name, in_shapes)
+        kh, kw = pair(self.hp["kernel"])
+        shapes = {"weight": (self.hp["out_channels"], c, kh, kw)}
+        if self.hp["bias"]:
+            shapes["bias"] = (self.hp["out_channels"],)
+        return shapes
+
+    def init_params(self, in_shapes, rng, dtype, scheme) -> None:
+        shape = self.param_shapes(in_shapes)["weight"]
+        out, c, kh, kw = shape
+        self.params["weight"] = init_weight(shape, c * kh * kw, out * kh * kw, scheme, rng, dtype)
+        if self.hp["bias"]:
+            self.params["bias"] = np.zeros(out, dtype)
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        check_batch(self.op_name, x)
+        weight = self.params["weight"]
+        if x.shape[1] != weight.shape[1]:
+            raise ShapeError(f"conv2d weight expects {weight.shape[1]} input channels, "
+                             f"got {x.shape[1]}")
+        _, oh, ow = self.infer_shape([x.shape[1:]])
+        kernel, stride, padding, dilation = self._geometry()
+        cols = im2col(x, kernel, stride, padding, dilation)
+        out = weight.shape[0]
+        # Parameters follow the input's dtype: float32 in, float32 out.
+        z = weight.reshape(out, -1).astype(x.dtype, copy=False) @ cols
+        if self.hp["bias"]:
+            z += self.params["bias"].astype(x.dtype, copy=False)[:, None]
+        self._x_shape, self._cols, self._out_hw = x.shape, cols, (oh, ow)
+        return np.ascontiguousarray(z.reshape(out, x.shape[0], oh, ow).transpose(1, 0, 2, 3))
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        weight = self.params["weight"]
+        out = weight.shape[0]
+        g = gy.transpose(1, 0, 2, 3).reshape(out, -1)  # [out, N·H'·W']
+        if self.trainable:
+            # NOTE: one weight serves every output pixel of every sample, so its
+            # gradient is a sum over the batch and all positions (one GEMM).
+            dw = (g @ self._cols.T).reshape(weight.shape)
+            self.grads["weight"] = dw.astype(weight.dtype, copy=False)
+            if self.hp["bias"]:
+                self.grads["bias"] = g.sum(axis=1).astype(self.params["bias"].dtype, copy=False)
+        dcols = weight.reshape(out, -1).T.astype(gy.dtype, copy=False) @ g
+        kernel, stride, padding, dilation = self._geometry()
+        # NOTE: gradients that land on the zero padding are dropped (padding is
+        # not an input), and with stride > 1 pixels no window reads get zero.
+        return (col2im(dcols, self._x_shape, kernel, stride, padding, dilation, self._out_hw),)

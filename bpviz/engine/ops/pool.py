@@ -1,0 +1,212 @@
+"""maxpool2d, avgpool2d and global_avgpool, as torch.nn.functional does them.
+
+Arrays are batch-first N,C,H,W. Pooling acts on each channel separately and
+has no parameters. Windows are k×k (or kh×kw), `stride` apart (default: the
+kernel, so windows tile the input), in torch's floor mode: a partial window
+at the bottom or right edge is dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
+from bpviz.engine.ops.conv import (
+    Pair,
+    check_batch,
+    output_size,
+    show_pair,
+    spatial_shape,
+    taps,
+)
+
+
+def to_planes(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
+    """x [N, C, H, W] → a new [H + 2ph, W + 2pw, N·C] array, padded with `value`.
+
+    Pooling treats every (sample, channel) plane alike, so it keeps the planes
+    on the last, contiguous axis: a kernel offset is then one strided slice
+    made of long contiguous runs, which NumPy processes fast.
+    """
+    n, c, h, w = x.shape
+    ph, pw = padding
+    out = np.empty((h + 2 * ph, w + 2 * pw, n * c), dtype=x.dtype)
+    if ph or pw:
+        out[:ph], out[ph + h:], out[:, :pw], out[:, pw + w:] = value, value, value, value
+    out[ph:ph + h, pw:pw + w] = x.reshape(n * c, h, w).transpose(1, 2, 0)
+    return out
+
+
+def from_planes(planes: np.ndarray, n: int, c: int, padding: Pair = (0, 0)) -> np.ndarray:
+    """[H + 2ph, W + 2pw, N·C] → a contiguous [N, C, H, W], dropping the padding."""
+    ph, pw = padding
+    h, w = planes.shape[0] - 2 * ph, planes.shape[1] - 2 * pw
+    inner = planes[ph:ph + h, pw:pw + w]
+    return np.ascontiguousarray(inner.transpose(2, 0, 1)).reshape(n, c, h, w)
+
+
+class _Pool2d(Op):
+    """What max and average pooling share: hyperparameters, shapes, geometry."""
+
+    family = "pooling"
+    hypers = (Hyper("kernel", "pair", None, minimum=1, required=True,
+                    doc="window size k, or [kh, kw]"),
+              Hyper("stride", "pair", None, minimum=1,
+                    doc="step s between windows, or [sh, sw]; default: the kernel"),
+              Hyper("padding", "pair", 0, minimum=0,
+                    doc="pixels added on each side, or [ph, pw]; at most half the kernel"))
+
+    def geometry(self) -> tuple[Pair, Pair, Pair]:
+        kernel = pair(self.hp["kernel"])
+        stride = kernel if self.hp["stride"] is None else pair(self.hp["stride"])
+        return kernel, stride, pair(self.hp["padding"])
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        c, h, w = spatial_shape(self.op_name, in_shapes)
+        kernel, stride, padding = self.geometry()
+        if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+            # torch refuses this too (pad = ⌊k/2⌋ is the most a "same" pooling needs).
+            raise ShapeError(f"{self.op_name} padding {show_pair(padding)} is more than "
+                             f"half its kernel {show_pair(kernel)}: "
+                             "pooling pads at most kernel/2 on each side")
+        return (c, *output_size((h, w), kernel, stride, padding))
+
+    def _start(self, x: np.ndarray) -> tuple[Pair, Pair, Pair, Pair]:
+        """Validate a forward input; (kernel, stride, padding, (H', W'))."""
+        check_batch(self.op_name, x)
+        _, oh, ow = self.infer_shape([x.shape[1:]])
+        self._x_shape = x.shape
+        return (*self.geometry(), (oh, ow))
+
+
+@register
+class MaxPool2d(_Pool2d):
+    """Max pooling as torch.nn.functional.max_pool2d: U [N, C, H, W] → z [N, C, H', W'].
+
+    Padding counts as −∞ (it never wins). H' = ⌊(H + 2p − k) / s⌋ + 1.
+    """
+
+    op_name = "maxpool2d"
+    formula = ("z[i1,i2,c] = max_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
+               "∂J/∂U[j1,j2,c] = Σ of ∂J/∂z[i1,i2,c] over the windows whose maximum is "
+               "U[j1,j2,c]: the gradient flows only through the winner, every other "
+               "pixel gets 0")
+    summary = "Max pooling: keep the largest value of each window, per channel."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        kernel, stride, padding, out_hw = self._start(x)
+        planes = to_planes(x, padding, -np.inf)
+        best = np.full((*out_hw, planes.shape[2]), -np.inf, dtype=x.dtype)
+        winner = np.empty(best.shape, np.min_scalar_type(kernel[0] * kernel[1] - 1))
+        winner[...] = first_real_tap(kernel, stride, padding, out_hw)[:, :, None]
+        better = np.empty(best.shape, dtype=bool)
+        nan_inside = bool(np.isnan(x).any())
+        for tap, (rows, cols) in taps(kernel, stride, out_hw):
+            window = planes[rows, cols]
+            # NOTE: ties: strict `>` keeps the FIRST maximum in row-major window
+            # order, and it alone gets the gradient (torch's CPU rule: equal
+            # values do not share it). A NaN always takes over, as in torch.
+            np.greater(window, best, out=better)
+            if nan_inside:
+                better |= np.isnan(window)
+            np.maximum(best, window, out=best)
+            # Taps come in increasing order and a later one wins only by
+            # improving the running maximum: the winner is the last tap that did.
+            np.maximum(winner, better * winner.dtype.type(tap), out=winner)
+        self._winner = winner
+        return from_planes(best, x.shape[0], x.shape[1])
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        kernel, stride, padding = self.geometry()
+        n, c, h, w = self._x_shape
+        g = to_planes(gy, (0, 0), 0.0)
+        grad = np.zeros((h + 2 * padding[0], w + 2 * padding[1], n * c), dtype=gy.dtype)
+        # g·[winner] is fast, but ±∞·0 would be NaN: route non-finite gradients exactly.
+        finite = bool(np.isfinite(g).all())
+        zero = np.zeros((), dtype=gy.dtype)
+        for tap, (rows, cols) in taps(kernel, stride, gy.shape[2:]):
+            hit = self._winner == tap
+            # NOTE: `+=`: when windows overlap (stride < kernel) one pixel can win
+            # several windows and collects the gradient of each.
+            grad[rows, cols] += g * hit if finite else np.where(hit, g, zero)
+        return (from_planes(grad, n, c, padding),)
+
+
+def first_real_tap(kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> np.ndarray:
+    """[H', W'] tap index of each window's first pixel that is not padding.
+
+    torch starts every window's search there, so a window holding only −∞
+    (possible only when the input holds −∞) gives its gradient to that pixel.
+    """
+    rows = np.maximum(0, padding[0] - stride[0] * np.arange(out_hw[0]))
+    cols = np.maximum(0, padding[1] - stride[1] * np.arange(out_hw[1]))
+    return rows[:, None] * kernel[1] + cols[None, :]
+
+
+@register
+class AvgPool2d(_Pool2d):
+    """Average pooling as torch.nn.functional.avg_pool2d: U [N, C, H, W] → z [N, C, H', W'].
+
+    Padding adds zeros that count in the average (count_include_pad=True,
+    torch's default): every window divides by kh·kw.
+    """
+
+    op_name = "avgpool2d"
+    formula = ("z[i1,i2,c] = 1/(kh·kw) Σ_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
+               "∂J/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
+               "∂J/∂z[i1,i2,c] / (kh·kw)")
+    summary = "Average pooling: the mean of each window, per channel."
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        kernel, stride, padding, out_hw = self._start(x)
+        planes = to_planes(x, padding, 0.0)
+        total = np.zeros((*out_hw, planes.shape[2]), dtype=x.dtype)
+        for _, (rows, cols) in taps(kernel, stride, out_hw):
+            total += planes[rows, cols]
+        total /= kernel[0] * kernel[1]
+        return from_planes(total, x.shape[0], x.shape[1])
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        kernel, stride, padding = self.geometry()
+        n, c, h, w = self._x_shape
+        grad = np.zeros((h + 2 * padding[0], w + 2 * padding[1], n * c), dtype=gy.dtype)
+        # NOTE: the divisor is kh·kw even for windows that overlap the padding:
+        # the padded zeros count, so border pixels do not get a larger share.
+        share = to_planes(gy, (0, 0), 0.0)
+        share /= kernel[0] * kernel[1]
+        for _, (rows, cols) in taps(kernel, stride, gy.shape[2:]):
+            grad[rows, cols] += share
+        return (from_planes(grad, n, c, padding),)
+
+
+@register
+class GlobalAvgPool(Op):
+    """The mean of each channel: U [N, C, H, W] → z [N, C] (torch: x.mean((2, 3)))."""
+
+    op_name = "global_avgpool"
+    family = "pooling"
+    formula = ("z[c] = 1/(H·W) Σ_{i1,i2} U[i1,i2,c];  "
+               "∂J/∂U[i1,i2,c] = ∂J/∂z[c] / (H·W) for every pixel")
+    summary = "Global average pooling: one number per channel, the mean over H×W."
+
+    def infer_shape(self, in_shapes: list[Shape]) -> Shape:
+        c, _, _ = spatial_shape(self.op_name, in_shapes)
+        return (c,)
+
+    def geometry(self):
+        return None
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (x,) = xs
+        check_batch(self.op_name, x)
+        self._x_shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        n, c, h, w = self._x_shape
+        grad = np.empty((n, c, h, w), dtype=gy.dtype)
+        # NOTE: every pixel gets an equal 1/(H·W) share of its channel's gradient.
+        grad[...] = (gy / np.asarray(h * w, dtype=gy.dtype))[:, :, None, None]
+        return (grad,)
