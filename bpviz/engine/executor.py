@@ -160,15 +160,19 @@ class Executor:
     def _sinks(self) -> list[str]:
         return [i for i, used in self.network.consumers.items() if not used]
 
-    def backward(self) -> Iterator[Step]:
-        """Reverse topological order; needs a completed forward pass."""
+    def backward(self, seeds: dict[str, np.ndarray] | None = None) -> Iterator[Step]:
+        """Reverse topological order; needs a completed forward pass.
+
+        seeds: ∂L/∂(output) for chosen nodes instead of the loss, e.g. a one-hot
+        array at one unit to get ∂unit/∂input (effective receptive fields).
+        """
         if self.loss is None:
             raise RuntimeError("backward needs a completed forward pass")
-        seeds = self.network.losses or self._sinks()
+        if seeds is None:
+            seeds = {i: np.ones_like(self.values[i]) for i in self.network.losses or self._sinks()}
         incoming: dict[str, list[tuple[str, int, np.ndarray]]] = {i: [] for i in self.network.nodes}
-        for node_id in seeds:
-            value = self.values[node_id]
-            incoming[node_id].append(("L", 0, np.ones_like(value)))
+        for node_id, seed in seeds.items():
+            incoming[node_id].append(("L", 0, seed))
         order = self.network.order[::-1]
         for index, node in enumerate(order):
             contributions = tuple(incoming[node.id])

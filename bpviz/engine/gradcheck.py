@@ -39,6 +39,8 @@ def check_op(op: Op, inputs: list[np.ndarray], extra: tuple = (), seed: int = 0,
     """
     inputs = [np.array(x, dtype=np.float64) for x in inputs]
     op.astype(np.float64)
+    if hasattr(op, "reuse_mask"):
+        op.reuse_mask = True  # dropout: one mask for every evaluation
     out = op.forward(*inputs, *extra)
     upstream = np.random.default_rng(seed).standard_normal(np.shape(out))
     op.grads = {}

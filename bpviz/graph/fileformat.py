@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from bpviz.atomic import atomic_write
 from bpviz.engine import OPS
 from bpviz.graph import limits
 from bpviz.graph.document import GraphDocument, GraphError, NodeData, id_problem
@@ -283,34 +283,5 @@ def save_graph(doc: GraphDocument, path: str | os.PathLike) -> None:
     Either the old file or the complete new one exists at every moment; the
     temp file is removed when anything fails. OSError propagates.
     """
-    path = Path(path)
     data = dumps_graph(doc).encode("utf-8")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write(path, lambda handle: handle.write(data))

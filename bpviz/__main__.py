@@ -1,0 +1,5 @@
+import sys
+
+from bpviz.cli import main
+
+sys.exit(main())

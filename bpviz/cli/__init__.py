@@ -1,0 +1,60 @@
+"""The `bpviz` command: the app, and headless commands for checking and inspecting graphs.
+
+Exit codes: 0 success, 1 a check found a mismatch, 2 an invalid graph or bad
+arguments (a message on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bpviz import __version__
+from bpviz.cli.common import CliError, expected_errors
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bpviz.cli import check, info
+
+    parser = argparse.ArgumentParser(prog="bpviz", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bpviz {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (check, info):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        from bpviz.cli.common import default_example
+
+        argv = ["info", str(default_example())]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except CliError as error:
+        return fail(str(error))
+    except expected_errors() as error:
+        return fail(str(error))
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    except Exception as error:  # an internal error: still no traceback for the user
+        if os.environ.get("BPVIZ_DEBUG"):
+            raise
+        return fail(f"internal error ({type(error).__name__}: {error}); "
+                    "set BPVIZ_DEBUG=1 for details", code=3)
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"bpviz: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
