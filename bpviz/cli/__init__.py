@@ -17,10 +17,13 @@ from bpviz.cli.common import CliError, expected_errors
 def build_parser() -> argparse.ArgumentParser:
     from bpviz.cli import check, info
 
+    # Each command module has add_parser(commands); the order is the help's order.
+    command_modules = (check, info)
+
     parser = argparse.ArgumentParser(prog="bpviz", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"bpviz {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (check, info):
+    for module in command_modules:
         module.add_parser(commands)
     return parser
 

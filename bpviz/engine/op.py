@@ -134,6 +134,8 @@ class Op:
 
 def _check_one(spec: Hyper, value: Any, op_name: str) -> Any:
     where = f"{op_name} parameter '{spec.name}'"
+    if value is None and spec.default is None and not spec.required:
+        return None  # written out explicitly as null: "derived", as when omitted
 
     def number(v: Any, integral: bool) -> float | int:
         ok = isinstance(v, int) if integral else isinstance(v, (int, float))
