@@ -59,10 +59,15 @@ def id_problem(node_id: Any) -> str | None:
 
 
 class GraphDocument:
-    """A named list of nodes; `nodes` keeps insertion (file) order."""
+    """A named list of nodes; `nodes` keeps insertion (file) order.
 
-    def __init__(self, name: str = "", nodes: list[NodeData] | None = None) -> None:
+    `description` is one paragraph about the graph, shown in the app ("" for none).
+    """
+
+    def __init__(self, name: str = "", nodes: list[NodeData] | None = None,
+                 description: str = "") -> None:
         self.name = name
+        self.description = description
         self.nodes: dict[str, NodeData] = {}
         self._listeners: list[Listener] = []
         for node in nodes or []:
@@ -171,6 +176,10 @@ class GraphDocument:
         self.name = name
         self._emit("name_changed", name=name)
 
+    def set_description(self, description: str) -> None:
+        self.description = description
+        self._emit("description_changed", description=description)
+
     def rename(self, old: str, new: str) -> None:
         """Change a node's id, keeping its place and every wire to it."""
         node = self.node(old)
@@ -236,12 +245,14 @@ class GraphDocument:
 
     def copy(self) -> GraphDocument:
         """A deep copy without listeners."""
-        return GraphDocument(self.name, [_copy.deepcopy(node) for node in self.nodes.values()])
+        return GraphDocument(self.name, [_copy.deepcopy(node) for node in self.nodes.values()],
+                             self.description)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GraphDocument):
             return NotImplemented
-        return self.name == other.name and list(self.nodes.items()) == list(other.nodes.items())
+        return (self.name == other.name and self.description == other.description
+                and list(self.nodes.items()) == list(other.nodes.items()))
 
     __hash__ = None  # type: ignore[assignment]
 

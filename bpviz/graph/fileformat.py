@@ -21,9 +21,10 @@ from bpviz.graph.shapes import validate
 FORMAT = "bpviz-graph"
 VERSION = 1
 SUPPORTED_VERSIONS = (1,)
-TOP_KEYS = ("format", "version", "name", "nodes")
+TOP_KEYS = ("format", "version", "name", "description", "nodes")
 NODE_KEYS = ("id", "op", "inputs", "params", "trainable", "pos")
 MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 4000
 MAX_TEXT_LENGTH = 64
 
 
@@ -101,6 +102,13 @@ def _check_text(value: Any, what: str, limit: int, node: str | None = None) -> s
     if value and not value.isprintable():
         raise GraphError(f"{what} contains unprintable characters", node)
     return value
+
+
+def _check_description(value: Any) -> str:
+    what = "the graph's \"description\""
+    if isinstance(value, str) and ("\n" in value or "\r" in value):
+        raise GraphError(f"{what} must be one paragraph: no line breaks")
+    return _check_text(value, what, MAX_DESCRIPTION_LENGTH)
 
 
 def _check_header(data: Any) -> None:
@@ -187,7 +195,7 @@ def document_from_json(data: Any) -> GraphDocument:
     """A GraphDocument from parsed JSON; checks the file's structure only."""
     _check_header(data)
     name = _check_text(data.get("name", ""), "the graph's \"name\"", MAX_NAME_LENGTH)
-    doc = GraphDocument(name)
+    doc = GraphDocument(name, description=_check_description(data.get("description", "")))
     first_seen: dict[str, int] = {}
     for index, raw in enumerate(data["nodes"]):
         node_id = _node_id(raw, index)
@@ -269,8 +277,10 @@ def dumps_graph(doc: GraphDocument) -> str:
         except (TypeError, ValueError) as exc:
             raise GraphError(f"cannot write the graph as JSON: {exc}") from None
 
-    head = (f'{{"format": {dump(FORMAT)}, "version": {VERSION}, "name": {dump(doc.name)},\n'
-            f' "nodes": [')
+    head = f'{{"format": {dump(FORMAT)}, "version": {VERSION}, "name": {dump(doc.name)},\n'
+    if doc.description:
+        head += f' "description": {dump(doc.description)},\n'
+    head += ' "nodes": ['
     lines = [f"  {dump(node_json(node))}" for node in doc.nodes.values()]
     if not lines:
         return head + "]}\n"
