@@ -1,0 +1,56 @@
+"""The speed benchmark runs end to end; no timing is asserted (machines are shared)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from bpviz import bench
+from bpviz.cli import main
+
+pytest.importorskip("torch")
+
+
+def test_quick_benchmark_reports_every_workload_with_a_finite_ratio():
+    results, lines = bench.run_benchmark(bench.Timing.quick())
+    assert [r.workload.key for r in results] == [w.key for w in bench.WORKLOADS]
+    for result in results:
+        assert math.isfinite(result.ratio) and result.ratio > 0, result
+        assert math.isfinite(result.score)
+    table = bench.format_table(results)
+    for workload in bench.WORKLOADS:
+        assert f"\n{workload.key} " in table
+    assert any("torch threads" in line for line in lines)
+    assert any("numpy BLAS" in line for line in lines)
+
+
+def test_the_torch_side_computes_the_same_loss_and_gradients():
+    prepared = bench.prepare(bench.WORKLOADS[0])
+    loss = prepared.executor.run(prepared.feeds, prepared.targets)
+    grads = bench.torch_step(prepared)()
+    assert len(grads) == 1 + sum(len(n.op.params) for n in prepared.executor.network.order)
+    conv = prepared.executor.network.nodes["c1"].op
+    import numpy as np
+
+    np.testing.assert_allclose(grads[1].numpy(), conv.grads["weight"], rtol=1e-3, atol=1e-5)
+    assert math.isfinite(loss)
+
+
+def test_bpviz_bench_command_runs_one_workload(capsys):
+    assert main(["bench", "--quick", "--only", "graph"]) == 0
+    out = capsys.readouterr().out
+    assert "us/node" in out and "\ngraph " in out
+
+
+def test_an_unknown_workload_is_refused(capsys):
+    assert main(["bench", "--only", "W9"]) == 2
+    assert "unknown workload" in capsys.readouterr().err
+
+
+def test_module_runs_as_a_script():
+    result = subprocess.run([sys.executable, "-m", "bpviz.bench", "--quick", "--only", "MLP"],
+                            capture_output=True, text=True, check=True)
+    assert "\nMLP " in result.stdout
