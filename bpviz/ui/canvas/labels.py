@@ -1,0 +1,109 @@
+"""Texts and colours the canvas shows: node titles, shapes, parameter counts.
+
+Plain functions of the graph data (no Qt objects), so the inspector and
+exports can write the same words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bpviz.engine import OPS
+from bpviz.graph import NodeData
+
+# Okabe–Ito, a palette that colour-blind viewers can tell apart.
+FAMILY_COLOURS: dict[str, str] = {
+    "input": "#0072B2",  # blue
+    "layer": "#56B4E9",  # sky blue
+    "pooling": "#009E73",  # bluish green
+    "merge": "#CC79A7",  # reddish purple
+    "activation": "#E69F00",  # orange
+    "norm": "#F0E442",  # yellow
+    "loss": "#000000",  # black
+}
+UNKNOWN_COLOUR = "#999999"
+ERROR_COLOUR = "#D55E00"  # vermillion: only ever used for errors
+FROZEN_COLOUR = "#BBBBBB"
+
+
+def family(op_name: str) -> str:
+    cls = OPS.get(op_name)
+    return cls.family if cls is not None else ""
+
+
+def family_colour(op_name: str) -> str:
+    return FAMILY_COLOURS.get(family(op_name), UNKNOWN_COLOUR)
+
+
+def format_shape(shape: tuple[int, ...] | None) -> str:
+    """(16, 8, 8) → "16×8×8"; () → "scalar"; None → "?"."""
+    if shape is None:
+        return "?"
+    if not shape:
+        return "scalar"
+    return "×".join(str(d) for d in shape)
+
+
+def format_count(count: int) -> str:
+    return f"{count:,} param" + ("" if count == 1 else "s")
+
+
+def _pair(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return "×".join(str(v) for v in value) if value[0] != value[1] else f"{value[0]}"
+    return str(value)
+
+
+def _square(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"{value[0]}×{value[1]}"
+    return f"{value}×{value}"
+
+
+def _extras(params: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """Short forms of stride, padding and dilation that differ from the default."""
+    words = []
+    for key, letter in (("stride", "s"), ("padding", "p"), ("dilation", "d")):
+        value = params.get(key)
+        if value is not None and value != defaults.get(key) and _pair(value) != str(
+                defaults.get(key)):
+            words.append(f"{letter}{_pair(value)}")
+    return words
+
+
+def node_title(node: NodeData) -> str:
+    """The op with its key parameters, e.g. "conv2d 8 3×3 d2" or "dense 10"."""
+    p = node.params if isinstance(node.params, dict) else {}
+    op = str(node.op)
+    if op == "input" and isinstance(p.get("shape"), list):
+        return f"input {'×'.join(str(d) for d in p['shape'])}"
+    if op == "dense" and "units" in p:
+        return f"dense {p['units']}"
+    if op == "conv2d":
+        words = [op, str(p.get("out_channels", "?")), _square(p.get("kernel", "?"))]
+        return " ".join(words + _extras(p, {"stride": 1, "padding": 0, "dilation": 1}))
+    if op in ("maxpool2d", "avgpool2d"):
+        kernel = p.get("kernel", "?")
+        return " ".join([op, _square(kernel)] + _extras(p, {"stride": kernel, "padding": 0}))
+    if op == "leaky_relu" and "slope" in p:
+        return f"leaky_relu {p['slope']:g}"
+    if op == "dropout" and "p" in p:
+        return f"dropout p={p['p']:g}"
+    if p.get("reduction") not in (None, "mean"):
+        return f"{op} ({p['reduction']})"
+    return op
+
+
+def input_port_count(node: NodeData) -> int:
+    """Ports drawn on the left: one per input, plus a free one for add/concat."""
+    cls = OPS.get(node.op)
+    count = len(node.inputs)
+    if cls is None:
+        return max(count, 1)
+    if cls.max_inputs is None:
+        return max(cls.min_inputs, count + 1)
+    return max(min(cls.max_inputs, max(count, cls.min_inputs)), count)
+
+
+def has_output_port(node: NodeData) -> bool:
+    return family(node.op) != "loss"

@@ -1,0 +1,241 @@
+"""NodeItem: one graph node on the canvas, a rounded box coloured by op family.
+
+The item mirrors a NodeData and the node's part of the ShapeReport; it never
+edits the document. Its position is the node's centre.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from bpviz.engine import OPS
+from bpviz.graph import NodeData
+from bpviz.ui.canvas import labels
+from bpviz.ui.canvas.port_item import PortItem
+
+FONT_POINTS = 11.0
+PAD = 10.0
+MIN_WIDTH = 150.0
+MAX_WIDTH = 280.0
+PORT_GAP = 24.0
+RADIUS = 8.0
+
+TEXT_DARK = QColor("#1a1a1a")
+TEXT_MUTED = QColor("#555555")
+BODY = QColor("#ffffff")
+BODY_FROZEN = QColor("#e6e6e6")
+OUTLINE = QColor("#333333")
+SELECTED = QColor("#0072B2")
+
+
+def canvas_font(bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(FONT_POINTS)
+    font.setBold(bold)
+    return font
+
+
+def text_on(colour: QColor) -> QColor:
+    """Black or white, whichever reads better on `colour`."""
+    luminance = 0.299 * colour.redF() + 0.587 * colour.greenF() + 0.114 * colour.blueF()
+    return QColor("#ffffff") if luminance < 0.55 else TEXT_DARK
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node: NodeData) -> None:
+        super().__init__()
+        self.node_id = node.id
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setZValue(1)
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self.in_ports: list[PortItem] = []
+        self.out_port: PortItem | None = None
+        self.error: str | None = None
+        self.shape_text = "?"
+        self.param_count = 0
+        self._rect = QRectF()
+        self.set_node(node)
+
+    # -- state ----------------------------------------------------------
+    def set_node(self, node: NodeData) -> None:
+        """Take the node's op, params, inputs and trainable flag."""
+        self.node_id = node.id
+        self.op = str(node.op)
+        self.title = labels.node_title(node)
+        self.trainable = node.trainable
+        self.colour = QColor(labels.family_colour(self.op))
+        self._sync_ports(labels.input_port_count(node), labels.has_output_port(node),
+                         len(node.inputs))
+        self._relayout()
+
+    def set_report(self, shape: tuple[int, ...] | None, error: str | None,
+                   param_count: int) -> bool:
+        """The node's output shape, error (None when fine) and parameter count.
+
+        Returns whether the box changed size (its wires then need re-routing).
+        """
+        self.shape_text = labels.format_shape(shape)
+        self.error = error
+        self.param_count = param_count
+        return self._relayout()
+
+    @property
+    def has_error(self) -> bool:
+        return self.error is not None
+
+    def info_text(self) -> str:
+        if self.error:
+            return "⚠ " + self.error
+        words = [labels.format_count(self.param_count)] if self.param_count else []
+        if not self.trainable:
+            words.append("frozen")
+        return " · ".join(words)
+
+    def _tooltip(self) -> str:
+        cls = OPS.get(self.op)
+        lines = [f"{self.title}  '{self.node_id}'"]
+        if self.error:
+            lines.append(f"Error: {self.error}")
+        else:
+            lines.append(f"output {self.shape_text}")
+            if self.param_count:
+                lines.append(labels.format_count(self.param_count))
+        if not self.trainable:
+            lines.append("frozen: its parameters are not trained")
+        if cls is not None and cls.summary:
+            lines.append(cls.summary)
+        return "\n".join(lines)
+
+    # -- geometry -------------------------------------------------------
+    def _sync_ports(self, n_in: int, has_out: bool, n_used: int) -> None:
+        while len(self.in_ports) > n_in:
+            port = self.in_ports.pop()
+            port.setParentItem(None)
+            if port.scene() is not None:
+                port.scene().removeItem(port)
+        while len(self.in_ports) < n_in:
+            self.in_ports.append(PortItem(self, "in", len(self.in_ports)))
+        for index, port in enumerate(self.in_ports):
+            port.set_connected(index < n_used)
+        if has_out and self.out_port is None:
+            self.out_port = PortItem(self, "out")
+        elif not has_out and self.out_port is not None:
+            self.out_port.setParentItem(None)
+            if self.out_port.scene() is not None:
+                self.out_port.scene().removeItem(self.out_port)
+            self.out_port = None
+
+    def _line_height(self) -> float:
+        return QFontMetricsF(canvas_font()).height()
+
+    def _relayout(self) -> bool:
+        bold = QFontMetricsF(canvas_font(True))
+        plain = QFontMetricsF(canvas_font())
+        wanted = max(bold.horizontalAdvance(self.title), plain.horizontalAdvance(self.node_id),
+                     0 if self.error else plain.horizontalAdvance(self.info_text()))
+        width = min(MAX_WIDTH, max(MIN_WIDTH, wanted + 2 * PAD))
+        lines = 3 if self.info_text() else 2
+        height = max(lines * self._line_height() + 3 * PAD,
+                     (len(self.in_ports) + 1) * PORT_GAP)
+        rect = QRectF(-width / 2, -height / 2, width, height)
+        resized = rect != self._rect
+        if resized:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self._place_ports()
+        self.setToolTip(self._tooltip())
+        self.update()
+        return resized
+
+    def _place_ports(self) -> None:
+        rect = self._rect
+        count = len(self.in_ports)
+        for index, port in enumerate(self.in_ports):
+            y = rect.top() + rect.height() * (index + 1) / (count + 1)
+            port.setPos(rect.left(), y)
+        if self.out_port is not None:
+            self.out_port.setPos(rect.right(), 0.0)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-3, -3, 3, 3)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._rect, RADIUS, RADIUS)
+        return path
+
+    def rect(self) -> QRectF:
+        return QRectF(self._rect)
+
+    def in_port_pos(self, index: int) -> QPointF:
+        """Scene position of input port `index` (the free port's place when beyond)."""
+        if 0 <= index < len(self.in_ports):
+            return self.in_ports[index].scene_centre()
+        return self.mapToScene(QPointF(self._rect.left(), 0.0))
+
+    def out_port_pos(self) -> QPointF:
+        return self.mapToScene(QPointF(self._rect.right(), 0.0))
+
+    # -- painting -------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect, line = self._rect, self._line_height()
+        header_h = line + PAD
+        colour = QColor(labels.FROZEN_COLOUR) if not self.trainable else self.colour
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(BODY if self.trainable else BODY_FROZEN))
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        header = QPainterPath()
+        header.addRoundedRect(rect, RADIUS, RADIUS)
+        clip = QPainterPath()
+        clip.addRect(QRectF(rect.left(), rect.top(), rect.width(), header_h))
+        painter.setBrush(QBrush(colour))
+        painter.drawPath(header.intersected(clip))
+        self._paint_text(painter, header_h, text_on(colour))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(self._outline_pen())
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+
+    def _outline_pen(self) -> QPen:
+        if self.error:
+            return QPen(QColor(labels.ERROR_COLOUR), 3.5)
+        if self.isSelected():
+            return QPen(SELECTED, 3.0)
+        return QPen(OUTLINE, 1.2)
+
+    def _paint_text(self, painter: QPainter, header_h: float, title_colour: QColor) -> None:
+        rect, line = self._rect, self._line_height()
+        inner = rect.adjusted(PAD, 0, -PAD, 0)
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.setFont(canvas_font(True))
+        painter.setPen(title_colour)
+        title_rect = QRectF(inner.left(), rect.top(), inner.width(), header_h)
+        painter.drawText(title_rect, left, self._elided(self.title, inner.width(), True))
+        painter.setFont(canvas_font())
+        painter.setPen(TEXT_DARK if self.trainable else TEXT_MUTED)
+        id_rect = QRectF(inner.left(), rect.top() + header_h + PAD / 2, inner.width(), line)
+        painter.drawText(id_rect, left, self._elided(self.node_id, inner.width()))
+        info = self.info_text()
+        if info:
+            painter.setPen(QColor(labels.ERROR_COLOUR) if self.error else TEXT_MUTED)
+            painter.drawText(id_rect.translated(0, line), left,
+                             self._elided(info, inner.width()))
+
+    @staticmethod
+    def _elided(text: str, width: float, bold: bool = False) -> str:
+        metrics = QFontMetricsF(canvas_font(bold))
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+    # -- moves ----------------------------------------------------------
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "node_moved"):
+                scene.node_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.update()
+        return super().itemChange(change, value)

@@ -1,0 +1,73 @@
+"""PortItem: the small circle on a node where a wire starts (output) or ends (input)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem
+
+PORT_RADIUS = 6.0
+HIT_RADIUS = 11.0  # easier to hit with a mouse than the circle itself
+
+PORT_LINE = QColor("#333333")
+PORT_FREE = QColor("#ffffff")
+PORT_USED = QColor("#555555")
+PORT_HOVER = QColor("#0072B2")
+
+
+class PortItem(QGraphicsEllipseItem):
+    """kind is "in" or "out"; index is the input port number (0 for the output)."""
+
+    def __init__(self, parent: QGraphicsItem, kind: str, index: int = 0) -> None:
+        r = PORT_RADIUS
+        super().__init__(QRectF(-r, -r, 2 * r, 2 * r), parent)
+        self.kind = kind
+        self.index = index
+        self.connected = False
+        self._hover = False
+        self.setAcceptHoverEvents(True)
+        self.setZValue(2)
+        self.setPen(QPen(PORT_LINE, 1.5))
+        self._restyle()
+
+    @property
+    def node_id(self) -> str:
+        return self.parentItem().node_id
+
+    def set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self._restyle()
+
+    def set_highlight(self, on: bool) -> None:
+        if on != self._hover:
+            self._hover = on
+            self._restyle()
+
+    def _restyle(self) -> None:
+        colour = PORT_HOVER if self._hover else PORT_USED if self.connected else PORT_FREE
+        self.setBrush(QBrush(colour))
+
+    def scene_centre(self) -> QPointF:
+        return self.mapToScene(QPointF(0, 0))
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(QPointF(0, 0), HIT_RADIUS, HIT_RADIUS)
+        return path
+
+    def boundingRect(self) -> QRectF:
+        h = HIT_RADIUS
+        return QRectF(-h, -h, 2 * h, 2 * h)
+
+    def hoverEnterEvent(self, event) -> None:
+        self.set_highlight(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        self.set_highlight(False)
+        super().hoverLeaveEvent(event)
+
+    def describe(self) -> str:
+        return "output" if self.kind == "out" else f"input {self.index}"

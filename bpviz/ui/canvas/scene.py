@@ -1,0 +1,262 @@
+"""GraphScene: the canvas's items, kept in step with the editor's document.
+
+The scene builds all items when the editor replaces the document and then
+follows the document's events one by one (a moved node moves its item and
+its wires; a changed parameter retitles one item). Shapes, parameter counts
+and errors come from the editor's `report_changed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsScene
+
+from bpviz.graph import ShapeReport
+from bpviz.graph.layout import layered_positions
+from bpviz.ui.canvas import labels
+from bpviz.ui.canvas.node_item import NodeItem
+from bpviz.ui.canvas.port_item import PortItem
+from bpviz.ui.canvas.wire_item import WireItem
+from bpviz.ui.editor import GraphEditor
+
+BACKGROUND = QColor("#f7f7f4")
+MARGIN = 2000.0
+
+
+class GraphScene(QGraphicsScene):
+    def __init__(self, editor: GraphEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.nodes: dict[str, NodeItem] = {}
+        self.wires: dict[tuple[str, int], WireItem] = {}
+        self.report = ShapeReport()
+        self._fallback: dict[str, tuple[float, float]] = {}
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._syncing_selection = False
+        self._building = False
+        self.setBackgroundBrush(BACKGROUND)
+        editor.document_replaced.connect(self.rebuild)
+        editor.report_changed.connect(self.apply_report)
+        editor.selection_changed.connect(self._select_ids)
+        self.selectionChanged.connect(self._selection_to_editor)
+        editor.measure = self.node_sizes
+        self.rebuild()
+
+    # -- building -------------------------------------------------------
+    def rebuild(self) -> None:
+        """Drop every item and build them anew from the editor's document."""
+        self._unsubscribe()
+        self.clear()
+        self.nodes.clear()
+        self.wires.clear()
+        doc = self.editor.doc
+        self._building = True
+        self._fallback = {}
+        for node_id in doc.nodes:
+            self._add_item(node_id)
+        if any(node.pos is None for node in doc.nodes.values()):
+            self._fallback = layered_positions(doc, self.node_sizes())
+            for item in self.nodes.values():
+                self._place(item)
+        for node_id in doc.nodes:
+            self._sync_wires(node_id)
+        self._building = False
+        self.route_all()
+        self._unsubscribe = doc.subscribe(self._on_event)
+        self.apply_report(self.editor.report)
+        self.grow_rect()
+
+    def _add_item(self, node_id: str) -> NodeItem:
+        node = self.editor.doc.nodes[node_id]
+        item = NodeItem(node)
+        self.nodes[node_id] = item
+        self.addItem(item)
+        self._place(item)
+        self._apply_node_report(item)
+        return item
+
+    def _place(self, item: NodeItem) -> None:
+        pos = self.editor.doc.nodes[item.node_id].pos
+        if pos is None:
+            pos = self._fallback.get(item.node_id) or self._free_spot()
+            self._fallback[item.node_id] = pos
+        if item.pos() != QPointF(*pos):
+            item.setPos(*pos)
+
+    def _free_spot(self) -> tuple[float, float]:
+        if not self.nodes:
+            return 0.0, 0.0
+        rect = self.itemsBoundingRect()
+        return rect.right() + 160.0, rect.center().y()
+
+    def _sync_wires(self, dst: str) -> None:
+        """Make the wires into `dst` match its inputs list."""
+        for key in [key for key in self.wires if key[0] == dst]:
+            wire = self.wires.pop(key)
+            self.removeItem(wire)
+            self._mark_output(wire.src)
+        if dst not in self.nodes:
+            return
+        for port, src in enumerate(self.editor.doc.nodes[dst].inputs):
+            if src in self.nodes:
+                wire = WireItem(self.nodes[src], self.nodes[dst], port)
+                wire.set_label(labels.format_shape(self.report.shapes.get(src)))
+                self.wires[(dst, port)] = wire
+                self.addItem(wire)
+                self._mark_output(wire.src)
+                if not self._building:
+                    self._route(wire, {item: self.node_rect(item)
+                                       for item in self.nodes.values()})
+
+    def _mark_output(self, item: NodeItem) -> None:
+        if item.out_port is not None:
+            item.out_port.set_connected(any(w.src is item for w in self.wires.values()))
+
+    # -- document events ------------------------------------------------
+    def _on_event(self, event: str, payload: dict) -> None:
+        handler = getattr(self, f"_on_{event}", None)
+        if handler is not None:
+            handler(**payload)
+
+    def _on_node_added(self, id: str) -> None:
+        self._add_item(id)
+        self._sync_wires(id)
+        for consumer, _port in self.editor.doc.consumers()[id]:
+            self._sync_wires(consumer)
+
+    def _on_node_removed(self, id: str, consumers: list[str]) -> None:
+        for key in [key for key, wire in self.wires.items() if wire.src.node_id == id]:
+            self.removeItem(self.wires.pop(key))
+        item = self.nodes.pop(id, None)
+        self._sync_wires(id)
+        if item is not None:
+            self.removeItem(item)
+        self._fallback.pop(id, None)
+        for consumer in consumers:
+            self._refresh_node(consumer)
+
+    def _on_inputs_changed(self, id: str) -> None:
+        self._refresh_node(id)
+
+    def _on_params_changed(self, id: str) -> None:
+        self._refresh_node(id)
+
+    def _on_trainable_changed(self, id: str) -> None:
+        self._refresh_node(id)
+
+    def _on_pos_changed(self, id: str) -> None:
+        if id in self.nodes:
+            self._place(self.nodes[id])
+
+    def _on_node_renamed(self, old: str, new: str) -> None:
+        item = self.nodes.pop(old)
+        self.nodes[new] = item
+        if old in self._fallback:
+            self._fallback[new] = self._fallback.pop(old)
+        self.wires = {(new if dst == old else dst, port): wire
+                      for (dst, port), wire in self.wires.items()}
+        self._refresh_node(new)
+
+    def _refresh_node(self, node_id: str) -> None:
+        """Retitle one item, fix its ports and its incoming wires."""
+        item = self.nodes.get(node_id)
+        if item is None:
+            return
+        item.set_node(self.editor.doc.nodes[node_id])
+        self._sync_wires(node_id)
+        self.node_moved(item)
+
+    # -- report ---------------------------------------------------------
+    def apply_report(self, report: ShapeReport) -> None:
+        self.report = report
+        resized = False
+        for item in self.nodes.values():
+            resized |= self._apply_node_report(item)
+        if resized and not self._building:
+            self.route_all()
+        for wire in self.wires.values():
+            wire.set_label(labels.format_shape(report.shapes.get(wire.src.node_id)))
+
+    def _apply_node_report(self, item: NodeItem) -> bool:
+        node_id = item.node_id
+        return item.set_report(self.report.shapes.get(node_id), self.report.errors.get(node_id),
+                        self.report.param_counts.get(node_id, 0))
+
+    # -- geometry -------------------------------------------------------
+    def node_moved(self, item: NodeItem) -> None:
+        """Called by a NodeItem whenever it moves: its wires follow, others re-route."""
+        if self._building:
+            return
+        rect = self.node_rect(item)
+        rects = {other: self.node_rect(other) for other in self.nodes.values()}
+        for wire in self.wires.values():
+            if wire.src is item or wire.dst is item or wire.may_cross(rect):
+                self._route(wire, rects)
+
+    def node_rect(self, item: NodeItem) -> QRectF:
+        return item.mapRectToScene(item.rect()).adjusted(-8, -8, 8, 8)
+
+    def _route(self, wire: WireItem, rects: dict[NodeItem, QRectF]) -> None:
+        wire.update_path([rect for other, rect in rects.items()
+                          if other is not wire.src and other is not wire.dst])
+
+    def route_all(self) -> None:
+        rects = {item: self.node_rect(item) for item in self.nodes.values()}
+        for wire in self.wires.values():
+            self._route(wire, rects)
+
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        """id → (width, height) of each node as drawn, for the layout."""
+        return {node_id: (item.rect().width(), item.rect().height())
+                for node_id, item in self.nodes.items()}
+
+    def grow_rect(self) -> None:
+        """Room to pan around the items; the rect only ever grows."""
+        rect = self.itemsBoundingRect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
+        self.setSceneRect(self.sceneRect().united(rect))
+
+    def item_positions(self) -> dict[str, tuple[float, float]]:
+        return {node_id: (item.pos().x(), item.pos().y()) for node_id, item in self.nodes.items()}
+
+    def port_at(self, scene_pos: QPointF, kind: str | None = None) -> PortItem | None:
+        """The port under `scene_pos` (of `kind` "in"/"out" when given)."""
+        area = QRectF(scene_pos.x() - 2, scene_pos.y() - 2, 4, 4)
+        for item in self.items(area):
+            if isinstance(item, PortItem) and (kind is None or item.kind == kind):
+                return item
+        return None
+
+    def free_input_port(self, scene_pos: QPointF) -> PortItem | None:
+        """An input port under `scene_pos`, or the first free port of the node there."""
+        port = self.port_at(scene_pos, "in")
+        if port is not None:
+            return port
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                free = [p for p in item.in_ports if not p.connected]
+                return free[0] if free else None
+        return None
+
+    # -- selection ------------------------------------------------------
+    def selected_node_ids(self) -> list[str]:
+        order = list(self.editor.doc.nodes)
+        ids = [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+        return sorted(ids, key=lambda node_id: order.index(node_id) if node_id in order else 0)
+
+    def selected_wires(self) -> list[tuple[str, int]]:
+        return [item.key for item in self.selectedItems() if isinstance(item, WireItem)]
+
+    def _selection_to_editor(self) -> None:
+        if not self._syncing_selection:
+            self.editor.set_selection(self.selected_node_ids())
+
+    def _select_ids(self, ids: list) -> None:
+        self._syncing_selection = True
+        try:
+            for node_id, item in self.nodes.items():
+                item.setSelected(node_id in ids)
+        finally:
+            self._syncing_selection = False

@@ -1,0 +1,242 @@
+"""GraphView: the canvas widget. Zoom, pan, select, drop ops, draw wires, move nodes.
+
+Mouse gestures become editor calls: a drop from the palette adds a node, a
+drag from an output port to an input port connects them, a node drag is one
+Move on the undo stack, Delete removes the selection. Refusals and shape
+problems go to `status_message`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
+
+from bpviz.ui.canvas.port_item import PortItem
+from bpviz.ui.canvas.scene import GraphScene
+from bpviz.ui.canvas.wire_item import WIRE_SELECTED, bezier
+from bpviz.ui.editor import EditError, GraphEditor
+
+OP_MIME = "application/x-bpviz-op"
+ZOOM_STEP = 1.15
+MIN_SCALE, MAX_SCALE = 0.1, 5.0
+
+
+class GraphView(QGraphicsView):
+    status_message = Signal(str)
+
+    def __init__(self, editor: GraphEditor, parent=None) -> None:
+        self.editor = editor
+        self.graph_scene = GraphScene(editor)
+        super().__init__(self.graph_scene, parent)
+        self.graph_scene.setParent(self)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setAcceptDrops(True)
+        self._wire_from: PortItem | None = None
+        self._wire_item: QGraphicsPathItem | None = None
+        self._press_positions: dict[str, tuple[float, float]] | None = None
+        self._pan_from: QPointF | None = None
+        self._space_down = False
+
+    # -- zoom -----------------------------------------------------------
+    def zoom(self, factor: float) -> None:
+        scale = self.transform().m11()
+        factor = max(MIN_SCALE / scale, min(MAX_SCALE / scale, factor))
+        self.scale(factor, factor)
+
+    def zoom_in(self) -> None:
+        self.zoom(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom(1 / ZOOM_STEP)
+
+    def reset_zoom(self) -> None:
+        self.resetTransform()
+
+    def zoom_level(self) -> float:
+        return self.transform().m11()
+
+    def zoom_to_fit(self) -> None:
+        """Show every node (never magnified beyond 100 %)."""
+        items = self.graph_scene.nodes.values()
+        if not items:
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        rect = self.graph_scene.itemsBoundingRect().adjusted(-40, -40, 40, 40)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom_level() > 1.0:
+            self.resetTransform()
+            self.centerOn(rect.center())
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(ZOOM_STEP ** steps)
+        event.accept()
+
+    # -- keys -----------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if event.matches(QKeySequence.StandardKey.Delete) or key in (Qt.Key.Key_Delete,
+                                                                     Qt.Key.Key_Backspace):
+            self.delete_selection()
+        elif event.matches(QKeySequence.StandardKey.ZoomIn) or (
+                key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.zoom_in()
+        elif event.matches(QKeySequence.StandardKey.ZoomOut):
+            self.zoom_out()
+        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        else:
+            super().keyReleaseEvent(event)
+
+    def delete_selection(self) -> None:
+        """Remove the selected nodes and cut the selected wires (one undo step)."""
+        scene = self.graph_scene
+        self.editor.remove_nodes(scene.selected_node_ids(), scene.selected_wires())
+
+    # -- palette drops --------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(OP_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if not event.mimeData().hasFormat(OP_MIME):
+            event.ignore()
+            return
+        op_name = bytes(event.mimeData().data(OP_MIME)).decode("utf-8", "replace").strip()
+        pos = self.mapToScene(event.position().toPoint())
+        try:
+            node_id = self.editor.add_node(op_name, (pos.x(), pos.y()))
+        except EditError as exc:
+            self.status_message.emit(str(exc))
+            event.ignore()
+            return
+        self.editor.set_selection([node_id])
+        self.graph_scene.grow_rect()
+        event.acceptProposedAction()
+
+    # -- mouse ----------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.MouseButton.LeftButton and not self._space_down:
+            port = self.graph_scene.port_at(self.mapToScene(event.position().toPoint()))
+            if port is not None:
+                self._start_wire(port)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press_positions = self.graph_scene.item_positions()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            bars = self.horizontalScrollBar(), self.verticalScrollBar()
+            bars[0].setValue(bars[0].value() - round(delta.x()))
+            bars[1].setValue(bars[1].value() - round(delta.y()))
+            event.accept()
+            return
+        if self._wire_from is not None:
+            self._drag_wire(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton and self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        if self._wire_from is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._finish_wire(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._finish_move()
+
+    # -- node moves -----------------------------------------------------
+    def _finish_move(self) -> None:
+        before, self._press_positions = self._press_positions, None
+        if before is None:
+            return
+        after = self.graph_scene.item_positions()
+        moved = {node_id: pos for node_id, pos in after.items() if before.get(node_id) != pos}
+        if moved:
+            count = len(moved)
+            self.editor.move_nodes(moved, f"Move {count} node{'s' if count > 1 else ''}")
+            self.graph_scene.grow_rect()
+
+    # -- wiring ---------------------------------------------------------
+    def _start_wire(self, port: PortItem) -> None:
+        self._wire_from = port
+        self._wire_item = QGraphicsPathItem()
+        pen = QPen(WIRE_SELECTED, 2.0, Qt.PenStyle.DashLine)
+        self._wire_item.setPen(pen)
+        self._wire_item.setZValue(3)
+        self.graph_scene.addItem(self._wire_item)
+        self._drag_wire(port.scene_centre())
+
+    def _drag_wire(self, scene_pos: QPointF) -> None:
+        start = self._wire_from.scene_centre()
+        target = self.graph_scene.port_at(scene_pos)
+        end = target.scene_centre() if target is not None else scene_pos
+        path: QPainterPath = (bezier(start, end) if self._wire_from.kind == "out"
+                              else bezier(end, start))
+        self._wire_item.setPath(path)
+
+    def _finish_wire(self, scene_pos: QPointF) -> None:
+        start, self._wire_from = self._wire_from, None
+        self.graph_scene.removeItem(self._wire_item)
+        self._wire_item = None
+        if start.kind == "out":
+            target = self.graph_scene.free_input_port(scene_pos)
+            if target is None:
+                return
+            src, dst, port = start.node_id, target.node_id, target.index
+        else:
+            target = self.graph_scene.port_at(scene_pos, "out")
+            if target is None:
+                return
+            src, dst, port = target.node_id, start.node_id, start.index
+        self.connect_ports(src, dst, port)
+
+    def connect_ports(self, src: str, dst: str, port: int) -> bool:
+        """editor.connect with the outcome told on `status_message`."""
+        try:
+            self.editor.connect(src, dst, port)
+        except EditError as exc:
+            self.status_message.emit(str(exc))
+            return False
+        error = self.editor.report.errors.get(dst)
+        if error:
+            self.status_message.emit(error)
+        else:
+            self.status_message.emit(f"connected '{src}' → '{dst}'")
+        return True
