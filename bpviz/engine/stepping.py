@@ -1,0 +1,181 @@
+"""Step through one forward and one backward pass, node by node, and back again.
+
+A StepSession runs the executor once, eagerly, and keeps every Step: the
+forward steps in topological order, then the backward steps in reverse. The
+last forward step and the first backward step are the loss node's (when the
+graph has one): the turning point. `position` is the index of the step last
+shown (-1: nothing shown yet); every other piece of state (the current step,
+which nodes are done, the gradient norm on each wire) is derived from it, so
+stepping back restores the previous state exactly.
+
+Wires. A backward step of node c computes, for each of its input ports, the
+gradient that flows back along the wire source → c: ∂L/∂(source's output)
+through that wire (the executor hands it to the source as one of its
+`contributions`). `wire_gradient_norms` reports its Frobenius norm over the
+whole batch as soon as c's backward step is done, keyed (source, c, port).
+
+Receptive fields. `effective_receptive_field` seeds the backward pass with a
+one-hot ∂unit/∂(node output) instead of the loss (Executor.backward(seeds=…))
+and returns |∂unit/∂input| for one sample; `receptive_box` is the theoretical
+field (bpviz.engine.receptive) of one unit in input pixels. Neither changes
+the stored steps nor the ops' parameter gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpviz.engine.executor import Executor, Network, Step
+from bpviz.engine.receptive import ReceptiveField, receptive_fields
+
+WireKey = tuple[str, str, int]  # (source, consumer, port)
+
+
+class StepSession:
+    """One forward and backward pass of `network`, shown one Step at a time."""
+
+    def __init__(self, network: Network, feeds: dict[str, np.ndarray],
+                 targets: dict[str, np.ndarray] | None = None) -> None:
+        self.network = network
+        self.feeds = dict(feeds)
+        self.targets = dict(targets or {})
+        self.executor = Executor(network)
+        forward = list(self.executor.forward(self.feeds, self.targets))
+        backward = list(self.executor.backward())
+        self.steps: list[Step] = forward + backward
+        self.forward_count = len(forward)
+        self.loss = float(self.executor.loss)
+        self.position = -1
+        self._wires = [_wires_of(step, network) for step in self.steps]
+        self._fields: dict[str, ReceptiveField | None] | None = None
+
+    # -- where we are ---------------------------------------------------
+    @property
+    def turning_point(self) -> int:
+        """Index of the first backward step (the loss node's, when there is one)."""
+        return self.forward_count
+
+    @property
+    def current(self) -> Step | None:
+        return self.steps[self.position] if self.position >= 0 else None
+
+    @property
+    def phase(self) -> str:
+        """"forward" or "backward": the phase of the current step ("forward" before any)."""
+        return "backward" if self.position >= self.forward_count else "forward"
+
+    @property
+    def active_node(self) -> str | None:
+        step = self.current
+        return step.node if step is not None else None
+
+    @property
+    def at_start(self) -> bool:
+        return self.position < 0
+
+    @property
+    def at_end(self) -> bool:
+        return self.position >= len(self.steps) - 1
+
+    # -- moving ---------------------------------------------------------
+    def step_forward(self) -> bool:
+        """Show the next step; False (and no change) at the end."""
+        if self.at_end:
+            return False
+        self.position += 1
+        return True
+
+    def step_back(self) -> bool:
+        """Undo the last step; False (and no change) at the start."""
+        if self.at_start:
+            return False
+        self.position -= 1
+        return True
+
+    def reset(self) -> None:
+        self.position = -1
+
+    def seek(self, position: int) -> None:
+        """Jump to any position from -1 to len(steps) − 1."""
+        if not -1 <= position < len(self.steps):
+            raise IndexError(f"position {position} is outside -1..{len(self.steps) - 1}")
+        self.position = position
+
+    def run_to_end_of_phase(self) -> None:
+        """To the last step of the current phase; at its end already, to the next one's."""
+        ends = [self.forward_count - 1, len(self.steps) - 1]
+        self.position = next((end for end in ends if end > self.position), self.position)
+
+    # -- derived state --------------------------------------------------
+    def done_nodes(self, phase: str | None = None) -> frozenset[str]:
+        """Nodes whose step in `phase` (default: the current phase) has been shown."""
+        phase = phase or self.phase
+        if phase == "forward":
+            shown = self.steps[:min(self.position + 1, self.forward_count)]
+        else:
+            shown = self.steps[self.forward_count:self.position + 1]
+        return frozenset(step.node for step in shown)
+
+    def wire_gradient_norms(self) -> dict[WireKey, float]:
+        """‖∂L/∂(source's output) through the wire‖ for every wire a shown
+        backward step has sent a gradient along, keyed (source, consumer, port)."""
+        norms: dict[WireKey, float] = {}
+        for wires in self._wires[self.forward_count:self.position + 1]:
+            norms.update(wires)
+        return norms
+
+    def state(self) -> tuple:
+        """Everything a view shows, in a comparable form (for tests and undo checks)."""
+        step = self.current
+        return (self.position, None if step is None else (step.phase, step.node),
+                self.done_nodes("forward"), self.done_nodes("backward"),
+                tuple(sorted(self.wire_gradient_norms().items())))
+
+    # -- receptive fields -----------------------------------------------
+    def fields(self) -> dict[str, ReceptiveField | None]:
+        if self._fields is None:
+            self._fields = receptive_fields(self.network.order)
+        return self._fields
+
+    def receptive_box(self, node_id: str, i: int, j: int) -> tuple[int, int, int, int] | None:
+        """(top, left, height, width) of unit (i, j)'s theoretical field in input
+        pixels, clipped to the image; None when the node has no spatial field."""
+        field = self.fields().get(node_id)
+        if field is None or not self.network.inputs:
+            return None
+        image_h, image_w = self.feeds[self.network.inputs[0]].shape[-2:]
+        top = i * field.stride[0] - field.padding[0]
+        left = j * field.stride[1] - field.padding[1]
+        bottom, right = top + field.size[0], left + field.size[1]
+        top, left = max(top, 0), max(left, 0)
+        bottom, right = min(bottom, image_h), min(right, image_w)
+        return top, left, max(bottom - top, 0), max(right - left, 0)
+
+    def effective_receptive_field(self, node_id: str, sample: int, channel: int, i: int,
+                                  j: int, input_id: str | None = None) -> np.ndarray:
+        """|∂ node[sample, channel, i, j] / ∂ input[sample]|, shaped like one input sample."""
+        input_id = input_id or self.network.inputs[0]
+        value = self.executor.values[node_id]
+        seed = np.zeros_like(value)
+        seed[sample, channel, i, j] = 1
+        saved = {node.id: node.op.grads for node in self.network.order}
+        saved_grads = self.executor.grads
+        try:
+            for _ in self.executor.backward(seeds={node_id: seed}):
+                pass
+            gradient = self.executor.grads[input_id][sample]
+        finally:
+            for node in self.network.order:
+                node.op.grads = saved[node.id]
+            self.executor.grads = saved_grads
+        return np.abs(gradient)
+
+
+def _wires_of(step: Step, network: Network) -> dict[WireKey, float]:
+    """The gradient norms a backward step sends back along its input wires."""
+    if step.phase != "backward":
+        return {}
+    sources = network.nodes[step.node].inputs
+    return {(source, step.node, port): float(np.linalg.norm(grad))
+            for port, (source, grad) in enumerate(zip(sources, step.grad_inputs))
+            if grad is not None}
