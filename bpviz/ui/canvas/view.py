@@ -67,6 +67,7 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.centerOn(0, 0)
             return
+        self.graph_scene.grow_rect()
         rect = self.graph_scene.itemsBoundingRect().adjusted(-40, -40, 40, 40)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom_level() > 1.0:
