@@ -15,10 +15,10 @@ from bpviz.cli.common import CliError, expected_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bpviz.cli import bench, check, info
+    from bpviz.cli import bench, check, info, snapshot
 
     # Each command module has add_parser(commands); the order is the help's order.
-    command_modules = (check, info, bench)
+    command_modules = (check, info, bench, snapshot)
 
     parser = argparse.ArgumentParser(prog="bpviz", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"bpviz {__version__}")
@@ -30,10 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        from bpviz.cli.common import default_example
-
-        argv = ["info", str(default_example())]
+    if not argv or (len(argv) == 1 and argv[0].endswith(".json")):
+        return open_window(argv[0] if argv else None)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -52,6 +50,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return fail(f"internal error ({type(error).__name__}: {error}); "
                     "set BPVIZ_DEBUG=1 for details", code=3)
+
+
+def open_window(path: str | None) -> int:
+    """`bpviz` alone opens the app on the bundled example; `bpviz FILE.json` on that file."""
+    if path is not None and not os.path.isfile(path):
+        return fail(f"graph file {path} does not exist")
+    try:
+        from bpviz.ui.app import run_app  # Qt is loaded for the window only
+    except ImportError as error:
+        return fail(f"the window needs PySide6, which failed to load: {error}")
+    return run_app(path)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -1,0 +1,108 @@
+"""`bpviz snapshot`: a PNG of the app's window showing a graph, made without a screen.
+
+Renders offscreen when there is no display (QT_QPA_PLATFORM=offscreen); the
+window is never shown on a screen. Useful for documentation and bug reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from bpviz.cli.common import CliError, add_graph_argument
+
+MIN_SIDE, MAX_SIDE = 320, 8000
+
+
+def window_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 1600x1000, got {text!r}")
+    width, height = int(match[1]), int(match[2])
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise argparse.ArgumentTypeError(
+            f"each side must be between {MIN_SIDE} and {MAX_SIDE} pixels, got {width}x{height}")
+    return width, height
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("snapshot", help="a PNG of the window showing a graph",
+                                 description=__doc__.splitlines()[0])
+    add_graph_argument(parser)
+    parser.add_argument("--out", required=True, metavar="window.png", help="the PNG to write")
+    parser.add_argument("--size", type=window_size, default=(1600, 1000), metavar="WxH",
+                        help="window size in pixels (default: 1600x1000)")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--select", metavar="NODE",
+                        help="select this node, so the inspector shows it")
+    parser.set_defaults(run=run)
+
+
+def check_out(text: str) -> Path:
+    out = Path(text)
+    if out.suffix.lower() != ".png":
+        raise CliError(f"--out must name a .png file, got {text}")
+    if not out.parent.is_dir():
+        raise CliError(f"the folder {out.parent} does not exist")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from bpviz.graph import load_graph
+
+    out = check_out(args.out)
+    if not Path(args.graph).is_file():
+        raise CliError(f"graph file {args.graph} does not exist")
+    document = load_graph(args.graph, strict=False)  # a half-edited graph shows its errors
+    if args.select is not None and args.select not in document.nodes:
+        raise CliError(f"--select: there is no node '{args.select}' in {args.graph}")
+    use_offscreen_without_display()
+    try:
+        image = render_window(document, args.graph, args.size, args.theme, args.select)
+    except ImportError as error:
+        raise CliError(f"the snapshot needs Qt (PySide6), which failed to load: {error}") from None
+    if not image.save(str(out), "PNG"):
+        raise CliError(f"cannot write {out}")
+    print(f"wrote {out} ({image.width()}×{image.height()})")
+    return 0
+
+
+def use_offscreen_without_display() -> None:
+    if sys.platform.startswith(("win", "darwin")):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def render_window(document, path: str, size: tuple[int, int], theme: str,
+                  select: str | None):
+    """The window's picture (a QImage) at `size`, with `document` open."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from bpviz.ui.app import application
+    from bpviz.ui.main_window import MainWindow
+    from bpviz.ui.theme import theme_manager
+
+    app = application()
+    theme_manager().set_theme(theme, persist=False)
+    window = MainWindow(autosave=False, remember_layout=False)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.editor.set_document(document, path)
+    window.resize(*size)
+    window.show()
+    for _ in range(3):
+        QApplication.processEvents()
+    window.view.zoom_to_fit()
+    if select is not None:
+        window.editor.set_selection([select])
+    QApplication.processEvents()
+    image = window.grab().toImage()
+    window.editor.undo_stack.setClean()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return image

@@ -1,0 +1,369 @@
+"""MainWindow: the canvas in the middle, the palette left, the inspector right.
+
+Every question the window asks (save changes? restore? which file?) and every
+error it shows goes through one method (`ask_save_changes`, `ask_restore`,
+`ask_open_path`, `ask_save_path`, `show_error`) so tests can answer it.
+More panels join with `add_dock`; toolbars with `addToolBar`.
+"""
+
+from __future__ import annotations
+
+import html
+import platform
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from bpviz import __version__
+from bpviz.graph import GraphDocument, GraphError, load_graph, save_graph
+from bpviz.ui import menus
+from bpviz.ui.app import data_dir, settings
+from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
+from bpviz.ui.canvas import GraphView
+from bpviz.ui.editor import EditError, GraphEditor
+from bpviz.ui.inspector import Inspector
+from bpviz.ui.palette import Palette
+from bpviz.ui.theme import Theme, current_theme, theme_manager
+
+GRAPH_MIME = "application/x-bpviz-graph"
+FILE_FILTER = "bpviz graphs (*.json);;All files (*)"
+MESSAGE_MS = 6000
+PRESENTATION_SCALE = 1.5
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, autosave: bool = True, remember_layout: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = GraphEditor(parent=self)
+        self.view = GraphView(self.editor)
+        self.setCentralWidget(self.view)
+        self.setDockNestingEnabled(True)
+        self.panels_menu = None
+        self.palette = Palette()
+        self.inspector = Inspector(self.editor)
+        self.actions_ = menus.build_menus(self)
+        left = self.add_dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        right = self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([left, right], [260, 340], Qt.Orientation.Horizontal)
+        self.graph_status = QLabel()
+        self.statusBar().addPermanentWidget(self.graph_status)
+        self._presentation: dict | None = None
+        self._fitted = False
+        self._connect()
+        self.autosaver = (Autosaver(data_dir(), lambda: self.editor.doc,
+                                    lambda: self.editor.is_modified, lambda: self.editor.path,
+                                    parent=self) if autosave else None)
+        self.resize(1400, 900)
+        self.remember_layout = remember_layout
+        if remember_layout:
+            self._restore_layout()
+        self.apply_theme(current_theme())
+        self.update_title()
+        self.update_status(self.editor.report)
+
+    def _connect(self) -> None:
+        editor = self.editor
+        editor.report_changed.connect(self.update_status)
+        editor.report_changed.connect(lambda _report: self.update_title())
+        editor.document_replaced.connect(self.update_title)
+        editor.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
+        self.view.status_message.connect(self.show_message)
+        self.inspector.message.connect(self.show_message)
+        self.palette.op_activated.connect(self.add_at_centre)
+        theme_manager().changed.connect(self.apply_theme)
+
+    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """Put `widget` in a dock with a toggle in View › Panels."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower().replace(' ', '_')}_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        if self.panels_menu is not None:
+            self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    # -- title and status -------------------------------------------------
+    def update_title(self) -> None:
+        name = self.editor.doc.name or "untitled"
+        where = Path(self.editor.path).name if self.editor.path else "not saved"
+        self.setWindowTitle(f"{name} — {where}[*] — bpviz")
+        self.setWindowModified(self.editor.is_modified)
+
+    def update_status(self, report) -> None:
+        doc = self.editor.doc
+        errors = [report.errors[node_id] for node_id in doc.nodes if node_id in report.errors]
+        if errors:
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            colour = current_theme().error
+            self.graph_status.setText(f"<span style='color:{colour}'>⚠ "
+                                      f"{html.escape(errors[0])}{more}</span>")
+            self.graph_status.setToolTip("\n".join(errors))
+            return
+        count = len(doc.nodes)
+        total = sum(report.param_counts.get(node_id, 0) for node_id in doc.nodes)
+        self.graph_status.setText(f"{count} node{'s' if count != 1 else ''} · "
+                                  f"{total:,} parameters")
+        self.graph_status.setToolTip("")
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    # -- questions (tests replace these) --------------------------------------
+    def ask_save_changes(self) -> str:
+        """"save", "discard" or "cancel"."""
+        name = self.editor.doc.name or "untitled"
+        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                   | QMessageBox.StandardButton.Cancel)
+        answer = QMessageBox.question(self, "Unsaved changes",
+                                      f"Save the changes to “{name}”?", buttons,
+                                      QMessageBox.StandardButton.Save)
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_restore(self, recovery: Recovery) -> bool:
+        source = recovery.source or "a graph that was never saved"
+        answer = QMessageBox.question(
+            self, "Restore unsaved work?",
+            f"bpviz did not close properly last time. Restore the unsaved changes to "
+            f"{source}?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def ask_open_path(self) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", self._folder(), FILE_FILTER)
+        return path or None
+
+    def ask_save_path(self) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", self._folder(), FILE_FILTER)
+        if path and not Path(path).suffix:
+            path += ".json"
+        return path or None
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def _folder(self) -> str:
+        return str(Path(self.editor.path).parent) if self.editor.path else str(Path.cwd())
+
+    # -- files -----------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """True when the current graph may be replaced (saved, discarded or unchanged)."""
+        if not self.editor.is_modified:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_graph(self) -> None:
+        if self.maybe_save():
+            self.editor.set_document(GraphDocument("untitled"))
+
+    def open_dialog(self) -> None:
+        if self.maybe_save():
+            path = self.ask_open_path()
+            if path:
+                self.open_path(path)
+
+    def open_file(self, path: str) -> bool:
+        """Open after asking about unsaved changes (the recent and example menus)."""
+        return self.maybe_save() and self.open_path(path)
+
+    def open_path(self, path: str, show_errors: bool = True) -> bool:
+        """Load `path` (half-edited graphs too); on failure the current graph stays."""
+        try:
+            doc = load_graph(path, strict=False)
+        except GraphError as error:
+            if show_errors:
+                self.show_error("Cannot open the graph", str(error))
+            return False
+        self.editor.set_document(doc, str(path))
+        menus.add_recent(path)
+        self._fitted = False
+        QTimer.singleShot(0, self.fit_once)
+        self.show_message(f"opened {path}")
+        return True
+
+    def save(self) -> bool:
+        if not self.editor.path:
+            return self.save_as()
+        return self.save_to(self.editor.path)
+
+    def save_as(self) -> bool:
+        path = self.ask_save_path()
+        return bool(path) and self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        try:
+            save_graph(self.editor.doc, path)
+        except (OSError, GraphError) as error:
+            self.show_error("Cannot save the graph", f"{path}: {error}")
+            return False
+        self.editor.mark_saved(path)
+        menus.add_recent(path)
+        self.update_title()
+        self.show_message(f"saved {path}")
+        return True
+
+    # -- recovery --------------------------------------------------------------
+    def offer_recovery(self) -> bool:
+        """Offer each orphaned recovery file; True when one was restored."""
+        if self.autosaver is None:
+            return False
+        restored = False
+        for recovery in orphaned_recoveries(data_dir()):
+            if not restored and self.ask_restore(recovery):
+                restored = self._restore(recovery)
+            recovery.discard()
+        return restored
+
+    def _restore(self, recovery: Recovery) -> bool:
+        try:
+            doc = recovery.load()
+        except (OSError, GraphError) as error:
+            self.show_error("Cannot restore", str(error))
+            return False
+        self.editor.set_document(doc, recovery.source)
+        self.editor.undo_stack.resetClean()  # unsaved until the user saves
+        self.autosaver.save_now()
+        self.update_title()
+        QTimer.singleShot(0, self.fit_once)
+        return True
+
+    # -- edit menu -------------------------------------------------------------
+    def copy_selection(self) -> None:
+        ids = self.editor.selection
+        if not ids:
+            return
+        text = self.editor.copy(ids)
+        data = QMimeData()
+        data.setData(GRAPH_MIME, QByteArray(text.encode("utf-8")))
+        data.setText(text)
+        QApplication.clipboard().setMimeData(data)
+
+    def paste(self) -> None:
+        data = QApplication.clipboard().mimeData()
+        if data is None:
+            return
+        if data.hasFormat(GRAPH_MIME):
+            text = bytes(data.data(GRAPH_MIME)).decode("utf-8", "replace")
+        else:
+            text = data.text()
+        if not text.strip():
+            return
+        try:
+            self.editor.paste(text)
+        except EditError as error:
+            self.show_message(str(error))
+
+    def delete_selection(self) -> None:
+        self.view.delete_selection()
+
+    def select_all(self) -> None:
+        self.editor.set_selection(list(self.editor.doc.nodes))
+
+    def add_at_centre(self, op_name: str) -> None:
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        try:
+            node_id = self.editor.add_node(op_name, (centre.x(), centre.y()))
+        except EditError as error:
+            self.show_message(str(error))
+            return
+        self.editor.set_selection([node_id])
+
+    # -- view ------------------------------------------------------------------
+    def fit_once(self) -> None:
+        if not self._fitted:
+            self._fitted = True
+            self.view.zoom_to_fit()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.fit_once)
+
+    def apply_theme(self, theme: Theme) -> None:
+        for name in ("light", "dark"):
+            act = self.actions_.get(f"theme_{name}")
+            if act is not None:
+                act.setChecked(name == theme.name)
+        self.update_status(self.editor.report)
+
+    def toggle_presentation(self) -> None:
+        self.set_presentation(self._presentation is None)
+
+    def set_presentation(self, on: bool) -> None:
+        """Large fonts, full screen, no menu bar, status bar or toolbars."""
+        if on == (self._presentation is not None):
+            return
+        app = QApplication.instance()
+        if on:
+            self._presentation = {"font": app.font(), "maximized": self.isMaximized(),
+                                  "fullscreen": self.isFullScreen()}
+            font = app.font()
+            font.setPointSizeF(font.pointSizeF() * PRESENTATION_SCALE)
+            app.setFont(font)
+            self.view.zoom(PRESENTATION_SCALE)
+            self.showFullScreen()
+        else:
+            saved, self._presentation = self._presentation, None
+            app.setFont(saved["font"])
+            self.view.zoom(1 / PRESENTATION_SCALE)
+            if saved["maximized"]:
+                self.showMaximized()
+            elif not saved["fullscreen"]:
+                self.showNormal()
+        self.menuBar().setVisible(not on)
+        self.statusBar().setVisible(not on)
+        for bar in self.findChildren(QToolBar):
+            bar.setVisible(not on)
+        self.actions_["presentation"].setChecked(on)
+        self.actions_["leave_presentation"].setEnabled(on)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About bpviz", about_text())
+
+    # -- closing ---------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        store = settings()
+        geometry, state = store.value("window/geometry"), store.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.set_presentation(False)
+        if self.remember_layout:
+            store = settings()
+            store.setValue("window/geometry", self.saveGeometry())
+            store.setValue("window/state", self.saveState())
+        if self.autosaver is not None:
+            self.autosaver.clean_exit()
+        event.accept()
+
+
+def about_text() -> str:
+    import numpy
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    return (f"<h3>bpviz {__version__}</h3>"
+            "<p>Make backpropagation visible: build a network, step through its forward "
+            "and backward passes, and check every number against PyTorch.</p>"
+            f"<p>Python {platform.python_version()}<br>Qt {qVersion()} · PySide6 "
+            f"{PySide6.__version__}<br>NumPy {numpy.__version__}</p>")

@@ -1,0 +1,178 @@
+"""The main window's menus, their actions and shortcuts, and the recent-files list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from bpviz.ui.app import settings
+from bpviz.ui.theme import THEMES, current_theme, set_theme
+
+if TYPE_CHECKING:
+    from bpviz.ui.main_window import MainWindow
+
+MAX_RECENT = 8
+RECENT_KEY = "files/recent"
+
+
+# -- recent files ----------------------------------------------------------------
+def recent_files() -> list[str]:
+    value = settings().value(RECENT_KEY, [])
+    if isinstance(value, str):  # an ini file gives back a one-item list as a string
+        value = [value]
+    return [str(path) for path in (value or [])][:MAX_RECENT]
+
+
+def add_recent(path: str) -> None:
+    path = str(Path(path).resolve())
+    paths = [path] + [p for p in recent_files() if p != path]
+    settings().setValue(RECENT_KEY, paths[:MAX_RECENT])
+
+
+def clear_recent() -> None:
+    settings().setValue(RECENT_KEY, [])
+
+
+# -- examples --------------------------------------------------------------------
+def examples() -> list[tuple[Path, str, str]]:
+    """(file, title, description) of every bundled example, by title."""
+    from bpviz.cli.common import EXAMPLES
+
+    found = []
+    for path in sorted(EXAMPLES.glob("*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        title = data.get("name") if isinstance(data.get("name"), str) else ""
+        description = data.get("description")
+        found.append((path, title or path.stem,
+                      description if isinstance(description, str) else ""))
+    return sorted(found, key=lambda entry: entry[1].lower())
+
+
+# -- building --------------------------------------------------------------------
+def action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    """A window-wide action (its shortcut works with the menu bar hidden too)."""
+    act = QAction(text, window)
+    if shortcut is not None:
+        shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+        act.setShortcuts([QKeySequence(s) for s in shortcuts])
+    if tip:
+        act.setStatusTip(tip)
+    act.triggered.connect(lambda _checked=False: slot())
+    window.addAction(act)
+    return act
+
+
+def build_menus(window: MainWindow) -> dict[str, QAction]:
+    """Fill the window's menu bar; returns the actions by name."""
+    acts: dict[str, QAction] = {}
+    _file_menu(window, acts)
+    _edit_menu(window, acts)
+    _view_menu(window, acts)
+    help_menu = window.menuBar().addMenu("&Help")
+    acts["about"] = action(window, "&About bpviz", window.show_about)
+    help_menu.addAction(acts["about"])
+    return acts
+
+
+def _file_menu(window: MainWindow, acts: dict[str, QAction]) -> None:
+    menu = window.menuBar().addMenu("&File")
+    acts["new"] = action(window, "&New", window.new_graph, QKeySequence.StandardKey.New)
+    acts["open"] = action(window, "&Open…", window.open_dialog, QKeySequence.StandardKey.Open)
+    menu.addActions([acts["new"], acts["open"]])
+    window.recent_menu = menu.addMenu("Open &Recent")
+    window.recent_menu.aboutToShow.connect(lambda: fill_recent(window))
+    fill_recent(window)
+    window.examples_menu = menu.addMenu("&Examples")
+    window.examples_menu.setToolTipsVisible(True)
+    fill_examples(window)
+    menu.addSeparator()
+    acts["save"] = action(window, "&Save", window.save, QKeySequence.StandardKey.Save)
+    acts["save_as"] = action(window, "Save &As…", window.save_as, "Ctrl+Shift+S")
+    menu.addActions([acts["save"], acts["save_as"]])
+    menu.addSeparator()
+    acts["quit"] = action(window, "&Quit", window.close, "Ctrl+Q")
+    menu.addAction(acts["quit"])
+
+
+def fill_recent(window: MainWindow) -> None:
+    menu = window.recent_menu
+    menu.clear()
+    paths = recent_files()
+    for number, path in enumerate(paths, start=1):
+        act = menu.addAction(f"&{number} {Path(path).name}")
+        act.setStatusTip(path)
+        act.setEnabled(Path(path).is_file())
+        act.triggered.connect(lambda _checked=False, p=path: window.open_file(p))
+    if paths:
+        menu.addSeparator()
+        menu.addAction("Clear list", clear_recent)
+    else:
+        menu.addAction("(no recent files)").setEnabled(False)
+
+
+def fill_examples(window: MainWindow) -> None:
+    for path, title, description in examples():
+        act = window.examples_menu.addAction(title)
+        tip = description or path.name
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        act.triggered.connect(lambda _checked=False, p=str(path): window.open_file(p))
+
+
+def _edit_menu(window: MainWindow, acts: dict[str, QAction]) -> None:
+    menu = window.menuBar().addMenu("&Edit")
+    stack = window.editor.undo_stack
+    acts["undo"] = stack.createUndoAction(window, "&Undo")
+    acts["undo"].setShortcut(QKeySequence("Ctrl+Z"))
+    acts["redo"] = stack.createRedoAction(window, "&Redo")
+    acts["redo"].setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    window.addActions([acts["undo"], acts["redo"]])
+    menu.addActions([acts["undo"], acts["redo"]])
+    menu.addSeparator()
+    acts["copy"] = action(window, "&Copy", window.copy_selection, QKeySequence.StandardKey.Copy)
+    acts["paste"] = action(window, "&Paste", window.paste, QKeySequence.StandardKey.Paste)
+    acts["delete"] = action(window, "&Delete", window.delete_selection,
+                            QKeySequence.StandardKey.Delete)
+    acts["select_all"] = action(window, "Select &All", window.select_all,
+                                QKeySequence.StandardKey.SelectAll)
+    menu.addActions([acts["copy"], acts["paste"], acts["delete"], acts["select_all"]])
+    menu.addSeparator()
+    acts["arrange"] = action(window, "A&rrange", window.editor.arrange, "Ctrl+L",
+                             "lay the graph out left to right")
+    menu.addAction(acts["arrange"])
+
+
+def _view_menu(window: MainWindow, acts: dict[str, QAction]) -> None:
+    menu = window.menuBar().addMenu("&View")
+    view = window.view
+    acts["zoom_fit"] = action(window, "Zoom to &Fit", view.zoom_to_fit, "Ctrl+0")
+    acts["zoom_in"] = action(window, "Zoom &In", view.zoom_in, ["Ctrl++", "Ctrl+="])
+    acts["zoom_out"] = action(window, "Zoom &Out", view.zoom_out, "Ctrl+-")
+    menu.addActions([acts["zoom_fit"], acts["zoom_in"], acts["zoom_out"]])
+    menu.addSeparator()
+    theme_menu = menu.addMenu("&Theme")
+    group = QActionGroup(window)
+    for name in THEMES:
+        act = theme_menu.addAction(name.capitalize())
+        act.setCheckable(True)
+        act.setChecked(name == current_theme().name)
+        act.triggered.connect(lambda _checked=False, n=name: set_theme(n))
+        group.addAction(act)
+        acts[f"theme_{name}"] = act
+    acts["presentation"] = action(window, "&Presentation Mode", window.toggle_presentation,
+                                  "F11", "large fonts, full screen, no menus (F11 or Esc)")
+    acts["presentation"].setCheckable(True)
+    acts["leave_presentation"] = action(window, "Leave Presentation Mode",
+                                        lambda: window.set_presentation(False), "Esc")
+    acts["leave_presentation"].setEnabled(False)
+    menu.addAction(acts["presentation"])
+    menu.addSeparator()
+    window.panels_menu = menu.addMenu("&Panels")

@@ -1,0 +1,133 @@
+"""Light and dark themes: the widgets' QPalette and the colours the canvas paints with.
+
+One hue per op family (the canvas's, from the Okabe–Ito colour-blind-safe
+palette), the same in both themes. `current_theme()` is the theme in use;
+`theme_manager().changed` fires with the new Theme after `set_theme`; the
+choice is kept in QSettings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from bpviz.ui.canvas.labels import FAMILY_COLOURS, UNKNOWN_COLOUR
+
+# Palette groups, in the order the palette lists them.
+FAMILY_TITLES = {
+    "input": "Input", "layer": "Layers", "pooling": "Pooling", "merge": "Merge",
+    "activation": "Activations", "norm": "Normalisation", "loss": "Losses",
+}
+
+
+def family_colour(family: str) -> QColor:
+    return QColor(FAMILY_COLOURS.get(family, UNKNOWN_COLOUR))
+
+
+@dataclass(frozen=True)
+class Theme:
+    """name: "light" or "dark"; canvas: named colours for the graph scene."""
+
+    name: str
+    window: str
+    base: str
+    alternate: str
+    text: str
+    muted: str
+    highlight: str
+    error: str
+    canvas: dict[str, str] = field(default_factory=dict)
+
+    def colour(self, key: str) -> QColor:
+        """A canvas colour: background, grid, node, node_text, wire, label, selection,
+        error, frozen."""
+        return QColor(self.canvas[key])
+
+    def palette(self) -> QPalette:
+        pal = QPalette()
+        roles = {
+            QPalette.ColorRole.Window: self.window, QPalette.ColorRole.WindowText: self.text,
+            QPalette.ColorRole.Base: self.base, QPalette.ColorRole.AlternateBase: self.alternate,
+            QPalette.ColorRole.Text: self.text, QPalette.ColorRole.Button: self.window,
+            QPalette.ColorRole.ButtonText: self.text, QPalette.ColorRole.ToolTipBase: self.base,
+            QPalette.ColorRole.ToolTipText: self.text, QPalette.ColorRole.Highlight: self.highlight,
+            QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.Link: self.highlight,
+            QPalette.ColorRole.PlaceholderText: self.muted, QPalette.ColorRole.Mid: self.muted,
+            QPalette.ColorRole.BrightText: self.error,
+        }
+        for role, colour in roles.items():
+            pal.setColor(role, QColor(colour))
+        for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText,
+                     QPalette.ColorRole.ButtonText):
+            pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(self.muted))
+        return pal
+
+
+LIGHT = Theme(
+    "light", window="#efefef", base="#ffffff", alternate="#f5f5f5", text="#1a1a1a",
+    muted="#8a8a8a", highlight="#2f6fb5", error="#c62828",
+    canvas={"background": "#fbfbfb", "grid": "#e6e6e6", "node": "#ffffff",
+            "node_text": "#1a1a1a", "wire": "#555555", "label": "#333333",
+            "selection": "#2f6fb5", "error": "#c62828", "frozen": "#b0b0b0"})
+
+DARK = Theme(
+    "dark", window="#2b2b2b", base="#1f1f1f", alternate="#262626", text="#e8e8e8",
+    muted="#8c8c8c", highlight="#4a90d9", error="#ff6b6b",
+    canvas={"background": "#1b1b1b", "grid": "#2a2a2a", "node": "#2e2e2e",
+            "node_text": "#f0f0f0", "wire": "#b8b8b8", "label": "#d0d0d0",
+            "selection": "#6cb2ff", "error": "#ff6b6b", "frozen": "#6a6a6a"})
+
+THEMES = {"light": LIGHT, "dark": DARK}
+SETTINGS_KEY = "view/theme"
+
+
+class ThemeManager(QObject):
+    """Holds the theme in use; `changed(Theme)` after each switch."""
+
+    changed = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.theme = LIGHT
+
+    def load(self) -> Theme:
+        """Apply the theme saved in QSettings (light when none)."""
+        from bpviz.ui.app import settings
+
+        name = str(settings().value(SETTINGS_KEY, "light"))
+        self.set_theme(name if name in THEMES else "light", persist=False)
+        return self.theme
+
+    def set_theme(self, name: str, persist: bool = True) -> None:
+        if name not in THEMES:
+            raise ValueError(f"unknown theme {name!r} (themes: {', '.join(THEMES)})")
+        self.theme = THEMES[name]
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setPalette(self.theme.palette())
+        if persist:
+            from bpviz.ui.app import settings
+
+            settings().setValue(SETTINGS_KEY, name)
+        self.changed.emit(self.theme)
+
+
+_manager: ThemeManager | None = None
+
+
+def theme_manager() -> ThemeManager:
+    global _manager
+    if _manager is None:
+        _manager = ThemeManager()
+    return _manager
+
+
+def current_theme() -> Theme:
+    return theme_manager().theme
+
+
+def set_theme(name: str) -> None:
+    theme_manager().set_theme(name)
