@@ -304,3 +304,42 @@ def test_examples_render_without_errors(view, name):
     image = render(view)
     assert image.width() > 200 and image.height() > 50
     assert FONT_POINTS >= 11
+
+
+# -- routing -----------------------------------------------------------------------
+def test_skip_wires_go_around_the_nodes_they_skip(view):
+    view.editor.set_document(load_graph(ROOT / "tests" / "data" / "residual_concat_cnn.json"))
+    scene = view.graph_scene
+    skips = [scene.wires[key] for key in [("skip", 1), ("cat", 1), ("cat", 2)]]
+    assert all(wire.lane is not None for wire in skips)
+    assert len({wire.lane for wire in skips}) == 3  # nested skips get their own lanes
+    assert scene.wires[("c1", 0)].lane is None  # neighbours: a plain curve
+    for wire in skips:
+        path = wire.path()
+        points = [path.pointAtPercent(i / 50) for i in range(3, 48)]
+        others = [item for item in scene.nodes.values() if item not in (wire.src, wire.dst)]
+        for item in others:
+            rect = item.sceneBoundingRect()
+            assert not any(rect.contains(p) for p in points), (wire.key, item.node_id)
+
+
+def test_moving_a_node_into_a_wire_reroutes_it(qtbot, view):
+    view.editor.connect("a", "s", 0)
+    view.editor.connect("s", "r", 0)
+    view.editor.move_nodes({"b": (150.0, -80.0)})  # right in the way of a → s
+    qtbot.waitUntil(lambda: view.graph_scene.wires[("s", 0)].lane is not None)
+    view.editor.undo()
+    qtbot.waitUntil(lambda: view.graph_scene.wires[("s", 0)].lane is None)
+
+
+def test_plan_shares_lanes_between_wires_that_do_not_overlap():
+    from bpviz.ui.canvas.routing import WireSpec, plan
+
+    node = (100.0, -20.0, 200.0, 20.0)
+    far = (600.0, -20.0, 700.0, 20.0)
+    specs = [WireSpec("a", (0, 0), (300, 0), [node]), WireSpec("b", (-50, 0), (350, 0), [node]),
+             WireSpec("c", (500, 0), (800, 0), [far])]
+    lanes = plan(specs)
+    assert lanes["a"] < node[1] and lanes["b"] < lanes["a"]  # nested: b further out
+    assert lanes["c"] == lanes["a"]  # no overlap: the same lane
+    assert plan([WireSpec("d", (0, 0), (300, 0), [(100, 50, 200, 90)])]) == {"d": None}

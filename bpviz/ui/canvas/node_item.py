@@ -21,6 +21,8 @@ MIN_WIDTH = 150.0
 MAX_WIDTH = 280.0
 PORT_GAP = 24.0
 RADIUS = 8.0
+MAX_INFO_LINES = 3
+INFO_WIDTH = 190.0  # a longer error wraps rather than widening the box
 
 TEXT_DARK = QColor("#1a1a1a")
 TEXT_MUTED = QColor("#555555")
@@ -43,6 +45,29 @@ def text_on(colour: QColor) -> QColor:
     return QColor("#ffffff") if luminance < 0.55 else TEXT_DARK
 
 
+def short_error(message: str, op: str, node_id: str) -> str:
+    """The message without its leading "op 'id'" (the box already shows both)."""
+    prefix = f"{op} '{node_id}'"
+    if message.startswith(prefix):
+        message = message[len(prefix):].lstrip(": ")
+    return message
+
+
+def wrap(text: str, metrics: QFontMetricsF, width: float, max_lines: int) -> list[str]:
+    """Word-wrap `text` into at most `max_lines` lines; the last is elided."""
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while words and metrics.horizontalAdvance(f"{line} {words[0]}") <= width:
+            line += " " + words.pop(0)
+        lines.append(line)
+    if words:
+        lines[-1] = lines[-1] + " " + " ".join(words)
+    elide = Qt.TextElideMode.ElideRight
+    return [metrics.elidedText(line, elide, width) for line in lines]
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node: NodeData) -> None:
         super().__init__()
@@ -58,6 +83,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = "?"
         self.param_count = 0
         self._rect = QRectF()
+        self._info_lines: list[str] = []
         self.set_node(node)
 
     # -- state ----------------------------------------------------------
@@ -88,8 +114,9 @@ class NodeItem(QGraphicsItem):
         return self.error is not None
 
     def info_text(self) -> str:
+        """The line under the id: the error, or the parameter count and "frozen"."""
         if self.error:
-            return "⚠ " + self.error
+            return "⚠ " + short_error(self.error, self.op, self.node_id)
         words = [labels.format_count(self.param_count)] if self.param_count else []
         if not self.trainable:
             words.append("frozen")
@@ -133,12 +160,15 @@ class NodeItem(QGraphicsItem):
         return QFontMetricsF(canvas_font()).height()
 
     def _relayout(self) -> bool:
+        """Size the box to its texts and ports; returns whether the size changed."""
         bold = QFontMetricsF(canvas_font(True))
         plain = QFontMetricsF(canvas_font())
+        info = self.info_text()
         wanted = max(bold.horizontalAdvance(self.title), plain.horizontalAdvance(self.node_id),
-                     0 if self.error else plain.horizontalAdvance(self.info_text()))
+                     min(INFO_WIDTH, plain.horizontalAdvance(info)))
         width = min(MAX_WIDTH, max(MIN_WIDTH, wanted + 2 * PAD))
-        lines = 3 if self.info_text() else 2
+        self._info_lines = wrap(info, plain, width - 2 * PAD, MAX_INFO_LINES)
+        lines = 2 + len(self._info_lines)
         height = max(lines * self._line_height() + 3 * PAD,
                      (len(self.in_ports) + 1) * PORT_GAP)
         rect = QRectF(-width / 2, -height / 2, width, height)
@@ -219,11 +249,9 @@ class NodeItem(QGraphicsItem):
         painter.setPen(TEXT_DARK if self.trainable else TEXT_MUTED)
         id_rect = QRectF(inner.left(), rect.top() + header_h + PAD / 2, inner.width(), line)
         painter.drawText(id_rect, left, self._elided(self.node_id, inner.width()))
-        info = self.info_text()
-        if info:
-            painter.setPen(QColor(labels.ERROR_COLOUR) if self.error else TEXT_MUTED)
-            painter.drawText(id_rect.translated(0, line), left,
-                             self._elided(info, inner.width()))
+        painter.setPen(QColor(labels.ERROR_COLOUR) if self.error else TEXT_MUTED)
+        for index, text in enumerate(self._info_lines):
+            painter.drawText(id_rect.translated(0, line * (index + 1)), left, text)
 
     @staticmethod
     def _elided(text: str, width: float, bold: bool = False) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsScene
 
 from bpviz.graph import ShapeReport
 from bpviz.graph.layout import layered_positions
-from bpviz.ui.canvas import labels
+from bpviz.ui.canvas import labels, routing
 from bpviz.ui.canvas.node_item import NodeItem
 from bpviz.ui.canvas.port_item import PortItem
 from bpviz.ui.canvas.wire_item import WireItem
@@ -37,6 +37,10 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe: Callable[[], None] = lambda: None
         self._syncing_selection = False
         self._building = False
+        self._route_timer = QTimer(self)
+        self._route_timer.setSingleShot(True)
+        self._route_timer.setInterval(0)
+        self._route_timer.timeout.connect(self.route_all)
         self.setBackgroundBrush(BACKGROUND)
         editor.document_replaced.connect(self.rebuild)
         editor.report_changed.connect(self.apply_report)
@@ -108,8 +112,7 @@ class GraphScene(QGraphicsScene):
                 self.addItem(wire)
                 self._mark_output(wire.src)
                 if not self._building:
-                    self._route(wire, {item: self.node_rect(item)
-                                       for item in self.nodes.values()})
+                    self._route_timer.start()
 
     def _mark_output(self, item: NodeItem) -> None:
         if item.out_port is not None:
@@ -187,26 +190,30 @@ class GraphScene(QGraphicsScene):
 
     # -- geometry -------------------------------------------------------
     def node_moved(self, item: NodeItem) -> None:
-        """Called by a NodeItem whenever it moves: its wires follow, others re-route."""
+        """Called by a NodeItem whenever it moves: its wires follow at once, and all
+        wires are re-routed once the event loop is free (many moves, one routing)."""
         if self._building:
             return
-        rect = self.node_rect(item)
-        rects = {other: self.node_rect(other) for other in self.nodes.values()}
         for wire in self.wires.values():
-            if wire.src is item or wire.dst is item or wire.may_cross(rect):
-                self._route(wire, rects)
+            if wire.src is item or wire.dst is item:
+                wire.update_path()
+        self._route_timer.start()
 
-    def node_rect(self, item: NodeItem) -> QRectF:
-        return item.mapRectToScene(item.rect()).adjusted(-8, -8, 8, 8)
-
-    def _route(self, wire: WireItem, rects: dict[NodeItem, QRectF]) -> None:
-        wire.update_path([rect for other, rect in rects.items()
-                          if other is not wire.src and other is not wire.dst])
+    def node_rect(self, item: NodeItem) -> routing.Rect:
+        rect = item.mapRectToScene(item.rect()).adjusted(-8, -8, 8, 8)
+        return rect.left(), rect.top(), rect.right(), rect.bottom()
 
     def route_all(self) -> None:
+        """Decide which wires go around nodes and on which lanes; redraw every wire."""
+        self._route_timer.stop()
         rects = {item: self.node_rect(item) for item in self.nodes.values()}
-        for wire in self.wires.values():
-            self._route(wire, rects)
+        specs = [wire.spec([rect for other, rect in rects.items()
+                            if other is not wire.src and other is not wire.dst])
+                 for wire in self.wires.values()]
+        lanes = routing.plan(specs)
+        for key, wire in self.wires.items():
+            wire.lane = lanes.get(key)
+            wire.update_path()
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         """id → (width, height) of each node as drawn, for the layout."""
