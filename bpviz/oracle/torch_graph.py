@@ -189,3 +189,18 @@ def total_loss(network: Network, outputs: dict[str, Tensor]) -> Tensor:
     """L as the executor defines it: Σ loss outputs, else Σ of every sink's elements."""
     seeds = network.losses or [i for i, used in network.consumers.items() if not used]
     return sum((outputs[i].sum() for i in seeds[1:]), outputs[seeds[0]].sum())
+
+
+def torch_tensors(network: Network, dtype: torch.dtype = torch.float64
+                  ) -> tuple[dict[str, dict[str, Tensor]], dict[str, dict[str, Tensor]]]:
+    """(params, buffers) for run_graph: copies of the network's arrays, as leaf tensors.
+
+    The parameters of trainable nodes require grad (a torch optimizer can take
+    them); those of frozen nodes and all buffers do not.
+    """
+    params = {node.id: {k: torch.tensor(np.array(v), dtype=dtype,
+                                        requires_grad=node.op.trainable)
+                        for k, v in node.op.params.items()} for node in network.order}
+    buffers = {node.id: {k: torch.tensor(np.array(v), dtype=dtype)
+                         for k, v in node.op.buffers.items()} for node in network.order}
+    return params, buffers
