@@ -53,6 +53,9 @@ class GraphEditor(QObject):
     def __init__(self, doc: GraphDocument | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
+        # A dying stack clears itself and signals; its listeners may be gone already.
+        stack = self.undo_stack
+        self.destroyed.connect(lambda *_: stack.blockSignals(True))
         self.doc = GraphDocument()
         self.path: str | None = None
         self.report = ShapeReport()

@@ -111,6 +111,32 @@ def test_wire_that_closes_a_cycle_is_refused(qtbot, view):
     assert dumps_graph(view.editor.doc) == before
 
 
+def test_wire_dropped_on_a_node_body_takes_its_free_port(qtbot, view):
+    nodes = view.graph_scene.nodes
+    drag(qtbot, view, nodes["a"].out_port.scene_centre(), nodes["r"].mapToScene(QPointF(0, 5)))
+    assert view.editor.doc.nodes["r"].inputs == ["a"]
+    # a single-input node that is already fed: the new wire replaces the old one
+    drag(qtbot, view, nodes["b"].out_port.scene_centre(), nodes["r"].mapToScene(QPointF(0, 5)))
+    assert view.editor.doc.nodes["r"].inputs == ["b"]
+
+
+def test_target_port_lights_up_while_dragging(qtbot, view):
+    nodes = view.graph_scene.nodes
+    port = view.viewport()
+    qtbot.mousePress(port, LEFT, pos=at(view, nodes["a"].out_port.scene_centre()))
+    qtbot.mouseMove(port, at(view, nodes["r"].in_port_pos(0)))
+    assert nodes["r"].in_ports[0]._hover
+    qtbot.mouseRelease(port, LEFT, pos=at(view, nodes["r"].in_port_pos(0)))
+    assert not nodes["r"].in_ports[0]._hover
+
+
+def test_pulling_a_wire_off_its_input_port_disconnects(qtbot, view):
+    view.editor.connect("a", "r", 0)
+    drag(qtbot, view, view.graph_scene.nodes["r"].in_port_pos(0), QPointF(450, 250))
+    assert view.editor.doc.nodes["r"].inputs == []
+    assert ("r", 0) not in view.graph_scene.wires
+
+
 def test_drop_on_empty_canvas_adds_no_wire(qtbot, view):
     start = view.graph_scene.nodes["a"].out_port.scene_centre()
     drag(qtbot, view, start, QPointF(150, 250))
@@ -283,6 +309,20 @@ def test_middle_drag_pans(qtbot, view):
     qtbot.mouseMove(port, QPoint(400, 300))
     qtbot.mouseRelease(port, Qt.MouseButton.MiddleButton, pos=QPoint(400, 300))
     assert bar.value() == before + 100
+
+
+def test_space_drag_pans_even_over_a_node(qtbot, view):
+    bar = view.verticalScrollBar()
+    before = bar.value()
+    start = at(view, view.graph_scene.nodes["s"].mapToScene(QPointF(0, 10)))
+    port = view.viewport()
+    qtbot.keyPress(view, Qt.Key.Key_Space)
+    qtbot.mousePress(port, LEFT, pos=start)
+    qtbot.mouseMove(port, start + QPoint(0, -40))
+    qtbot.mouseRelease(port, LEFT, pos=start + QPoint(0, -40))
+    qtbot.keyRelease(view, Qt.Key.Key_Space)
+    assert bar.value() == before + 40
+    assert view.editor.undo_stack.count() == 0  # the node stayed put
 
 
 # -- the look ----------------------------------------------------------------------

@@ -237,14 +237,17 @@ class GraphScene(QGraphicsScene):
         return None
 
     def free_input_port(self, scene_pos: QPointF) -> PortItem | None:
-        """An input port under `scene_pos`, or the first free port of the node there."""
+        """An input port under `scene_pos`; over a node's body, its first free port
+        (or its only port, whose wire a new one then replaces)."""
         port = self.port_at(scene_pos, "in")
         if port is not None:
             return port
         for item in self.items(scene_pos):
             if isinstance(item, NodeItem):
                 free = [p for p in item.in_ports if not p.connected]
-                return free[0] if free else None
+                if free:
+                    return free[0]
+                return item.in_ports[0] if len(item.in_ports) == 1 else None
         return None
 
     # -- selection ------------------------------------------------------

@@ -38,6 +38,7 @@ class GraphView(QGraphicsView):
         self.setAcceptDrops(True)
         self._wire_from: PortItem | None = None
         self._wire_item: QGraphicsPathItem | None = None
+        self._hover_port: PortItem | None = None
         self._press_positions: dict[str, tuple[float, float]] | None = None
         self._pan_from: QPointF | None = None
         self._space_down = False
@@ -92,16 +93,18 @@ class GraphView(QGraphicsView):
             self.zoom_in()
         elif event.matches(QKeySequence.StandardKey.ZoomOut):
             self.zoom_out()
-        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = True
-            self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        elif key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_down = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
         else:
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_down = False
+                self.viewport().unsetCursor()
         else:
             super().keyReleaseEvent(event)
 
@@ -138,19 +141,20 @@ class GraphView(QGraphicsView):
 
     # -- mouse ----------------------------------------------------------
     def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.MiddleButton:
+        left = event.button() == Qt.MouseButton.LeftButton
+        if event.button() == Qt.MouseButton.MiddleButton or (left and self._space_down):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
-        if event.button() == Qt.MouseButton.LeftButton and not self._space_down:
+        if left:
             port = self.graph_scene.port_at(self.mapToScene(event.position().toPoint()))
             if port is not None:
                 self._start_wire(port)
                 event.accept()
                 return
         super().mousePressEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton:
+        if left:
             self._press_positions = self.graph_scene.item_positions()
 
     def mouseMoveEvent(self, event) -> None:
@@ -169,9 +173,12 @@ class GraphView(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.MiddleButton and self._pan_from is not None:
+        if self._pan_from is not None:
             self._pan_from = None
-            self.viewport().unsetCursor()
+            if self._space_down:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
             event.accept()
             return
         if self._wire_from is not None and event.button() == Qt.MouseButton.LeftButton:
@@ -206,27 +213,42 @@ class GraphView(QGraphicsView):
 
     def _drag_wire(self, scene_pos: QPointF) -> None:
         start = self._wire_from.scene_centre()
-        target = self.graph_scene.port_at(scene_pos)
+        target = self._wire_target(scene_pos)
+        if target is not self._hover_port:
+            if self._hover_port is not None:
+                self._hover_port.set_highlight(False)
+            if target is not None:
+                target.set_highlight(True)
+            self._hover_port = target
         end = target.scene_centre() if target is not None else scene_pos
         path: QPainterPath = (bezier(start, end) if self._wire_from.kind == "out"
                               else bezier(end, start))
         self._wire_item.setPath(path)
 
+    def _wire_target(self, scene_pos: QPointF) -> PortItem | None:
+        """The port a wire dragged from `_wire_from` would end on at `scene_pos`."""
+        if self._wire_from.kind == "out":
+            return self.graph_scene.free_input_port(scene_pos)
+        return self.graph_scene.port_at(scene_pos, "out")
+
     def _finish_wire(self, scene_pos: QPointF) -> None:
+        target = self._wire_target(scene_pos)
         start, self._wire_from = self._wire_from, None
+        if self._hover_port is not None:
+            self._hover_port.set_highlight(False)
+            self._hover_port = None
         self.graph_scene.removeItem(self._wire_item)
         self._wire_item = None
+        if target is None:
+            if start.kind == "in" and start.connected and not self.graph_scene.items(scene_pos):
+                self.editor.disconnect(start.node_id, start.index)  # pulled off the port
+                self.status_message.emit(f"disconnected input {start.index} of "
+                                         f"'{start.node_id}'")
+            return
         if start.kind == "out":
-            target = self.graph_scene.free_input_port(scene_pos)
-            if target is None:
-                return
-            src, dst, port = start.node_id, target.node_id, target.index
+            self.connect_ports(start.node_id, target.node_id, target.index)
         else:
-            target = self.graph_scene.port_at(scene_pos, "out")
-            if target is None:
-                return
-            src, dst, port = target.node_id, start.node_id, start.index
-        self.connect_ports(src, dst, port)
+            self.connect_ports(target.node_id, start.node_id, start.index)
 
     def connect_ports(self, src: str, dst: str, port: int) -> bool:
         """editor.connect with the outcome told on `status_message`."""
