@@ -62,6 +62,9 @@ class GraphEditor(QObject):
         self._selection: list[str] = []
         # Set by the canvas: id → (width, height) as drawn, for arrange().
         self.measure: Callable[[], dict[str, tuple[float, float]]] | None = None
+        # Set by the canvas: id → (x, y) where each node is drawn (also nodes
+        # without a pos of their own), so a copy keeps the picture's layout.
+        self.locate: Callable[[], dict[str, tuple[float, float]]] | None = None
         self._batch_depth = 0
         self._dirty = False
         self._unsubscribe = self.doc.subscribe(self._on_doc_event)
@@ -278,10 +281,12 @@ class GraphEditor(QObject):
     def copy(self, ids: Iterable[str]) -> str:
         """The nodes as graph-file text; only wires among them are kept."""
         chosen = [node_id for node_id in self.doc.nodes if node_id in set(ids)]
+        drawn = self.locate() if self.locate is not None else {}
         nodes = []
         for node_id in chosen:
             node = copy.deepcopy(self.doc.nodes[node_id])
             node.inputs = [src for src in node.inputs if src in chosen]
+            node.pos = node.pos or drawn.get(node_id)
             nodes.append(node)
         return dumps_graph(GraphDocument("", nodes))
 
@@ -294,6 +299,9 @@ class GraphEditor(QObject):
         if not fragment.nodes:
             return []
         renamed = self._fresh_ids(fragment)
+        layout = layered_positions(fragment)
+        for node in fragment.nodes.values():
+            node.pos = node.pos or layout[node.id]
         nodes = [self._pasted(node, renamed, offset) for node in fragment.nodes.values()]
         self._push(cmd.AddNodesCommand(self.doc, nodes, f"Paste {len(nodes)} nodes",
                                        self.batched))
@@ -310,7 +318,7 @@ class GraphEditor(QObject):
     @staticmethod
     def _pasted(node: NodeData, renamed: dict[str, str],
                 offset: tuple[float, float]) -> NodeData:
-        pos = node.pos or (0.0, 0.0)
+        pos = node.pos
         return NodeData(renamed[node.id], node.op,
                         [renamed.get(src, src) for src in node.inputs if src in renamed],
                         copy.deepcopy(node.params), node.trainable,

@@ -383,3 +383,13 @@ def test_plan_shares_lanes_between_wires_that_do_not_overlap():
     assert lanes["a"] < node[1] and lanes["b"] < lanes["a"]  # nested: b further out
     assert lanes["c"] == lanes["a"]  # no overlap: the same lane
     assert plan([WireSpec("d", (0, 0), (300, 0), [(100, 50, 200, 90)])]) == {"d": None}
+
+
+def test_copy_of_nodes_without_pos_keeps_the_drawn_layout(view):
+    view.editor.set_document(load_graph(EXAMPLES / "tiny_cnn.json"))
+    scene = view.graph_scene
+    drawn = {node_id: (item.pos().x(), item.pos().y()) for node_id, item in scene.nodes.items()}
+    new_ids = view.editor.paste(view.editor.copy(["c1", "r1"]), (0.0, 200.0))
+    for old, new in zip(["c1", "r1"], new_ids):
+        assert view.editor.doc.nodes[new].pos == (drawn[old][0], drawn[old][1] + 200.0)
+        assert scene.nodes[new].isSelected()

@@ -242,3 +242,9 @@ def test_layered_positions_survives_a_cycle():
                              NodeData("a", "relu", ["x", "b"]), NodeData("b", "tanh", ["a"])])
     positions = layered_positions(doc)
     assert positions["a"][0] == positions["b"][0] > positions["x"][0]
+
+
+def test_paste_without_positions_lays_the_fragment_out(editor):
+    new_ids = editor.paste(editor.copy(["c1", "r1", "p1"]))
+    positions = [editor.doc.nodes[node_id].pos for node_id in new_ids]
+    assert None not in positions and len(set(positions)) == 3

@@ -47,6 +47,7 @@ class GraphScene(QGraphicsScene):
         editor.selection_changed.connect(self._select_ids)
         self.selectionChanged.connect(self._selection_to_editor)
         editor.measure = self.node_sizes
+        editor.locate = self.item_positions
         self.rebuild()
 
     # -- building -------------------------------------------------------
@@ -214,6 +215,7 @@ class GraphScene(QGraphicsScene):
         for key, wire in self.wires.items():
             wire.lane = lanes.get(key)
             wire.update_path()
+        self.grow_rect()
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         """id → (width, height) of each node as drawn, for the layout."""
