@@ -131,7 +131,17 @@ class StepSession:
                 self.done_nodes("forward"), self.done_nodes("backward"),
                 tuple(sorted(self.wire_gradient_norms().items())))
 
+    def output(self, node_id: str) -> np.ndarray:
+        """The node's output in this pass (its forward step's), batch first."""
+        return self.executor.values[node_id]
+
     # -- receptive fields -----------------------------------------------
+    def spatial_nodes(self) -> list[str]:
+        """Nodes with a theoretical field and [N, C, H, W] output, input nodes excluded."""
+        return [node.id for node in self.network.order
+                if node.op.op_name != "input" and self.fields().get(node.id) is not None
+                and self.output(node.id).ndim == 4]
+
     def fields(self) -> dict[str, ReceptiveField | None]:
         if self._fields is None:
             self._fields = receptive_fields(self.network.order)

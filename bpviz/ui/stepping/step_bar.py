@@ -1,0 +1,180 @@
+"""The step-through toolbar: reset, back, step, run to the end of the phase, play.
+
+StepBar drives a StepSession and emits `position_changed(position)` after
+every move (-1: before the first step). Shortcuts: F10 step, Shift+F10 back,
+F5 play/pause, Home reset; they work anywhere in the window the bar sits in.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider, QStyle, QToolBar, QWidget
+
+from bpviz.engine.stepping import StepSession
+
+SPEEDS = (0.5, 1, 2, 3, 5, 8, 12, 20)  # steps per second, one per slider notch
+
+
+class StepBar(QToolBar):
+    position_changed = Signal(int)
+
+    def __init__(self, session: StepSession | None = None, parent: QWidget | None = None):
+        super().__init__("Step through", parent)
+        self.setObjectName("step_bar")
+        self._session: StepSession | None = None
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        icon = self.style().standardIcon
+        pixmap = QStyle.StandardPixmap
+        self.reset_action = self._action("Reset", icon(pixmap.SP_MediaSkipBackward), "Home",
+                                         self.reset)
+        self.back_action = self._action("Step back", icon(pixmap.SP_MediaSeekBackward),
+                                        "Shift+F10", self.step_back)
+        self.step_action = self._action("Step", icon(pixmap.SP_MediaSeekForward), "F10",
+                                        self.step)
+        self.end_action = self._action("Run to end of phase", icon(pixmap.SP_MediaSkipForward),
+                                       None, self.run_to_end_of_phase)
+        self.play_action = self._action("Play", icon(pixmap.SP_MediaPlay), "F5",
+                                        self.toggle_play)
+        self.play_action.setCheckable(True)
+        self._build_speed()
+        self.label = QLabel()
+        self.label.setObjectName("step_label")
+        font = self.label.font()
+        font.setPointSize(max(font.pointSize(), 11))
+        self.label.setFont(font)
+        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.addWidget(self.label)
+        self.set_session(session)
+
+    def _action(self, text: str, icon, shortcut: str | None, slot) -> QAction:
+        action = QAction(icon, text, self)
+        tip = text
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            tip += f" ({shortcut})"
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_speed(self) -> None:
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setObjectName("step_speed")
+        self.speed.setRange(0, len(SPEEDS) - 1)
+        self.speed.setValue(SPEEDS.index(2))
+        self.speed.setFixedWidth(110)
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.speed_label = QLabel()
+        self.addWidget(self.speed)
+        self.addWidget(self.speed_label)
+        self.addSeparator()
+        self._speed_changed()
+
+    # -- the session ----------------------------------------------------
+    @property
+    def session(self) -> StepSession | None:
+        return self._session
+
+    def set_session(self, session: StepSession | None) -> None:
+        """Drive another session (None: nothing to step); it starts where it is."""
+        self.pause()
+        self._session = session
+        self._moved()
+
+    def steps_per_second(self) -> float:
+        return SPEEDS[self.speed.value()]
+
+    # -- moves ----------------------------------------------------------
+    def step(self) -> None:
+        if self._session is not None and self._session.step_forward():
+            self._moved()
+
+    def step_back(self) -> None:
+        if self._session is not None and self._session.step_back():
+            self._moved()
+
+    def reset(self) -> None:
+        if self._session is not None:
+            self.pause()
+            self._session.reset()
+            self._moved()
+
+    def run_to_end_of_phase(self) -> None:
+        if self._session is not None:
+            self._session.run_to_end_of_phase()
+            self._moved()
+
+    def seek(self, position: int) -> None:
+        if self._session is not None:
+            self._session.seek(position)
+            self._moved()
+
+    def toggle_play(self) -> None:
+        if self._timer.isActive():
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self._session is None:
+            return
+        if self._session.at_end:
+            self._session.reset()
+            self._moved()
+        self._timer.start()
+        self._show_playing(True)
+
+    def pause(self) -> None:
+        self._timer.stop()
+        self._show_playing(False)
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def _tick(self) -> None:
+        self.step()
+        if self._session is None or self._session.at_end:
+            self.pause()
+
+    def _speed_changed(self) -> None:
+        speed = self.steps_per_second()
+        self._timer.setInterval(round(1000 / speed))
+        self.speed_label.setText(f" {speed:g} steps/s ")
+
+    def _show_playing(self, playing: bool) -> None:
+        pixmap = QStyle.StandardPixmap
+        self.play_action.setChecked(playing)
+        self.play_action.setIcon(self.style().standardIcon(
+            pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay))
+        self.play_action.setText("Pause" if playing else "Play")
+        self.play_action.setToolTip(("Pause" if playing else "Play") + " (F5)")
+
+    def _moved(self) -> None:
+        session = self._session
+        has = session is not None
+        self.reset_action.setEnabled(has and not session.at_start)
+        self.back_action.setEnabled(has and not session.at_start)
+        self.step_action.setEnabled(has and not session.at_end)
+        self.end_action.setEnabled(has and not session.at_end)
+        self.play_action.setEnabled(has)
+        self.label.setText(describe_position(session))
+        self.position_changed.emit(session.position if has else -1)
+
+
+def describe_position(session: StepSession | None) -> str:
+    """'phase: backward · step 7/18 · node c2 (conv2d)', or what to do first."""
+    if session is None:
+        return "no pass to step through"
+    step = session.current
+    if step is None:
+        return f"ready: {len(session.steps)} steps · F10 to step"
+    text = (f"phase: {step.phase} · step {step.index + 1}/{step.total} · "
+            f"node {step.node} ({step.op})")
+    if step.phase == "backward" or step.index == step.total - 1:
+        text += f" · L = {session.loss:.4g}"
+    return text

@@ -1,0 +1,195 @@
+"""The step-through widgets on real steps of the example graphs."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMainWindow
+
+from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, StepBar, TensorView
+from tests.engine.stepping_graphs import example_session
+
+
+def index_of(session, node: str, phase: str) -> int:
+    return next(i for i, s in enumerate(session.steps) if s.node == node and s.phase == phase)
+
+
+@pytest.fixture
+def cnn():
+    return example_session("tiny_cnn")
+
+
+# -- StepBar -----------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot, cnn):
+    main = QMainWindow()
+    bar = StepBar(cnn)
+    main.addToolBar(bar)
+    main.resize(900, 200)
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitExposed(main)
+    main.activateWindow()
+    return main, bar
+
+
+def test_shortcuts_move_the_session(qtbot, window, cnn):
+    main, bar = window
+    moves = []
+    bar.position_changed.connect(moves.append)
+    qtbot.keyClick(main, Qt.Key.Key_F10)
+    qtbot.keyClick(main, Qt.Key.Key_F10)
+    assert cnn.position == 1 and moves == [0, 1]
+    qtbot.keyClick(main, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    assert cnn.position == 0
+    qtbot.keyClick(main, Qt.Key.Key_F10)
+    qtbot.keyClick(main, Qt.Key.Key_Home)
+    assert cnn.position == -1 and moves[-1] == -1
+    qtbot.keyClick(main, Qt.Key.Key_F5)
+    assert bar.playing
+    qtbot.keyClick(main, Qt.Key.Key_F5)
+    assert not bar.playing
+
+
+def test_label_names_phase_step_and_node(window, cnn):
+    _, bar = window
+    assert bar.label.text().startswith("ready: 14 steps")
+    assert not bar.back_action.isEnabled() and bar.step_action.isEnabled()
+    bar.seek(index_of(cnn, "c1", "backward"))
+    assert bar.label.text().startswith("phase: backward · step 6/7 · node c1 (conv2d)")
+    bar.run_to_end_of_phase()
+    assert cnn.at_end and not bar.step_action.isEnabled()
+
+
+def test_play_runs_to_the_end_and_stops(qtbot, window, cnn):
+    _, bar = window
+    bar.speed.setValue(bar.speed.maximum())
+    bar.play()
+    qtbot.waitUntil(lambda: cnn.at_end and not bar.playing, timeout=5000)
+    bar.play()  # from the end: starts again
+    assert cnn.position <= 0 and bar.playing
+    bar.pause()
+
+
+# -- TensorView ----------------------------------------------------------------------
+def test_an_eight_channel_map_shows_eight_heatmaps_with_numbers(qtbot, cnn):
+    view = TensorView()
+    qtbot.addWidget(view)
+    cnn.seek(index_of(cnn, "c1", "forward"))
+    view.set_step(cnn.current, cnn.network)
+    assert view.current_key() == "out" and view.heatmap_count() == 8
+    assert len(view.grid.numbers) == 8 and all(len(cells) == 64 for cells in view.grid.numbers)
+    first = view.grid.numbers[0][0].text()
+    value = cnn.current.output[0, 0, 0, 0]
+    assert float(first) == pytest.approx(value, rel=0.06, abs=1e-3)
+    assert view.select("grad_out") is False  # forward: no gradient yet
+    assert view.select("param:weight")
+    assert view.heatmap_count() == 8  # 8 filters of 3×3, one input channel
+
+
+def test_stepping_with_the_same_shapes_reuses_the_image_items(qtbot, cnn):
+    view = TensorView()
+    qtbot.addWidget(view)
+    cnn.seek(index_of(cnn, "c1", "forward"))
+    view.set_step(cnn.current, cnn.network)
+    images = list(view.grid.images)
+    cnn.step_forward()  # r1: 8×8×8 as well
+    view.set_step(cnn.current, cnn.network)
+    assert cnn.current.node == "r1" and view.current_key() == "out"
+    assert view.grid.images == images and all(a is b for a, b in zip(view.grid.images, images))
+    cnn.step_forward()  # p1: 8×4×4, a new layout
+    view.set_step(cnn.current, cnn.network)
+    assert view.heatmap_count() == 8 and view.grid.images[0] is not images[0]
+
+
+def test_gradients_are_centred_on_zero_and_vectors_are_bars(qtbot, cnn):
+    view = TensorView()
+    qtbot.addWidget(view)
+    cnn.seek(index_of(cnn, "c1", "backward"))
+    view.set_step(cnn.current, cnn.network)
+    assert view.current_key() == "grad_out"
+    low, high = view.grid.images[0].getLevels()
+    grad = cnn.current.grad_output[0]
+    assert low == -high == pytest.approx(-abs(grad).max())
+    keys = [entry.key for entry in view.entries]
+    assert {"grad_in:0", "grad:weight", "grad:bias", "param:weight"} <= set(keys)
+    view.select("grad:bias")
+    assert view.grid.bars is not None and len(view.grid.bar_numbers) == 8
+    view.set_sample(3)
+    cnn.seek(index_of(cnn, "fc", "backward"))
+    view.set_step(cnn.current, cnn.network)
+    assert view.current_key() == "grad:bias"  # the choice survives the step
+    assert view.status.text().startswith("∂L/∂b: 10 · min")
+
+
+def test_hovering_a_cell_shows_its_index_and_value(qtbot, cnn):
+    view = TensorView()
+    qtbot.addWidget(view)
+    view.resize(1000, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    cnn.seek(index_of(cnn, "c1", "forward"))
+    view.set_step(cnn.current, cnn.network)
+    box = view.grid.boxes[3]
+    scene = box.mapViewToScene(pg.Point(5.5, 2.5))  # column 5, row 2 of channel 3
+    qtbot.mouseMove(view.grid.viewport(), view.grid.mapFromScene(scene))
+    value = cnn.current.output[0, 3, 2, 5]
+    assert view.status.text() == f"out Z · sample 0 · channel 3 · [i1=2, i2=5] = {value:.6g}"
+
+
+def test_an_empty_view(qtbot):
+    view = TensorView()
+    qtbot.addWidget(view)
+    view.set_step(None)
+    assert view.heatmap_count() == 0 and view.status.text() == "no step yet"
+
+
+# -- FormulaPanel ----------------------------------------------------------------------
+def test_formula_panel_shows_the_conv_step_in_a_readable_font(qtbot, cnn):
+    panel = FormulaPanel()
+    qtbot.addWidget(panel)
+    cnn.seek(index_of(cnn, "c1", "backward"))
+    panel.set_step(cnn.current, cnn.network)
+    assert panel.title.text() == "conv2d 'c1' · backward"
+    text = panel.plain_text()
+    assert "W: 3×3×1×8 · U: 8×8×1 · ∂J/∂Z: 8×8×8" in text and "32,768" in text
+    assert panel.text.font().pointSize() >= 11
+    assert not panel.has_jacobian() and panel.jacobian_button.isHidden()
+
+
+def test_formula_panel_shows_a_tiny_nodes_full_jacobian(qtbot):
+    session = example_session("two_layer_classifier")
+    panel = FormulaPanel()
+    qtbot.addWidget(panel)
+    session.seek(index_of(session, "hidden", "backward"))
+    panel.set_step(session.current, session.network)
+    assert panel.has_jacobian() and not panel.jacobian_button.isHidden()
+    panel.jacobian_button.click()
+    weight = session.network.nodes["hidden"].op.params["weight"]
+    assert "Full Jacobian, sample 0" in panel.plain_text()
+    assert f"{weight[0, 0]:.4g}" in panel.plain_text()
+
+
+# -- ReceptiveFieldView ------------------------------------------------------------------
+@pytest.mark.parametrize("node, size", [("dil1", 3), ("dil2", 7), ("dil3", 15)])
+def test_clicking_a_unit_draws_its_receptive_field(qtbot, node, size):
+    session = example_session("dilated_convolutions", batch=2)
+    view = ReceptiveFieldView()
+    qtbot.addWidget(view)
+    view.resize(900, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_session(session)
+    view.set_node(node)
+    clicked = []
+    view.unit_selected.connect(lambda *unit: clicked.append(unit))
+    qtbot.mouseClick(view.grid.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.unit_scene_pos(16, 15))
+    assert clicked == [(node, 16, 15)]
+    top, left, height, width = view.box_rect()
+    assert (height, width) == (size, size)
+    assert (top, left) == (16 - size // 2, 15 - size // 2)
+    rows, cols = view.effective.nonzero()
+    assert rows.min() >= top and rows.max() < top + height
+    assert cols.min() >= left and cols.max() < left + width
