@@ -8,10 +8,11 @@ user's settings alone.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QSettings, QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication
 
 APP_NAME = "bpviz"
@@ -84,10 +85,26 @@ def run_app(path: str | None = None) -> int:
 
     theme_manager().load()
     window = MainWindow()
-    window.show()
+    if window.layout_restored:
+        window.show()
+    else:  # first launch: all the room there is for the canvas
+        screen = app.primaryScreen()
+        if screen is not None:
+            window.setGeometry(screen.availableGeometry())
+        window.showMaximized()
     if not window.offer_recovery():
         window.open_path(path or str(default_graph()), show_errors=True)
+    close_on_interrupt(app)
     return app.exec()
+
+
+def close_on_interrupt(app: QApplication) -> None:
+    """Ctrl+C in the terminal closes the windows (asking about unsaved changes)."""
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, app.closeAllWindows))
+    # Python runs signal handlers only between bytecodes: wake it up now and then.
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
 
 
 def default_graph() -> Path:

@@ -62,6 +62,7 @@ def remove_files(graph_file: Path) -> None:
 
 def orphaned_recoveries(base: Path) -> list[Recovery]:
     """Recovery files nobody holds, newest first; each comes with its lock taken."""
+    remove_stale_locks(base)
     found = []
     files = [path for path in recovery_dir(base).glob(f"{PREFIX}*.json")
              if not path.name.endswith(".meta.json")]
@@ -72,6 +73,17 @@ def orphaned_recoveries(base: Path) -> list[Recovery]:
             continue  # another open window's file
         found.append(Recovery(graph_file, read_source(graph_file), lock))
     return found
+
+
+def remove_stale_locks(base: Path) -> None:
+    """Lock files of windows that ended without a clean exit and left nothing to recover."""
+    for path in recovery_dir(base).glob(f"{PREFIX}*.lock"):
+        if path.with_suffix(".json").exists():
+            continue
+        lock = QLockFile(str(path))
+        lock.setStaleLockTime(0)
+        if lock.tryLock(0):
+            lock.unlock()  # removes the file
 
 
 def read_source(graph_file: Path) -> str | None:

@@ -79,6 +79,7 @@ class Inspector(QScrollArea):
         super().__init__(parent)
         self.editor = editor
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.node_id: str | None = None
         self.fields: dict[str, Field] = {}
         self._shown: tuple | None = None
@@ -127,6 +128,7 @@ class Inspector(QScrollArea):
         outer.addWidget(self.title)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         outer.addLayout(form)
         outer.addStretch(1)
         self.setWidget(page)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSpinBox,
     QWidget,
 )
@@ -67,7 +68,14 @@ def _int_spin(spec: Hyper, nullable: bool, text: str) -> QSpinBox:
     spin.setRange(low, high)
     spin.setKeyboardTracking(False)
     spin.setAccelerated(True)
+    narrow(spin)
     return spin
+
+
+def narrow(widget: QWidget) -> None:
+    """Let the form decide the width (a spin box up to 2³¹ would ask for a lot)."""
+    widget.setMinimumWidth(64)
+    widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
 
 class IntField(Field):
@@ -121,6 +129,7 @@ class FloatField(Field):
         default = spec.default if isinstance(spec.default, (int, float)) else 0.1
         self.spin.setSingleStep(10 ** math.floor(math.log10(abs(default))) if default else 0.1)
         self.spin.setKeyboardTracking(False)
+        narrow(self.spin)
         self.layout_.addWidget(self.spin)
         self.spin.valueChanged.connect(lambda _v: self.edited.emit())
 
@@ -178,9 +187,9 @@ class PairField(Field):
         self.w = _int_spin(spec, self.nullable, "auto")
         self.h.setToolTip(f"{spec.doc} (height)")
         self.w.setToolTip(f"{spec.doc} (width)")
-        self.layout_.addWidget(self.h)
-        self.layout_.addWidget(QLabel("×"))
-        self.layout_.addWidget(self.w)
+        self.layout_.addWidget(self.h, 1)
+        self.layout_.addWidget(QLabel("×"), 0)
+        self.layout_.addWidget(self.w, 1)
         self.h.valueChanged.connect(lambda _v: self._changed(self.h, self.w))
         self.w.valueChanged.connect(lambda _v: self._changed(self.w, self.h))
 

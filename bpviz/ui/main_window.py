@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QGraphicsView,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -54,21 +55,21 @@ class MainWindow(QMainWindow):
         self.palette = Palette()
         self.inspector = Inspector(self.editor)
         self.actions_ = menus.build_menus(self)
-        left = self.add_dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        right = self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([left, right], [260, 340], Qt.Orientation.Horizontal)
+        self.docks = [
+            self.add_dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
+            self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None
         self._fitted = False
+        self._docks_sized = False
         self._connect()
         self.autosaver = (Autosaver(data_dir(), lambda: self.editor.doc,
                                     lambda: self.editor.is_modified, lambda: self.editor.path,
                                     parent=self) if autosave else None)
         self.resize(1400, 900)
         self.remember_layout = remember_layout
-        if remember_layout:
-            self._restore_layout()
+        self.layout_restored = remember_layout and self._restore_layout()
         self.apply_theme(current_theme())
         self.update_title()
         self.update_status(self.editor.report)
@@ -291,6 +292,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if not self.layout_restored and not self._docks_sized:
+            self._docks_sized = True
+            self.resizeDocks(self.docks, [250, 330], Qt.Orientation.Horizontal)
         QTimer.singleShot(0, self.fit_once)
 
     def apply_theme(self, theme: Theme) -> None:
@@ -304,26 +308,13 @@ class MainWindow(QMainWindow):
         self.set_presentation(self._presentation is None)
 
     def set_presentation(self, on: bool) -> None:
-        """Large fonts, full screen, no menu bar, status bar or toolbars."""
+        """Large fonts, full screen; no menu bar, status bar, toolbars or palette."""
         if on == (self._presentation is not None):
             return
-        app = QApplication.instance()
         if on:
-            self._presentation = {"font": app.font(), "maximized": self.isMaximized(),
-                                  "fullscreen": self.isFullScreen()}
-            font = app.font()
-            font.setPointSizeF(font.pointSizeF() * PRESENTATION_SCALE)
-            app.setFont(font)
-            self.view.zoom(PRESENTATION_SCALE)
-            self.showFullScreen()
+            self._enter_presentation()
         else:
-            saved, self._presentation = self._presentation, None
-            app.setFont(saved["font"])
-            self.view.zoom(1 / PRESENTATION_SCALE)
-            if saved["maximized"]:
-                self.showMaximized()
-            elif not saved["fullscreen"]:
-                self.showNormal()
+            self._leave_presentation()
         self.menuBar().setVisible(not on)
         self.statusBar().setVisible(not on)
         for bar in self.findChildren(QToolBar):
@@ -331,17 +322,50 @@ class MainWindow(QMainWindow):
         self.actions_["presentation"].setChecked(on)
         self.actions_["leave_presentation"].setEnabled(on)
 
+    def _enter_presentation(self) -> None:
+        app = QApplication.instance()
+        palette_dock, inspector_dock = self.docks
+        self._presentation = {"font": app.font(), "maximized": self.isMaximized(),
+                              "fullscreen": self.isFullScreen(),
+                              "palette": palette_dock.isVisible(),
+                              "width": inspector_dock.width()}
+        font = app.font()
+        font.setPointSizeF(font.pointSizeF() * PRESENTATION_SCALE)
+        app.setFont(font)
+        palette_dock.hide()
+        self.zoom_about_centre(PRESENTATION_SCALE)
+        self.showFullScreen()
+        self.resizeDocks([inspector_dock], [round(inspector_dock.width() * PRESENTATION_SCALE)],
+                         Qt.Orientation.Horizontal)
+
+    def _leave_presentation(self) -> None:
+        saved, self._presentation = self._presentation, None
+        QApplication.instance().setFont(saved["font"])
+        self.zoom_about_centre(1 / PRESENTATION_SCALE)
+        if saved["maximized"]:
+            self.showMaximized()
+        elif not saved["fullscreen"]:
+            self.showNormal()
+        self.docks[0].setVisible(saved["palette"])
+        self.resizeDocks([self.docks[1]], [saved["width"]], Qt.Orientation.Horizontal)
+
+    def zoom_about_centre(self, factor: float) -> None:
+        anchor = self.view.transformationAnchor()
+        self.view.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.view.zoom(factor)
+        self.view.setTransformationAnchor(anchor)
+
     def show_about(self) -> None:
         QMessageBox.about(self, "About bpviz", about_text())
 
     # -- closing ---------------------------------------------------------------
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """The size, place and docks of last time; False on the first launch."""
         store = settings()
         geometry, state = store.value("window/geometry"), store.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        return isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():

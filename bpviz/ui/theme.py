@@ -74,7 +74,7 @@ LIGHT = Theme(
             "selection": "#2f6fb5", "error": "#c62828", "frozen": "#b0b0b0"})
 
 DARK = Theme(
-    "dark", window="#2b2b2b", base="#1f1f1f", alternate="#262626", text="#e8e8e8",
+    "dark", window="#2b2b2b", base="#3b3b3b", alternate="#333333", text="#e8e8e8",
     muted="#8c8c8c", highlight="#4a90d9", error="#ff6b6b",
     canvas={"background": "#1b1b1b", "grid": "#2a2a2a", "node": "#2e2e2e",
             "node_text": "#f0f0f0", "wire": "#b8b8b8", "label": "#d0d0d0",
