@@ -211,8 +211,13 @@ def test_click_selects_and_rubber_band_selects_many(qtbot, view):
     item = view.graph_scene.nodes["s"]
     qtbot.mouseClick(view.viewport(), LEFT, pos=at(view, item.mapToScene(QPointF(0, 10))))
     assert view.editor.selection == ["s"]
+    view.editor.connect("a", "r", 0)  # a wire right through the band
     drag(qtbot, view, QPointF(-150, -200), QPointF(150, 200))
     assert view.editor.selection == ["a", "b"]
+    assert view.graph_scene.selected_wires() == []
+    wire_item = view.graph_scene.wires[("r", 0)]
+    qtbot.mouseClick(view.viewport(), LEFT, pos=at(view, wire_item.path().pointAtPercent(0.3)))
+    assert view.graph_scene.selected_wires() == [("r", 0)] and view.editor.selection == []
 
 
 def test_delete_key_removes_selection_and_undo_restores(qtbot, view):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
 from bpviz.ui.canvas.port_item import PortItem
 from bpviz.ui.canvas.scene import GraphScene
-from bpviz.ui.canvas.wire_item import WIRE_SELECTED, bezier
+from bpviz.ui.canvas.wire_item import WIRE_SELECTED, WireItem, bezier
 from bpviz.ui.editor import EditError, GraphEditor
 
 OP_MIME = "application/x-bpviz-op"
@@ -42,6 +42,7 @@ class GraphView(QGraphicsView):
         self._press_positions: dict[str, tuple[float, float]] | None = None
         self._pan_from: QPointF | None = None
         self._space_down = False
+        self.rubberBandChanged.connect(self._band_selects_nodes_only)
 
     # -- zoom -----------------------------------------------------------
     def zoom(self, factor: float) -> None:
@@ -107,6 +108,12 @@ class GraphView(QGraphicsView):
                 self.viewport().unsetCursor()
         else:
             super().keyReleaseEvent(event)
+
+    def _band_selects_nodes_only(self, *_args) -> None:
+        """A rubber band picks nodes; a wire is picked by clicking on it."""
+        for item in self.graph_scene.selectedItems():
+            if isinstance(item, WireItem):
+                item.setSelected(False)
 
     def delete_selection(self) -> None:
         """Remove the selected nodes and cut the selected wires (one undo step)."""
