@@ -89,8 +89,10 @@ def test_add_of_mismatched_shapes_turns_red_with_reason(qtbot, view):
     assert item.has_error and error in item.toolTip()
     assert messages[-1] == error and "4×8×8 and 3×8×8" in error
     assert len(item.in_ports) == 3
+    assert not item.incomplete
     view.editor.undo()
     assert item.has_error and "4×8×8 and 3×8×8" not in item.toolTip()
+    assert item.incomplete  # one input short: drawn dashed
     assert len(item.in_ports) == 2
     view.editor.redo()
     view.editor.set_params("b", {"shape": [4, 8, 8]})
@@ -135,6 +137,17 @@ def test_pulling_a_wire_off_its_input_port_disconnects(qtbot, view):
     drag(qtbot, view, view.graph_scene.nodes["r"].in_port_pos(0), QPointF(450, 250))
     assert view.editor.doc.nodes["r"].inputs == []
     assert ("r", 0) not in view.graph_scene.wires
+
+
+def test_new_document_during_a_wire_drag_cancels_it(qtbot, view):
+    port = view.viewport()
+    start = at(view, view.graph_scene.nodes["a"].out_port.scene_centre())
+    qtbot.mousePress(port, LEFT, pos=start)
+    qtbot.mouseMove(port, start + QPoint(60, 0))
+    view.editor.set_document(two_inputs_doc())
+    qtbot.mouseMove(port, start + QPoint(90, 0))
+    qtbot.mouseRelease(port, LEFT, pos=start + QPoint(90, 0))
+    assert view.editor.undo_stack.count() == 0
 
 
 def test_drop_on_empty_canvas_adds_no_wire(qtbot, view):

@@ -105,5 +105,11 @@ def input_port_count(node: NodeData) -> int:
     return max(min(cls.max_inputs, max(count, cls.min_inputs)), count)
 
 
+def missing_inputs(node: NodeData) -> int:
+    """How many more wires the node needs before its op can run."""
+    cls = OPS.get(node.op)
+    return max(0, cls.min_inputs - len(node.inputs)) if cls is not None else 0
+
+
 def has_output_port(node: NodeData) -> bool:
     return family(node.op) != "loss"

@@ -93,6 +93,7 @@ class NodeItem(QGraphicsItem):
         self.op = str(node.op)
         self.title = labels.node_title(node)
         self.trainable = node.trainable
+        self.missing_inputs = labels.missing_inputs(node)
         self.colour = QColor(labels.family_colour(self.op))
         self._sync_ports(labels.input_port_count(node), labels.has_output_port(node),
                          len(node.inputs))
@@ -230,9 +231,17 @@ class NodeItem(QGraphicsItem):
         painter.setPen(self._outline_pen())
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
 
+    @property
+    def incomplete(self) -> bool:
+        """In error only because wires are still missing (drawn dashed: not wrong, unfinished)."""
+        return self.error is not None and self.missing_inputs > 0
+
     def _outline_pen(self) -> QPen:
         if self.error:
-            return QPen(QColor(labels.ERROR_COLOUR), 3.5)
+            pen = QPen(QColor(labels.ERROR_COLOUR), 3.0 if self.incomplete else 3.5)
+            if self.incomplete:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            return pen
         if self.isSelected():
             return QPen(SELECTED, 3.0)
         return QPen(OUTLINE, 1.2)

@@ -43,6 +43,7 @@ class GraphView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space_down = False
         self.rubberBandChanged.connect(self._band_selects_nodes_only)
+        editor.document_replaced.connect(self._cancel_gestures)
 
     # -- zoom -----------------------------------------------------------
     def zoom(self, factor: float) -> None:
@@ -108,6 +109,11 @@ class GraphView(QGraphicsView):
                 self.viewport().unsetCursor()
         else:
             super().keyReleaseEvent(event)
+
+    def _cancel_gestures(self) -> None:
+        """The scene was rebuilt: forget a wire or move in progress (its items are gone)."""
+        self._wire_from = self._wire_item = self._hover_port = None
+        self._press_positions = None
 
     def _band_selects_nodes_only(self, *_args) -> None:
         """A rubber band picks nodes; a wire is picked by clicking on it."""
@@ -239,6 +245,9 @@ class GraphView(QGraphicsView):
         return self.graph_scene.port_at(scene_pos, "out")
 
     def _finish_wire(self, scene_pos: QPointF) -> None:
+        if self._wire_item is None:
+            self._wire_from = None
+            return
         target = self._wire_target(scene_pos)
         start, self._wire_from = self._wire_from, None
         if self._hover_port is not None:
