@@ -14,6 +14,10 @@ through that wire (the executor hands it to the source as one of its
 `contributions`). `wire_gradient_norms` reports its Frobenius norm over the
 whole batch as soon as c's backward step is done, keyed (source, c, port).
 
+Showing a pass changes nothing the network keeps: batchnorm's running
+statistics are put back as they were. A session is a snapshot: after the
+network's parameters change (training, editing), start a new one.
+
 Receptive fields. `effective_receptive_field` seeds the backward pass with a
 one-hot ∂unit/∂(node output) instead of the loss (Executor.backward(seeds=…))
 and returns |∂unit/∂input| for one sample; `receptive_box` is the theoretical
@@ -40,8 +44,12 @@ class StepSession:
         self.feeds = dict(feeds)
         self.targets = dict(targets or {})
         self.executor = Executor(network)
-        forward = list(self.executor.forward(self.feeds, self.targets))
-        backward = list(self.executor.backward())
+        saved = _save_buffers(network)
+        try:
+            forward = list(self.executor.forward(self.feeds, self.targets))
+            backward = list(self.executor.backward())
+        finally:
+            _restore_buffers(network, saved)
         self.steps: list[Step] = forward + backward
         self.forward_count = len(forward)
         self.loss = float(self.executor.loss)
@@ -179,6 +187,19 @@ class StepSession:
                 node.op.grads = saved[node.id]
             self.executor.grads = saved_grads
         return np.abs(gradient)
+
+
+def _save_buffers(network: Network) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    return {node.id: {key: (value, value.copy()) for key, value in node.op.buffers.items()}
+            for node in network.order}
+
+
+def _restore_buffers(network: Network, saved) -> None:
+    """Give every op back its buffer arrays with their values from before the pass."""
+    for node in network.order:
+        for key, (array, values) in saved[node.id].items():
+            np.copyto(array, values)
+            node.op.buffers[key] = array
 
 
 def _wires_of(step: Step, network: Network) -> dict[WireKey, float]:

@@ -12,6 +12,7 @@ from bpviz.engine.stepping import StepSession
 from bpviz.graph import build_network, load_graph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def example_json(name: str) -> dict:
@@ -63,3 +64,13 @@ def tiny_mixed_network(seed: int = 5) -> Network:
              NodeSpec("loss", OPS["mse"](), ["p"])]
     nodes[1].op.init_params([(3,)], rng, np.float64, "glorot")
     return Network(nodes)
+
+
+def every_loss_session() -> StepSession:
+    """Dropout, batchnorm (in training: it couples the samples) and every loss."""
+    network = build_network(load_graph(DATA / "every_loss.json"), seed=2)
+    rng = np.random.default_rng(2)
+    targets = {"mse": rng.random((4, 3)), "bce": rng.random((4, 2)),
+               "bcel": rng.random((4, 2)), "sm_mse": rng.random((4, 4)),
+               "ce": rng.integers(0, 4, 4)}
+    return StepSession(network, {"x": rng.standard_normal((4, 6))}, targets)

@@ -8,7 +8,12 @@ import torch
 
 from bpviz.engine.stepping import StepSession
 from bpviz.oracle.torch_graph import run_graph, total_loss
-from tests.engine.stepping_graphs import example_json, example_session, residual_network
+from tests.engine.stepping_graphs import (
+    every_loss_session,
+    example_json,
+    example_session,
+    residual_network,
+)
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +162,12 @@ def test_effective_field_matches_torch_and_leaves_the_session_alone(dilated):
 def test_no_box_for_a_node_without_a_spatial_field(cnn):
     assert cnn.receptive_box("fc", 0, 0) is None
     assert cnn.receptive_box("p1", 1, 1) == (1, 1, 4, 4)
+
+
+def test_a_session_leaves_the_running_statistics_alone():
+    session = every_loss_session()
+    bn = session.network.nodes["bn"].op
+    assert bn.training
+    np.testing.assert_array_equal(bn.buffers["running_mean"], np.zeros(8))
+    np.testing.assert_array_equal(bn.buffers["running_var"], np.ones(8))
+    assert len(session.steps) == 2 * len(session.network.order)
