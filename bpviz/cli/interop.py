@@ -1,0 +1,56 @@
+"""`bpviz import-torch`: carry networks from PyTorch into bpviz.
+
+torch is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bpviz.cli.common import CliError, positive_int
+
+IMPORT_HELP = """\
+Trace the nn.Module that FACTORY returns with torch.fx and write the bpviz graph
+and, with --weights, its parameters and buffers ('<node id>/<param>', float64).
+SOURCE is a .py file or a dotted module name (found from the current folder);
+FACTORY is a callable in it taking no arguments (a function or the class)."""
+
+def add_parser(commands) -> None:
+    from bpviz.oracle.interop import SUPPORTED  # no torch here
+
+    parser = commands.add_parser(
+        "import-torch", help="trace a PyTorch nn.Module into a bpviz graph",
+        description=IMPORT_HELP, epilog=f"Supported: {SUPPORTED}.")
+    parser.add_argument("factory", metavar="SOURCE:FACTORY",
+                        help="e.g. models.py:make_model or mypackage.nets:Net")
+    parser.add_argument("--input-shape", nargs="+", type=positive_int, required=True,
+                        metavar="DIM", help="one sample's shape: C H W, or F for an MLP")
+    parser.add_argument("--out", required=True, metavar="GRAPH.json", help="graph to write")
+    parser.add_argument("--weights", metavar="OUT.npz", help="also write the weights here")
+    parser.set_defaults(run=run_import)
+
+
+def _refuse_same_path(*paths: str | None) -> None:
+    given = [Path(p).resolve() for p in paths if p]
+    if len(set(given)) != len(given):
+        raise CliError("the output files must be different files")
+
+
+def run_import(args: argparse.Namespace) -> int:
+    if len(args.input_shape) not in (1, 3):
+        raise CliError(f"--input-shape takes C H W (an image) or F (features), got "
+                       f"{len(args.input_shape)} numbers")
+    _refuse_same_path(args.out, args.weights)
+    from bpviz.oracle.importer import InteropError, import_torch, save_import
+
+    try:
+        result = import_torch(args.factory, tuple(args.input_shape))
+    except InteropError as error:
+        raise CliError(str(error)) from None
+    save_import(result, args.out, args.weights)
+    count = sum(value.size for key, value in result.weights.items()
+                if not key.endswith(("running_mean", "running_var")))
+    print(f"wrote {args.out}: {len(result.document.nodes)} nodes, {count:,} parameters"
+          + (f"; weights in {args.weights}" if args.weights else ""))
+    return 0
