@@ -1,6 +1,6 @@
-"""`bpviz import-torch`: carry networks from PyTorch into bpviz.
+"""`bpviz import-torch` and `bpviz export-torch`: carry networks between PyTorch and bpviz.
 
-torch is imported only when the command runs.
+torch is imported only when one of these commands runs.
 """
 
 from __future__ import annotations
@@ -8,13 +8,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bpviz.cli.common import CliError, positive_int
+from bpviz.cli.common import CliError, add_graph_argument, load_document, positive_int
 
 IMPORT_HELP = """\
 Trace the nn.Module that FACTORY returns with torch.fx and write the bpviz graph
 and, with --weights, its parameters and buffers ('<node id>/<param>', float64).
 SOURCE is a .py file or a dotted module name (found from the current folder);
 FACTORY is a callable in it taking no arguments (a function or the class)."""
+
+EXPORT_HELP = """\
+Write a self-contained PyTorch module equivalent to the graph: a class with one
+named submodule per layer, forward in topological order with every shape in a
+comment, a loss(output, target) method for the graph's loss nodes, and
+load_bpviz_weights(model, path) / save_bpviz_weights(model, path) for bpviz
+weight files (BPVIZ_KEYS maps '<node id>/<param>' to state_dict keys)."""
+
 
 def add_parser(commands) -> None:
     from bpviz.oracle.interop import SUPPORTED  # no torch here
@@ -29,6 +37,15 @@ def add_parser(commands) -> None:
     parser.add_argument("--out", required=True, metavar="GRAPH.json", help="graph to write")
     parser.add_argument("--weights", metavar="OUT.npz", help="also write the weights here")
     parser.set_defaults(run=run_import)
+
+    parser = commands.add_parser("export-torch", help="write a bpviz graph as a PyTorch module",
+                                 description=EXPORT_HELP)
+    add_graph_argument(parser)
+    parser.add_argument("--out", required=True, metavar="model.py", help="Python file to write")
+    parser.add_argument("--weights", metavar="W.npz",
+                        help="check that this weights file fits; its path goes in the usage "
+                             "example of the generated file")
+    parser.set_defaults(run=run_export)
 
 
 def _refuse_same_path(*paths: str | None) -> None:
@@ -53,4 +70,19 @@ def run_import(args: argparse.Namespace) -> int:
                 if not key.endswith(("running_mean", "running_var")))
     print(f"wrote {args.out}: {len(result.document.nodes)} nodes, {count:,} parameters"
           + (f"; weights in {args.weights}" if args.weights else ""))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    _refuse_same_path(args.out, args.graph)
+    document = load_document(args.graph)
+    from bpviz.oracle.exporter import InteropError, write_export
+
+    try:
+        class_name = write_export(document, args.out, args.weights)
+    except InteropError as error:
+        raise CliError(str(error)) from None
+    print(f"wrote {args.out}: class {class_name}"
+          + (f"; load_bpviz_weights(model, {args.weights!r}) loads {args.weights}"
+             if args.weights else ""))
     return 0

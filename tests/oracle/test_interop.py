@@ -1,8 +1,19 @@
-"""torch → bpviz: imported models compute what torch computes.
+"""torch → bpviz → torch: imported models compute what torch computes, exports round-trip.
+
+"The same document" after an export and an import back (see same_graph):
+loss nodes left out (a module's forward never holds them; the exported
+`loss` method does), the nodes, in topological order, pair up one to one with
+the same op, the same parameters once defaults are filled in and pooling's
+derived stride resolved (stride = kernel) and pairs [k, k] written k, the same
+trainable flag, and inputs that are the paired nodes in the same port order.
+Ids are kept for the input and every node that is a torch module; add, concat
+and global average pooling are expressions in forward, so fx names them (add,
+cat, mean, …). Graph name, description and node positions are not carried.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bpviz.engine import Executor
-from bpviz.graph import build_network, load_graph
-from bpviz.graph.weights import load_weights, network_tensors
+from bpviz.engine import OPS, Executor
+from bpviz.engine.op import check_hypers, pair
+from bpviz.graph import GraphDocument, build_network, load_graph
+from bpviz.graph.batch import random_batch
+from bpviz.graph.weights import load_weights, network_tensors, save_weights
+from bpviz.oracle.exporter import interface, write_export
 from bpviz.oracle.importer import import_module, save_import
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,3 +199,104 @@ def test_frozen_layers_import_as_not_trainable():
     model.fc1.requires_grad_(False)
     doc = import_module(model, (5,)).document
     assert not doc.nodes["fc1"].trainable and doc.nodes["fc2"].trainable
+
+
+# -- bpviz → torch → bpviz ----------------------------------------------------
+EXPORTED = [ROOT / "resources" / "examples" / f"{name}.json" for name in
+            ("two_layer_classifier", "mlp_softmax", "dilated_convolutions", "tiny_cnn",
+             "resnet_blocks", "densenet_block")] + [
+    ROOT / "tests" / "data" / f"{name}.json" for name in ("residual_concat_cnn", "every_loss")]
+HAS_DROPOUT = {"residual_concat_cnn", "every_loss"}
+
+
+def canonical(doc: GraphDocument) -> list[tuple]:
+    """Per non-loss node in topological order: op, filled params, trainable, input positions."""
+    order = [i for i in doc.topological_ids() if not OPS[doc.nodes[i].op].is_loss]
+    position = {node_id: k for k, node_id in enumerate(order)}
+    rows = []
+    for node_id in order:
+        node = doc.nodes[node_id]
+        params = check_hypers(OPS[node.op], node.params)
+        if node.op in ("maxpool2d", "avgpool2d") and params["stride"] is None:
+            params["stride"] = params["kernel"]
+        params = {k: pair(v) if isinstance(v, (int, list)) and k in ("kernel", "stride",
+                  "padding", "dilation") else v for k, v in params.items()}
+        rows.append((node.op, params, node.trainable, [position[s] for s in node.inputs]))
+    return rows
+
+
+def same_graph(original: GraphDocument, again: GraphDocument) -> None:
+    assert canonical(again) == canonical(original)
+    kept = [i for i in original.topological_ids() if original.nodes[i].op not in
+            ("add", "concat", "global_avgpool") and not OPS[original.nodes[i].op].is_loss]
+    assert [i for i in again.topological_ids() if again.nodes[i].op not in
+            ("add", "concat", "global_avgpool")] == kept
+
+
+def load_generated(path: Path):
+    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def exported(tmp_path: Path, graph: Path, seed: int = 1):
+    """(document, network with random weights, generated module, torch model with them)."""
+    doc = load_graph(graph)
+    network = build_network(doc, seed=seed)
+    rng = np.random.default_rng(seed)
+    for node in network.order:
+        for store in (node.op.params, node.op.buffers):
+            for key, value in store.items():
+                fresh = rng.standard_normal(value.shape) * 0.5
+                store[key] = np.abs(fresh) + 0.5 if key == "running_var" else fresh
+    save_weights(network, tmp_path / "w.npz")
+    class_name = write_export(doc, tmp_path / "model.py", tmp_path / "w.npz")
+    generated = load_generated(tmp_path / "model.py")
+    model = getattr(generated, class_name)().double()
+    generated.load_bpviz_weights(model, str(tmp_path / "w.npz"))
+    return doc, network, generated, model
+
+
+@pytest.mark.parametrize("graph", EXPORTED, ids=lambda p: p.stem)
+def test_export_then_import_gives_the_same_graph_and_weights(tmp_path, graph):
+    doc, network, _, model = exported(tmp_path, graph)
+    shape = doc.nodes[interface(doc)[0][0]].params["shape"]
+    result = import_module(model, shape)
+    same_graph(doc, result.document)
+    ours = network_tensors(network)
+    assert set(result.weights) == set(ours)
+    for key, value in ours.items():
+        assert np.array_equal(result.weights[key], value)
+
+
+@pytest.mark.parametrize("graph", EXPORTED, ids=lambda p: p.stem)
+def test_exported_module_gives_the_engines_outputs_and_gradients(tmp_path, graph):
+    doc, network, generated, model = exported(tmp_path, graph)
+    training = graph.stem not in HAS_DROPOUT
+    network.set_training(training)
+    model.train(training)
+    feeds, targets = random_batch(network, 5, seed=2, dtype=np.float64)
+    executor = Executor(network)
+    loss = executor.run(feeds, targets)
+    inputs, outputs, losses = interface(doc)
+    output = model(*[torch.tensor(feeds[i]) for i in inputs])
+    values = output if isinstance(output, tuple) else (output,)
+    for node_id, tensor in zip(outputs, values, strict=True):
+        assert np.max(np.abs(executor.values[node_id] - tensor.detach().numpy())) < TOL
+    if losses:
+        given = [torch.tensor(targets[i]) for i in losses]
+        total = model.loss(output, given[0] if len(given) == 1 else tuple(given))
+    else:
+        total = sum(tensor.sum() for tensor in values)
+    total.backward()
+    assert abs(total.item() - loss) < TOL * max(1.0, abs(loss))
+    parameters = dict(model.named_parameters())
+    checked = 0
+    for key, name in generated.BPVIZ_KEYS.items():
+        node, _, param = key.partition("/")
+        if name in parameters:
+            grad = parameters[name].grad.numpy()
+            assert np.max(np.abs(network.nodes[node].op.grads[param] - grad)) < TOL, key
+            checked += 1
+    assert checked == len(network.parameters())

@@ -1,4 +1,4 @@
-"""import-torch from the command line: files written, clear refusals, exit 2."""
+"""import-torch and export-torch from the command line: files written, clear refusals, exit 2."""
 
 from __future__ import annotations
 
@@ -187,6 +187,50 @@ def test_unsupported_constructs_are_named(model, shape, expected):
 def test_ceil_mode_is_accepted_when_it_changes_nothing():
     doc = import_module(one_layer(nn.MaxPool2d(2, ceil_mode=True)), (1, 6, 6)).document
     assert doc.nodes["layer"].params == {"kernel": 2}
+
+
+def test_export_writes_a_module_and_checks_the_weights(capsys, tmp_path):
+    graph = EXAMPLES / "tiny_cnn.json"
+    weights = tmp_path / "w.npz"
+    from bpviz.graph import build_network, load_graph
+    from bpviz.graph.weights import save_weights
+
+    save_weights(build_network(load_graph(graph)), weights)
+    code, out, _ = run(capsys, "export-torch", graph, "--out", tmp_path / "m.py",
+                       "--weights", weights)
+    assert code == 0 and "class TinyCNNFor8x8Digits" in out
+    text = (tmp_path / "m.py").read_text()
+    assert "self.c1 = nn.Conv2d(1, 8, kernel_size=3, padding=1)" in text
+    assert "c1 = self.c1(x)  # conv2d: [N, 8, 8, 8]" in text
+    assert "'c1/weight': 'c1.weight'," in text and "allow_pickle=False" in text
+    other = EXAMPLES / "two_layer_classifier.json"
+    code, _, err = run(capsys, "export-torch", other, "--out", tmp_path / "m2.py",
+                       "--weights", weights)
+    assert code == 2 and "which the graph does not have" in err
+    assert not (tmp_path / "m2.py").exists()
+
+
+def test_export_refuses_an_invalid_graph(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "bpviz-graph", "version": 1, "nodes": []}')
+    code, _, err = run(capsys, "export-torch", bad, "--out", tmp_path / "m.py")
+    assert code == 2 and "no input node" in err
+
+
+def test_ids_become_python_names(tmp_path):
+    from bpviz.graph import GraphDocument, NodeData
+    from bpviz.oracle.exporter import export_torch, identifiers
+
+    doc = GraphDocument("odd ids", [
+        NodeData("x-in", "input", params={"shape": [3]}),
+        NodeData("eval", "dense", ["x-in"], {"units": 2}),
+        NodeData("2nd", "relu", ["eval"]),
+        NodeData("class", "sigmoid", ["2nd"])])
+    names = identifiers(doc)
+    assert names == {"x-in": "x_in", "eval": "eval_", "2nd": "n_2nd", "class": "class_"}
+    text = export_torch(doc)
+    assert "'eval/weight': 'eval_.weight'" in text
+    compile(text, "generated.py", "exec")
 
 
 def test_cli_start_up_does_not_import_torch():
