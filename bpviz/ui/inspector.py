@@ -150,7 +150,9 @@ class Inspector(QScrollArea):
         count = len(self.editor.selection)
         self.title.setText(f"<b>{count} nodes selected</b>" if count > 1 else
                            "<b>Graph</b> <i>(select a node to inspect it)</i>")
-        self.name_edit.setText(doc.name)
+        if not self.name_edit.hasFocus():
+            self.name_edit.setText(doc.name)
+            self.name_edit.setCursorPosition(0)  # show the start of a long name
         text = getattr(doc, "description", "") or ""
         nodes = f"{len(doc.nodes)} node{'s' if len(doc.nodes) != 1 else ''}"
         self.about.setText(f"{text}\n\n{nodes}" if text else nodes)
@@ -202,6 +204,7 @@ class Inspector(QScrollArea):
                            f"<br><small>{summary}</small>")
         if not self.id_edit.hasFocus():
             self.id_edit.setText(node.id)
+            self.id_edit.setCursorPosition(0)
         for spec in cls.hypers if cls else ():
             self.fields[spec.name].set_value(param_value(node.params, spec))
         self.trainable.blockSignals(True)
