@@ -94,9 +94,8 @@ class FormulaPanel(QWidget):
                               "here.</p>")
             return
         self.title.setText(self.formula.title)
-        parts = [f"<p style='margin:2px 0'>{html.escape(line)}</p>"
-                 for line in self.formula.lines]
-        parts.append(f"<p style='margin-top:8px; color:#555'><i>"
+        parts = [line_html(line) for line in self.formula.lines]
+        parts.append(f"<p style='margin:8px 0 0 24px; text-indent:-24px; color:#555'><i>"
                      f"{html.escape(self.formula.jacobian)}</i></p>")
         if self.jacobian_button.isChecked() and self.has_jacobian():
             parts.append(self._jacobian_html())
@@ -114,6 +113,17 @@ class FormulaPanel(QWidget):
                          f"{dims(block.out_shape)} × {dims(block.in_shape)}</p>")
             parts.append(matrix_html(block.matrix))
         return "".join(parts)
+
+
+MUTED_PREFIXES = ("upstream ", "start of backward", "shapes in the lecture's order",
+                  "stride s =")
+
+
+def line_html(line: str) -> str:
+    """One formula line; a wrapped line hangs, context lines are muted."""
+    colour = "#666" if line.startswith(MUTED_PREFIXES) else "#000"
+    return (f"<p style='margin:3px 0 3px 24px; text-indent:-24px; color:{colour}'>"
+            f"{html.escape(line)}</p>")
 
 
 def matrix_html(matrix: np.ndarray) -> str:
