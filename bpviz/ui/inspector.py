@@ -206,7 +206,12 @@ class Inspector(QScrollArea):
             self.id_edit.setText(node.id)
             self.id_edit.setCursorPosition(0)
         for spec in cls.hypers if cls else ():
-            self.fields[spec.name].set_value(param_value(node.params, spec))
+            field = self.fields[spec.name]
+            try:
+                field.set_value(param_value(node.params, spec))
+            except (TypeError, ValueError, IndexError, OverflowError):
+                # A half-edited file may hold anything; the error line says what is wrong.
+                field.set_value(None if spec.default is None else spec.default)
         self.trainable.blockSignals(True)
         self.trainable.setChecked(node.trainable)
         self.trainable.blockSignals(False)

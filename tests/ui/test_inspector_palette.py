@@ -173,3 +173,25 @@ def test_palette_filter_hides_other_ops(win, qtbot):
     qtbot.keyClicks(win.palette.filter, "pool")
     shown = [name for name, item in win.palette.items.items() if not item.isHidden()]
     assert sorted(shown) == ["avgpool2d", "global_avgpool", "maxpool2d"]
+
+
+HALF_EDITED = """{"format": "bpviz-graph", "version": 1, "name": "half edited", "nodes": [
+  {"id": "x", "op": "input", "params": {"shape": [1, 8, "a"]}},
+  {"id": "c", "op": "conv2d", "inputs": ["x"],
+   "params": {"out_channels": "many", "kernel": [3, 3, 3], "stride": 0.5, "bias": 1}},
+  {"id": "p", "op": "maxpool2d", "inputs": ["c"], "params": {"kernel": null}},
+  {"id": "l", "op": "mse", "inputs": ["p"], "params": {"reduction": "avg"}},
+  {"id": "u", "op": "convolution", "inputs": ["nope"], "params": {"k": 3}}]}"""
+
+
+def test_every_node_of_a_half_edited_file_can_be_inspected(win, tmp_path):
+    path = tmp_path / "half.json"
+    path.write_text(HALF_EDITED)
+    assert win.open_path(str(path))
+    for node_id in ["x", "c", "p", "l", "u"]:
+        win.editor.set_selection([node_id])
+        assert win.inspector.node_id == node_id
+        assert not win.inspector.error.isHidden()
+        assert node_id in win.inspector.error.text()
+    assert "unknown op" in win.inspector.error.text()
+    assert "⚠" in win.graph_status.text()
