@@ -125,13 +125,13 @@ class GraphScene(QGraphicsScene):
         if handler is not None:
             handler(**payload)
 
-    def _on_node_added(self, id: str) -> None:
+    def _on_node_added(self, id: str, **_) -> None:
         self._add_item(id)
         self._sync_wires(id)
         for consumer, _port in self.editor.doc.consumers()[id]:
             self._sync_wires(consumer)
 
-    def _on_node_removed(self, id: str, consumers: list[str]) -> None:
+    def _on_node_removed(self, id: str, consumers: list[str], **_) -> None:
         for key in [key for key, wire in self.wires.items() if wire.src.node_id == id]:
             self.removeItem(self.wires.pop(key))
         item = self.nodes.pop(id, None)
@@ -142,20 +142,20 @@ class GraphScene(QGraphicsScene):
         for consumer in consumers:
             self._refresh_node(consumer)
 
-    def _on_inputs_changed(self, id: str) -> None:
+    def _on_inputs_changed(self, id: str, **_) -> None:
         self._refresh_node(id)
 
-    def _on_params_changed(self, id: str) -> None:
+    def _on_params_changed(self, id: str, **_) -> None:
         self._refresh_node(id)
 
-    def _on_trainable_changed(self, id: str) -> None:
+    def _on_trainable_changed(self, id: str, **_) -> None:
         self._refresh_node(id)
 
-    def _on_pos_changed(self, id: str) -> None:
+    def _on_pos_changed(self, id: str, **_) -> None:
         if id in self.nodes:
             self._place(self.nodes[id])
 
-    def _on_node_renamed(self, old: str, new: str) -> None:
+    def _on_node_renamed(self, old: str, new: str, **_) -> None:
         item = self.nodes.pop(old)
         self.nodes[new] = item
         if old in self._fallback:
