@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpviz.engine import OPS, NodeSpec
+from bpviz.engine import OPS, NodeSpec, Op
 from bpviz.engine.receptive import ReceptiveField, receptive_fields
 from bpviz.graph import GraphDocument, ShapeReport
 from bpviz.graph.shapes import make_op
@@ -64,6 +64,11 @@ def receptive_field(doc: GraphDocument, report: ShapeReport, node_id: str):
             return False
         specs.append(NodeSpec(current, op, list(node.inputs)))
     return receptive_fields(specs)[node_id]
+
+
+def has_parameters(cls) -> bool:
+    """Whether nodes of this op class have trainable tensors (dense, conv2d, batchnorm)."""
+    return cls is not None and cls.param_shapes is not Op.param_shapes
 
 
 def param_value(node_params: dict, spec) -> Any:
@@ -215,7 +220,7 @@ class Inspector(QScrollArea):
         self.trainable.blockSignals(True)
         self.trainable.setChecked(node.trainable)
         self.trainable.blockSignals(False)
-        self.trainable.setEnabled(report.param_counts.get(node.id, 0) > 0)
+        self.trainable.setEnabled(has_parameters(cls))
         self._update_info(doc, report, node)
 
     def _update_info(self, doc: GraphDocument, report: ShapeReport, node) -> None:

@@ -125,7 +125,10 @@ def test_a_node_error_shows_in_red(win, qtbot):
 
 
 def test_trainable_toggle_and_rename(win, qtbot):
+    win.editor.set_selection(["r1"])
+    assert not win.inspector.trainable.isEnabled()  # relu has nothing to train
     win.editor.set_selection(["fc"])
+    assert win.inspector.trainable.isEnabled()
     win.inspector.trainable.click()
     assert win.editor.doc.nodes["fc"].trainable is False
     type_into(qtbot, win.inspector.id_edit, "classifier")
