@@ -12,7 +12,7 @@ import html
 import platform
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,7 +37,6 @@ from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.theme import Theme, current_theme, theme_manager
 
-GRAPH_MIME = "application/x-bpviz-graph"
 FILE_FILTER = "bpviz graphs (*.json);;All files (*)"
 MESSAGE_MS = 6000
 PRESENTATION_SCALE = 1.5
@@ -245,24 +244,20 @@ class MainWindow(QMainWindow):
 
     # -- edit menu -------------------------------------------------------------
     def copy_selection(self) -> None:
+        """The selected nodes as graph-file text on the clipboard (other apps see JSON).
+
+        Plain text on purpose: a QMimeData made in Python and left on the
+        clipboard crashes Qt's clean-up after the interpreter has gone.
+        """
         ids = self.editor.selection
-        if not ids:
-            return
-        text = self.editor.copy(ids)
-        data = QMimeData()
-        data.setData(GRAPH_MIME, QByteArray(text.encode("utf-8")))
-        data.setText(text)
-        QApplication.clipboard().setMimeData(data)
+        if ids:
+            QApplication.clipboard().setText(self.editor.copy(ids))
+            self.show_message(f"copied {len(ids)} node{'s' if len(ids) != 1 else ''}")
 
     def paste(self) -> None:
-        data = QApplication.clipboard().mimeData()
-        if data is None:
-            return
-        if data.hasFormat(GRAPH_MIME):
-            text = bytes(data.data(GRAPH_MIME)).decode("utf-8", "replace")
-        else:
-            text = data.text()
-        if not text.strip():
+        text = QApplication.clipboard().text()
+        if '"bpviz-graph"' not in text:
+            self.show_message("the clipboard holds no bpviz nodes")
             return
         try:
             self.editor.paste(text)

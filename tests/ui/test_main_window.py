@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -189,6 +194,33 @@ def test_edit_menu_copy_paste_delete_select_all_and_undo(window):
     assert len(win.editor.doc.nodes) == 7
     win.actions_["redo"].trigger()
     assert win.editor.doc.nodes == {}
+
+
+def test_pasting_foreign_text_changes_nothing(window):
+    win, _ = window
+    QApplication.clipboard().setText("hello")
+    before = dumps_graph(win.editor.doc)
+    win.actions_["paste"].trigger()
+    assert dumps_graph(win.editor.doc) == before
+    assert "no bpviz nodes" in win.statusBar().currentMessage()
+
+
+def test_copy_then_quit_exits_cleanly(tmp_path):
+    code = textwrap.dedent(f"""
+        import os
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from bpviz.ui.app import application
+        app = application()
+        from bpviz.ui.main_window import MainWindow
+        window = MainWindow(autosave=False, remember_layout=False)
+        window.open_path({str(TWO_LAYER)!r})
+        window.editor.set_selection(["hidden"])
+        window.copy_selection()
+        window.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "BPVIZ_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
 
 
 def test_shortcuts_are_the_usual_ones(window):
