@@ -90,6 +90,17 @@ def torch_trajectory(trainer: Trainer, name: str, kwargs: dict) -> list[float]:
     return losses
 
 
+@pytest.fixture
+def one_torch_thread():
+    # NOTE: on tensors this small, torch's worker threads only wait for each other
+    # (several times slower on a busy machine); one thread gives the same numbers.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize(("name", "kwargs"), [
     ("sgd", {"lr": 0.05, "momentum": 0.9}),
     ("adam", {"lr": 0.01}),
@@ -183,12 +194,13 @@ def test_accuracy_takes_the_arg_max_or_the_threshold(loss, pred, labels):
 
 
 def test_all_finite_sees_every_kind_of_non_finite_value():
-    assert all_finite(np.ones((3, 3), dtype=np.float32))
-    assert all_finite(np.full(4, 1e308))  # the sum overflows, the values do not
-    for bad in (np.nan, np.inf, -np.inf):
-        a = np.zeros(5)
-        a[3] = bad
-        assert not all_finite(a)
+    for size in (5, 1 << 17):  # small arrays, and large ones summed first
+        assert all_finite(np.ones(size, dtype=np.float32))
+        assert all_finite(np.full(size, 1e308))  # the sum overflows, the values do not
+        for bad in (np.nan, np.inf, -np.inf):
+            a = np.zeros(size)
+            a[3] = bad
+            assert not all_finite(a)
 
 
 def test_bad_settings_are_refused():
@@ -278,3 +290,25 @@ def test_pause_holds_the_loop_and_cancel_ends_it_from_another_thread():
     thread.join(10)
     assert not thread.is_alive()
     assert result[0].reason == "cancelled" and result[0].iteration == 3
+
+
+# -- vanishing gradients --------------------------------------------------------
+def first_step_grad_norms(example: str) -> dict[str, float]:
+    network = build_network(load_graph(EXAMPLES / example), seed=0)
+    x, y = toy_data(64)
+    trainer = Trainer(network, SGD(network, lr=0.0), (x, y % 2), batch_size=64, epochs=1)
+    events = collect(trainer)
+    trainer.run()
+    return {node: stats.grad_norm for node, stats in events[0].nodes.items()}
+
+
+def test_twenty_sigmoid_layers_without_shortcuts_lose_the_gradient():
+    norms = first_step_grad_norms("deep_plain_20.json")
+    assert norms["d20"] > 1e-3
+    assert norms["d01"] / norms["d20"] < 1e-6  # each layer multiplies by σ′ ≤ 1/4
+    assert norms["d01"] < norms["d10"] < norms["d20"]
+
+
+def test_residual_shortcuts_carry_the_gradient_to_the_first_layer():
+    norms = first_step_grad_norms("deep_residual_20.json")
+    assert norms["d01"] / norms["d20"] > 0.1
