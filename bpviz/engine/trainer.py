@@ -136,9 +136,12 @@ def predicted_labels(pred: np.ndarray, loss_op: str) -> np.ndarray | None:
 
 
 def all_finite(a: np.ndarray) -> bool:
-    # NOTE: any NaN or infinity makes the float64 sum non-finite, and a finite
-    # sum of float64 values can only overflow for values near 1e308: checked
-    # element by element then. The fast path allocates nothing.
+    a = np.asarray(a)
+    if a.size < 1 << 16:
+        return bool(np.isfinite(a).all())
+    # NOTE: for large arrays, a float64 sum allocates nothing: any NaN or
+    # infinity makes it non-finite, and finite values can only overflow it
+    # near 1e308, when the elements are checked one by one after all.
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(np.sum(a, dtype=np.float64)):
             return True
@@ -146,7 +149,11 @@ def all_finite(a: np.ndarray) -> bool:
 
 
 def _square_norm(arrays) -> float:
-    return float(sum(np.sum(np.square(a, dtype=np.float64)) for a in arrays))
+    total = 0.0
+    for a in arrays:
+        flat = np.asarray(a, dtype=np.float64).ravel()
+        total += float(np.dot(flat, flat))
+    return total
 
 
 class _Tally:
