@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bpviz.engine.op import Op
+from bpviz.engine.scratch import keep_freed_memory
 
 
 @dataclass
@@ -120,6 +121,7 @@ class Executor:
     """Runs a Network: values[id] is each node's output, grads[id] its ∂L/∂out."""
 
     def __init__(self, network: Network) -> None:
+        _tune_memory_once()
         self.network = network
         self.values: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -198,6 +200,17 @@ class Executor:
             for _ in self.backward():
                 pass
         return float(self.loss)
+
+
+_memory_tuned = False
+
+
+def _tune_memory_once() -> None:
+    """Fresh arrays come from reused heap memory rather than new mappings (glibc only)."""
+    global _memory_tuned
+    if not _memory_tuned:
+        _memory_tuned = True
+        keep_freed_memory()
 
 
 def _sum_contributions(contributions, value: np.ndarray) -> np.ndarray:

@@ -35,13 +35,17 @@ class ReLU(_Activation):
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
-        self._active = z > 0
-        return np.where(self._active, z, np.zeros((), z.dtype))
+        # One pass, in z's own memory layout; a NaN stays NaN, as in torch.
+        self._u = np.maximum(z, z.dtype.type(0))
+        return self._u
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # NOTE: ReLU is not differentiable at z = 0; like torch we use the
-        # subgradient 0 there (1[z > 0], not 1[z >= 0]).
-        return (np.where(self._active, gy, np.zeros((), gy.dtype)),)
+        # subgradient 0 there (1[z > 0], not 1[z >= 0]). u > 0 exactly where z > 0.
+        active = self._u > 0
+        if np.isfinite(gy).all():
+            return (gy * active,)  # exact: g·1 = g and g·0 = 0 for finite g
+        return (np.where(active, gy, gy.dtype.type(0)),)  # ±∞·0 would be NaN
 
 
 @register

@@ -1,6 +1,7 @@
 """conv2d, and the window helpers the pooling ops share with it.
 
-Arrays are batch-first N,C,H,W. A kernel of size k with dilation d spans
+Arrays are batch-first N,C,H,W (their shape: in memory a conv's output may be
+stored in another order, see bpviz.engine.ops.lowering). A kernel of size k with dilation d spans
 d(k − 1) + 1 pixels; along each axis the output has
 H' = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1 pixels (torch's floor mode).
 """
@@ -11,10 +12,10 @@ from collections.abc import Iterator
 from itertools import product
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from bpviz.engine.init import init_weight
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
+from bpviz.engine.ops.lowering import Lowering, wants_batch_last
 
 Pair = tuple[int, int]
 
@@ -60,17 +61,6 @@ def check_batch(op_name: str, x: np.ndarray) -> None:
         raise ShapeError(f"{op_name} needs a batch [N, C, H, W], got {dims}")
 
 
-def pad_hw(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
-    """x [N, C, H, W] with `padding` pixels of `value` around H and W (a new array)."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
-    n, c, h, w = x.shape
-    out = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    out[:, :, ph:ph + h, pw:pw + w] = x
-    return out
-
-
 def taps(kernel: Pair, stride: Pair, out_hw: Pair,
          dilation: Pair = (1, 1)) -> Iterator[tuple[int, tuple[slice, slice]]]:
     """For each kernel offset (k1, k2), row-major: its flat index k1·kw + k2 and
@@ -81,37 +71,6 @@ def taps(kernel: Pair, stride: Pair, out_hw: Pair,
         r, q = k1 * dilation[0], k2 * dilation[1]
         yield (k1 * kernel[1] + k2,
                (slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw)))
-
-
-# -- im2col / col2im -----------------------------------------------------------
-def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
-           dilation: Pair) -> np.ndarray:
-    """Columns [C·kh·kw, N·H'·W']: row (n, k1, k2), column (b, i1, i2) holds
-    U_padded[b, n, s·i1 + d·k1, s·i2 + d·k2]: one strided view of the padded
-    input, copied once into a contiguous matrix.
-    """
-    span = span_of(kernel, dilation)
-    windows = sliding_window_view(pad_hw(x, padding, 0.0), span, axis=(2, 3))
-    windows = windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
-    n, c, oh, ow, kh, kw = windows.shape
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
-
-
-def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
-           padding: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
-    """The adjoint of im2col: add every column entry back onto the pixel it was read from.
-
-    One strided slice-add per kernel offset (kh·kw of them), never a loop over pixels.
-    """
-    n, c, h, w = x_shape
-    grad = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=cols.dtype)
-    blocks = cols.reshape(c, kernel[0] * kernel[1], n, *out_hw)
-    for tap, (rows, columns) in taps(kernel, stride, out_hw, dilation):
-        # NOTE: `+=`, not `=`: with overlapping windows (stride < span) one
-        # input pixel feeds several outputs, and its gradient is their sum.
-        grad[:, :, rows, columns] += blocks[:, tap]
-    inner = grad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
-    return np.ascontiguousarray(inner.transpose(1, 0, 2, 3))
 
 
 # -- the op --------------------------------------------------------------------
@@ -125,7 +84,8 @@ class Conv2d(Op):
 
     Forward is im2col plus one GEMM: Z = W_mat [out, C·kh·kw] @ cols [C·kh·kw, N·H'·W'].
     Backward: ∂J/∂W = one GEMM of ∂J/∂Z with the cached columns; ∂J/∂U = one
-    GEMM back to columns, then col2im.
+    GEMM back to columns, then col2im. bpviz.engine.ops.lowering lays the
+    columns out for speed; the output (and ∂J/∂U) may be a strided view.
     """
 
     op_name = "conv2d"
@@ -184,30 +144,36 @@ class Conv2d(Op):
         if x.shape[1] != weight.shape[1]:
             raise ShapeError(f"conv2d weight expects {weight.shape[1]} input channels, "
                              f"got {x.shape[1]}")
-        _, oh, ow = self.infer_shape([x.shape[1:]])
-        kernel, stride, padding, dilation = self._geometry()
-        cols = im2col(x, kernel, stride, padding, dilation)
-        out = weight.shape[0]
+        lowering = self._lowering_for(x)
+        lowering.columns(x)
         # Parameters follow the input's dtype: float32 in, float32 out.
-        z = weight.reshape(out, -1).astype(x.dtype, copy=False) @ cols
-        if self.hp["bias"]:
-            z += self.params["bias"].astype(x.dtype, copy=False)[:, None]
-        self._x_shape, self._cols, self._out_hw = x.shape, cols, (oh, ow)
-        return np.ascontiguousarray(z.reshape(out, x.shape[0], oh, ow).transpose(1, 0, 2, 3))
+        bias = self.params["bias"].astype(x.dtype, copy=False) if self.hp["bias"] else None
+        return lowering.product(self._w_mat(x.dtype), bias)
+
+    def _lowering_for(self, x: np.ndarray) -> Lowering:
+        """The cached im2col plan and working arrays for this input shape and dtype."""
+        _, oh, ow = self.infer_shape([x.shape[1:]])
+        batch_last = wants_batch_last(x, ow)
+        lowering = getattr(self, "_lowering", None)
+        if lowering is None or not lowering.matches(x, batch_last):
+            lowering = Lowering(x.shape, x.dtype, *self._geometry(), (oh, ow), batch_last)
+            self._lowering = lowering
+        return lowering
+
+    def _w_mat(self, dtype) -> np.ndarray:
+        weight = self.params["weight"]
+        return weight.reshape(weight.shape[0], -1).astype(dtype, copy=False)
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        lowering = self._lowering
         weight = self.params["weight"]
-        out = weight.shape[0]
-        g = gy.transpose(1, 0, 2, 3).reshape(out, -1)  # [out, N·H'·W']
+        g = lowering.output_grad(gy)  # [out, N·H'·Wc]
         if self.trainable:
             # NOTE: one weight serves every output pixel of every sample, so its
             # gradient is a sum over the batch and all positions (one GEMM).
-            dw = (g @ self._cols.T).reshape(weight.shape)
+            dw = lowering.weight_grad(g).reshape(weight.shape)
             self.grads["weight"] = dw.astype(weight.dtype, copy=False)
             if self.hp["bias"]:
-                self.grads["bias"] = g.sum(axis=1).astype(self.params["bias"].dtype, copy=False)
-        dcols = weight.reshape(out, -1).T.astype(gy.dtype, copy=False) @ g
-        kernel, stride, padding, dilation = self._geometry()
-        # NOTE: gradients that land on the zero padding are dropped (padding is
-        # not an input), and with stride > 1 pixels no window reads get zero.
-        return (col2im(dcols, self._x_shape, kernel, stride, padding, dilation, self._out_hw),)
+                db = gy.sum(axis=(0, 2, 3))
+                self.grads["bias"] = db.astype(self.params["bias"].dtype, copy=False)
+        return (lowering.input_grad(self._w_mat(gy.dtype), g),)

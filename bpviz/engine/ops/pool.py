@@ -1,6 +1,7 @@
 """maxpool2d, avgpool2d and global_avgpool, as torch.nn.functional does them.
 
-Arrays are batch-first N,C,H,W. Pooling acts on each channel separately and
+Arrays are batch-first N,C,H,W, stored in any order (pooling works in its
+input's own). Pooling acts on each channel separately and
 has no parameters. Windows are k×k (or kh×kw), `stride` apart (default: the
 kernel, so windows tile the input), in torch's floor mode: a partial window
 at the bottom or right edge is dropped.
@@ -21,28 +22,34 @@ from bpviz.engine.ops.conv import (
 )
 
 
-def to_planes(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
-    """x [N, C, H, W] → a new [H + 2ph, W + 2pw, N·C] array, padded with `value`.
+def empty_like_layout(x: np.ndarray, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array of `shape` whose axes are stored in the same order as x's.
 
-    Pooling treats every (sample, channel) plane alike, so it keeps the planes
-    on the last, contiguous axis: a kernel offset is then one strided slice
-    made of long contiguous runs, which NumPy processes fast.
+    Pooling treats every (sample, channel) plane alike, so it works in whatever
+    order its input is stored (N, C, H, W, or C, H, W, N as a conv may leave it):
+    a kernel offset is then one strided slice whose innermost axis is x's
+    innermost, and no transposed copy is ever made.
     """
-    n, c, h, w = x.shape
+    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])  # outermost first
+    return np.empty([shape[axis] for axis in order], dtype).transpose(np.argsort(order))
+
+
+def padded_like(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
+    """x [N, C, H, W] with `padding` pixels of `value` around H and W, in x's layout."""
     ph, pw = padding
-    out = np.empty((h + 2 * ph, w + 2 * pw, n * c), dtype=x.dtype)
-    if ph or pw:
-        out[:ph], out[ph + h:], out[:, :pw], out[:, pw + w:] = value, value, value, value
-    out[ph:ph + h, pw:pw + w] = x.reshape(n * c, h, w).transpose(1, 2, 0)
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    out = empty_like_layout(x, (n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+    out[:, :, :ph], out[:, :, ph + h:], out[:, :, :, :pw], out[:, :, :, pw + w:] = (
+        value, value, value, value)
+    out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
 
-def from_planes(planes: np.ndarray, n: int, c: int, padding: Pair = (0, 0)) -> np.ndarray:
-    """[H + 2ph, W + 2pw, N·C] → a contiguous [N, C, H, W], dropping the padding."""
+def unpadded(grad: np.ndarray, padding: Pair) -> np.ndarray:
     ph, pw = padding
-    h, w = planes.shape[0] - 2 * ph, planes.shape[1] - 2 * pw
-    inner = planes[ph:ph + h, pw:pw + w]
-    return np.ascontiguousarray(inner.transpose(2, 0, 1)).reshape(n, c, h, w)
+    return grad[:, :, ph:grad.shape[2] - ph, pw:grad.shape[3] - pw]
 
 
 class _Pool2d(Op):
@@ -96,14 +103,21 @@ class MaxPool2d(_Pool2d):
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (x,) = xs
         kernel, stride, padding, out_hw = self._start(x)
-        planes = to_planes(x, padding, -np.inf)
-        best = np.full((*out_hw, planes.shape[2]), -np.inf, dtype=x.dtype)
-        winner = np.empty(best.shape, np.min_scalar_type(kernel[0] * kernel[1] - 1))
-        winner[...] = first_real_tap(kernel, stride, padding, out_hw)[:, :, None]
-        better = np.empty(best.shape, dtype=bool)
+        padded = padded_like(x, padding, -np.inf)
+        shape = (*x.shape[:2], *out_hw)
+        best = empty_like_layout(x, shape, x.dtype)
+        winner = empty_like_layout(x, shape, np.min_scalar_type(kernel[0] * kernel[1] - 1))
+        better = empty_like_layout(x, shape, bool)
         nan_inside = bool(np.isnan(x).any())
-        for tap, (rows, cols) in taps(kernel, stride, out_hw):
-            window = planes[rows, cols]
+        windows = taps(kernel, stride, out_hw)
+        if any(padding):
+            best[...] = -np.inf
+            winner[...] = first_real_tap(kernel, stride, padding, out_hw)
+        else:  # the first tap never reads padding: it starts as every window's best
+            _, (rows, cols) = next(windows)
+            best[...], winner[...] = padded[:, :, rows, cols], 0
+        for tap, (rows, cols) in windows:
+            window = padded[:, :, rows, cols]
             # NOTE: ties: strict `>` keeps the FIRST maximum in row-major window
             # order, and it alone gets the gradient (torch's CPU rule: equal
             # values do not share it). A NaN always takes over, as in torch.
@@ -113,24 +127,32 @@ class MaxPool2d(_Pool2d):
             np.maximum(best, window, out=best)
             # Taps come in increasing order and a later one wins only by
             # improving the running maximum: the winner is the last tap that did.
+            # (Arithmetic, not a masked copy: masks of random bits are slow.)
             np.maximum(winner, better * winner.dtype.type(tap), out=winner)
         self._winner = winner
-        return from_planes(best, x.shape[0], x.shape[1])
+        return best
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         kernel, stride, padding = self.geometry()
         n, c, h, w = self._x_shape
-        g = to_planes(gy, (0, 0), 0.0)
-        grad = np.zeros((h + 2 * padding[0], w + 2 * padding[1], n * c), dtype=gy.dtype)
+        winner = self._winner
+        grad = empty_like_layout(winner, (n, c, h + 2 * padding[0], w + 2 * padding[1]),
+                                 gy.dtype)
+        grad[...] = 0
+        hit = np.empty(winner.shape, bool)
         # g·[winner] is fast, but ±∞·0 would be NaN: route non-finite gradients exactly.
-        finite = bool(np.isfinite(g).all())
-        zero = np.zeros((), dtype=gy.dtype)
+        finite = bool(np.isfinite(gy).all())
+        routed = np.empty_like(gy)
         for tap, (rows, cols) in taps(kernel, stride, gy.shape[2:]):
-            hit = self._winner == tap
+            np.equal(winner, tap, out=hit)
+            if finite:
+                np.multiply(gy, hit, out=routed)
+            else:
+                routed = np.where(hit, gy, gy.dtype.type(0))
             # NOTE: `+=`: when windows overlap (stride < kernel) one pixel can win
             # several windows and collects the gradient of each.
-            grad[rows, cols] += g * hit if finite else np.where(hit, g, zero)
-        return (from_planes(grad, n, c, padding),)
+            grad[:, :, rows, cols] += routed
+        return (unpadded(grad, padding),)
 
 
 def first_real_tap(kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> np.ndarray:
@@ -161,24 +183,25 @@ class AvgPool2d(_Pool2d):
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (x,) = xs
         kernel, stride, padding, out_hw = self._start(x)
-        planes = to_planes(x, padding, 0.0)
-        total = np.zeros((*out_hw, planes.shape[2]), dtype=x.dtype)
+        padded = padded_like(x, padding, 0.0)
+        total = empty_like_layout(x, (*x.shape[:2], *out_hw), x.dtype)
+        total[...] = 0
         for _, (rows, cols) in taps(kernel, stride, out_hw):
-            total += planes[rows, cols]
+            total += padded[:, :, rows, cols]
         total /= kernel[0] * kernel[1]
-        return from_planes(total, x.shape[0], x.shape[1])
+        return total
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         kernel, stride, padding = self.geometry()
         n, c, h, w = self._x_shape
-        grad = np.zeros((h + 2 * padding[0], w + 2 * padding[1], n * c), dtype=gy.dtype)
+        grad = empty_like_layout(gy, (n, c, h + 2 * padding[0], w + 2 * padding[1]), gy.dtype)
+        grad[...] = 0
         # NOTE: the divisor is kh·kw even for windows that overlap the padding:
         # the padded zeros count, so border pixels do not get a larger share.
-        share = to_planes(gy, (0, 0), 0.0)
-        share /= kernel[0] * kernel[1]
+        share = gy / gy.dtype.type(kernel[0] * kernel[1])
         for _, (rows, cols) in taps(kernel, stride, gy.shape[2:]):
-            grad[rows, cols] += share
-        return (from_planes(grad, n, c, padding),)
+            grad[:, :, rows, cols] += share
+        return (unpadded(grad, padding),)
 
 
 @register

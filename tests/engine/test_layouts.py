@@ -1,0 +1,176 @@
+"""conv2d's im2col layouts and the ops downstream of them, against torch.
+
+conv2d picks its column layout per input (bpviz.engine.ops.lowering): batch
+first with wide rows for wide images, batch first without for strided or
+narrow ones, batch innermost for small images or inputs already stored that
+way. Each is checked here, with outputs that are views, inputs in either
+memory order, scratch arrays reused between calls, and non-finite data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bpviz.engine import OPS
+from bpviz.engine.ops.lowering import is_batch_last
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+CASES = {  # id: (input shape N, C, H, W; conv hyperparameters; expected layout)
+    "wide": ((2, 3, 9, 40), {"out_channels": 4, "kernel": 3, "padding": 1}, "wide"),
+    "wide_dilated": ((2, 2, 8, 44), {"out_channels": 3, "kernel": 3, "padding": 2,
+                                     "dilation": 2}, "wide"),
+    "wide_row_stride": ((1, 2, 9, 36), {"out_channels": 2, "kernel": [3, 2], "stride": [2, 1],
+                                        "padding": [1, 0]}, "wide"),
+    "batch_first_strided": ((2, 3, 8, 40), {"out_channels": 2, "kernel": 3, "stride": 2,
+                                            "padding": 1}, "narrow"),
+    "batch_first_single": ((1, 2, 5, 6), {"out_channels": 3, "kernel": 2}, "narrow"),
+    "batch_last": ((5, 3, 6, 7), {"out_channels": 4, "kernel": 3, "padding": 1,
+                                  "bias": False}, "batch_last"),
+    "batch_last_strided": ((3, 2, 9, 9), {"out_channels": 2, "kernel": [2, 3],
+                                          "stride": [2, 3], "dilation": [2, 1]}, "batch_last"),
+}
+
+
+def torch_conv(x, weight, bias, hp, gy):
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(weight, requires_grad=True)
+    tb = None if bias is None else torch.tensor(bias, requires_grad=True)
+    ty = F.conv2d(tx, tw, tb, stride=hp.get("stride", 1), padding=hp.get("padding", 0),
+                  dilation=hp.get("dilation", 1))
+    leaves = [tx, tw] + ([tb] if tb is not None else [])
+    grads = torch.autograd.grad(ty, leaves, torch.tensor(gy))
+    return [ty.detach().numpy()] + [g.numpy() for g in grads]
+
+
+def make_conv(shape, hp, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    op = OPS["conv2d"](**hp)
+    op.init_params([shape[1:]], rng, dtype, "he")
+    if "bias" in op.params:
+        op.params["bias"] = rng.standard_normal(op.params["bias"].shape).astype(dtype)
+    return op, rng
+
+
+def run_both(op, x, gy):
+    y = op.forward(x)
+    (dx,) = op.backward(gy)
+    ours = [y, dx, op.grads["weight"]] + ([op.grads["bias"]] if "bias" in op.grads else [])
+    theirs = torch_conv(np.ascontiguousarray(x), op.params["weight"], op.params.get("bias"),
+                        op.hp, np.ascontiguousarray(gy))
+    return ours, theirs
+
+
+def layout_of(op) -> str:
+    lowering = op._lowering
+    if lowering.batch_last:
+        return "batch_last"
+    return "wide" if lowering.wc != lowering.out_hw[1] else "narrow"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_layout_matches_torch(case, dtype):
+    shape, hp, layout = CASES[case]
+    op, rng = make_conv(shape, hp, dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]]))).astype(dtype)
+    ours, theirs = run_both(op, x, gy)
+    assert layout_of(op) == layout
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
+        assert a.dtype == dtype and a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, err_msg=name, **tol)
+
+
+@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
+def test_inputs_stored_batch_innermost_give_the_same_numbers(case):
+    shape, hp, _ = CASES[case]
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    expected, _ = run_both(op, x, gy)
+    x_cl = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    gy_cl = np.ascontiguousarray(gy.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    assert is_batch_last(x_cl)
+    ours, _ = run_both(op, x_cl, gy_cl)
+    assert op._lowering.batch_last
+    for a, b in zip(ours, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
+def test_results_survive_later_calls_that_reuse_working_arrays(case):
+    shape, hp, _ = CASES[case]
+    op, rng = make_conv(shape, hp, np.float32)
+    x1, x2 = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]]))).astype(np.float32)
+    y1 = op.forward(x1)
+    (dx1,) = op.backward(gy)
+    dw1 = op.grads["weight"]
+    saved = [a.copy() for a in (y1, dx1, dw1)]
+    op.forward(x2)
+    op.backward(gy * 2)
+    smaller = x1[:1]
+    op.forward(smaller)  # another shape: new working arrays
+    op.backward(np.ones((1, *gy.shape[1:]), np.float32))
+    for kept, value in zip(saved, (y1, dx1, dw1)):
+        np.testing.assert_array_equal(kept, value)
+    # Back on the first shape, the same numbers as the first time.
+    op.forward(x1)
+    (again,) = op.backward(gy)
+    np.testing.assert_array_equal(again, saved[1])
+
+
+def test_wide_rows_keep_infinite_inputs_exact():
+    # Junk columns read real pixels; an infinite pixel there must not turn
+    # ∂J/∂W into NaN where torch has ±∞.
+    shape, hp, _ = CASES["wide"]
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    x[0, 1, 4, 39] = np.inf  # read by the junk columns of its own row
+    x[1, 0, 3, 0] = -np.inf  # and of the row above, through the wrap
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    ours, theirs = run_both(op, x, gy)
+    assert layout_of(op) == "wide"
+    for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=name)
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b), err_msg=name)
+        finite = np.isfinite(b)
+        np.testing.assert_allclose(a[finite], b[finite], rtol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("op_name,hp", [("maxpool2d", {"kernel": 2}),
+                                        ("maxpool2d", {"kernel": 3, "stride": 1,
+                                                       "padding": 1}),
+                                        ("avgpool2d", {"kernel": 2, "stride": 1,
+                                                       "padding": 1}),
+                                        ("relu", {}), ("global_avgpool", {})])
+@pytest.mark.parametrize("case", ["wide", "batch_last"])
+def test_ops_after_a_conv_take_its_output_as_it_is_stored(op_name, hp, case):
+    shape, conv_hp, _ = CASES[case]
+    conv, rng = make_conv(shape, conv_hp, np.float64)
+    z = conv.forward(rng.integers(-3, 4, shape).astype(np.float64))  # ties for max pooling
+    op = OPS[op_name](**hp)
+    y = op.forward(z)
+    gy = rng.integers(-3, 4, y.shape).astype(np.float64)
+    (dz,) = op.backward(gy)
+    tz = torch.tensor(np.ascontiguousarray(z), requires_grad=True)
+    fn = {"maxpool2d": lambda t: F.max_pool2d(t, hp["kernel"], hp.get("stride"),
+                                              hp.get("padding", 0)),
+          "avgpool2d": lambda t: F.avg_pool2d(t, hp["kernel"], hp.get("stride"),
+                                              hp.get("padding", 0)),
+          "relu": F.relu, "global_avgpool": lambda t: t.mean((2, 3))}[op_name]
+    ty = fn(tz)
+    (tdz,) = torch.autograd.grad(ty, [tz], torch.tensor(gy))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dz, tdz.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_relu_routes_infinite_upstream_gradients_without_nan():
+    op = OPS["relu"]()
+    op.forward(np.array([[-1.0, 2.0, 0.0]], np.float32))
+    (dz,) = op.backward(np.array([[np.inf, -np.inf, np.inf]], np.float32))
+    np.testing.assert_array_equal(dz, [[0.0, -np.inf, 0.0]])
