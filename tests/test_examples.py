@@ -6,6 +6,8 @@ or taken from the paper it comes from, never from bpviz's own output.
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -17,12 +19,13 @@ from bpviz.cli import main
 from bpviz.engine import Executor
 from bpviz.graph import build_network, estimate_bytes, load_graph
 from bpviz.graph.limits import MAX_BYTES
+from bpviz.graph.weights import load_weights, read_npz
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 ALL = sorted(EXAMPLES.glob("*.json"))
 TOO_BIG_TO_RUN = {"vgg16"}
 DESCRIBED = ["two_layer_classifier", "mlp_softmax", "dilated_convolutions", "resnet_blocks",
-             "densenet_block", "vgg16"]
+             "densenet_block", "vgg16", "transfer_digits", "transfer_digits_source"]
 
 
 def run(capsys, *argv) -> tuple[int, str]:
@@ -189,3 +192,87 @@ def test_vgg16_is_too_big_for_a_large_batch():
                    "1.25 GiB", "only 13 images", "55 GiB"):
         assert figure in doc.description
     assert math.isclose(estimate, estimate_bytes(doc, "float32") * 2)
+
+
+# -- transfer learning: digits 0–4 → 5–9 ----------------------------------------
+def load_script(name: str):
+    path = EXAMPLES.parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def val_accuracy(run_dir: Path) -> float:
+    """The last epoch's validation accuracy in percent, from bpviz train's metrics.csv."""
+    with (run_dir / "metrics.csv").open() as handle:
+        return 100 * float(list(csv.DictReader(handle))[-1]["val_acc"])
+
+
+def train(capsys, graph: str, data: Path, out: Path, *extra) -> float:
+    code, _ = run(capsys, "train", EXAMPLES / f"{graph}.json", "--dataset", data, "--seed", 0,
+                  "--out", out, *extra)
+    assert code == 0
+    return val_accuracy(out)
+
+
+def test_transfer_example_freezes_the_features_and_ships_their_weights(capsys):
+    transfer = load_graph(EXAMPLES / "transfer_digits.json")
+    source = load_graph(EXAMPLES / "transfer_digits_source.json")
+    frozen = [i for i, node in transfer.nodes.items() if not node.trainable]
+    assert frozen == ["conv1", "conv2"] and all(n.trainable for n in source.nodes.values())
+    total, nodes = info(capsys, "transfer_digits")
+    # out·in·k·k + out: 16·1·9 + 16 = 160, 32·16·9 + 32 = 4,640; fc 32·5 + 5 = 165.
+    assert [nodes[i]["params"] for i in ("conv1", "conv2", "fc")] == [160, 4_640, 165]
+    assert total == 4_965 and "(32·5 + 5 = 165 of 4,965 parameters)" in transfer.description
+    for doc in (transfer, source):  # the shipped weights fit both graphs
+        load_weights(build_network(doc), EXAMPLES / "transfer_digits.npz")
+
+
+@pytest.fixture(scope="module")
+def digit_splits(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    assert load_script("make_digit_splits").main(["--out", str(out)]) == 0
+    return out
+
+
+def test_digit_splits_hold_each_half_relabelled(digit_splits):
+    with np.load(digit_splits / "digits_5_9.npz") as data:
+        x, y = data["x"], data["y"]
+    assert x.shape[1:] == (1, 8, 8) and sorted(set(y.tolist())) == [0, 1, 2, 3, 4]
+    with np.load(digit_splits / "digits_0_4.npz") as data:
+        assert len(data["y"]) + len(y) == 1797  # scikit-learn's digits, all of them
+
+
+# The description's figures; a rerun may differ slightly where float32 rounding differs.
+CLOSE = 1.5  # percentage points
+
+
+def test_transfer_accuracies_are_as_described(capsys, tmp_path, digit_splits):
+    data = digit_splits / "digits_5_9.npz"
+    budget = ("--epochs", 5, "--val-fraction", 0.5)
+    weights = EXAMPLES / "transfer_digits.npz"
+    with_transfer = train(capsys, "transfer_digits", data, tmp_path / "t", *budget,
+                          "--weights", weights)
+    without = train(capsys, "transfer_digits", data, tmp_path / "r", *budget)
+    scratch = train(capsys, "transfer_digits_source", data, tmp_path / "s", *budget)
+    description = load_graph(EXAMPLES / "transfer_digits.json").description
+    for value, figure in ((with_transfer, 74.1), (without, 48.9), (scratch, 92.2)):
+        assert abs(value - figure) <= CLOSE and f"{figure}%" in description
+    assert with_transfer > without + 10
+
+
+def test_shipped_weights_come_from_the_documented_commands(capsys, tmp_path, digit_splits):
+    source = train(capsys, "transfer_digits_source", digit_splits / "digits_0_4.npz",
+                   tmp_path / "source", "--epochs", 20)
+    assert abs(source - 99.4) <= CLOSE
+    weights = tmp_path / "transfer.npz"
+    moved = load_script("make_transfer_weights").transfer(
+        str(tmp_path / "source" / "weights.npz"), str(EXAMPLES / "transfer_digits.json"),
+        str(weights))
+    assert moved == ["conv1", "conv2"]
+    shipped, again = read_npz(EXAMPLES / "transfer_digits.npz", "w"), read_npz(weights, "w")
+    assert np.array_equal(shipped["fc/weight"], again["fc/weight"])  # fresh from seed 0
+    accuracy = train(capsys, "transfer_digits", digit_splits / "digits_5_9.npz",
+                     tmp_path / "t", "--epochs", 5, "--val-fraction", 0.5, "--weights", weights)
+    assert abs(accuracy - 74.1) <= CLOSE
