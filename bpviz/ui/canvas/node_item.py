@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 from bpviz.engine import OPS
 from bpviz.graph import NodeData
 from bpviz.ui.canvas import labels
+from bpviz.ui.canvas.badges import SumBadge, VerifyBadge
+from bpviz.ui.canvas.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
 from bpviz.ui.canvas.port_item import PortItem
 
 FONT_POINTS = 11.0
@@ -24,12 +26,9 @@ RADIUS = 8.0
 MAX_INFO_LINES = 3
 INFO_WIDTH = 190.0  # a longer error wraps rather than widening the box
 
+GLOW = 14.0  # how far the current node's halo reaches beyond its box
+DONE_BAR = 4.0
 TEXT_DARK = QColor("#1a1a1a")
-TEXT_MUTED = QColor("#555555")
-BODY = QColor("#ffffff")
-BODY_FROZEN = QColor("#e6e6e6")
-OUTLINE = QColor("#333333")
-SELECTED = QColor("#0072B2")
 
 
 def canvas_font(bold: bool = False) -> QFont:
@@ -84,6 +83,10 @@ class NodeItem(QGraphicsItem):
         self.param_count = 0
         self._rect = QRectF()
         self._info_lines: list[str] = []
+        self.step_role: str | None = None  # "active", "done" or None
+        self.step_phase: str | None = None
+        self.sum_badge: SumBadge | None = None
+        self.verify_badge: VerifyBadge | None = None
         self.set_node(node)
 
     # -- state ----------------------------------------------------------
@@ -178,6 +181,7 @@ class NodeItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._rect = rect
         self._place_ports()
+        self._place_badges()
         self.setToolTip(self._tooltip())
         self.update()
         return resized
@@ -192,7 +196,7 @@ class NodeItem(QGraphicsItem):
             self.out_port.setPos(rect.right(), 0.0)
 
     def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-3, -3, 3, 3)
+        return self._rect.adjusted(-GLOW, -GLOW, GLOW, GLOW)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -216,9 +220,12 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect, line = self._rect, self._line_height()
         header_h = line + PAD
-        colour = QColor(labels.FROZEN_COLOUR) if not self.trainable else self.colour
+        if self.step_role == "active":
+            self._paint_glow(painter)
+        colour = canvas("frozen") if not self.trainable else self.colour
+        body = canvas("node")
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(BODY if self.trainable else BODY_FROZEN))
+        painter.setBrush(QBrush(body if self.trainable else mix(body, canvas("frozen"), 0.35)))
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
         header = QPainterPath()
         header.addRoundedRect(rect, RADIUS, RADIUS)
@@ -226,10 +233,34 @@ class NodeItem(QGraphicsItem):
         clip.addRect(QRectF(rect.left(), rect.top(), rect.width(), header_h))
         painter.setBrush(QBrush(colour))
         painter.drawPath(header.intersected(clip))
+        if self.step_role is not None:
+            self._paint_done_bar(painter, header)
         self._paint_text(painter, header_h, text_on(colour))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(self._outline_pen())
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
+
+    def _paint_glow(self, painter: QPainter) -> None:
+        """A soft halo in the pass's colour around the current node."""
+        glow = QColor(FORWARD_MARK if self.step_phase != "backward" else BACKWARD_MARK)
+        rings = 6
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for ring in range(rings, 0, -1):
+            reach = GLOW * ring / rings
+            glow.setAlphaF(0.10 + 0.5 * (1 - ring / rings))
+            painter.setPen(QPen(glow, GLOW / rings + 0.5))
+            painter.drawRoundedRect(self._rect.adjusted(-reach, -reach, reach, reach),
+                                    RADIUS + reach, RADIUS + reach)
+
+    def _paint_done_bar(self, painter: QPainter, box: QPainterPath) -> None:
+        """A thin bar along the bottom: this node's step of the pass has been shown."""
+        rect = self._rect
+        clip = QPainterPath()
+        clip.addRect(QRectF(rect.left(), rect.bottom() - DONE_BAR, rect.width(), DONE_BAR))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(FORWARD_MARK if self.step_phase != "backward"
+                                else BACKWARD_MARK))
+        painter.drawPath(box.intersected(clip))
 
     @property
     def incomplete(self) -> bool:
@@ -238,13 +269,16 @@ class NodeItem(QGraphicsItem):
 
     def _outline_pen(self) -> QPen:
         if self.error:
-            pen = QPen(QColor(labels.ERROR_COLOUR), 3.0 if self.incomplete else 3.5)
+            pen = QPen(canvas("error"), 3.0 if self.incomplete else 3.5)
             if self.incomplete:
                 pen.setStyle(Qt.PenStyle.DashLine)
             return pen
         if self.isSelected():
-            return QPen(SELECTED, 3.0)
-        return QPen(OUTLINE, 1.2)
+            return QPen(canvas("selection"), 3.0)
+        if self.step_role == "active":
+            return QPen(QColor(FORWARD_MARK if self.step_phase != "backward"
+                               else BACKWARD_MARK), 2.5)
+        return QPen(mix(canvas("node_text"), canvas("node"), 0.2), 1.2)
 
     def _paint_text(self, painter: QPainter, header_h: float, title_colour: QColor) -> None:
         rect, line = self._rect, self._line_height()
@@ -255,10 +289,10 @@ class NodeItem(QGraphicsItem):
         title_rect = QRectF(inner.left(), rect.top(), inner.width(), header_h)
         painter.drawText(title_rect, left, self._elided(self.title, inner.width(), True))
         painter.setFont(canvas_font())
-        painter.setPen(TEXT_DARK if self.trainable else TEXT_MUTED)
+        painter.setPen(canvas("node_text") if self.trainable else muted_text())
         id_rect = QRectF(inner.left(), rect.top() + header_h + PAD / 2, inner.width(), line)
         painter.drawText(id_rect, left, self._elided(self.node_id, inner.width()))
-        painter.setPen(QColor(labels.ERROR_COLOUR) if self.error else TEXT_MUTED)
+        painter.setPen(canvas("error") if self.error else muted_text())
         for index, text in enumerate(self._info_lines):
             painter.drawText(id_rect.translated(0, line * (index + 1)), left, text)
 
@@ -266,6 +300,45 @@ class NodeItem(QGraphicsItem):
     def _elided(text: str, width: float, bold: bool = False) -> str:
         metrics = QFontMetricsF(canvas_font(bold))
         return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+    # -- step-through and verification marks ------------------------------
+    def set_step_role(self, role: str | None, phase: str | None = None) -> None:
+        """"active" (glows), "done" (a bar along the bottom) or None, in `phase`."""
+        if (role, phase) != (self.step_role, self.step_phase):
+            self.step_role, self.step_phase = role, phase
+            self.update()
+
+    def set_sum_badge(self, on: bool) -> None:
+        """The "+" by the output port: gradients from several consumers are added here."""
+        if on and self.sum_badge is None:
+            self.sum_badge = SumBadge(self)
+            self._place_badges()
+        elif not on and self.sum_badge is not None:
+            self._drop(self.sum_badge)
+            self.sum_badge = None
+
+    def set_verify_badge(self, ok: bool | None, text: str = "", tooltip: str = "") -> None:
+        """A tick (ok) or red cross with `text` above the node; None removes it."""
+        if self.verify_badge is not None:
+            self._drop(self.verify_badge)
+            self.verify_badge = None
+        if ok is not None:
+            self.verify_badge = VerifyBadge(self, ok, text, tooltip)
+            self._place_badges()
+
+    def _drop(self, child: QGraphicsItem) -> None:
+        child.setParentItem(None)
+        if child.scene() is not None:
+            child.scene().removeItem(child)
+
+    def _place_badges(self) -> None:
+        rect = self._rect
+        if self.sum_badge is not None:
+            self.sum_badge.setPos(rect.right() + 16.0, -16.0)
+        if self.verify_badge is not None:
+            badge = self.verify_badge.rect()
+            self.verify_badge.setPos(rect.right() - badge.width() + 6.0,
+                                     rect.top() - badge.height() * 0.6)
 
     # -- moves ----------------------------------------------------------
     def itemChange(self, change, value):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from bpviz.graph import ShapeReport
 from bpviz.graph.layout import layered_positions
-from bpviz.ui.canvas import labels, routing
+from bpviz.ui.canvas import labels, routing, step_drawing
 from bpviz.ui.canvas.node_item import NodeItem
 from bpviz.ui.canvas.port_item import PortItem
 from bpviz.ui.canvas.wire_item import WireItem
@@ -37,6 +37,7 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe: Callable[[], None] = lambda: None
         self._syncing_selection = False
         self._building = False
+        self.step_state: tuple | None = None  # the arguments of the last show_step
         self._route_timer = QTimer(self)
         self._route_timer.setSingleShot(True)
         self._route_timer.setInterval(0)
@@ -60,6 +61,7 @@ class GraphScene(QGraphicsScene):
         doc = self.editor.doc
         self._building = True
         self._fallback = {}
+        self.step_state = None
         for node_id in doc.nodes:
             self._add_item(node_id)
         if any(node.pos is None for node in doc.nodes.values()):
@@ -251,6 +253,32 @@ class GraphScene(QGraphicsScene):
                     return free[0]
                 return item.in_ports[0] if len(item.in_ports) == 1 else None
         return None
+
+    # -- step-through ---------------------------------------------------
+    def show_step(self, active: str | None, wire_norms: step_drawing.WireNorms,
+                  done: set[str] | frozenset[str], phase: str | None,
+                  span: tuple[float, float] | None = None) -> None:
+        """Draw one step of a pass: `active` glows, `done` nodes get a bar in the
+        phase's colour; during backward each wire in `wire_norms` ((source,
+        consumer, port) → ‖gradient‖) is coloured and thickened on a log scale over
+        `span` (the pass's smallest and largest norm; default: those given)."""
+        self.step_state = (active, dict(wire_norms), frozenset(done), phase, span)
+        step_drawing.draw_step(self, active, wire_norms, done, phase, span)
+
+    def clear_step(self) -> None:
+        """Back to the plain editing picture."""
+        self.step_state = None
+        step_drawing.clear_step(self)
+
+    def show_verification(self, results: dict[str, tuple[bool, str, str]]) -> None:
+        """node id → (ok, short text, tooltip): a tick or a cross on each node."""
+        for node_id, item in self.nodes.items():
+            ok, text, tip = results.get(node_id, (None, "", ""))
+            item.set_verify_badge(ok, text, tip)
+
+    def clear_verification(self) -> None:
+        for item in self.nodes.values():
+            item.set_verify_badge(None)
 
     # -- selection ------------------------------------------------------
     def selected_node_ids(self) -> list[str]:

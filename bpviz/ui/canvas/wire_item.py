@@ -19,13 +19,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from bpviz.ui.canvas import routing
+from bpviz.ui.canvas.colours import canvas, mix
 from bpviz.ui.canvas.node_item import NodeItem, canvas_font
 
-WIRE_COLOUR = QColor("#4d4d4d")
-WIRE_SELECTED = QColor("#0072B2")
-LABEL_FILL = QColor(255, 255, 255, 235)
-LABEL_LINE = QColor("#999999")
-LABEL_TEXT = QColor("#1a1a1a")
+WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
 
 
 def bezier(start: QPointF, end: QPointF) -> QPainterPath:
@@ -53,11 +50,14 @@ class WireItem(QGraphicsPathItem):
         super().__init__()
         self.src, self.dst, self.port = src, dst, port
         self.label = ""
+        self.note = ""  # a second line under the shape: the gradient's norm, channels
+        self.grad_colour: QColor | None = None  # set during backward: ‖gradient‖ colour
+        self.grad_width = 2.0
         self.lane: float | None = None  # the y of its lane when it goes around nodes
         self._label_rect = QRectF()
         self.setZValue(-1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setPen(QPen(WIRE_COLOUR, 2.0))
+        self.setPen(QPen(canvas("wire"), 2.0))
         self.update_path()
 
     @property
@@ -71,6 +71,17 @@ class WireItem(QGraphicsPathItem):
             self.label = text
             self._place_label()
             self.update()
+
+    def set_gradient(self, colour: QColor | None, width: float = 2.0, note: str = "") -> None:
+        """Colour and thickness of the gradient flowing back along the wire (None:
+        the plain wire) and a note under the shape label."""
+        if (colour, width, note) == (self.grad_colour, self.grad_width, self.note):
+            return
+        self.prepareGeometryChange()
+        self.grad_colour, self.grad_width, self.note = colour, width, note
+        self.setZValue(-0.5 if colour is not None else -1)
+        self._place_label()
+        self.update()
 
     def update_path(self) -> None:
         """Redraw between the two ports (along the lane, when it has one)."""
@@ -88,17 +99,20 @@ class WireItem(QGraphicsPathItem):
                                 obstacles, side)
 
     def _place_label(self) -> None:
-        if not self.label:
+        if not self.label and not self.note:
             self._label_rect = QRectF()
             return
         metrics = QFontMetricsF(canvas_font())
-        width = metrics.horizontalAdvance(self.label) + 10
-        height = metrics.height() + 2
+        lines = [text for text in (self.label, self.note) if text]
+        width = max(metrics.horizontalAdvance(text) for text in lines) + 10
+        height = metrics.height() * len(lines) + 2
         centre = self.path().pointAtPercent(0.5)
         self._label_rect = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
 
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().united(self._label_rect).adjusted(-2, -2, 2, 2)
+        grow = max(2.0, self.grad_width / 2 + 1)
+        return super().boundingRect().united(self._label_rect).adjusted(-grow, -grow, grow,
+                                                                        grow)
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
@@ -110,14 +124,34 @@ class WireItem(QGraphicsPathItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        selected = self.isSelected()
-        painter.setPen(QPen(WIRE_SELECTED if selected else WIRE_COLOUR, 3.0 if selected else 2.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.grad_colour is not None:
+            pen = QPen(self.grad_colour, self.grad_width)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        else:
+            pen = QPen(canvas("wire"), 2.0)
+        if self.isSelected():
+            pen = QPen(canvas("selection"), max(3.0, pen.widthF()))
+        painter.setPen(pen)
         painter.drawPath(self.path())
-        if self.label:
-            painter.setPen(QPen(LABEL_LINE, 1.0))
-            painter.setBrush(QBrush(LABEL_FILL))
-            painter.drawRoundedRect(self._label_rect, 4, 4)
-            painter.setFont(canvas_font())
-            painter.setPen(LABEL_TEXT)
-            painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
+        if self.label or self.note:
+            self._paint_label(painter)
+
+    def _paint_label(self, painter: QPainter) -> None:
+        background, text = canvas("node"), canvas("label")
+        fill = QColor(background)
+        fill.setAlpha(235)
+        painter.setPen(QPen(mix(text, background, 0.55), 1.0))
+        painter.setBrush(QBrush(fill))
+        painter.drawRoundedRect(self._label_rect, 4, 4)
+        painter.setFont(canvas_font())
+        lines = [(self.label, text)] if self.label else []
+        if self.note:
+            lines.append((self.note, self.grad_colour.darker(115) if self.grad_colour
+                          is not None else text))
+        height = self._label_rect.height() / len(lines)
+        for index, (line, colour) in enumerate(lines):
+            painter.setPen(colour)
+            rect = QRectF(self._label_rect.left(), self._label_rect.top() + index * height,
+                          self._label_rect.width(), height)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, line)
