@@ -10,9 +10,11 @@ bpviz.graph.weights. A module with no loss gives a graph with no loss node.
 Node ids come from fx: a layer's module path ('layer1.0.conv1' becomes
 'layer1_0_conv1'), or the fx node's name for a function ('add', 'cat_1'),
 with every character other than letters, digits and '_' replaced by '_', and a
-suffix _1, _2, … where needed to keep them unique. Flattening a tensor that is
-already flat in bpviz (after global average pooling) adds no node; neither do
-nn.Identity and x.contiguous().
+suffix _1, _2, … where needed to keep them unique. Flattening the [C, 1, 1]
+output of nn.AdaptiveAvgPool2d(1) adds no node (bpviz's global average pooling
+is already flat); neither do nn.Identity and x.contiguous(). `a + b + c` becomes
+one add node with three inputs. A module called twice becomes two nodes, each
+with its own copy of the weights (bpviz does not share weights between nodes).
 
 Anything else raises InteropError naming the module or function, the fx node
 and, when known, the module and the source line that called it.
