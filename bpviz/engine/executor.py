@@ -131,28 +131,38 @@ class Executor:
     def forward(self, feeds: dict[str, np.ndarray],
                 targets: dict[str, np.ndarray] | None = None) -> Iterator[Step]:
         """feeds: input node id → batch; targets: loss node id → labels/targets."""
+        self._begin(targets)
+        order = self.network.order
+        total = len(order)
+        for index, node in enumerate(order):
+            args, output, target = self._forward_node(node, feeds)
+            yield Step("forward", index, total, node.id, node.op.op_name, args,
+                       output, node.op.formula, target=target)
+        self.loss = self._total_loss()
+
+    def _begin(self, targets: dict[str, np.ndarray] | None) -> None:
         self.values, self.grads = {}, {}
         self.targets = dict(targets or {})
         self.loss = None
-        order = self.network.order
-        for index, node in enumerate(order):
-            args = tuple(self.values[source] for source in node.inputs)
-            target = None
-            if node.op.op_name == "input":
-                if node.id not in feeds:
-                    raise KeyError(f"no data fed to input node '{node.id}'")
-                output = node.op.forward(feeds[node.id])
-            elif node.op.is_loss:
-                if node.id not in self.targets:
-                    raise KeyError(f"no targets given for loss node '{node.id}'")
-                target = self.targets[node.id]
-                output = node.op.forward(*args, target)
-            else:
-                output = node.op.forward(*args)
-            self.values[node.id] = output
-            yield Step("forward", index, len(order), node.id, node.op.op_name, args,
-                       output, node.op.formula, target=target)
-        self.loss = self._total_loss()
+
+    def _forward_node(self, node: NodeSpec, feeds: dict[str, np.ndarray]):
+        """One node's forward pass: (its inputs, its output, its target or None)."""
+        op, values = node.op, self.values
+        args = tuple([values[source] for source in node.inputs])
+        target = None
+        if op.op_name == "input":
+            if node.id not in feeds:
+                raise KeyError(f"no data fed to input node '{node.id}'")
+            output = op.forward(feeds[node.id])
+        elif op.is_loss:
+            if node.id not in self.targets:
+                raise KeyError(f"no targets given for loss node '{node.id}'")
+            target = self.targets[node.id]
+            output = op.forward(*args, target)
+        else:
+            output = op.forward(*args)
+        values[node.id] = output
+        return args, output, target
 
     def _total_loss(self) -> float:
         if self.network.losses:
@@ -168,6 +178,20 @@ class Executor:
         seeds: ∂L/∂(output) for chosen nodes instead of the loss, e.g. a one-hot
         array at one unit to get ∂unit/∂input (effective receptive fields).
         """
+        incoming = self._incoming(seeds)
+        order = self.network.order[::-1]
+        total, values = len(order), self.values
+        for index, node in enumerate(order):
+            contributions, grad_output, grad_inputs = self._backward_node(node, incoming)
+            yield Step("backward", index, total, node.id, node.op.op_name,
+                       tuple([values[s] for s in node.inputs]), values[node.id],
+                       node.op.formula, target=self.targets.get(node.id),
+                       grad_output=grad_output, contributions=contributions,
+                       grad_inputs=tuple(grad_inputs), grad_params=dict(node.op.grads))
+
+    def _incoming(self, seeds: dict[str, np.ndarray] | None
+                  ) -> dict[str, list[tuple[str, int, np.ndarray]]]:
+        """Each node's incoming gradients, starting with the seeds (∂L/∂L = 1 by default)."""
         if self.loss is None:
             raise RuntimeError("backward needs a completed forward pass")
         if seeds is None:
@@ -175,30 +199,39 @@ class Executor:
         incoming: dict[str, list[tuple[str, int, np.ndarray]]] = {i: [] for i in self.network.nodes}
         for node_id, seed in seeds.items():
             incoming[node_id].append(("L", 0, seed))
-        order = self.network.order[::-1]
-        for index, node in enumerate(order):
-            contributions = tuple(incoming[node.id])
-            grad_output = _sum_contributions(contributions, self.values[node.id])
-            self.grads[node.id] = grad_output
-            node.op.grads = {}
-            grad_inputs = node.op.backward(grad_output) if node.inputs else ()
-            for port, (source, grad) in enumerate(zip(node.inputs, grad_inputs)):
-                if grad is not None:
-                    incoming[source].append((node.id, port, grad))
-            yield Step("backward", index, len(order), node.id, node.op.op_name,
-                       tuple(self.values[s] for s in node.inputs), self.values[node.id],
-                       node.op.formula, target=self.targets.get(node.id),
-                       grad_output=grad_output, contributions=contributions,
-                       grad_inputs=tuple(grad_inputs), grad_params=dict(node.op.grads))
+        return incoming
+
+    def _backward_node(self, node: NodeSpec, incoming: dict[str, list]):
+        """One node's backward pass: (contributions, ∂L/∂out, ∂L/∂inputs).
+
+        Passes ∂L/∂input on to each input's list in `incoming`.
+        """
+        contributions = tuple(incoming[node.id])
+        grad_output = _sum_contributions(contributions, self.values[node.id])
+        self.grads[node.id] = grad_output
+        op, inputs = node.op, node.inputs
+        op.grads = {}
+        grad_inputs = op.backward(grad_output) if inputs else ()
+        for port, (source, grad) in enumerate(zip(inputs, grad_inputs)):
+            if grad is not None:
+                incoming[source].append((node.id, port, grad))
+        return contributions, grad_output, grad_inputs
 
     def run(self, feeds: dict[str, np.ndarray],
             targets: dict[str, np.ndarray] | None = None, backward: bool = True) -> float:
-        """A whole forward (and backward) pass; returns L."""
-        for _ in self.forward(feeds, targets):
-            pass
+        """A whole forward (and backward) pass; returns L.
+
+        The same walk as `forward` and `backward`, node by node, without making Steps.
+        """
+        self._begin(targets)
+        order = self.network.order
+        for node in order:
+            self._forward_node(node, feeds)
+        self.loss = self._total_loss()
         if backward:
-            for _ in self.backward():
-                pass
+            incoming = self._incoming(None)
+            for node in reversed(order):
+                self._backward_node(node, incoming)
         return float(self.loss)
 
 

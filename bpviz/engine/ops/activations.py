@@ -36,16 +36,16 @@ class ReLU(_Activation):
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
         # One pass, in z's own memory layout; a NaN stays NaN, as in torch.
-        self._u = np.maximum(z, z.dtype.type(0))
+        self._u = np.maximum(z, constant(0, z.dtype))
         return self._u
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # NOTE: ReLU is not differentiable at z = 0; like torch we use the
         # subgradient 0 there (1[z > 0], not 1[z >= 0]). u > 0 exactly where z > 0.
-        active = self._u > 0
-        if np.isfinite(gy).all():
+        active = np.greater(self._u, constant(0, self._u.dtype))
+        if gy.size > SMALL and np.isfinite(gy).all():
             return (gy * active,)  # exact: g·1 = g and g·0 = 0 for finite g
-        return (np.where(active, gy, gy.dtype.type(0)),)  # ±∞·0 would be NaN
+        return (np.where(active, gy, constant(0, gy.dtype)),)  # ±∞·0 would be NaN
 
 
 @register
@@ -60,14 +60,20 @@ class LeakyReLU(_Activation):
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
-        self._active = z > 0
+        self._z = z
         # NOTE: `z * slope` with a Python float keeps float32; a NumPy float64
-        # scalar would silently upcast the whole array.
-        return np.where(self._active, z, z * self.hp["slope"])
+        # scalar would silently upcast the whole array. For a ≤ 1, z > a·z
+        # exactly when z > 0, so the larger of the two is the answer.
+        slope = self.hp["slope"]
+        return (np.maximum if slope <= 1 else np.minimum)(z, z * slope)
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # NOTE: at exactly z = 0 the gradient is the slope a (torch's choice).
-        return (np.where(self._active, gy, gy * self.hp["slope"]),)
+        slope = gy.dtype.type(self.hp["slope"])
+        active = np.greater(self._z, constant(0, self._z.dtype))
+        # The factor is exactly 1 or a, so g·factor is torch's g or g·a.
+        factor = np.maximum(active, slope) if slope <= 1 else np.where(active, 1, slope)
+        return (gy * factor.astype(gy.dtype, copy=False),)
 
 
 @register
@@ -87,14 +93,36 @@ class Sigmoid(_Activation):
         # NOTE: the derivative is written with the output u = σ(z), which the
         # forward pass already computed: σ'(z) = u (1 − u).
         u = self._u
-        return (gy * (1 - u) * u,)
+        return (gy * (constant(1, u.dtype) - u) * u,)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) without overflow: e^(−|z|) never exceeds 1, whatever the sign of z."""
+    """σ(z) without overflow: e^(−|z|) never exceeds 1, whatever the sign of z.
+
+    σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, with e = e^(−|z|).
+    """
+    one, zero = constant(1, z.dtype), constant(0, z.dtype)
     e = np.exp(-np.abs(z))
-    one = np.ones((), z.dtype)
-    return np.where(z >= 0, one / (one + e), e / (one + e))
+    s = one / (one + e)
+    if z.size <= SMALL:
+        return np.where(z >= zero, s, e * s)
+    # Without a masked choice (slow on large arrays): the factor is 1 for z ≥ 0
+    # (e ≤ 1) and e for z < 0.
+    return s * np.maximum(e, z >= zero)
+
+
+SMALL = 1024  # elements; below this a masked choice (np.where) is the cheaper form
+_CONSTANTS: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def constant(value: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only 0-d array of `dtype`: the cheapest scalar operand for a ufunc (cached)."""
+    key = (value, dtype)
+    array = _CONSTANTS.get(key)
+    if array is None:
+        array = _CONSTANTS[key] = np.full((), value, dtype)
+        array.flags.writeable = False
+    return array
 
 
 @register
@@ -112,7 +140,7 @@ class Tanh(_Activation):
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         u = self._u
-        return (gy * (1 - u * u),)
+        return (gy * (constant(1, u.dtype) - u * u),)
 
 
 @register
