@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from bpviz.cli.common import CliError, add_graph_argument, load_document, positive_int
+from bpviz.data.fit import MIN_EPOCHS, MIN_ITERATIONS, default_epochs
 
 DATASET_HELP = ("xor, circles, moons, spiral, blobs, digits, shapes, "
                 "or a PATH.csv / PATH.npz file")
 DEFAULT_LR = {"adam": 0.01, "sgd": 0.05}
 DEFAULT_MOMENTUM = 0.9
-MIN_EPOCHS, MIN_ITERATIONS = 10, 1000
 
 
 def number(minimum: float, strict: bool):
@@ -86,63 +86,18 @@ def add_parser(commands) -> None:
 
 
 # -- data ---------------------------------------------------------------------
-def image_size(input_shape: tuple[int, ...]) -> int | None:
-    """The side of the square images the input takes: [C, s, s], or [s·s] flat."""
-    if len(input_shape) == 3 and input_shape[1] == input_shape[2]:
-        return input_shape[1]
-    if len(input_shape) == 1 and math.isqrt(input_shape[0]) ** 2 == input_shape[0]:
-        return math.isqrt(input_shape[0])
-    return None
-
-
-def load_dataset(spec: str, input_shape: tuple[int, ...], seed: int):
-    """The dataset `spec`, shaped to the graph's input where unambiguous."""
-    from bpviz.data import get_dataset
-
-    size = image_size(input_shape)
-    options = {"size": size} if spec.lower() == "shapes" and size and 8 <= size <= 128 else {}
-    dataset = get_dataset(spec, seed=seed, **options)
-    have = dataset.sample_shape
-    if len(have) >= 2 and len(input_shape) == 1 and math.prod(have) == input_shape[0]:
-        dataset = dataset.flat()
-    return dataset
-
-
-def graph_io(network) -> tuple[str, tuple[int, ...], str, int]:
-    """(input id, its per-sample shape, loss op, number of outputs the loss reads)."""
-    from bpviz.engine.trainer import node_shapes
-
-    if len(network.inputs) != 1:
-        raise CliError(f"bpviz train needs a graph with one input node, this one has "
-                       f"{len(network.inputs)}")
-    if len(network.losses) != 1:
-        raise CliError(f"bpviz train needs a graph with one loss node, this one has "
-                       f"{len(network.losses)}")
-    shapes = node_shapes(network)
-    loss = network.nodes[network.losses[0]]
-    pred_shape = shapes[loss.inputs[0]]
-    if len(pred_shape) != 1:
-        raise CliError(f"the loss '{loss.id}' reads '{loss.inputs[0]}', shaped "
-                       f"{'×'.join(map(str, pred_shape))}: bpviz train needs one score per "
-                       f"class, a flat [K] output (add flatten and dense before the loss)")
-    return network.inputs[0], shapes[network.inputs[0]], loss.op.op_name, pred_shape[0]
-
-
 def prepare_data(args, network):
-    """(train, val) Datasets: loaded, checked against the graph, split, standardised."""
-    from bpviz.data import DataError, Normalizer, check_fits, split
+    """(train, val) Datasets: loaded, checked against the graph, split, standardised
+    (bpviz.data.fit.prepare, shared with the app's training panel)."""
+    from bpviz.data import DataError
+    from bpviz.data.fit import prepare
 
-    input_id, input_shape, loss_op, outputs = graph_io(network)
     try:
-        dataset = load_dataset(args.dataset, input_shape, args.seed)
-        check_fits(dataset, input_shape, outputs, loss_op, input_id)
-        train, val = split(dataset, args.val_fraction, seed=args.seed)
+        prepared = prepare(args.dataset, network, seed=args.seed,
+                           val_fraction=args.val_fraction, who="bpviz train")
     except DataError as error:
         raise CliError(str(error)) from None
-    if len(train) == 0:
-        raise CliError(f"{dataset.name} leaves no training samples")
-    normalizer = Normalizer.fit(train.x)
-    return normalizer.apply_dataset(train), normalizer.apply_dataset(val)
+    return prepared.train, prepared.val
 
 
 # -- output ---------------------------------------------------------------------
@@ -261,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.graph).stem
     out.mkdir(parents=True, exist_ok=True)
     per_epoch = -(-len(train) // args.batch)
-    epochs = args.epochs or max(MIN_EPOCHS, -(-MIN_ITERATIONS // per_epoch))
+    epochs = args.epochs or default_epochs(len(train), args.batch)
     trainer = Trainer(network, optimizer, (train.x, train.y), (val.x, val.y),
                       batch_size=args.batch, epochs=epochs, seed=args.seed)
     trainer.subscribe(Progress(sys.stderr, epochs, per_epoch))

@@ -35,6 +35,7 @@ from bpviz.ui.canvas import GraphView
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
+from bpviz.ui.stepthrough.controller import StepController
 from bpviz.ui.theme import Theme, current_theme, theme_manager
 
 FILE_FILTER = "bpviz graphs (*.json);;All files (*)"
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self.docks = [
             self.add_dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
             self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
+        self.stepping = StepController(self)  # Run menu, step bar, tensor/formula docks
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None
