@@ -1,0 +1,256 @@
+"""Step through backprop in the main window: the session's life, the docks, the checks.
+
+StepController builds a StepSession from the editor's document when the
+user first steps (F10, F5, run to end, verify), on a worker thread with a
+busy bar in the status bar, and refuses graphs with errors or too big to
+hold (with the memory estimate). Any edit of the document other than moving
+a node drops the session and the drawing; so does a new batch size or seed.
+"Verify against torch" compares the same network and batch with PyTorch on
+a worker thread and puts a tick or a cross on every node.
+
+`synchronous = True` builds and verifies on the calling thread (snapshots).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QProgressBar, QToolButton
+
+from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
+from bpviz.ui.stepthrough import jobs
+from bpviz.ui.stepthrough.bar import WindowStepBar, build_run_menu
+from bpviz.ui.stepthrough.presenter import StepPresenter
+from bpviz.ui.stepthrough.pulse import Pulses
+from bpviz.ui.stepthrough.worker import Job
+
+if TYPE_CHECKING:
+    from bpviz.ui.main_window import MainWindow
+
+Area = Qt.DockWidgetArea
+
+
+class StepController(QObject):
+    session_ready = Signal()
+    session_dropped = Signal()
+    verified = Signal(object)  # jobs.Verified
+    busy_changed = Signal(bool)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.editor = window.editor
+        self.scene = window.view.graph_scene
+        self.built: jobs.Built | None = None
+        self.synchronous = False
+        self.pending: str | None = None
+        self.job: Job | None = None
+        self.verify_job: Job | None = None
+        self._unsubscribe = lambda: None
+        self._build_widgets()
+        self.presenter = StepPresenter(window.view, self.tensors, self.formula,
+                                       Pulses(self))
+        self._build_menu()
+        self._connect()
+
+    # -- widgets ----------------------------------------------------------
+    def _build_widgets(self) -> None:
+        window = self.window
+        self.bar = WindowStepBar(window)
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
+        window.addActions([self.bar.step_action, self.bar.back_action, self.bar.play_action,
+                           self.bar.reset_action])  # shortcuts also with the bar hidden
+        self.tensors, self.formula = TensorView(), FormulaPanel()
+        self.receptive = ReceptiveFieldView()
+        bottom = Area.BottomDockWidgetArea
+        self.docks = {"tensors": window.add_dock("Tensors", self.tensors, bottom),
+                      "formula": window.add_dock("Formula", self.formula, bottom),
+                      "receptive": window.add_dock("Receptive field", self.receptive, bottom)}
+        window.splitDockWidget(self.docks["tensors"], self.docks["formula"],
+                               Qt.Orientation.Horizontal)
+        window.tabifyDockWidget(self.docks["formula"], self.docks["receptive"])
+        self.docks["formula"].raise_()
+        for dock in self.docks.values():
+            dock.hide()
+        self._docks_shown = False
+        self.busy = QProgressBar()
+        self.busy.setObjectName("step_busy")
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(140)
+        self.cancel = QToolButton()
+        self.cancel.setText("Cancel")
+        self.cancel.clicked.connect(self.cancel_build)
+        for widget in (self.busy, self.cancel):
+            window.statusBar().addPermanentWidget(widget)
+            widget.hide()
+
+    def _build_menu(self) -> None:
+        self.follow_action = QAction("&Follow the Current Node", self.window)
+        self.follow_action.setCheckable(True)
+        self.follow_action.setChecked(True)
+        self.follow_action.toggled.connect(lambda on: setattr(self.presenter, "follow", on))
+        self.animate_action = QAction("&Animate the Flow", self.window)
+        self.animate_action.setCheckable(True)
+        self.animate_action.setChecked(True)
+        self.animate_action.toggled.connect(self._set_animate)
+        self.leave_action = QAction("&Leave Step-Through", self.window)
+        self.leave_action.setStatusTip("drop the pass; back to the plain graph")
+        self.leave_action.triggered.connect(lambda: self.invalidate())
+        self.menu = build_run_menu(self.window, self.bar, [self.follow_action,
+                                                          self.animate_action,
+                                                          self.leave_action])
+
+    def _set_animate(self, on: bool) -> None:
+        self.presenter.pulses.enabled = on
+        if not on:
+            self.presenter.pulses.stop()
+
+    def _connect(self) -> None:
+        self.bar.session_wanted.connect(self.request)
+        self.bar.settings_changed.connect(self.invalidate)
+        self.bar.position_changed.connect(self._position_changed)
+        self.tensors.sample_changed.connect(self.formula.set_sample)
+        self.editor.document_replaced.connect(self._document_replaced)
+        self._document_replaced()
+
+    # -- the session ------------------------------------------------------
+    @property
+    def session(self):
+        return self.built.session if self.built is not None else None
+
+    @property
+    def building(self) -> bool:
+        return self.job is not None
+
+    def request(self, move: str) -> None:
+        """Do `move` ("step", "end", "play", "verify"), building the pass first if needed."""
+        if self.built is not None:
+            self._perform(move)
+            return
+        self.pending = move
+        if self.job is not None:
+            return
+        batch = self.bar.batch.value()
+        why = jobs.refusal(self.editor.doc, self.editor.report, batch)
+        if why is not None:
+            self.pending = None
+            self.window.show_message(why)
+            self.bar.label.setText(why if len(why) < 90 else why[:88] + "…")
+            return
+        spec = jobs.snapshot_spec(self.editor.doc, batch, self.bar.seed.value())
+        self.job = Job(jobs.build_session, spec, parent=self)
+        self.job.finished.connect(self._built)
+        self.job.failed.connect(self._build_failed)
+        self._set_busy(f"running forward and backward on a batch of {batch}…")
+        self.job.run_here() if self.synchronous else self.job.start()
+
+    def _built(self, built: jobs.Built) -> None:
+        self.job = None
+        self._set_busy(None)
+        self.built = built
+        self._show_docks()
+        self.bar.set_session(built.session)
+        self.receptive.set_session(built.session)
+        self.window.show_message(f"pass built in {built.seconds:.2f} s: "
+                                 f"{len(built.session.steps)} steps, L = "
+                                 f"{built.session.loss:.4g}")
+        self.session_ready.emit()
+        move, self.pending = self.pending, None
+        if move is not None:
+            self._perform(move)
+
+    def _build_failed(self, message: str) -> None:
+        self.job, self.pending = None, None
+        self._set_busy(None)
+        self.window.show_message(f"cannot step through this graph: {message}")
+
+    def _perform(self, move: str) -> None:
+        actions = {"step": self.bar.step, "end": self.bar.run_to_end_of_phase,
+                   "play": self.bar.play, "verify": self.verify}
+        actions[move]()
+
+    def cancel_build(self) -> None:
+        if self.job is not None:
+            self.job.discard()
+            self.job, self.pending = None, None
+            self._set_busy(None)
+            self.window.show_message("stopped waiting for the pass")
+
+    def invalidate(self) -> None:
+        """Drop the pass, its drawing and the torch badges (the graph changed)."""
+        self.cancel_build()
+        if self.verify_job is not None:
+            self.verify_job.discard()
+            self.verify_job = None
+        had = self.built is not None
+        self.built = None
+        self.bar.set_session(None)
+        self.receptive.set_session(None)
+        self.presenter.clear()
+        self.scene.clear_verification()
+        self.bar.verify_action.setEnabled(True)
+        if had:
+            self.session_dropped.emit()
+
+    def _document_replaced(self) -> None:
+        self._unsubscribe()
+        self._unsubscribe = self.editor.doc.subscribe(self._doc_event)
+        self.invalidate()
+
+    def _doc_event(self, event: str, payload: dict) -> None:
+        if event != "pos_changed":
+            self.invalidate()
+
+    def _position_changed(self, _position: int) -> None:
+        speed = self.bar.steps_per_second() if self.bar.playing else None
+        self.presenter.show(self.built, speed)
+
+    # -- torch check ------------------------------------------------------
+    def verify(self) -> None:
+        if self.built is None:
+            self.request("verify")
+            return
+        if self.verify_job is not None:
+            return
+        session = self.built.session
+        self.verify_job = Job(jobs.verify, self.built.spec, session.feeds, session.targets,
+                              parent=self)
+        self.verify_job.finished.connect(self._verified)
+        self.verify_job.failed.connect(self._verify_failed)
+        self.bar.verify_action.setEnabled(False)
+        self._set_busy("checking every node against PyTorch…")
+        self.verify_job.run_here() if self.synchronous else self.verify_job.start()
+
+    def _verified(self, result: jobs.Verified) -> None:
+        self.verify_job = None
+        self._set_busy(None)
+        self.bar.verify_action.setEnabled(True)
+        self.scene.show_verification(result.results)
+        self.window.show_message(result.summary)
+        self.verified.emit(result)
+
+    def _verify_failed(self, message: str) -> None:
+        self.verify_job = None
+        self._set_busy(None)
+        self.bar.verify_action.setEnabled(True)
+        self.window.show_message(f"cannot check against torch: {message}")
+
+    # -- helpers ----------------------------------------------------------
+    def _set_busy(self, text: str | None) -> None:
+        busy = text is not None
+        self.busy.setVisible(busy)
+        self.cancel.setVisible(busy and self.job is not None)
+        if busy:
+            self.window.statusBar().showMessage(text)
+        else:
+            self.window.statusBar().clearMessage()
+        self.busy_changed.emit(busy)
+
+    def _show_docks(self) -> None:
+        if not self._docks_shown:
+            self._docks_shown = True
+            for dock in self.docks.values():
+                dock.show()
+            self.docks["formula"].raise_()

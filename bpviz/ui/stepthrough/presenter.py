@@ -1,0 +1,62 @@
+"""Show one position of a pass everywhere at once: canvas, tensors, formula, motion.
+
+StepPresenter.show(built) draws the session's current step on the scene
+(scene.show_step), hands the Step to the TensorView and the FormulaPanel,
+brings the current node into view (and selects it, so the inspector shows
+it) when following, and sends dots along the wires the step used: into the
+node during forward, back out of it to its inputs during backward.
+"""
+
+from __future__ import annotations
+
+from bpviz.ui.stepping import FormulaPanel, TensorView
+from bpviz.ui.stepthrough.jobs import Built
+from bpviz.ui.stepthrough.pulse import Pulses
+
+FOLLOW_MARGIN = 80
+
+
+class StepPresenter:
+    def __init__(self, view, tensors: TensorView, formula: FormulaPanel,
+                 pulses: Pulses) -> None:
+        self.view = view
+        self.scene = view.graph_scene
+        self.tensors = tensors
+        self.formula = formula
+        self.pulses = pulses
+        self.follow = True
+        self.last_state: tuple | None = None
+
+    def clear(self) -> None:
+        self.pulses.stop()
+        self.scene.clear_step()
+        self.tensors.set_step(None)
+        self.formula.set_step(None)
+        self.last_state = None
+
+    def show(self, built: Built | None, steps_per_second: float | None = None) -> None:
+        if built is None:
+            self.clear()
+            return
+        session = built.session
+        step = session.current
+        phase = step.phase if step is not None else None
+        self.scene.show_step(session.active_node, session.wire_gradient_norms(),
+                             session.done_nodes(), phase, built.span)
+        self.tensors.set_step(step, session.network)
+        self.formula.set_step(step, session.network)
+        self.last_state = session.state()
+        if step is None:
+            self.pulses.stop()
+            return
+        if self.follow:
+            self._follow(step.node)
+        wires = [wire for (dst, _port), wire in self.scene.wires.items() if dst == step.node]
+        self.pulses.run(wires, step.phase == "backward", steps_per_second)
+
+    def _follow(self, node_id: str) -> None:
+        item = self.scene.nodes.get(node_id)
+        if item is None:
+            return
+        self.scene.editor.set_selection([node_id])
+        self.view.ensureVisible(item, FOLLOW_MARGIN, FOLLOW_MARGIN)
