@@ -136,22 +136,34 @@ class MaxPool2d(_Pool2d):
         kernel, stride, padding = self.geometry()
         n, c, h, w = self._x_shape
         winner = self._winner
+        oh, ow = winner.shape[2:]
+        # Windows that tile the input (stride = kernel, no padding) never share
+        # a pixel: each tap's share is written, not added.
+        tiled = stride == kernel and not any(padding)
         grad = empty_like_layout(winner, (n, c, h + 2 * padding[0], w + 2 * padding[1]),
                                  gy.dtype)
-        grad[...] = 0
-        hit = np.empty(winner.shape, bool)
+        if not (tiled and oh * kernel[0] == h and ow * kernel[1] == w):
+            grad[...] = 0
+        hit = np.empty_like(winner, dtype=bool)
         # g·[winner] is fast, but ±∞·0 would be NaN: route non-finite gradients exactly.
         finite = bool(np.isfinite(gy).all())
-        routed = np.empty_like(gy)
-        for tap, (rows, cols) in taps(kernel, stride, gy.shape[2:]):
-            np.equal(winner, tap, out=hit)
+        routed = None if tiled and finite else np.empty_like(gy)
+        for tap, (rows, cols) in taps(kernel, stride, (oh, ow)):
+            np.equal(winner, winner.dtype.type(tap), out=hit)
+            target = grad[:, :, rows, cols]
+            if tiled and finite:
+                np.multiply(gy, hit, out=target)
+                continue
             if finite:
                 np.multiply(gy, hit, out=routed)
             else:
                 routed = np.where(hit, gy, gy.dtype.type(0))
             # NOTE: `+=`: when windows overlap (stride < kernel) one pixel can win
             # several windows and collects the gradient of each.
-            grad[:, :, rows, cols] += routed
+            if tiled:
+                target[...] = routed
+            else:
+                target += routed
         return (unpadded(grad, padding),)
 
 
