@@ -142,6 +142,24 @@ def test_wide_rows_keep_infinite_inputs_exact():
         np.testing.assert_allclose(a[finite], b[finite], rtol=1e-10, err_msg=name)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # ∞·0, as in torch
+def test_wide_rows_keep_infinite_weights_exact():
+    # ∂J/∂U reads the zero junk columns of ∂J/∂Z: ∞·0 there must not leak NaN.
+    shape, hp, _ = CASES["wide_dilated"]
+    op, rng = make_conv(shape, hp, np.float64)
+    op.params["weight"][1, 0, 2, 1] = -np.inf
+    x = rng.standard_normal(shape)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    ours, theirs = run_both(op, x, gy)
+    assert layout_of(op) == "wide"
+    dx, t_dx = ours[1], theirs[1]
+    np.testing.assert_array_equal(np.isnan(dx), np.isnan(t_dx))
+    np.testing.assert_array_equal(np.isinf(dx), np.isinf(t_dx))
+    finite = np.isfinite(t_dx)
+    assert finite.any() and not finite.all()
+    np.testing.assert_allclose(dx[finite], t_dx[finite], rtol=1e-10)
+
+
 @pytest.mark.parametrize("op_name,hp", [("maxpool2d", {"kernel": 2}),
                                         ("maxpool2d", {"kernel": 3, "stride": 1,
                                                        "padding": 1}),

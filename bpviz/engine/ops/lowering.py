@@ -59,6 +59,9 @@ class Lowering:
         self.out_hw, self.padding = out_hw, padding
         wide = not batch_last and sw == 1 and ow >= WIDE_MIN and (wp - ow) * 4 <= ow
         self.wc = wp if wide else ow  # columns per output row in the GEMM
+        self.kernel, self.dilation, self.hp, self.wp = kernel, dilation, hp, wp
+        # With stride 1 and wide rows ∂J/∂U is itself a correlation (see input_grad).
+        self.correlate_back = wide and sh == 1
         self.k = c * kh * kw
         if batch_last:
             self.pad_shape, self.to_nchw = (c, hp, wp, n), (3, 0, 1, 2)
@@ -139,6 +142,8 @@ class Lowering:
 
     def input_grad(self, w_mat: np.ndarray, g: np.ndarray) -> np.ndarray:
         """∂J/∂U: columns' gradient Wᵀ·G, then col2im; a fresh [N, C, H, W] array (a view)."""
+        if self.correlate_back and np.isfinite(w_mat).all():
+            return self._input_grad_by_correlation(w_mat, g)
         dcols = scratch(("conv-dcols",), self.cols_shape, self.dtype)
         np.matmul(w_mat.T, g, out=dcols.reshape(self.k, -1))
         if self.wc != self.out_hw[1] and not np.isfinite(w_mat).all():
@@ -154,3 +159,33 @@ class Lowering:
         # NOTE: gradients that land on the zero padding are dropped (padding is
         # not an input), and with stride > 1 pixels no window reads get zero.
         return self.nchw(grad)
+
+    def _input_grad_by_correlation(self, w_mat: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """∂J/∂U for stride 1 and wide rows, without col2im.
+
+        In the flat coordinates of U_pad (t = row·Wp + column) the forward pass is
+        Z[t] = Σ_taps W_tap · U_pad[t + o_tap], o_tap = dh·k1·Wp + dw·k2; so
+        ∂J/∂U_pad[t] = Σ_taps W_tapᵀ · G[t − o_tap], with G zero outside the real
+        outputs (the junk columns are already zero). That is one GEMM of the
+        weights with columns read from a zero-extended copy of G: contiguous runs
+        of Hp·Wp, written straight into ∂J/∂U_pad, batch-first.
+        """
+        n, c = self.x_shape[:2]
+        out, (kh, kw), (dh, dw) = g.shape[0], self.kernel, self.dilation
+        run, plane = self.out_hw[0] * self.wp, self.hp * self.wp
+        reach = dh * (kh - 1) * self.wp + dw * (kw - 1)  # the largest o_tap
+        extended = scratch(("conv-grad-extended", reach, run), (out, n, reach + plane),
+                           self.dtype, zero=True)  # zero outside [reach, reach + run)
+        extended[:, :, reach:reach + run] = g.reshape(out, n, run)
+        item = self.dtype.itemsize
+        shifted = as_strided(extended[:, :, reach:], (out, kh, kw, n, plane),
+                             (n * (reach + plane) * item, -dh * self.wp * item, -dw * item,
+                              (reach + plane) * item, item), writeable=False)
+        cols = scratch(("conv-grad-cols",), shifted.shape, self.dtype)
+        np.copyto(cols, shifted)
+        # Rows (m, k1, k2) of the columns meet W[m, c, k1, k2]: W with its first two axes swapped.
+        w_back = w_mat.reshape(out, c, kh * kw).transpose(1, 0, 2).reshape(c, -1)
+        grad = np.empty((n, c, plane), self.dtype)
+        np.matmul(w_back, cols.reshape(out * kh * kw, n, plane).transpose(1, 0, 2), out=grad)
+        (_, _, h, w), (ph, pw) = self.x_shape, self.padding
+        return grad.reshape(n, c, self.hp, self.wp)[:, :, ph:ph + h, pw:pw + w]
