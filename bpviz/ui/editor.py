@@ -22,7 +22,7 @@ from bpviz.engine.op import check_hypers
 from bpviz.graph import GraphDocument, GraphError, NodeData, ShapeReport, infer_shapes
 from bpviz.graph.document import id_problem
 from bpviz.graph.fileformat import dumps_graph, loads_graph
-from bpviz.graph.layout import layered_positions
+from bpviz.graph.layout import WRAP_AFTER, layered_positions
 from bpviz.ui import commands as cmd
 
 # Starting values for ops whose parameters have no default.
@@ -326,9 +326,10 @@ class GraphEditor(QObject):
 
     # -- layout ---------------------------------------------------------
     def arrange(self) -> None:
-        """Lay the graph out left to right by depth; one undo step."""
+        """Lay the graph out left to right by depth, long graphs wrapped into bands;
+        one undo step."""
         sizes = self.measure() if self.measure is not None else None
-        self.move_nodes(layered_positions(self.doc, sizes), "Arrange")
+        self.move_nodes(layered_positions(self.doc, sizes, wrap_after=WRAP_AFTER), "Arrange")
 
     # -- undo -----------------------------------------------------------
     def undo(self) -> None:

@@ -301,12 +301,21 @@ def test_new_document_rebuilds(view):
 
 # -- zoom and pan ------------------------------------------------------------------
 def test_zoom_to_fit_shows_every_node(view):
-    view.editor.move_nodes({"r": (3000.0, 1500.0)})
+    view.editor.move_nodes({"r": (900.0, 300.0)})
     view.zoom_to_fit()
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     for item in view.graph_scene.nodes.values():
         assert visible.contains(item.sceneBoundingRect())
-    assert view.zoom_level() < 1.0
+    assert 0.7 <= view.zoom_level() < 1.0
+
+
+def test_zoom_to_fit_keeps_text_readable_and_starts_top_left(view):
+    view.editor.move_nodes({"r": (3000.0, 1500.0)})
+    view.zoom_to_fit()
+    assert view.zoom_level() == pytest.approx(0.7)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.contains(view.graph_scene.nodes["a"].sceneBoundingRect())
+    assert not visible.contains(view.graph_scene.nodes["r"].sceneBoundingRect())
 
 
 def test_wheel_and_keys_zoom(qtbot, view):

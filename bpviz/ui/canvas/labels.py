@@ -27,7 +27,7 @@ FROZEN_COLOUR = "#BBBBBB"
 
 
 def family(op_name: str) -> str:
-    cls = OPS.get(op_name)
+    cls = OPS.get(str(op_name))
     return cls.family if cls is not None else ""
 
 
@@ -71,8 +71,26 @@ def _extras(params: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     return words
 
 
+def _number(value: Any) -> str:
+    """A number as short as it goes ("0.5", "1e-05"); anything else as written."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
+
+
 def node_title(node: NodeData) -> str:
-    """The op with its key parameters, e.g. "conv2d 8 3×3 d2" or "dense 10"."""
+    """The op with its key parameters, e.g. "conv2d 8 3×3 d2" or "dense 10".
+
+    Never fails: a half-edited file may hold any value anywhere (a word where a
+    number belongs); the title then shows it as written, or just the op.
+    """
+    try:
+        return _title(node)
+    except Exception:  # noqa: BLE001 - a title must not stop the canvas from drawing
+        return str(node.op)
+
+
+def _title(node: NodeData) -> str:
     p = node.params if isinstance(node.params, dict) else {}
     op = str(node.op)
     if op == "input" and isinstance(p.get("shape"), list):
@@ -86,9 +104,9 @@ def node_title(node: NodeData) -> str:
         kernel = p.get("kernel", "?")
         return " ".join([op, _square(kernel)] + _extras(p, {"stride": kernel, "padding": 0}))
     if op == "leaky_relu" and "slope" in p:
-        return f"leaky_relu {p['slope']:g}"
+        return f"leaky_relu {_number(p['slope'])}"
     if op == "dropout" and "p" in p:
-        return f"dropout p={p['p']:g}"
+        return f"dropout p={_number(p['p'])}"
     if p.get("reduction") not in (None, "mean"):
         return f"{op} ({p['reduction']})"
     return op
@@ -96,7 +114,7 @@ def node_title(node: NodeData) -> str:
 
 def input_port_count(node: NodeData) -> int:
     """Ports drawn on the left: one per input, plus a free one for add/concat."""
-    cls = OPS.get(node.op)
+    cls = OPS.get(str(node.op))
     count = len(node.inputs)
     if cls is None:
         return max(count, 1)
@@ -107,7 +125,7 @@ def input_port_count(node: NodeData) -> int:
 
 def missing_inputs(node: NodeData) -> int:
     """How many more wires the node needs before its op can run."""
-    cls = OPS.get(node.op)
+    cls = OPS.get(str(node.op))
     return max(0, cls.min_inputs - len(node.inputs)) if cls is not None else 0
 
 

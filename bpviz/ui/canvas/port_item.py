@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem
+
+from bpviz.ui.canvas.colours import canvas, mix
 
 PORT_RADIUS = 6.0
 HIT_RADIUS = 11.0  # easier to hit with a mouse than the circle itself
-
-PORT_LINE = QColor("#333333")
-PORT_FREE = QColor("#ffffff")
-PORT_USED = QColor("#555555")
-PORT_HOVER = QColor("#0072B2")
 
 
 class PortItem(QGraphicsEllipseItem):
@@ -27,7 +24,6 @@ class PortItem(QGraphicsEllipseItem):
         self._hover = False
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
-        self.setPen(QPen(PORT_LINE, 1.5))
         self._restyle()
 
     @property
@@ -45,8 +41,14 @@ class PortItem(QGraphicsEllipseItem):
             self._restyle()
 
     def _restyle(self) -> None:
-        colour = PORT_HOVER if self._hover else PORT_USED if self.connected else PORT_FREE
+        """Colours of the theme in use: free ports are hollow, used ones filled."""
+        colour = (canvas("selection") if self._hover else canvas("wire") if self.connected
+                  else canvas("node"))
+        self.setPen(QPen(mix(canvas("node_text"), canvas("node"), 0.2), 1.5))
         self.setBrush(QBrush(colour))
+
+    def restyle(self) -> None:
+        self._restyle()
 
     def scene_centre(self) -> QPointF:
         return self.mapToScene(QPointF(0, 0))

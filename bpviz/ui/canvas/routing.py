@@ -7,6 +7,10 @@ horizontal lane above or below those nodes and comes back down to its port.
 Lanes are shared out like tracks: wires whose horizontal spans overlap get
 different lanes, shorter wires nearer the nodes, so nested skips stay apart.
 
+A wire that runs backwards (its consumer left of its source, as where a
+long graph wraps into the next band) turns back on a return lane: the
+middle of the widest free horizontal corridor between its two ends.
+
 Plain floats and tuples throughout: routing runs on every mouse move of a
 node drag, so it avoids a Qt call per sample.
 """
@@ -95,10 +99,16 @@ def plan(specs: list[WireSpec]) -> dict[object, float | None]:
     """key → the lane's y for wires that must go around nodes, None for plain curves."""
     lanes: dict[object, float | None] = {}
     routed = []
+    returns = []
     for spec in specs:
         lanes[spec.key] = None
+        if spec.end[0] < spec.start[0] - REACH:
+            corridor = return_corridor(spec)
+            if corridor is not None:
+                returns.append((spec, corridor))
+            continue
         if spec.end[0] - spec.start[0] < 2 * REACH:
-            continue  # a backward or very short wire: a plain curve
+            continue  # a very short wire: a plain curve
         blocked = blocked_by(spec.start, spec.end, spec.obstacles)
         if blocked:
             above = _side(spec, blocked)
@@ -113,4 +123,34 @@ def plan(specs: list[WireSpec]) -> dict[object, float | None]:
             y += step
         taken.append((left, right, y))
         lanes[spec.key] = y
+    lanes.update(_share_corridors(returns))
+    return lanes
+
+
+def return_corridor(spec: WireSpec) -> tuple[float, float] | None:
+    """(top, bottom) of the widest free horizontal strip between a backward wire's two
+    ends, across its whole span; None when there is none wide enough."""
+    left, right = spec.end[0] - 2 * REACH, spec.start[0] + 2 * REACH
+    low, high = sorted((spec.start[1], spec.end[1]))
+    blocks = sorted((max(r[1], low), min(r[3], high)) for r in spec.obstacles
+                    if r[2] > left and r[0] < right and r[3] > low and r[1] < high)
+    best, y = None, low
+    for top, bottom in blocks + [(high, high)]:
+        if top - y > (best[1] - best[0] if best else 2 * LANE_SPACING):
+            best = (y, top)
+        y = max(y, bottom)
+    return best
+
+
+def _share_corridors(returns: list[tuple[WireSpec, tuple[float, float]]]) -> dict:
+    """Backward wires in one corridor get lanes LANE_SPACING apart around its middle."""
+    lanes = {}
+    groups: dict[tuple[float, float], list[WireSpec]] = {}
+    for spec, corridor in returns:
+        groups.setdefault(corridor, []).append(spec)
+    for (top, bottom), group in groups.items():
+        spacing = min(LANE_SPACING, (bottom - top) / (len(group) + 1))
+        middle = (top + bottom) / 2
+        for index, spec in enumerate(sorted(group, key=lambda s: s.start[0])):
+            lanes[spec.key] = middle + (index - (len(group) - 1) / 2) * spacing
     return lanes

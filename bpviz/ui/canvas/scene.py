@@ -11,18 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsScene
 
 from bpviz.graph import ShapeReport
-from bpviz.graph.layout import layered_positions
+from bpviz.graph.layout import WRAP_AFTER, layered_positions
 from bpviz.ui.canvas import labels, routing, step_drawing
+from bpviz.ui.canvas.colours import canvas
 from bpviz.ui.canvas.node_item import NodeItem
 from bpviz.ui.canvas.port_item import PortItem
 from bpviz.ui.canvas.wire_item import WireItem
 from bpviz.ui.editor import GraphEditor
 
-BACKGROUND = QColor("#f7f7f4")
 MARGIN = 2000.0
 
 
@@ -42,7 +41,10 @@ class GraphScene(QGraphicsScene):
         self._route_timer.setSingleShot(True)
         self._route_timer.setInterval(0)
         self._route_timer.timeout.connect(self.route_all)
-        self.setBackgroundBrush(BACKGROUND)
+        self.setBackgroundBrush(canvas("background"))
+        from bpviz.ui.theme import theme_manager  # the theme module imports the canvas
+
+        theme_manager().changed.connect(self.apply_theme)
         editor.document_replaced.connect(self.rebuild)
         editor.report_changed.connect(self.apply_report)
         editor.selection_changed.connect(self._select_ids)
@@ -65,7 +67,8 @@ class GraphScene(QGraphicsScene):
         for node_id in doc.nodes:
             self._add_item(node_id)
         if any(node.pos is None for node in doc.nodes.values()):
-            self._fallback = layered_positions(doc, self.node_sizes())
+            self._fallback = layered_positions(doc, self.node_sizes(),
+                                               wrap_after=WRAP_AFTER)
             for item in self.nodes.values():
                 self._place(item)
         for node_id in doc.nodes:
@@ -174,6 +177,15 @@ class GraphScene(QGraphicsScene):
         item.set_node(self.editor.doc.nodes[node_id])
         self._sync_wires(node_id)
         self.node_moved(item)
+
+    def apply_theme(self, _theme=None) -> None:
+        """Repaint in the theme in use (items read its colours when they paint)."""
+        self.setBackgroundBrush(canvas("background"))
+        for item in self.nodes.values():
+            for port in [*item.in_ports, item.out_port]:
+                if port is not None:
+                    port.restyle()
+        self.update()
 
     # -- report ---------------------------------------------------------
     def apply_report(self, report: ShapeReport) -> None:

@@ -20,6 +20,7 @@ from bpviz.ui.editor import EditError, GraphEditor
 OP_MIME = "application/x-bpviz-op"
 ZOOM_STEP = 1.15
 MIN_SCALE, MAX_SCALE = 0.1, 5.0
+MIN_FIT_SCALE = 0.7  # zoom to fit never shrinks text below this; the rest scrolls
 
 
 class GraphView(QGraphicsView):
@@ -63,8 +64,10 @@ class GraphView(QGraphicsView):
     def zoom_level(self) -> float:
         return self.transform().m11()
 
-    def zoom_to_fit(self) -> None:
-        """Show every node (never magnified beyond 100 %)."""
+    def zoom_to_fit(self, min_scale: float = MIN_FIT_SCALE) -> None:
+        """Show every node, never magnified beyond 100 % nor shrunk below `min_scale`
+        (text must stay readable): a graph too big for that starts at its top left
+        and the rest is a scroll away."""
         items = self.graph_scene.nodes.values()
         if not items:
             self.resetTransform()
@@ -76,6 +79,13 @@ class GraphView(QGraphicsView):
         if self.zoom_level() > 1.0:
             self.resetTransform()
             self.centerOn(rect.center())
+        elif self.zoom_level() < min_scale:
+            self.resetTransform()
+            self.scale(min_scale, min_scale)
+            seen = self.viewport().rect()
+            width, height = seen.width() / min_scale, seen.height() / min_scale
+            self.centerOn(rect.left() + min(width, rect.width()) / 2,
+                          rect.top() + min(height, rect.height()) / 2)
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0

@@ -45,6 +45,18 @@ def lane_path(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
     return path
 
 
+def return_path(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
+    """A backward wire: out of `start`, a U-turn onto the `lane`, back along it and
+    a U-turn into `end` from the left."""
+    reach = routing.REACH
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x() + reach, start.y()), QPointF(start.x() + reach, lane),
+                 QPointF(start.x(), lane))
+    path.lineTo(QPointF(end.x(), lane))
+    path.cubicTo(QPointF(end.x() - reach, lane), QPointF(end.x() - reach, end.y()), end)
+    return path
+
+
 class WireItem(QGraphicsPathItem):
     def __init__(self, src: NodeItem, dst: NodeItem, port: int) -> None:
         super().__init__()
@@ -86,8 +98,12 @@ class WireItem(QGraphicsPathItem):
     def update_path(self) -> None:
         """Redraw between the two ports (along the lane, when it has one)."""
         start, end = self.src.out_port_pos(), self.dst.in_port_pos(self.port)
-        self.setPath(bezier(start, end) if self.lane is None else lane_path(start, end,
-                                                                             self.lane))
+        if self.lane is None:
+            self.setPath(bezier(start, end))
+        elif end.x() < start.x():
+            self.setPath(return_path(start, end, self.lane))
+        else:
+            self.setPath(lane_path(start, end, self.lane))
         self._place_label()
 
     def spec(self, obstacles: list[routing.Rect]) -> routing.WireSpec:
