@@ -170,22 +170,22 @@ class Lowering:
         weights with columns read from a zero-extended copy of G: contiguous runs
         of Hp·Wp, written straight into ∂J/∂U_pad, batch-first.
         """
-        n, c = self.x_shape[:2]
+        (n, c, h, w), (ph, pw) = self.x_shape, self.padding
         out, (kh, kw), (dh, dw) = g.shape[0], self.kernel, self.dilation
         run, plane = self.out_hw[0] * self.wp, self.hp * self.wp
         reach = dh * (kh - 1) * self.wp + dw * (kw - 1)  # the largest o_tap
         extended = scratch(("conv-grad-extended", reach, run), (out, n, reach + plane),
                            self.dtype, zero=True)  # zero outside [reach, reach + run)
         extended[:, :, reach:reach + run] = g.reshape(out, n, run)
-        item = self.dtype.itemsize
-        shifted = as_strided(extended[:, :, reach:], (out, kh, kw, n, plane),
+        # Only the H rows of U_pad that are not padding: t from ph·Wp, h·Wp of them.
+        item, rows = self.dtype.itemsize, h * self.wp
+        shifted = as_strided(extended[:, :, reach + ph * self.wp:], (out, kh, kw, n, rows),
                              (n * (reach + plane) * item, -dh * self.wp * item, -dw * item,
                               (reach + plane) * item, item), writeable=False)
         cols = scratch(("conv-grad-cols",), shifted.shape, self.dtype)
         np.copyto(cols, shifted)
         # Rows (m, k1, k2) of the columns meet W[m, c, k1, k2]: W with its first two axes swapped.
         w_back = w_mat.reshape(out, c, kh * kw).transpose(1, 0, 2).reshape(c, -1)
-        grad = np.empty((n, c, plane), self.dtype)
-        np.matmul(w_back, cols.reshape(out * kh * kw, n, plane).transpose(1, 0, 2), out=grad)
-        (_, _, h, w), (ph, pw) = self.x_shape, self.padding
-        return grad.reshape(n, c, self.hp, self.wp)[:, :, ph:ph + h, pw:pw + w]
+        grad = np.empty((n, c, rows), self.dtype)
+        np.matmul(w_back, cols.reshape(out * kh * kw, n, rows).transpose(1, 0, 2), out=grad)
+        return grad.reshape(n, c, h, self.wp)[:, :, :, pw:pw + w]
