@@ -22,16 +22,30 @@ from bpviz.engine.ops.conv import (
 )
 
 
+def axis_order(x: np.ndarray) -> list[int]:
+    """x's axes from the outermost in memory to the innermost."""
+    return sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+
+
 def empty_like_layout(x: np.ndarray, shape: tuple[int, ...], dtype) -> np.ndarray:
     """An uninitialised array of `shape` whose axes are stored in the same order as x's.
 
     Pooling treats every (sample, channel) plane alike, so it works in whatever
     order its input is stored (N, C, H, W, or C, H, W, N as a conv may leave it):
     a kernel offset is then one strided slice whose innermost axis is x's
-    innermost, and no transposed copy is ever made.
+    innermost, and no transposed copy of the input is ever made.
     """
-    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])  # outermost first
+    order = axis_order(x)
     return np.empty([shape[axis] for axis in order], dtype).transpose(np.argsort(order))
+
+
+def in_layout_of(like: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """x itself if stored in like's axis order, else a copy that is (x is small here)."""
+    if axis_order(x) == axis_order(like):
+        return x
+    copy = empty_like_layout(like, x.shape, x.dtype)
+    copy[...] = x
+    return copy
 
 
 def padded_like(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
@@ -145,6 +159,7 @@ class MaxPool2d(_Pool2d):
         if not (tiled and oh * kernel[0] == h and ow * kernel[1] == w):
             grad[...] = 0
         hit = np.empty_like(winner, dtype=bool)
+        gy = in_layout_of(winner, gy)  # every tap then walks both in the same order
         # g·[winner] is fast, but ±∞·0 would be NaN: route non-finite gradients exactly.
         finite = bool(np.isfinite(gy).all())
         routed = None if tiled and finite else np.empty_like(gy)
