@@ -1,0 +1,231 @@
+"""The graph as SVG, PDF or PNG: the canvas's picture, optionally at one backprop step.
+
+Sizes: a figure is measured in figure pixels, the canvas's scene units at
+100 % zoom, base_dpi() of them per inch (96 off screen and on most screens).
+The SVG's width and height are those pixels; the PDF page is the same size
+(vector throughout); a PNG at D dots per inch is ceil(width × D / base) ×
+ceil(height × D / base) pixels and records D.
+
+SVG structure: every part is painted by Qt's QSvgGenerator on its own and
+the parts are put together in groups a reader can find: `<g id="wires">`
+holds one `<g class="wire" data-source=… data-consumer=… data-port=…>` per
+wire, `<g id="nodes">` one `<g class="node" data-node="<node id>">` per node,
+then `<g id="caption">` (step caption and colour bar).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
+from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter
+
+from bpviz.engine.stepping import StepSession
+from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes, set_dpi
+from bpviz.export.figure import SceneFigure, step_state
+from bpviz.export.paint import FigurePainter, base_dpi
+from bpviz.graph import GraphDocument
+
+SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
+MIN_DPI, MAX_DPI, MAX_SIDE = 10, 2400, 30000
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+
+class GraphExporter(Exporter):
+    """The figure of `document` (at `session`'s step `position`, when given).
+
+    position: a StepSession position, -1 … len(steps) − 1; None with a
+    session: the session's current position.
+    """
+
+    def __init__(self, document: GraphDocument, theme: str = "light",
+                 transparent: bool = False, session: StepSession | None = None,
+                 position: int | None = None, caption: bool | None = None,
+                 progress: Progress | None = None) -> None:
+        super().__init__(progress)
+        ensure_app()
+        state = None
+        if session is not None:
+            position = session.position if position is None else position
+            if not -1 <= position < len(session.steps):
+                raise ExportError(f"step {position + 1} is outside 0 … {len(session.steps)}")
+            state = step_state(session, position)
+        self.document = document
+        self.figure = SceneFigure(document, theme)
+        self.figure.show(state)
+        self.theme, self.transparent, self.caption = theme, transparent, caption
+
+    def painter(self) -> FigurePainter:
+        return FigurePainter(self.figure, caption=self.caption, transparent=self.transparent)
+
+    def pixel_size(self) -> QSize:
+        """The picture's size in figure pixels (1/base_dpi() inch each)."""
+        size = self.painter().size()
+        return QSize(int(size.width()), int(size.height()))
+
+
+class SvgExporter(GraphExporter):
+    extensions = (".svg",)
+
+    def data(self) -> bytes:
+        """The SVG document (UTF-8)."""
+        figure_painter = self.painter()
+        size = self.pixel_size()
+        root = ET.Element(f"{{{SVG_NS}}}svg", {
+            "version": "1.1", "width": str(size.width()), "height": str(size.height()),
+            "viewBox": f"0 0 {size.width()} {size.height()}"})
+        ET.SubElement(root, f"{{{SVG_NS}}}title").text = self.figure.name or "bpviz graph"
+        defs = ET.SubElement(root, f"{{{SVG_NS}}}defs")
+        _adopt(_group(root, id="background"), defs,
+               _fragment(size, figure_painter.paint_background))
+        wires = _group(root, id="wires")
+        for (source, consumer, port), item in self.figure.wire_items():
+            group = _group(wires, **{"class": "wire", "data-source": source,
+                                     "data-consumer": consumer, "data-port": str(port)})
+            _adopt(group, defs, _fragment(
+                size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
+        nodes = _group(root, id="nodes")
+        for index, node_id in enumerate(self.figure.node_ids):
+            item = self.figure.node_item(node_id)
+            group = _group(nodes, **{"class": "node", "id": f"node-{index}-{_slug(node_id)}",
+                                     "data-node": node_id, "data-op": item.op})
+            _adopt(group, defs, _fragment(
+                size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
+        _adopt(_group(root, id="caption"), defs, _fragment(size, figure_painter.paint_decor))
+        ET.indent(root, space=" ")
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    def encode(self, data: bytes) -> bytes:
+        return data
+
+
+def _group(parent: ET.Element, **attributes: str) -> ET.Element:
+    return ET.SubElement(parent, f"{{{SVG_NS}}}g", attributes)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:60]
+
+
+def _fragment(size: QSize, paint) -> ET.Element:
+    """What `paint(painter)` draws, as an SVG document of its own (parsed)."""
+    from PySide6.QtSvg import QSvgGenerator
+
+    array = QByteArray()
+    buffer = QBuffer(array)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(size)
+    generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+    generator.setResolution(round(base_dpi()))
+    painter = QPainter(generator)
+    try:
+        paint(painter)
+    finally:
+        painter.end()
+    buffer.close()
+    return ET.fromstring(bytes(array.data()))
+
+
+def _adopt(group: ET.Element, defs: ET.Element, fragment: ET.Element) -> None:
+    """Move the drawing elements of `fragment` into `group` (its defs into `defs`)."""
+    for child in list(fragment):
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag in ("title", "desc"):
+            continue
+        if tag == "defs":
+            defs.extend(list(child))
+            continue
+        _prune(child)
+        if not _empty(child):
+            group.append(child)
+
+
+def _empty(element: ET.Element) -> bool:
+    return element.tag == f"{{{SVG_NS}}}g" and not list(element)
+
+
+def _prune(element: ET.Element) -> None:
+    """Drop the empty groups QSvgGenerator leaves for painter states that drew nothing."""
+    for child in list(element):
+        _prune(child)
+        if _empty(child):
+            element.remove(child)
+
+
+class PdfExporter(GraphExporter):
+    extensions = (".pdf",)
+
+    def data(self) -> bytes:
+        """The PDF file: one page exactly the figure's size, vector graphics and text."""
+        figure_painter = self.painter()
+        size, dpi = figure_painter.size(), base_dpi()
+        array = QByteArray()
+        buffer = QBuffer(array)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        writer = QPdfWriter(buffer)
+        writer.setResolution(round(dpi))
+        writer.setCreator("bpviz")
+        writer.setTitle(self.figure.name or "bpviz graph")
+        points = QSizeF(size.width() * 72 / dpi, size.height() * 72 / dpi)
+        writer.setPageSize(QPageSize(points, QPageSize.Unit.Point, "figure",
+                                     QPageSize.SizeMatchPolicy.ExactMatch))
+        writer.setPageMargins(QMarginsF(0, 0, 0, 0))
+        painter = QPainter(writer)
+        try:
+            figure_painter.paint(painter)
+        finally:
+            painter.end()
+        buffer.close()
+        return bytes(array.data())
+
+    def encode(self, data: bytes) -> bytes:
+        return data
+
+
+class PngExporter(GraphExporter):
+    extensions = (".png",)
+
+    def __init__(self, document: GraphDocument, dpi: float | None = None, **options) -> None:
+        dpi = base_dpi() if dpi is None else dpi
+        if not MIN_DPI <= dpi <= MAX_DPI:
+            raise ExportError(f"the DPI must lie between {MIN_DPI} and {MAX_DPI}, got {dpi:g}")
+        super().__init__(document, **options)
+        self.dpi = float(dpi)
+
+    def image_size(self) -> QSize:
+        size, scale = self.painter().size(), self.dpi / base_dpi()
+        return QSize(math.ceil(size.width() * scale), math.ceil(size.height() * scale))
+
+    def data(self) -> QImage:
+        return render_image(self.painter(), self.dpi)
+
+    def encode(self, data: QImage) -> bytes:
+        return png_bytes(data)
+
+
+def render_image(figure_painter: FigurePainter, dpi: float | None = None) -> QImage:
+    """The figure as an ARGB QImage at `dpi` (default: base_dpi(), one pixel per
+    figure pixel), its DPI recorded in the image."""
+    base = base_dpi()
+    dpi = base if dpi is None else dpi
+    size, scale = figure_painter.size(), dpi / base
+    width, height = math.ceil(size.width() * scale), math.ceil(size.height() * scale)
+    if max(width, height) > MAX_SIDE:
+        raise ExportError(f"{width}×{height} pixels is too large (at most {MAX_SIDE} a side); "
+                          "choose a lower DPI")
+    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(QColor(0, 0, 0, 0))
+    set_dpi(image, base)  # text as large as the canvas measured it
+    painter = QPainter(image)
+    try:
+        painter.scale(scale, scale)
+        figure_painter.paint(painter)
+    finally:
+        painter.end()
+    set_dpi(image, dpi)
+    return image

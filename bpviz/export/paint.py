@@ -1,0 +1,143 @@
+"""A figure's whole picture: background, the canvas's scene, a caption and a colour bar.
+
+A FigurePainter paints in figure pixels: the canvas's scene units at 100 %
+zoom, which are the screen's logical pixels (`base_dpi()` of them per inch,
+96 on most systems and off screen). The devices that get the pictures
+(QImage, QSvgGenerator, QPdfWriter) are set to that resolution, so text is
+exactly as large as the canvas measured it; a PNG at another DPI scales
+the painter.
+
+At a step of a pass a caption states the step and the first line of its
+formula (bpviz.engine.formulas.describe_step), and a colour bar gives the
+scale of the gradient norms on the wires (the canvas's ramp, log scale).
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
+
+from bpviz.export.colours import paint_colour_bar, short_number
+from bpviz.export.figure import SceneFigure, StepState, painting_theme
+
+CAPTION_POINTS = 13.0
+CAPTION_HEIGHT, LEGEND_HEIGHT, MIN_CAPTIONED_WIDTH = 64.0, 70.0, 560.0
+PAD = 20.0
+PRINT_WHITE = "#ffffff"  # the light theme's exports are printed: a white page
+
+
+def base_dpi() -> float:
+    """Figure pixels per inch: the screen's logical DPI the canvas was measured with."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    return float(screen.logicalDotsPerInchY()) if screen is not None else 96.0
+
+
+def font(points: float, bold: bool = False) -> QFont:
+    result = QFont()
+    result.setPointSizeF(points)
+    result.setBold(bold)
+    return result
+
+
+class FigurePainter:
+    """Paints `figure` as it shows now into a picture of `size()` figure pixels.
+
+    bounds: the part of the scene to show (default: everything it draws now;
+    an animation passes the union over all its frames so they line up).
+    """
+
+    def __init__(self, figure: SceneFigure, caption: bool | None = None,
+                 legend: bool | None = None, transparent: bool = False,
+                 bounds: QRectF | None = None) -> None:
+        self.figure, self.state = figure, figure.state
+        state = self.state
+        self.caption = state is not None if caption is None else caption
+        self.legend = (state is not None and state.has_norms) if legend is None else legend
+        self.transparent = transparent
+        self.source = QRectF(bounds) if bounds is not None else figure.bounds()
+        width = self.source.width()
+        if self.caption or self.legend:
+            width = max(width, MIN_CAPTIONED_WIDTH)
+        top = CAPTION_HEIGHT if self.caption else 0.0
+        height = top + self.source.height() + (LEGEND_HEIGHT if self.legend else 0.0)
+        self._size = QSizeF(math.ceil(width), math.ceil(height))  # whole pixels
+        self.target = QRectF(QPointF((self._size.width() - self.source.width()) / 2, top),
+                             self.source.size())
+
+    def size(self) -> QSizeF:
+        return QSizeF(self._size)
+
+    def background_colour(self) -> QColor:
+        from bpviz.ui.theme import THEMES
+
+        theme = THEMES[self.figure.theme]
+        return QColor(PRINT_WHITE if theme.name == "light" else theme.canvas["background"])
+
+    def text_colours(self) -> tuple[QColor, QColor]:
+        from bpviz.ui.theme import THEMES
+
+        theme = THEMES[self.figure.theme]
+        return QColor(theme.canvas["node_text"]), QColor(theme.muted)
+
+    # -- painting -----------------------------------------------------------
+    def paint(self, painter: QPainter) -> None:
+        self.paint_background(painter)
+        self.paint_scene(painter)
+        self.paint_decor(painter)
+
+    def paint_background(self, painter: QPainter) -> None:
+        if not self.transparent:
+            painter.fillRect(QRectF(QPointF(0, 0), self._size), self.background_colour())
+
+    def paint_scene(self, painter: QPainter, only=None) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        self.figure.render(painter, self.target, self.source, only)
+        painter.restore()
+
+    def paint_decor(self, painter: QPainter) -> None:
+        state = self.state
+        if self.caption and state is not None:
+            self._caption(painter, state)
+        if self.legend and state is not None and state.has_norms:
+            self._legend(painter, state)
+
+    def _caption(self, painter: QPainter, state: StepState) -> None:
+        text, muted = self.text_colours()
+        width = self._size.width() - 2 * PAD
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.setFont(font(CAPTION_POINTS, True))
+        painter.setPen(text)
+        painter.drawText(QRectF(PAD, 8, width, 24), left, _elided(painter, state.title, width))
+        painter.setFont(font(CAPTION_POINTS - 1))
+        painter.setPen(muted)
+        painter.drawText(QRectF(PAD, 34, width, 22), left, _elided(painter, state.line, width))
+        painter.restore()
+
+    def _legend(self, painter: QPainter, state: StepState) -> None:
+        from bpviz.ui.canvas.colours import norm_colour
+
+        low, high = state.norm_range
+        ticks = [(0.0, short_number(low)), (1.0, short_number(high))]
+        if high > low * 10:
+            middle = math.sqrt(low * high)
+            ticks.insert(1, (state.level(middle), short_number(middle)))
+        rect = QRectF(PAD, self._size.height() - LEGEND_HEIGHT + 28, 280, 12)
+        text, _ = self.text_colours()
+        painter.save()
+        with painting_theme(self.figure.theme):
+            paint_colour_bar(painter, rect, norm_colour, ticks,
+                             "‖g‖ = ‖∂L/∂x‖ along each wire (log scale)", text, font(10))
+        painter.restore()
+
+
+def _elided(painter: QPainter, text: str, width: float) -> str:
+    metrics = QFontMetricsF(painter.font(), painter.device())
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)

@@ -1,0 +1,229 @@
+"""The graph as TikZ: a `.tex` file that pdflatex compiles on its own, for slides.
+
+One TikZ node per graph node, filled with a tint of its op family's hue and
+labelled with the op and its key parameters, the node id, the output shape
+(with \\times) and the parameter count. Wires are arrows labelled with the
+shape they carry. A wire that skips columns (a residual or any skip
+connection) leaves its node's top (or bottom) and runs on a lane above (or
+below) the nodes it skips, dashed; every wire into a concat is dotted. In a
+long graph that the layout wraps into bands, the wire from the end of one
+band to the start of the next runs back through the gap between them.
+
+Positions are the document's (`pos`, in canvas pixels), or for nodes
+without one the layered layout's, wrapped into bands as the canvas does; the
+picture's `x=0.02cm, y=-0.02cm` turns pixels into centimetres (change them
+to scale the figure). Everything the
+picture needs except the arrows.meta library is inside the tikzpicture, so
+it can be copied as it stands into a Beamer frame. The page around it is
+cut to the picture's size (plain LaTeX: no package beyond TikZ).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from bpviz.export.base import Exporter, Progress
+from bpviz.graph import GraphDocument, infer_shapes
+from bpviz.graph.layout import WRAP_AFTER, columns_by_depth, layered_positions
+
+LINE_BREAK = r" \\ "
+LANE_GAP, LANE_SPACING = 75.0, 22.0  # pixels between the nodes and their lanes
+BAND_SPLIT = 200.0  # rows further apart than this are in different bands
+TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%",
+    "&": r"\&", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "×": r"$\times$",
+    "·": r"$\cdot$", "…": r"\dots{}", "‖": r"$\|$", "∂": r"$\partial$", "ŷ": r"$\hat y$",
+    "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "ε": r"$\varepsilon$",
+    "λ": r"$\lambda$", "μ": r"$\mu$", "σ": r"$\sigma$", "θ": r"$\theta$",
+}
+
+PREAMBLE = r"""%% {name}: made by bpviz (`bpviz export GRAPH.json --to FIGURE.tex`).
+%% Compile with pdflatex. To put the figure on a slide, copy the tikzpicture
+%% (it carries its own colours and styles) and load \usetikzlibrary{{arrows.meta}}.
+\documentclass{{article}}
+\usepackage{{tikz}}
+\usetikzlibrary{{arrows.meta}}
+\newsavebox\bpvizfigure
+\begin{{document}}
+\sbox\bpvizfigure{{%
+"""
+
+PICTURE_OPTIONS = r"""\begin{tikzpicture}[x=0.02cm, y=-0.02cm,
+  layer/.style={draw=black!75, rounded corners=3pt, align=center, inner sep=4pt,
+    font=\footnotesize, minimum width=2.4cm, minimum height=1.2cm},
+  wire/.style={-{Stealth[length=2.2mm]}, semithick, black!75},
+  skip/.style={wire, dashed, rounded corners=6pt},
+  concat/.style={densely dotted},
+  tensor/.style={font=\scriptsize, fill=white, inner sep=1.5pt}]
+"""
+
+CLOSING = r"""\end{tikzpicture}%
+}
+% The page: exactly the picture, with a 6pt border.
+\pdfpagewidth=\dimexpr\wd\bpvizfigure+12pt\relax
+\pdfpageheight=\dimexpr\ht\bpvizfigure+\dp\bpvizfigure+12pt\relax
+\pdfhorigin=6pt \pdfvorigin=6pt \hoffset=0pt \voffset=0pt
+\shipout\hbox{\usebox\bpvizfigure}
+\end{document}
+"""
+
+
+def tex_text(text: str) -> str:
+    """`text` for LaTeX's text mode (pdflatex, no extra package): special characters
+    escaped, × and a few Greek letters in math, other non-ASCII spelt in ASCII or '?'."""
+    out = []
+    for char in str(text):
+        if char in TEX_SPECIAL:
+            out.append(TEX_SPECIAL[char])
+        elif char.isascii():
+            out.append(char if char.isprintable() else " ")
+        else:
+            plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            out.append(tex_text(plain) if plain else "?")
+    return "".join(out)
+
+
+def tex_shape(shape) -> str:
+    if shape is None:
+        return "?"
+    if not shape:
+        return "scalar"
+    return "$" + r"\times".join(str(d) for d in shape) + "$"
+
+
+class TikzExporter(Exporter):
+    extensions = (".tex",)
+
+    def __init__(self, document: GraphDocument, progress: Progress | None = None) -> None:
+        super().__init__(progress)
+        self.document = document
+
+    def data(self) -> str:
+        from bpviz.ui.canvas.labels import family_colour, format_count, node_title
+
+        doc = self.document
+        report = infer_shapes(doc)
+        names = {node_id: f"n{index}" for index, node_id in enumerate(doc.nodes)}
+        positions = self.positions()
+        lines = [PREAMBLE.format(name=doc.name or "graph"), PICTURE_OPTIONS]
+        colours = {}
+        for node in doc.nodes.values():
+            colours.setdefault(family_colour(node.op), f"bpvizfamily{len(colours)}")
+        lines += [f"  \\definecolor{{{name}}}{{HTML}}{{{hue.lstrip('#').upper()}}}\n"
+                  for hue, name in colours.items()]
+        for node_id, node in doc.nodes.items():
+            x, y = positions[node_id]
+            parts = [r"\textbf{" + tex_text(node_title(node)) + "}",
+                     r"\texttt{" + tex_text(node_id) + "}", tex_shape(report.shapes.get(node_id))]
+            count = report.param_counts.get(node_id, 0)
+            if count:
+                parts.append(tex_text(format_count(count)))
+            fill = colours[family_colour(node.op)]
+            text = LINE_BREAK.join(parts)
+            lines.append(f"  \\node[layer, fill={fill}!30] ({names[node_id]}) at "
+                         f"({x:.1f}, {y:.1f}) {{{text}}};\n")
+        lines += self._wires(names, positions, report)
+        lines.append(CLOSING)
+        return "".join(lines)
+
+    def encode(self, data: str) -> bytes:
+        return data.encode("utf-8")
+
+    def positions(self) -> dict[str, tuple[float, float]]:
+        """id → (x, y) in canvas pixels: the node's pos, else the layered layout's."""
+        layout = layered_positions(self.document, wrap_after=WRAP_AFTER)
+        return {node_id: tuple(node.pos) if node.pos is not None else layout[node_id]
+                for node_id, node in self.document.nodes.items()}
+
+    # -- wires --------------------------------------------------------------
+    def _wires(self, names, positions, report) -> list[str]:
+        doc = self.document
+        column = {node_id: index for index, ids in enumerate(columns_by_depth(doc))
+                  for node_id in ids}
+        band = bands_of(positions)
+        skips, lines, gaps = [], [], {}
+        for consumer, node in doc.nodes.items():
+            count = len(node.inputs)
+            for port, source in enumerate(node.inputs):
+                if source not in doc.nodes:
+                    continue
+                label = tex_shape(report.shapes.get(source))
+                style = "wire, concat" if node.op == "concat" else "wire"
+                if column[consumer] - column[source] > 1:
+                    style = style.replace("wire", "skip")
+                if band[consumer] != band[source]:
+                    lines.append(self._band_wire(source, consumer, style, label, names,
+                                                 positions, band, gaps))
+                elif column[consumer] - column[source] > 1:
+                    skipped = [i for i, c in column.items() if band[i] == band[source]
+                               and column[source] <= c <= column[consumer]]
+                    skips.append((source, consumer, port, count, label, style, skipped))
+                else:
+                    shift = ((count - 1) / 2 - port) * 7 if count > 1 else 0
+                    end = f"([yshift={shift:g}pt]{names[consumer]}.west)" if shift else \
+                        f"({names[consumer]}.west)"
+                    lines.append(f"  \\draw[{style}] ({names[source]}.east) to[out=0, in=180] "
+                                 f"node[tensor, midway] {{{label}}} {end};\n")
+        return lines + self._skip_wires(skips, names, positions, band)
+
+    def _band_wire(self, source, consumer, style, label, names, positions, band, gaps) -> str:
+        """A wire into another band (a long graph wraps): down into the gap under the
+        source's band, along it, and into the consumer from the left."""
+        ys = [y for node_id, (_, y) in positions.items() if band[node_id] == band[source]]
+        below = [y for node_id, (_, y) in positions.items() if band[node_id] == band[source] + 1]
+        lane = (max(ys) + min(below)) / 2 if below else max(ys) + LANE_GAP
+        used = gaps.setdefault(band[source], [])
+        lane += LANE_SPACING * ((len(used) + 1) // 2) * (-1 if len(used) % 2 else 1)
+        used.append(lane)
+        x = positions[consumer][0] - 150 - 12 * (len(used) - 1)
+        return (f"  \\draw[{style}, rounded corners=6pt] ({names[source]}.east) -- ++(30, 0) |- "
+                f"node[tensor, pos=0.75] {{{label}}} ({x:.1f}, {lane:.1f}) |- "
+                f"({names[consumer]}.west);\n")
+
+    def _skip_wires(self, skips, names, positions, band) -> list[str]:
+        """Skip wires on lanes: above for a node's upper ports, below for the others;
+        wires whose spans overlap get different lanes, shorter ones nearer the nodes."""
+        lanes: dict[tuple[int, str], list[list[tuple[float, float]]]] = {}
+        lines = []
+        order = sorted(skips, key=lambda s: positions[s[1]][0] - positions[s[0]][0])
+        for source, consumer, port, count, label, style, skipped in order:
+            side = "north" if port < count / 2 else "south"
+            x0, x1 = positions[source][0], positions[consumer][0]
+            level = _free_lane(lanes.setdefault((band[source], side), []), (x0, x1))
+            ys = [positions[node_id][1] for node_id in skipped]
+            if side == "north":
+                lane = min(ys) - LANE_GAP - LANE_SPACING * level
+            else:
+                lane = max(ys) + LANE_GAP + LANE_SPACING * level
+            lines.append(f"  \\draw[{style}] ({names[source]}.{side}) |- "
+                         f"node[tensor, pos=0.75] {{{label}}} ({x1:.1f}, {lane:.1f}) -- "
+                         f"({names[consumer]}.{side});\n")
+        return lines
+
+
+def bands_of(positions: dict[str, tuple[float, float]]) -> dict[str, int]:
+    """id → band: nodes whose rows lie less than BAND_SPLIT apart share a band."""
+    rows = sorted({y for _, y in positions.values()})
+    index, band_of_row = 0, {}
+    for previous, row in zip([None, *rows], rows):
+        if previous is not None and row - previous > BAND_SPLIT:
+            index += 1
+        band_of_row[row] = index
+    return {node_id: band_of_row[y] for node_id, (_, y) in positions.items()}
+
+
+def _free_lane(lanes: list[list[tuple[float, float]]], span: tuple[float, float]) -> int:
+    """The first lane where `span` overlaps nothing (a new one when none), taken."""
+    for index, taken in enumerate(lanes):
+        if not any(_overlap(span, other) for other in taken):
+            taken.append(span)
+            return index
+    lanes.append([span])
+    return len(lanes) - 1
+
+
+def _overlap(a: Iterable[float], b: Iterable[float]) -> bool:
+    (a0, a1), (b0, b1) = a, b
+    return a0 < b1 + 30 and b0 < a1 + 30
