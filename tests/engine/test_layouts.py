@@ -22,6 +22,8 @@ CASES = {  # id: (input shape N, C, H, W; conv hyperparameters; expected layout)
     "wide": ((2, 3, 9, 40), {"out_channels": 4, "kernel": 3, "padding": 1}, "wide"),
     "wide_dilated": ((2, 2, 8, 44), {"out_channels": 3, "kernel": 3, "padding": 2,
                                      "dilation": 2}, "wide"),
+    "wide_few_channels": ((2, 1, 6, 36), {"out_channels": 4, "kernel": 3, "padding": 1},
+                          "wide"),  # ∂J/∂U by col2im: fewer input than output channels
     "wide_row_stride": ((1, 2, 9, 36), {"out_channels": 2, "kernel": [3, 2], "stride": [2, 1],
                                         "padding": [1, 0]}, "wide"),
     "batch_first_strided": ((2, 3, 8, 40), {"out_channels": 2, "kernel": 3, "stride": 2,

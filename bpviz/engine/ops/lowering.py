@@ -142,7 +142,8 @@ class Lowering:
 
     def input_grad(self, w_mat: np.ndarray, g: np.ndarray) -> np.ndarray:
         """∂J/∂U: columns' gradient Wᵀ·G, then col2im; a fresh [N, C, H, W] array (a view)."""
-        if self.correlate_back and np.isfinite(w_mat).all():
+        # The correlation copies out·kh·kw rows, col2im adds C·kh·kw: pick the smaller.
+        if self.correlate_back and 2 * self.x_shape[1] >= len(w_mat) and np.isfinite(w_mat).all():
             return self._input_grad_by_correlation(w_mat, g)
         dcols = scratch(("conv-dcols",), self.cols_shape, self.dtype)
         np.matmul(w_mat.T, g, out=dcols.reshape(self.k, -1))
