@@ -251,7 +251,10 @@ def _sum_contributions(contributions, value: np.ndarray) -> np.ndarray:
     # of their gradients: the multivariate chain rule, micrograd's `+=`.
     if not contributions:
         return np.zeros_like(value)
-    total = contributions[0][2].copy() if len(contributions) > 1 else contributions[0][2]
-    for _, _, grad in contributions[1:]:
+    if len(contributions) == 1:
+        return contributions[0][2]
+    first = contributions[0][2]
+    total = np.add(first, contributions[1][2], dtype=first.dtype)  # a fresh array, one pass
+    for _, _, grad in contributions[2:]:
         total += grad
     return total
