@@ -78,7 +78,8 @@ class Exporter:
         if path is None:
             return result
         encoded = self.encode(result)
-        self.report(1, 1)
+        if self.cancelled:
+            raise ExportCancelled("export cancelled")
         path = Path(path)
         if isinstance(encoded, dict):
             write_folder(path, encoded, self.folder_pattern)

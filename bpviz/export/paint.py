@@ -104,8 +104,8 @@ class FigurePainter:
         state = self.state
         if self.caption and state is not None:
             self._caption(painter, state)
-        if self.legend and state is not None and state.has_norms:
-            self._legend(painter, state)
+        if self.legend and state is not None and state.has_norms and state.phase == "backward":
+            self._legend(painter, state)  # (its room is kept in forward frames too)
 
     def _caption(self, painter: QPainter, state: StepState) -> None:
         text, muted = self.text_colours()

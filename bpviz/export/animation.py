@@ -1,0 +1,134 @@
+"""The whole forward and backward pass as an animation: one frame per step.
+
+Each frame is the canvas at that step (as GraphExporter draws one step),
+with the step's formula as its caption (describe_step's title and first
+line) and the colour bar of the wires' gradient norms. All frames show the
+same part of the scene at the same size, so they line up.
+
+GifExporter writes an animated GIF with Pillow (Qt cannot write GIFs): each
+frame gets its own 256-colour palette, without dithering, so lines and text
+stay crisp; it loops forever and holds the last frame longer. FramesExporter
+writes numbered PNGs (frame_0001.png …) into a folder, for slides or video
+tools; a re-export removes frames of an earlier, longer one.
+
+Progress: `progress(done, total)` after every frame (and once more while the
+GIF is encoded); `cancel()` stops at the next frame and writes nothing.
+Frames are rendered in the thread that owns the canvas (the GUI thread).
+"""
+
+from __future__ import annotations
+
+import io
+
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage
+
+from bpviz.engine.stepping import StepSession
+from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
+from bpviz.export.figure import SceneFigure, step_state
+from bpviz.export.graph import MAX_DPI, MIN_DPI, render_image
+from bpviz.export.paint import FigurePainter
+from bpviz.graph import GraphDocument
+
+FRAME_MS = 1200
+LAST_FRAME_FACTOR = 3
+MAX_FRAMES = 2000
+
+
+class FramesExporter(Exporter):
+    """One image per step of `session`'s pass (a folder of numbered PNGs)."""
+
+    extensions = ("",)
+    folder_pattern = "frame_*.png"
+
+    def __init__(self, document: GraphDocument, session: StepSession, theme: str = "light",
+                 dpi: float | None = None, transparent: bool = False,
+                 progress: Progress | None = None) -> None:
+        super().__init__(progress)
+        if dpi is not None and not MIN_DPI <= dpi <= MAX_DPI:
+            raise ExportError(f"the DPI must lie between {MIN_DPI} and {MAX_DPI}, got {dpi:g}")
+        if not session.steps:
+            raise ExportError("the pass has no steps to animate")
+        if len(session.steps) > MAX_FRAMES:
+            raise ExportError(f"{len(session.steps)} steps are too many frames "
+                              f"(at most {MAX_FRAMES})")
+        ensure_app()
+        self.document, self.session = document, session
+        self.theme, self.dpi, self.transparent = theme, dpi, transparent
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.session.steps)
+
+    def data(self) -> list[QImage]:
+        """The frames, in step order."""
+        figure = SceneFigure(self.document, self.theme)
+        try:
+            total = self.frame_count
+            states = [step_state(self.session, position) for position in range(total)]
+            bounds = QRectF()
+            for state in states:  # labels change from step to step: frame them all
+                figure.show(state)
+                bounds = bounds.united(figure.bounds())
+            frames = []
+            for position, state in enumerate(states):
+                self.report(position, total)
+                figure.show(state)
+                painter = FigurePainter(figure, caption=True, legend=True,
+                                        transparent=self.transparent, bounds=bounds)
+                frames.append(render_image(painter, self.dpi))
+            self.report(total, total)
+            return frames
+        finally:
+            figure.close()
+
+    def encode(self, data: list[QImage]) -> dict[str, bytes]:
+        digits = max(4, len(str(len(data))))
+        return {f"frame_{index + 1:0{digits}d}.png": png_bytes(image)
+                for index, image in enumerate(data)}
+
+
+class GifExporter(FramesExporter):
+    """The frames as one animated GIF."""
+
+    extensions = (".gif",)
+    folder_pattern = None
+
+    def __init__(self, *args, frame_ms: int = FRAME_MS, **options) -> None:
+        options["transparent"] = False  # a GIF's one-bit transparency would fray the text
+        super().__init__(*args, **options)
+        if frame_ms < 20:
+            raise ExportError(f"a frame must show for at least 20 ms, got {frame_ms}")
+        self.frame_ms = frame_ms
+
+    def export(self, path=None):
+        """Without a path: the GIF file's bytes. With one: the GIF written there."""
+        if path is None:
+            self._cancel.clear()
+            return self.encode(self.data())
+        return super().export(path)
+
+    def encode(self, data: list[QImage]) -> bytes:
+        try:
+            from PIL import Image
+        except ImportError:  # a declared dependency; this only guards a broken install
+            raise ExportError("writing a GIF needs Pillow (pip install Pillow)") from None
+        self.report(len(data), len(data))
+        frames = [_to_pillow(image).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                             dither=Image.Dither.NONE) for image in data]
+        durations = [self.frame_ms] * len(frames)
+        durations[-1] *= LAST_FRAME_FACTOR
+        buffer = io.BytesIO()
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=durations, loop=0, optimize=False, disposal=1)
+        return buffer.getvalue()
+
+
+def _to_pillow(image: QImage):
+    """A QImage (opaque) as an RGB Pillow image."""
+    from PIL import Image
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = rgb.width(), rgb.height()
+    data = bytes(rgb.constBits())
+    return Image.frombuffer("RGB", (width, height), data, "raw", "RGB", rgb.bytesPerLine(), 1)
