@@ -3,7 +3,7 @@
 Run it as `python -m bpviz.bench` or `bpviz bench` (`--quick` for a smoke run).
 Every workload is a bpviz graph document built into an engine Network and run
 by the Executor; torch runs the same graph with the same weights and batch
-through bpviz.oracle.torch_graph (torch.nn.functional), on the CPU, in float32,
+through bpviz.oracle.speed (torch.nn.functional), on the CPU, in float32,
 in the same process, with as many threads as NumPy's BLAS. Each side is timed
 in rounds (warm-up, then timed samples, interleaved with the other side) and
 the median sample is reported.
@@ -142,26 +142,9 @@ def engine_step(prepared: Prepared) -> Callable[[], object]:
 
 def torch_step(prepared: Prepared) -> Callable[[], object]:
     """The same graph in torch: forward, then the gradients of every parameter and input."""
-    import torch
+    from bpviz.oracle.speed import torch_step as step
 
-    from bpviz.oracle.torch_graph import run_graph, total_loss
-
-    network = prepared.executor.network
-    leaves = {i: torch.from_numpy(x.copy()).requires_grad_(True)
-              for i, x in prepared.feeds.items()}
-    params = {n.id: {k: torch.from_numpy(v.copy()).requires_grad_(n.op.trainable)
-                     for k, v in n.op.params.items()} for n in network.order}
-    buffers = {n.id: {k: torch.from_numpy(v.copy()) for k, v in n.op.buffers.items()}
-               for n in network.order}
-    targets = {i: torch.from_numpy(np.asarray(t)) for i, t in prepared.targets.items()}
-    wanted = list(leaves.values()) + [t for p in params.values() for t in p.values()
-                                      if t.requires_grad]
-
-    def step():
-        outputs = run_graph(network, leaves, params, buffers, targets)
-        return torch.autograd.grad(total_loss(network, outputs), wanted)
-
-    return step
+    return step(prepared.executor.network, prepared.feeds, prepared.targets)
 
 
 # -- timing --------------------------------------------------------------------
@@ -233,13 +216,13 @@ def blas_info() -> dict:
 def machine_lines(blas: dict, torch_threads: int) -> list[str]:
     import platform
 
-    import torch
+    from bpviz.oracle.speed import torch_version
 
     env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                     if k in os.environ) or "none"
     return [f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
             f"python {platform.python_version()}, numpy {np.__version__}, "
-            f"torch {torch.__version__}",
+            f"torch {torch_version()}",
             f"numpy BLAS: {blas['library']}, kernel {blas['kernel']}, "
             f"{blas['threads']} threads (from {blas['source']}); OpenBLAS env: {env}",
             f"torch threads: {torch_threads}; dtype float32; forward + backward per batch; "
@@ -281,11 +264,10 @@ class Result:
 def run_benchmark(timing: Timing, only: list[str] | None = None
                   ) -> tuple[list[Result], list[str]]:
     """(one Result per workload, lines describing the machine)."""
-    import torch
+    from bpviz.oracle.speed import use_threads
 
     blas = blas_info()
-    torch.set_num_threads(blas["threads"])
-    lines = machine_lines(blas, torch.get_num_threads())
+    lines = machine_lines(blas, use_threads(blas["threads"]))
     results = []
     for workload in WORKLOADS:
         if only and workload.key.lower() not in only:
