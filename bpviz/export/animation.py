@@ -25,8 +25,8 @@ from PySide6.QtGui import QImage
 
 from bpviz.engine.stepping import StepSession
 from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
+from bpviz.export.devices import check_dpi, raster_image
 from bpviz.export.figure import SceneFigure, step_state
-from bpviz.export.graph import MAX_DPI, MIN_DPI, render_image
 from bpviz.export.paint import FigurePainter
 from bpviz.graph import GraphDocument
 
@@ -45,8 +45,7 @@ class FramesExporter(Exporter):
                  dpi: float | None = None, transparent: bool = False,
                  progress: Progress | None = None) -> None:
         super().__init__(progress)
-        if dpi is not None and not MIN_DPI <= dpi <= MAX_DPI:
-            raise ExportError(f"the DPI must lie between {MIN_DPI} and {MAX_DPI}, got {dpi:g}")
+        dpi = None if dpi is None else check_dpi(dpi)
         if not session.steps:
             raise ExportError("the pass has no steps to animate")
         if len(session.steps) > MAX_FRAMES:
@@ -76,7 +75,7 @@ class FramesExporter(Exporter):
                 figure.show(state)
                 painter = FigurePainter(figure, caption=True, legend=True,
                                         transparent=self.transparent, bounds=bounds)
-                frames.append(render_image(painter, self.dpi))
+                frames.append(raster_image(painter.size(), painter.paint, self.dpi))
             self.report(total, total)
             return frames
         finally:

@@ -19,17 +19,17 @@ import math
 import re
 import xml.etree.ElementTree as ET
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
-from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QImage
 
 from bpviz.engine.stepping import StepSession
-from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes, set_dpi
+from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
+from bpviz.export.devices import base_dpi, check_dpi, pdf_document, raster_image, svg_fragment
 from bpviz.export.figure import SceneFigure, step_state
-from bpviz.export.paint import FigurePainter, base_dpi
+from bpviz.export.paint import FigurePainter
 from bpviz.graph import GraphDocument
 
 SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
-MIN_DPI, MAX_DPI, MAX_SIDE = 10, 2400, 30000
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
 
@@ -80,21 +80,21 @@ class SvgExporter(GraphExporter):
         ET.SubElement(root, f"{{{SVG_NS}}}title").text = self.figure.name or "bpviz graph"
         defs = ET.SubElement(root, f"{{{SVG_NS}}}defs")
         _adopt(_group(root, id="background"), defs,
-               _fragment(size, figure_painter.paint_background))
+               svg_fragment(size, figure_painter.paint_background))
         wires = _group(root, id="wires")
         for (source, consumer, port), item in self.figure.wire_items():
             group = _group(wires, **{"class": "wire", "data-source": source,
                                      "data-consumer": consumer, "data-port": str(port)})
-            _adopt(group, defs, _fragment(
+            _adopt(group, defs, svg_fragment(
                 size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
         nodes = _group(root, id="nodes")
         for index, node_id in enumerate(self.figure.node_ids):
             item = self.figure.node_item(node_id)
             group = _group(nodes, **{"class": "node", "id": f"node-{index}-{_slug(node_id)}",
                                      "data-node": node_id, "data-op": item.op})
-            _adopt(group, defs, _fragment(
+            _adopt(group, defs, svg_fragment(
                 size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
-        _adopt(_group(root, id="caption"), defs, _fragment(size, figure_painter.paint_decor))
+        _adopt(_group(root, id="caption"), defs, svg_fragment(size, figure_painter.paint_decor))
         ET.indent(root, space=" ")
         return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
@@ -108,27 +108,6 @@ def _group(parent: ET.Element, **attributes: str) -> ET.Element:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:60]
-
-
-def _fragment(size: QSize, paint) -> ET.Element:
-    """What `paint(painter)` draws, as an SVG document of its own (parsed)."""
-    from PySide6.QtSvg import QSvgGenerator
-
-    array = QByteArray()
-    buffer = QBuffer(array)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    generator = QSvgGenerator()
-    generator.setOutputDevice(buffer)
-    generator.setSize(size)
-    generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
-    generator.setResolution(round(base_dpi()))
-    painter = QPainter(generator)
-    try:
-        paint(painter)
-    finally:
-        painter.end()
-    buffer.close()
-    return ET.fromstring(bytes(array.data()))
 
 
 def _adopt(group: ET.Element, defs: ET.Element, fragment: ET.Element) -> None:
@@ -163,25 +142,8 @@ class PdfExporter(GraphExporter):
     def data(self) -> bytes:
         """The PDF file: one page exactly the figure's size, vector graphics and text."""
         figure_painter = self.painter()
-        size, dpi = figure_painter.size(), base_dpi()
-        array = QByteArray()
-        buffer = QBuffer(array)
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        writer = QPdfWriter(buffer)
-        writer.setResolution(round(dpi))
-        writer.setCreator("bpviz")
-        writer.setTitle(self.figure.name or "bpviz graph")
-        points = QSizeF(size.width() * 72 / dpi, size.height() * 72 / dpi)
-        writer.setPageSize(QPageSize(points, QPageSize.Unit.Point, "figure",
-                                     QPageSize.SizeMatchPolicy.ExactMatch))
-        writer.setPageMargins(QMarginsF(0, 0, 0, 0))
-        painter = QPainter(writer)
-        try:
-            figure_painter.paint(painter)
-        finally:
-            painter.end()
-        buffer.close()
-        return bytes(array.data())
+        return pdf_document(figure_painter.size(), figure_painter.paint,
+                            self.figure.name or "bpviz graph")
 
     def encode(self, data: bytes) -> bytes:
         return data
@@ -191,41 +153,17 @@ class PngExporter(GraphExporter):
     extensions = (".png",)
 
     def __init__(self, document: GraphDocument, dpi: float | None = None, **options) -> None:
-        dpi = base_dpi() if dpi is None else dpi
-        if not MIN_DPI <= dpi <= MAX_DPI:
-            raise ExportError(f"the DPI must lie between {MIN_DPI} and {MAX_DPI}, got {dpi:g}")
+        dpi = base_dpi() if dpi is None else check_dpi(dpi)
         super().__init__(document, **options)
-        self.dpi = float(dpi)
+        self.dpi = dpi
 
     def image_size(self) -> QSize:
         size, scale = self.painter().size(), self.dpi / base_dpi()
         return QSize(math.ceil(size.width() * scale), math.ceil(size.height() * scale))
 
     def data(self) -> QImage:
-        return render_image(self.painter(), self.dpi)
+        figure_painter = self.painter()
+        return raster_image(figure_painter.size(), figure_painter.paint, self.dpi)
 
     def encode(self, data: QImage) -> bytes:
         return png_bytes(data)
-
-
-def render_image(figure_painter: FigurePainter, dpi: float | None = None) -> QImage:
-    """The figure as an ARGB QImage at `dpi` (default: base_dpi(), one pixel per
-    figure pixel), its DPI recorded in the image."""
-    base = base_dpi()
-    dpi = base if dpi is None else dpi
-    size, scale = figure_painter.size(), dpi / base
-    width, height = math.ceil(size.width() * scale), math.ceil(size.height() * scale)
-    if max(width, height) > MAX_SIDE:
-        raise ExportError(f"{width}×{height} pixels is too large (at most {MAX_SIDE} a side); "
-                          "choose a lower DPI")
-    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(QColor(0, 0, 0, 0))
-    set_dpi(image, base)  # text as large as the canvas measured it
-    painter = QPainter(image)
-    try:
-        painter.scale(scale, scale)
-        figure_painter.paint(painter)
-    finally:
-        painter.end()
-    set_dpi(image, dpi)
-    return image

@@ -1,11 +1,8 @@
 """A figure's whole picture: background, the canvas's scene, a caption and a colour bar.
 
 A FigurePainter paints in figure pixels: the canvas's scene units at 100 %
-zoom, which are the screen's logical pixels (`base_dpi()` of them per inch,
-96 on most systems and off screen). The devices that get the pictures
-(QImage, QSvgGenerator, QPdfWriter) are set to that resolution, so text is
-exactly as large as the canvas measured it; a PNG at another DPI scales
-the painter.
+zoom, which are the screen's logical pixels (bpviz.export.devices.base_dpi()
+of them per inch, 96 on most systems and off screen).
 
 At a step of a pass a caption states the step and the first line of its
 formula (bpviz.engine.formulas.describe_step), and a colour bar gives the
@@ -26,14 +23,6 @@ CAPTION_POINTS = 13.0
 CAPTION_HEIGHT, LEGEND_HEIGHT, MIN_CAPTIONED_WIDTH = 64.0, 70.0, 560.0
 PAD = 20.0
 PRINT_WHITE = "#ffffff"  # the light theme's exports are printed: a white page
-
-
-def base_dpi() -> float:
-    """Figure pixels per inch: the screen's logical DPI the canvas was measured with."""
-    from PySide6.QtGui import QGuiApplication
-
-    screen = QGuiApplication.primaryScreen()
-    return float(screen.logicalDotsPerInchY()) if screen is not None else 96.0
 
 
 def font(points: float, bold: bool = False) -> QFont:
