@@ -308,10 +308,24 @@ def main_with(args: argparse.Namespace) -> int:
         print(f"bpviz bench: unknown workload {unknown[0]!r} (known: "
               f"{', '.join(w.key for w in WORKLOADS)})", file=sys.stderr)
         return 2
+    busy = busy_before()
     results, lines = run_benchmark(timing, only)
     print("\n".join(lines))
     print(format_table(results))
+    if busy:
+        print(f"note: the machine was busy when the benchmark started (load {busy}); "
+              "other work slows both sides unevenly, so take the ratios with care",
+              file=sys.stderr)
     return 0
+
+
+def busy_before() -> str | None:
+    """The 1-minute load average when it is half the cores or more, else None."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    return f"{load:.2f}" if load >= 0.5 * (os.cpu_count() or 1) else None
 
 
 def main(argv: list[str] | None = None) -> int:
