@@ -38,6 +38,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--select", metavar="NODE",
                         help="select this node, so the inspector shows it")
+    parser.add_argument("--step", type=int, metavar="K",
+                        help="step through a pass of a random batch and show its K-th step "
+                             "(from 1) of --phase")
+    parser.add_argument("--phase", choices=("forward", "backward"), default="forward",
+                        help="the pass --step counts in (default: forward)")
     parser.set_defaults(run=run)
 
 
@@ -61,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--select: there is no node '{args.select}' in {args.graph}")
     use_offscreen_without_display()
     try:
-        image = render_window(document, args.graph, args.size, args.theme, args.select)
+        image = render_window(document, args.graph, args.size, args.theme, args.select,
+                              step=(args.phase, args.step) if args.step is not None else None)
     except ImportError as error:
         raise CliError(f"the snapshot needs Qt (PySide6), which failed to load: {error}") from None
     if not image.save(str(out), "PNG"):
@@ -78,8 +84,9 @@ def use_offscreen_without_display() -> None:
 
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,
-                  select: str | None):
-    """The window's picture (a QImage) at `size`, with `document` open."""
+                  select: str | None, step: tuple[str, int] | None = None):
+    """The window's picture (a QImage) at `size`, with `document` open (and, with
+    `step` = (phase, K), showing the K-th step of that phase of a pass)."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
@@ -96,7 +103,18 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
     window.show()
     for _ in range(3):
         QApplication.processEvents()
+    try:
+        if step is not None:
+            show_step(window, *step)
+            window.resize(*size)  # the docks that appeared may have widened it
+            QApplication.processEvents()
+    except CliError:
+        window.editor.undo_stack.setClean()
+        window.close()
+        raise
     window.view.zoom_to_fit()
+    if step is not None:
+        window.stepping.presenter.show(window.stepping.built)  # the node in view
     if select is not None:
         window.editor.set_selection([select])
     QApplication.processEvents()
@@ -106,3 +124,20 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
     window.deleteLater()
     app.processEvents()
     return image
+
+
+def show_step(window, phase: str, number: int) -> None:
+    """Build the pass on this thread and show step `number` of `phase` (CliError if not)."""
+    from PySide6.QtWidgets import QApplication
+
+    controller = window.stepping
+    controller.presenter.pulses.enabled = False
+    why = controller.build_now()
+    if why is not None:
+        raise CliError(f"--step: {why}")
+    try:
+        controller.seek(phase, number)
+    except IndexError as error:
+        raise CliError(f"--step: {error}") from None
+    for _ in range(3):
+        QApplication.processEvents()

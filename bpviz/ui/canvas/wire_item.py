@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from bpviz.ui.canvas import routing
-from bpviz.ui.canvas.colours import canvas, mix
+from bpviz.ui.canvas.colours import canvas, is_dark, mix
 from bpviz.ui.canvas.node_item import NodeItem, canvas_font
 
 WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
@@ -55,6 +55,11 @@ def return_path(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
     path.lineTo(QPointF(end.x(), lane))
     path.cubicTo(QPointF(end.x() - reach, lane), QPointF(end.x() - reach, end.y()), end)
     return path
+
+
+def note_colour() -> QColor:
+    """The gradient notes' text: the ramp's red, readable on the theme's labels."""
+    return QColor("#ff8a80") if is_dark() else QColor("#a0151a")
 
 
 class WireItem(QGraphicsPathItem):
@@ -163,8 +168,7 @@ class WireItem(QGraphicsPathItem):
         painter.setFont(canvas_font())
         lines = [(self.label, text)] if self.label else []
         if self.note:
-            lines.append((self.note, self.grad_colour.darker(115) if self.grad_colour
-                          is not None else text))
+            lines.append((self.note, note_colour() if self.grad_colour is not None else text))
         height = self._label_rect.height() / len(lines)
         for index, (line, colour) in enumerate(lines):
             painter.setPen(colour)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QProgressBar, QToolButton
+from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton
 
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
 from bpviz.ui.stepthrough import jobs
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
 
 Area = Qt.DockWidgetArea
+MIN_DOCK_WIDTH = 220
 
 
 class StepController(QObject):
@@ -64,6 +65,8 @@ class StepController(QObject):
                            self.bar.reset_action])  # shortcuts also with the bar hidden
         self.tensors, self.formula = TensorView(), FormulaPanel()
         self.receptive = ReceptiveFieldView()
+        for widget in (self.tensors, self.formula, self.receptive):
+            widget.setMinimumWidth(MIN_DOCK_WIDTH)  # the docks must not widen the window
         bottom = Area.BottomDockWidgetArea
         self.docks = {"tensors": window.add_dock("Tensors", self.tensors, bottom),
                       "formula": window.add_dock("Formula", self.formula, bottom),
@@ -145,6 +148,30 @@ class StepController(QObject):
         self.job.failed.connect(self._build_failed)
         self._set_busy(f"running forward and backward on a batch of {batch}…")
         self.job.run_here() if self.synchronous else self.job.start()
+
+    def build_now(self) -> str | None:
+        """Build the pass on this thread (snapshots); why not, when it cannot be built."""
+        batch = self.bar.batch.value()
+        why = jobs.refusal(self.editor.doc, self.editor.report, batch)
+        if why is not None:
+            return why
+        try:
+            built = jobs.build_session(jobs.snapshot_spec(self.editor.doc, batch,
+                                                          self.bar.seed.value()))
+        except (ValueError, MemoryError) as error:
+            return str(error) or type(error).__name__
+        self._built(built)
+        return None
+
+    def seek(self, phase: str, number: int) -> None:
+        """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""
+        session = self.session
+        count = session.forward_count if phase == "forward" else (len(session.steps)
+                                                                   - session.forward_count)
+        if not 1 <= number <= count:
+            raise IndexError(f"the {phase} pass has steps 1 to {count}, not {number}")
+        offset = 0 if phase == "forward" else session.forward_count
+        self.bar.seek(offset + number - 1)
 
     def _built(self, built: jobs.Built) -> None:
         self.job = None
@@ -249,8 +276,19 @@ class StepController(QObject):
         self.busy_changed.emit(busy)
 
     def _show_docks(self) -> None:
-        if not self._docks_shown:
-            self._docks_shown = True
-            for dock in self.docks.values():
-                dock.show()
-            self.docks["formula"].raise_()
+        """The first time: show the docks; other bottom docks become tabs beside the
+        formula (the window keeps its width), the formula in front."""
+        if self._docks_shown:
+            return
+        self._docks_shown = True
+        window, mine = self.window, set(self.docks.values())
+        size = window.size()
+        for other in window.findChildren(QDockWidget):
+            if (other not in mine and other.isVisible() and not other.isFloating()
+                    and window.dockWidgetArea(other) == Area.BottomDockWidgetArea):
+                window.tabifyDockWidget(self.docks["receptive"], other)
+        for dock in self.docks.values():
+            dock.show()
+        self.docks["formula"].raise_()
+        if not (window.isMaximized() or window.isFullScreen()):
+            window.resize(size)
