@@ -1,0 +1,225 @@
+"""`bpviz export`: figures for lecture slides, and the tensors of a pass, without the window.
+
+What is written follows --to's ending:
+  .svg .pdf .png   the graph as the canvas draws it (at a backprop step with --step K)
+  .tex             the graph as a TikZ picture (with --tensor KEY: that tensor as a bmatrix)
+  .npz .csv        every tensor of one forward and backward pass (.csv: key,index,value)
+  .gif             the whole pass, one frame per step
+  a folder         with --frames: the pass as frame_0001.png …; with --heatmaps: a PNG per tensor
+With --curves, --to curves.{png,svg,pdf,csv} draws --metrics (a metrics.csv of bpviz train).
+
+Steps are counted over the whole pass: 1 … F are the forward steps, F+1 … N the
+backward ones (the phase follows from K); 0 is before the first step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from bpviz.cli.common import CliError, add_run_options, prepare_run
+
+GRAPH_PICTURES = (".svg", ".pdf", ".png")
+ENDINGS = GRAPH_PICTURES + (".tex", ".npz", ".csv", ".gif")
+# Which options each kind of export reads: anything else given is a mistake.
+USES = {
+    "graph": {"dpi", "step", "theme", "transparent"},
+    "tikz": set(),
+    "bmatrix": {"tensor", "sample"},
+    "tensors": set(),
+    "heatmaps": {"dpi", "theme", "sample"},
+    "gif": {"dpi", "theme"},
+    "frames": {"dpi", "theme", "transparent"},
+    "curves": {"dpi", "theme", "transparent", "metrics"},
+}
+CHOSEN = ("dpi", "step", "theme", "transparent", "tensor", "sample", "metrics")
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "export", help="figures, tensors and animations for slides",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("graph", nargs="?", metavar="GRAPH.json",
+                        help="a bpviz graph file (not needed with --curves)")
+    parser.add_argument("--to", required=True, metavar="OUT",
+                        help=f"what to write: {' '.join(ENDINGS)} or a folder")
+    parser.add_argument("--dpi", type=dots_per_inch, help="resolution of PNG and GIF output "
+                        "(default: 96, one pixel per canvas pixel)")
+    parser.add_argument("--step", type=int, metavar="K", help="draw the graph at step K")
+    parser.add_argument("--theme", choices=("light", "dark"), help="default: light (for print)")
+    parser.add_argument("--transparent", action="store_true", help="no background")
+    parser.add_argument("--frames", action="store_true", help="--to a folder of PNG frames")
+    parser.add_argument("--heatmaps", action="store_true", help="--to a folder of heatmaps")
+    parser.add_argument("--tensor", metavar="KEY[i,…]",
+                        help="with --to X.tex: one tensor (≤ 8×8), e.g. 'c1/grad/weight[0,0]'")
+    parser.add_argument("--sample", type=int, help="the batch sample heatmaps and --tensor show")
+    parser.add_argument("--curves", action="store_true", help="training curves of --metrics")
+    parser.add_argument("--metrics", metavar="metrics.csv", help="bpviz train's metrics file")
+    add_run_options(parser)
+    parser.set_defaults(run=run)
+
+
+def dots_per_inch(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 10 <= value <= 2400:
+        raise argparse.ArgumentTypeError(f"must lie between 10 and 2400, got {text}")
+    return value
+
+
+def kind_of(args: argparse.Namespace) -> str:
+    """Which export the arguments ask for (CliError when they contradict each other)."""
+    flags = [name for name in ("frames", "heatmaps", "curves") if getattr(args, name)]
+    if len(flags) > 1:
+        raise CliError(f"choose one of --{' or --'.join(flags)}")
+    ending = Path(args.to).suffix.lower()
+    if flags and flags[0] in ("frames", "heatmaps"):
+        if ending:
+            raise CliError(f"--{flags[0]} writes a folder of PNGs: --to names a folder, "
+                           f"not a {ending} file")
+        return flags[0]
+    if flags:
+        if ending not in (".png", ".svg", ".pdf", ".csv"):
+            raise CliError("--curves writes .png, .svg, .pdf or .csv, not "
+                           f"{ending or 'a folder'}")
+        return "curves"
+    if ending not in ENDINGS:
+        raise CliError(f"--to must end in {', '.join(ENDINGS)} (or name a folder with "
+                       f"--frames or --heatmaps), got {args.to}")
+    if ending == ".tex":
+        return "bmatrix" if args.tensor else "tikz"
+    return {".npz": "tensors", ".csv": "tensors", ".gif": "gif"}.get(ending, "graph")
+
+
+def check_arguments(args: argparse.Namespace, kind: str) -> None:
+    given = {name for name in CHOSEN if getattr(args, name) not in (None, False)}
+    stray = sorted(given - USES[kind])
+    if stray:
+        raise CliError(f"--{stray[0]} does not apply to this export ({describe(kind)})")
+    if kind == "curves" and not args.metrics:
+        raise CliError("--curves needs --metrics metrics.csv (bpviz train writes one)")
+    if kind != "curves" and not args.graph:
+        raise CliError("name the graph file to export (GRAPH.json)")
+    if args.sample is not None and args.sample < 0:
+        raise CliError(f"--sample must be 0 or more, got {args.sample}")
+    check_writable(Path(args.to), folder=kind in ("frames", "heatmaps"))
+
+
+def describe(kind: str) -> str:
+    return {"graph": "a picture of the graph", "tikz": "a TikZ picture",
+            "bmatrix": "a bmatrix", "tensors": "the tensors of a pass",
+            "heatmaps": "heatmaps", "gif": "an animation", "frames": "animation frames",
+            "curves": "training curves"}[kind]
+
+
+def check_writable(out: Path, folder: bool) -> None:
+    """Refuse early (before a long run) what cannot be written."""
+    parent = out.parent
+    if not parent.is_dir():
+        raise CliError(f"cannot write {out}: the folder {parent} does not exist")
+    if folder and out.exists() and not out.is_dir():
+        raise CliError(f"{out} is a file; this export writes a folder of PNGs")
+    if not folder and out.is_dir():
+        raise CliError(f"{out} is a folder; name a file to write")
+    target = out if folder and out.is_dir() else parent
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise CliError(f"cannot write {out}: {target} is not writable")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bpviz.export.base import ExportError, ensure_app
+
+    kind = kind_of(args)
+    check_arguments(args, kind)
+    if kind not in ("tensors", "bmatrix"):
+        from bpviz.cli.snapshot import use_offscreen_without_display
+
+        use_offscreen_without_display()
+        ensure_app()
+    try:
+        exporter = make_exporter(args, kind)
+        out = exporter.export(args.to)
+    except ExportError as error:
+        raise CliError(str(error)) from None
+    print(f"wrote {out} ({describe(kind)})")
+    return 0
+
+
+def make_exporter(args: argparse.Namespace, kind: str):
+    if kind == "curves":
+        from bpviz.export.curves import CurvesExporter, read_metrics
+
+        return CurvesExporter(read_metrics(args.metrics), Path(args.to).suffix.lower()[1:],
+                              theme=args.theme or "light", dpi=args.dpi,
+                              transparent=args.transparent)
+    if kind == "tikz":
+        from bpviz.cli.common import load_document
+        from bpviz.export.tikz import TikzExporter
+
+        return TikzExporter(load_document(args.graph))
+    if kind == "graph" and args.step is None:
+        from bpviz.cli.common import load_document
+
+        return graph_exporter(args, load_document(args.graph), None, None)
+    document, session = start_session(args)
+    if kind == "graph":
+        return graph_exporter(args, document, session, step_position(args.step, session))
+    return pass_exporter(args, kind, document, session)
+
+
+def start_session(args: argparse.Namespace):
+    from bpviz.engine.stepping import StepSession
+
+    document, network, feeds, targets = prepare_run(args)
+    return document, StepSession(network, feeds, targets)
+
+
+def step_position(step: int, session) -> int:
+    total, forward = len(session.steps), session.forward_count
+    if not 0 <= step <= total:
+        raise CliError(f"--step must lie between 0 and {total}: this pass has {total} steps "
+                       f"(1–{forward} forward, {forward + 1}–{total} backward)")
+    return step - 1
+
+
+def graph_exporter(args, document, session, position):
+    from bpviz.export.graph import PdfExporter, PngExporter, SvgExporter
+
+    options = dict(theme=args.theme or "light", transparent=args.transparent,
+                   session=session, position=position)
+    ending = Path(args.to).suffix.lower()
+    if ending == ".png":
+        return PngExporter(document, dpi=args.dpi, **options)
+    return {".svg": SvgExporter, ".pdf": PdfExporter}[ending](document, **options)
+
+
+def pass_exporter(args, kind: str, document, session):
+    theme = args.theme or "light"
+    if kind == "tensors":
+        from bpviz.export.tensors import CsvExporter, NpzExporter
+
+        ending = Path(args.to).suffix.lower()
+        return (NpzExporter if ending == ".npz" else CsvExporter)(session)
+    if kind == "bmatrix":
+        from bpviz.export.tensors import BmatrixExporter, parse_selection
+
+        key, index = parse_selection(args.tensor)
+        if args.sample is not None:
+            index = (args.sample, *index)
+        return BmatrixExporter(session, key + (f"[{', '.join(map(str, index))}]" if index
+                                               else ""))
+    if kind == "heatmaps":
+        from bpviz.export.devices import base_dpi
+        from bpviz.export.heatmaps import HeatmapExporter
+
+        scale = (args.dpi or base_dpi()) / base_dpi()
+        return HeatmapExporter(session, sample=args.sample or 0, theme=theme, scale=scale)
+    from bpviz.export.animation import FramesExporter, GifExporter
+
+    if kind == "gif":
+        return GifExporter(document, session, theme=theme, dpi=args.dpi)
+    return FramesExporter(document, session, theme=theme, dpi=args.dpi,
+                          transparent=args.transparent)
