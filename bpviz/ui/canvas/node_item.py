@@ -75,6 +75,8 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setZValue(1)
+        # Repainting the canvas (every step of a pass) blits unchanged boxes.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         self.in_ports: list[PortItem] = []
         self.out_port: PortItem | None = None
@@ -243,7 +245,7 @@ class NodeItem(QGraphicsItem):
     def _paint_glow(self, painter: QPainter) -> None:
         """A soft halo in the pass's colour around the current node."""
         glow = QColor(FORWARD_MARK if self.step_phase != "backward" else BACKWARD_MARK)
-        rings = 6
+        rings = 4
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for ring in range(rings, 0, -1):
             reach = GLOW * ring / rings

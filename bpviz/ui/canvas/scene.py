@@ -182,9 +182,12 @@ class GraphScene(QGraphicsScene):
         """Repaint in the theme in use (items read its colours when they paint)."""
         self.setBackgroundBrush(canvas("background"))
         for item in self.nodes.values():
+            item.update()  # drops its cached picture
             for port in [*item.in_ports, item.out_port]:
                 if port is not None:
                     port.restyle()
+        for wire in self.wires.values():
+            wire.update()
         self.update()
 
     # -- report ---------------------------------------------------------

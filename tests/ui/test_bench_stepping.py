@@ -1,0 +1,25 @@
+"""The stepping benchmark runs (its figures are printed, never asserted: no timed tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from bpviz.graph import validate  # noqa: E402
+from bpviz.ui.bench_stepping import main, residual_maps  # noqa: E402
+
+
+@pytest.mark.parametrize("n_nodes", [10, 30, 41])
+def test_the_benchmark_graph_has_the_asked_size_and_is_sound(n_nodes):
+    doc = residual_maps(n_nodes, size=8)
+    assert len(doc.nodes) == n_nodes
+    assert validate(doc).shapes["x"] == (8, 8, 8)
+
+
+def test_the_benchmark_prints_its_figures(qapp, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path))
+    assert main(["--nodes", "12", "--size", "8", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "graph: 12 nodes, 8×8 feature maps" in out
+    assert "one backward step with the repaint:" in out
