@@ -37,6 +37,7 @@ from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepthrough.controller import StepController
 from bpviz.ui.theme import Theme, current_theme, theme_manager
+from bpviz.ui.training import install as install_training
 
 FILE_FILTER = "bpviz graphs (*.json);;All files (*)"
 MESSAGE_MS = 6000
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
             self.add_dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
             self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
         self.stepping = StepController(self)  # Run menu, step bar, tensor/formula docks
+        self.training_dock = install_training(self)  # bottom dock and Train menu
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None

@@ -1,0 +1,48 @@
+"""Live training in the window: the Training panel and its Train menu.
+
+`install(window)` puts a TrainingPanel (dock.py) for the window's editor in a
+bottom dock (with its toggle in View › Panels), adds a Train menu before Help
+(Train Ctrl+T, Pause/Resume, Stop Ctrl+Shift+T) and sends the panel's
+messages to the status bar. Training itself runs in a process of its own
+(job.py, worker.py), which imports nothing from Qt: this file imports Qt only
+inside install().
+"""
+
+from __future__ import annotations
+
+
+def install(window):
+    """Add the training panel to a MainWindow; returns the QDockWidget (its
+    widget() is the panel)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMenu
+
+    from bpviz.ui.menus import action
+    from bpviz.ui.training.dock import TrainingPanel
+
+    panel = TrainingPanel(window.editor)
+    dock = window.add_dock("Training", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+    panel.message.connect(window.show_message)
+    acts = {
+        "train": action(window, "&Train", panel.start, "Ctrl+T",
+                        "train a copy of the graph on the chosen dataset"),
+        "train_pause": action(window, "&Pause / Resume", panel.toggle_pause),
+        "train_stop": action(window, "&Stop", panel.stop, "Ctrl+Shift+T"),
+    }
+    help_menu = next((a for a in window.menuBar().actions() if a.text() == "&Help"), None)
+    menu = QMenu("&Train", window.menuBar())
+    if help_menu is not None:
+        window.menuBar().insertMenu(help_menu, menu)
+    else:
+        window.menuBar().addMenu(menu)
+    menu.addActions(list(acts.values()))
+    panel.state_changed.connect(lambda state: _enable(acts, state))
+    _enable(acts, panel.state)
+    window.actions_.update(acts)
+    return dock
+
+
+def _enable(acts, state: str) -> None:
+    acts["train"].setEnabled(state == "idle")
+    acts["train_pause"].setEnabled(state != "idle")
+    acts["train_stop"].setEnabled(state != "idle")

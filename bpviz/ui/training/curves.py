@@ -1,0 +1,303 @@
+"""Live training plots: loss, accuracy, per-layer gradient norms, decision boundary.
+
+Every plot's x axis is the iteration (optimizer steps), so the four line up.
+Curves keep their data in growing NumPy buffers and are redrawn with
+`setData` once per panel update (clipped to the view and down-sampled by
+pyqtgraph when long). Colours follow the theme; the two data colours are the
+Okabe–Ito blue (training) and vermillion (validation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QApplication
+
+from bpviz.ui.theme import Theme, current_theme, theme_manager
+from bpviz.ui.training.boundary import BoundaryImage, class_colour
+
+TRAIN, VAL = "#0072B2", "#D55E00"
+GRAD_MAP = "plasma"
+GRAD_MAP_RANGE = (0.0, 0.85)  # plasma's last yellows vanish on white
+MIN_WIDTH = 120  # px: four plots fit a narrow window
+SMOOTHING = 10  # iterations in the gradient norms' running mean
+GRAD_POINTS = 400  # points drawn per gradient curve at most
+LEGEND_MOST = 6  # legend entries for ramp-coloured gradient curves
+DISTINCT = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+
+class Series:
+    """A growing float array: append in chunks, read the filled part."""
+
+    def __init__(self) -> None:
+        self._data = np.empty(256)
+        self.size = 0
+
+    def extend(self, values) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        need = self.size + len(values)
+        if need > len(self._data):
+            grown = np.empty(max(need, 2 * len(self._data)))
+            grown[:self.size] = self._data[:self.size]
+            self._data = grown
+        self._data[self.size:need] = values
+        self.size = need
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[:self.size]
+
+    def clear(self) -> None:
+        self.size = 0
+
+
+def tick_font() -> QFont:
+    font = QFont(QApplication.font())
+    font.setPointSizeF(max(font.pointSizeF(), 9.0))
+    return font
+
+
+class LogAxis(pg.AxisItem):
+    """A log axis that labels only the powers of ten when it spans more than one."""
+
+    def tickStrings(self, values, scale, spacing):
+        strings = super().tickStrings(values, scale, spacing)
+        if not self.logMode:
+            return strings
+        decades = [abs(v - round(v)) < 1e-9 for v in values]
+        if sum(decades) < 2:
+            return strings
+        return [f"{10.0 ** round(v):g}" if whole else "" for v, whole in zip(values, decades)]
+
+
+class TrainingPlot(pg.PlotWidget):
+    """A themed plot with a title, axis labels and a legend."""
+
+    def __init__(self, title: str, y_label: str, parent=None, legend_at=(-4, 4),
+                 log_y: bool = False) -> None:
+        axes = {"left": LogAxis("left")} if log_y else {}
+        super().__init__(parent, axisItems=axes)
+        self.title_text, self.y_label = title, y_label
+        item = self.getPlotItem()
+        item.setLogMode(y=log_y)
+        item.setLabel("bottom", "iteration")
+        item.setLabel("left", y_label)
+        item.setMenuEnabled(False)
+        # NOTE: offset (x, y): negative from the right or bottom edge.
+        self.legend = item.addLegend(offset=legend_at, labelTextSize="9pt")
+        self.setMinimumSize(MIN_WIDTH, 170)
+        self.apply_theme(current_theme())
+        theme_manager().changed.connect(self.apply_theme)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.setBackground(theme.base)
+        item = self.getPlotItem()
+        item.setTitle(self.title_text, color=theme.text, size="10pt")
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(theme.muted))
+            axis.setTextPen(pg.mkPen(theme.text))
+            axis.setTickFont(tick_font())
+            axis.enableAutoSIPrefix(False)
+            axis.label.setDefaultTextColor(QColor(theme.text))
+        self.legend.setLabelTextColor(theme.text)
+        backing = QColor(theme.base)
+        backing.setAlpha(200)  # curves behind the legend still show
+        self.legend.setBrush(pg.mkBrush(backing))
+
+    def curve(self, name: str | None, colour: str | QColor, width: float = 2.0, symbol=None,
+              style=Qt.PenStyle.SolidLine) -> pg.PlotDataItem:
+        """A curve; one without symbols is clipped to the view and down-sampled when long."""
+        pen = pg.mkPen(colour, width=width, style=style)
+        options = {"symbol": symbol, "symbolSize": 6, "symbolBrush": colour,
+                   "symbolPen": pg.mkPen(colour)} if symbol else {}
+        item = self.plot([], [], pen=pen, name=name, **options)
+        if not symbol:
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        return item
+
+
+class SeriesPlot(TrainingPlot):
+    """Named curves, each with its growing (x, y) data."""
+
+    def __init__(self, title: str, y_label: str, parent=None, **options) -> None:
+        super().__init__(title, y_label, parent, **options)
+        self.items: dict[str, pg.PlotDataItem] = {}
+        self.data: dict[str, tuple[Series, Series]] = {}
+
+    def add_curve(self, key: str, name: str | None, colour: str, **style) -> None:
+        self.items[key] = self.curve(name, colour, **style)
+        self.data[key] = (Series(), Series())
+
+    def extend(self, key: str, xs, ys) -> None:
+        if len(xs):
+            x, y = self.data[key]
+            x.extend(xs)
+            y.extend(ys)
+            self.items[key].setData(x.values, y.values, connect="finite")
+
+    def clear_data(self) -> None:
+        for key, (x, y) in self.data.items():
+            x.clear()
+            y.clear()
+            self.items[key].setData([], [])
+
+
+class LossPlot(SeriesPlot):
+    """Every batch's loss (thin), and the epoch means on training and validation data."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Loss", "loss", parent)
+        faint = QColor(TRAIN)
+        faint.setAlpha(90)
+        self.add_curve("batch", "batch", faint, width=1)
+        self.add_curve("train", "train (epoch)", TRAIN, symbol="o")
+        self.add_curve("val", "validation", VAL, symbol="t", style=Qt.PenStyle.DashLine)
+
+    def add_batches(self, iterations, losses) -> None:
+        self.extend("batch", iterations, losses)
+
+    def add_epochs(self, events) -> None:
+        self.extend("train", [e.iteration for e in events], [e.train_loss for e in events])
+        val = [e for e in events if e.val_loss is not None]
+        self.extend("val", [e.iteration for e in val], [e.val_loss for e in val])
+
+
+class AccuracyPlot(SeriesPlot):
+    """Accuracy in percent after every epoch, on training and validation data."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Accuracy", "accuracy (%)", parent, legend_at=(-4, -4))
+        self.add_curve("train", "train", TRAIN, symbol="o")
+        self.add_curve("val", "validation", VAL, symbol="t", style=Qt.PenStyle.DashLine)
+        self.getPlotItem().setYRange(0, 100)
+        self.getPlotItem().enableAutoRange(axis="y", enable=False)
+
+    def add_epochs(self, events) -> None:
+        train = [e for e in events if e.train_acc is not None]
+        self.extend("train", [e.iteration for e in train], [100 * e.train_acc for e in train])
+        val = [e for e in events if e.val_acc is not None]
+        self.extend("val", [e.iteration for e in val], [100 * e.val_acc for e in val])
+
+
+def grad_colours(count: int) -> list[str]:
+    """Distinct colours for a few nodes; a plasma ramp from input to output for many."""
+    if count <= len(DISTINCT):
+        return list(DISTINCT[:count])
+    cmap = pg.colormap.get(GRAD_MAP)
+    low, high = GRAD_MAP_RANGE
+    return [cmap.map(low + (high - low) * i / (count - 1), mode="qcolor").name()
+            for i in range(count)]
+
+
+def legend_picks(count: int, most: int = LEGEND_MOST) -> set[int]:
+    """Which of `count` ramp-coloured curves get a legend entry: all, or evenly spaced
+    ones from the first to the last."""
+    if count <= most:
+        return set(range(count))
+    return {int(i) for i in np.round(np.linspace(0, count - 1, most))}
+
+
+def log_average(values: np.ndarray, state: float | None, weight: float
+                ) -> tuple[np.ndarray, float | None]:
+    """A running mean of log10(values) (a geometric mean), carried on from `state`.
+
+    Zeros and non-finite values leave the mean as it was and give a gap."""
+    out = np.full(len(values), np.nan)
+    for i, value in enumerate(values):
+        if value > 0 and np.isfinite(value):
+            log = float(np.log10(value))
+            state = log if state is None else state + weight * (log - state)
+            out[i] = 10.0 ** state
+    return out, state
+
+
+class GradNormPlot(TrainingPlot):
+    """‖∂L/∂θ‖ of every trainable node, log scale, one curve each: a running geometric
+    mean over about SMOOTHING iterations (the raw values are in `norms`)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(f"Gradient norm per layer ‖∂L/∂θ‖ (mean of ~{SMOOTHING} it)",
+                         "‖∂L/∂θ‖ (log)", parent, log_y=True)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.x = Series()
+        self.norms: dict[str, Series] = {}
+        self.smooth: dict[str, Series] = {}
+        self._state: dict[str, float | None] = {}
+
+    def set_nodes(self, nodes) -> None:
+        """Start over with one curve per node (in order: input side first)."""
+        self.clear_data()
+        picks = legend_picks(len(nodes))
+        for i, (node, colour) in enumerate(zip(nodes, grad_colours(len(nodes)))):
+            self.curves[node] = self.curve(node if i in picks else None, colour, width=1)
+            self.norms[node], self.smooth[node], self._state[node] = Series(), Series(), None
+
+    def add(self, iterations, norms: dict[str, list[float]]) -> None:
+        if not len(iterations):
+            return
+        self.x.extend(iterations)
+        for node in self.curves:
+            values = np.asarray(norms.get(node, [np.nan] * len(iterations)), dtype=np.float64)
+            self.norms[node].extend(values)
+            smooth, self._state[node] = log_average(values, self._state[node], 1 / SMOOTHING)
+            self.smooth[node].extend(smooth)
+        # NOTE: the running mean is smooth: every step-th point draws the same picture
+        # at a fraction of the cost (a deep net has dozens of curves to repaint).
+        step = max(1, self.x.size // GRAD_POINTS)
+        for node, curve in self.curves.items():
+            curve.setData(self.x.values[::step], self.smooth[node].values[::step],
+                          connect="finite")
+
+    def clear_data(self) -> None:
+        for curve in self.curves.values():
+            self.getPlotItem().removeItem(curve)
+        self.legend.clear()
+        self.curves, self.norms, self.smooth, self._state = {}, {}, {}, {}
+        self.x.clear()
+
+
+class BoundaryPlot(TrainingPlot):
+    """The network's decision regions with the data on top (2-D data only)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Decision boundary", "x₂", parent)
+        item = self.getPlotItem()
+        item.setLabel("bottom", "x₁")
+        self.legend.hide()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        item.addItem(self.image)
+        self.points = pg.ScatterPlotItem(size=6, pxMode=True)
+        item.addItem(self.points)
+        self.note = pg.TextItem("", anchor=(0.5, 0.5), color=current_theme().muted)
+        item.addItem(self.note)
+        self.last: BoundaryImage | None = None
+        self.show_note("2-D data only: the boundary appears while training on "
+                       "xor, circles, moons, spiral or blobs")
+
+    def show_note(self, text: str) -> None:
+        self.image.clear()
+        self.points.setData([])
+        self.last = None
+        self.note.setText(text)
+        self.note.setTextWidth(230)
+        self.note.setPos(0.5, 0.5)
+        self.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.note.setText("")
+        brushes = [pg.mkBrush(class_colour(int(k))) for k in y]
+        self.points.setData(x[:, 0], x[:, 1], brush=brushes, pen=pg.mkPen("#ffffff", width=0.8))
+        low, high = x.min(axis=0), x.max(axis=0)
+        self.getPlotItem().setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
+
+    def set_boundary(self, boundary: BoundaryImage) -> None:
+        self.last = boundary
+        self.image.setImage(boundary.rgb, autoLevels=False, levels=(0, 255))
+        self.image.setRect(*boundary.extent)
+        x0, y0, width, height = boundary.extent
+        self.getPlotItem().setRange(xRange=(x0, x0 + width), yRange=(y0, y0 + height),
+                                    padding=0)

@@ -1,0 +1,341 @@
+"""The training panel: settings and buttons on top, four live plots below.
+
+Train copies the editor's document and trains the copy in a separate process
+(`TrainingRun`, `job.py`); a QTimer on the UI thread collects what the job
+reported every UPDATE_MS and redraws once, so the window stays responsive
+however fast the trainer runs. Stop asks the job to cancel (it stops before
+its next iteration) and ends the process if it has not within CANCEL_WAIT_S.
+
+Editing the graph while it trains is allowed: the run goes on with the copy
+taken at Train, and the panel says that the graph has changed. The trained
+weights are kept in `trained` (a TrainedWeights, with the copy of the graph
+they belong to) and sent with `weights_trained(network)` when a run ends with
+finite weights (finished or stopped); `TrainedWeights.fits(doc)` tells whether
+they still fit the editor's graph, e.g. for stepping through the trained net.
+
+A NaN or infinity stops the run; the panel shows the trainer's message, which
+names the first node where it appeared, sends it to the status bar and selects
+that node in the editor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
+
+from bpviz.data import DATASETS
+from bpviz.graph import GraphDocument
+from bpviz.ui.training.controls import TrainingControls
+from bpviz.ui.training.curves import AccuracyPlot, BoundaryPlot, GradNormPlot, LossPlot
+from bpviz.ui.training.worker import RunInfo, TrainConfig, TrainingRun, Update
+
+UPDATE_MS = 33  # at most ~30 redraws a second
+RATE_SECONDS = 1.0  # iterations per second over this window
+STOP_WAIT_S = 2.0  # how long quitting waits for the job
+CANCEL_WAIT_S = 3.0  # how long Stop waits before it ends the job's process
+PANEL_HEIGHT = 330
+
+
+def structure(doc: GraphDocument) -> list[tuple]:
+    """What the weights depend on: nodes, ops, wiring, parameters (not positions)."""
+    return [(n.id, n.op, tuple(n.inputs), repr(sorted(n.params.items())), n.trainable)
+            for n in doc.nodes.values()]
+
+
+@dataclass(frozen=True)
+class TrainedWeights:
+    """A trained network and the graph, data and settings it was trained with."""
+
+    network: object  # bpviz.engine.Network
+    doc: GraphDocument  # the copy taken at Train
+    config: TrainConfig
+    normalizer: object  # bpviz.data.Normalizer: what the inputs were standardised with
+    iterations: int
+
+    def fits(self, doc: GraphDocument) -> bool:
+        return structure(doc) == structure(self.doc)
+
+    def tensors(self) -> dict:
+        """'<node id>/<name>' → a copy of every parameter and buffer."""
+        from bpviz.graph.weights import network_tensors
+
+        return {key: value.copy() for key, value in network_tensors(self.network).items()}
+
+
+class TrainingPanel(QWidget):
+    message = Signal(str)  # for the status bar
+    weights_trained = Signal(object)  # the trained Network
+    state_changed = Signal(str)  # "idle", "preparing", "training", "paused"
+
+    def __init__(self, editor=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.controls = TrainingControls()
+        self.loss_plot, self.accuracy_plot = LossPlot(), AccuracyPlot()
+        self.grad_plot, self.boundary_plot = GradNormPlot(), BoundaryPlot()
+        self.run: TrainingRun | None = None
+        self.info: RunInfo | None = None
+        self.trained: TrainedWeights | None = None
+        self.state = "idle"
+        self.iteration = 0
+        self._rates: deque[tuple[float, int]] = deque()
+        self._graph_changed = False
+        self._run_box: list[TrainingRun | None] = [None]
+        self.timer = QTimer(self)
+        self.timer.setInterval(UPDATE_MS)
+        self.timer.timeout.connect(self.poll)
+        self._build()
+        self._connect()
+
+    def sizeHint(self) -> QSize:
+        return QSize(1200, PANEL_HEIGHT)
+
+    def _build(self) -> None:
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.setChildrenCollapsible(False)
+        for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot, self.boundary_plot):
+            plots.addWidget(plot)
+        plots.setSizes([300, 260, 360, 260])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.controls)
+        layout.addWidget(plots, 1)
+        self.plots = plots
+
+    def _connect(self) -> None:
+        self.controls.train_clicked.connect(self.start)
+        self.controls.pause_toggled.connect(self.set_paused)
+        self.controls.stop_clicked.connect(self.stop)
+        box = self._run_box
+        self.destroyed.connect(lambda *_: box[0] is not None and box[0].kill())
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shut_down)
+        if self.editor is not None:
+            self.editor.report_changed.connect(self._graph_edited)
+            self.editor.document_replaced.connect(self._document_replaced)
+
+    # -- commands ------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.state != "idle"
+
+    def start(self) -> bool:
+        """Train a copy of the editor's graph; False (with the reason shown) if it cannot."""
+        if self.running:
+            return False
+        doc = self.editor.doc if self.editor is not None else None
+        problem = self._graph_problem(doc)
+        if problem:
+            self._show_problem(problem)
+            return False
+        self._reset_plots()
+        self.run = self._run_box[0] = TrainingRun(doc, self.controls.config())
+        self._graph_changed = False
+        self.iteration, self.info = 0, None
+        self._rates.clear()
+        self.run.start()
+        self._set_state("preparing")
+        self.controls.set_status(f"preparing {self.run.config.dataset}…")
+        self.controls.set_progress(0, 0, None)
+        self.timer.start()
+        return True
+
+    def set_paused(self, paused: bool) -> None:
+        if self.run is None or not self.running:
+            return
+        self.run.set_paused(paused)
+        self._set_state("paused" if paused else ("training" if self.info else "preparing"))
+        self._rates.clear()
+        if paused:
+            self.controls.set_progress(self.iteration, self._total(), None)
+
+    def toggle_pause(self) -> None:
+        self.set_paused(self.state != "paused")
+
+    def stop(self) -> None:
+        """Cancel the run: the trainer stops before its next iteration."""
+        if self.run is not None and self.running:
+            self.run.cancel()
+            self.controls.set_status("stopping…")
+
+    def shut_down(self) -> None:
+        """Cancel and wait briefly for the worker (the app is quitting)."""
+        if self.run is not None:
+            self.run.cancel()
+            if not self.run.join(STOP_WAIT_S):
+                self.run.kill()
+        self.timer.stop()
+
+    # -- problems ---------------------------------------------------------------------------
+    def _graph_problem(self, doc: GraphDocument | None) -> str | None:
+        if doc is None or not doc.nodes:
+            return "there is no graph to train"
+        report = self.editor.report
+        errors = [report.errors[i] for i in doc.nodes if i in report.errors]
+        if errors:
+            return f"fix the graph first: {errors[0]}"
+        return None
+
+    def _show_problem(self, text: str) -> None:
+        self.controls.set_status(text, error=True)
+        self.message.emit(f"cannot train: {text}")
+
+    # -- updates from the worker ------------------------------------------------------------
+    def poll(self) -> None:
+        """Show what the worker reported since the last poll (the timer calls this)."""
+        run = self.run
+        if run is None:
+            return
+        if run.cancelled_at is not None and time.perf_counter() - run.cancelled_at > \
+                CANCEL_WAIT_S:
+            run.kill()
+        update = run.drain()
+        if update.info is not None:
+            self._started(update.info)
+        self._show(update)
+        if update.error is not None:
+            self._failed(update.error)
+        elif update.stopped is not None:
+            self._stopped(update.stopped)
+
+    def _started(self, info: RunInfo) -> None:
+        self.info = info
+        self.grad_plot.set_nodes(info.nodes)
+        if info.points is not None:
+            self.boundary_plot.set_points(*info.points)
+        else:
+            self.boundary_plot.show_note("2-D data only: no decision boundary for "
+                                         f"{info.dataset}")
+        if self.state == "preparing":
+            self._set_state("training")
+
+    def _show(self, update: Update) -> None:
+        if update.iterations:
+            self.loss_plot.add_batches(update.iterations, update.losses)
+            self.grad_plot.add(update.iterations, update.grad_norms)
+            self.iteration = update.iterations[-1]
+        if update.epochs:
+            self.loss_plot.add_epochs(update.epochs)
+            self.accuracy_plot.add_epochs(update.epochs)
+        if update.boundary is not None:
+            self.boundary_plot.set_boundary(update.boundary)
+        if self.info is not None and self.state != "paused":
+            self.controls.set_progress(self.iteration, self._total(), self._rate())
+            self.controls.set_status(self._summary(update.epoch))
+
+    def _rate(self) -> float | None:
+        now = time.perf_counter()
+        self._rates.append((now, self.iteration))
+        while len(self._rates) > 2 and now - self._rates[0][0] > RATE_SECONDS:
+            self._rates.popleft()
+        then, first = self._rates[0]
+        return (self.iteration - first) / (now - then) if now - then > 0.2 else None
+
+    def _total(self) -> int:
+        return self.info.total_iterations if self.info else 0
+
+    def _summary(self, epoch: int) -> str:
+        info = self.info
+        parts = [f"{info.dataset}: {info.train_size} train / {info.val_size} validation",
+                 f"epoch {max(epoch, 1)}/{info.epochs}"]
+        last = self.loss_plot.data["batch"][1]
+        if last.size:
+            parts.append(f"loss {last.values[-1]:.4g}")
+        val = self.accuracy_plot.data["val"][1]
+        if val.size:
+            parts.append(f"val acc {val.values[-1]:.1f}%")
+        if self._graph_changed:
+            parts.append("the graph has changed: this run trains it as it was at Train")
+        return " · ".join(parts)
+
+    def _stopped(self, event) -> None:
+        self._finish()
+        self.controls.set_progress(self.iteration, self._total(), None)
+        if event.reason == "non-finite":
+            self.controls.set_status(f"stopped: {event.message}", error=True)
+            self.message.emit(f"Training stopped: {event.message}")
+            self._select(event.node)
+            return
+        self._keep_weights(event)
+        text = event.message if event.reason == "finished" else \
+            f"stopped after {max(event.iteration, self.iteration)} iterations"
+        val = self.accuracy_plot.data["val"][1]
+        if val.size:
+            text += f" · validation accuracy {val.values[-1]:.1f}%"
+        if self._graph_changed:
+            text += " · the graph has changed since Train: the weights fit the graph as it was"
+        self.controls.set_status(text)
+        self.message.emit(f"Training: {text}")
+
+    def _failed(self, message: str) -> None:
+        self._finish()
+        self.controls.set_progress(0, 0, None)
+        self._show_problem(message)
+
+    def _finish(self) -> None:
+        self.timer.stop()
+        self._set_state("idle")
+
+    def _keep_weights(self, event) -> None:
+        run = self.run
+        if run.network is None or event.iteration == 0:
+            return
+        self.trained = TrainedWeights(run.network, run.doc, run.config,
+                                      run.info.normalizer, event.iteration)
+        self.weights_trained.emit(run.network)
+
+    def _select(self, node: str | None) -> None:
+        if node and self.editor is not None and node in self.editor.doc.nodes:
+            self.editor.set_selection([node])
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.controls.set_state(state)
+        self.state_changed.emit(state)
+
+    def _reset_plots(self) -> None:
+        self.loss_plot.clear_data()
+        self.accuracy_plot.clear_data()
+        self.grad_plot.clear_data()
+        self.boundary_plot.show_note("")
+
+    # -- the editor --------------------------------------------------------------------------
+    def _graph_edited(self, _report=None) -> None:
+        if self.running and self.run is not None:
+            self._graph_changed = structure(self.editor.doc) != structure(self.run.doc)
+
+    def _document_replaced(self) -> None:
+        suggestion = suggest_dataset(self.editor.doc)
+        if suggestion and not self.running:
+            current = self.controls.config().dataset
+            if current in NAMED and not _same_kind(suggestion, current):
+                self.controls.set_dataset(suggestion)
+
+
+NAMED = tuple(DATASETS)
+TOY = ("xor", "circles", "moons", "spiral", "blobs")
+
+
+def _same_kind(a: str, b: str) -> bool:
+    return a in TOY and b in TOY
+
+
+def suggest_dataset(doc: GraphDocument) -> str | None:
+    """A dataset that fits the graph's input: moons for [2], digits for 8×8 images."""
+    shapes = [n.params.get("shape") for n in doc.nodes.values() if n.op == "input"]
+    if len(shapes) != 1 or not isinstance(shapes[0], list):
+        return None
+    shape = shapes[0]
+    if shape == [2]:
+        return "moons"
+    if shape in ([1, 8, 8], [64]):
+        return "digits"
+    if len(shape) == 3 and shape[0] == 1 and shape[1] == shape[2] and 8 <= shape[1] <= 128:
+        return "shapes"
+    return None

@@ -1,0 +1,65 @@
+"""Decision-boundary pictures and the job's own process, without any widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bpviz.data import Normalizer
+from bpviz.graph import build_network, load_graph
+from bpviz.ui.training.boundary import Grid, class_colour, class_probabilities, colour_image
+from bpviz.ui.training.worker import TrainConfig, TrainingRun
+from tests.ui.windowkit import EXAMPLES
+
+
+def test_probabilities_follow_the_loss():
+    logits = np.array([[0.0, 0.0], [10.0, -10.0]])
+    np.testing.assert_allclose(class_probabilities(logits, "softmax_cross_entropy"),
+                               [[0.5, 0.5], [1, 0]], atol=1e-8)
+    one = np.array([[0.0], [100.0]])
+    np.testing.assert_allclose(class_probabilities(one, "bce_with_logits"), [[0.5, 0.5], [0, 1]])
+    np.testing.assert_allclose(class_probabilities(np.array([[0.2], [1.7]]), "bce"),
+                               [[0.8, 0.2], [0, 1]])
+
+
+def test_the_image_mixes_class_colours_and_draws_the_boundary_dark():
+    probs = np.zeros((4 * 6, 2))
+    probs[:, 0] = np.tile([1, 1, 1, 0, 0, 0], 4)  # left half class 0, right half class 1
+    probs[:, 1] = 1 - probs[:, 0]
+    image = colour_image(probs, 4, 6)
+    assert image.shape == (4, 6, 3) and image.dtype == np.uint8
+    assert class_colour(0) == "#0072B2" and class_colour(1) == "#D55E00"
+    red, _, blue = image[0, 0].astype(int)
+    assert blue > red  # class 0: blue
+    red, _, blue = image[0, 5].astype(int)
+    assert red > blue  # class 1: vermillion
+    assert (image[:, 3] == 40).all()  # where the class changes
+
+
+def test_the_grid_covers_the_data_and_leaves_the_network_training():
+    network = build_network(load_graph(EXAMPLES / "moons_mlp.json"))
+    x = np.array([[0.0, 0.0], [2.0, 1.0]])
+    grid = Grid.around(x, network, Normalizer.fit(x), size=8)
+    x0, y0, width, height = grid.extent
+    assert (x0, y0) == pytest.approx((-0.2, -0.1)) and (width, height) == pytest.approx((2.4, 1.2))
+    picture = grid.evaluate(7)
+    assert picture.rgb.shape == (8, 8, 3) and picture.iteration == 7
+    assert all(node.op.training for node in network.order)
+
+
+def test_a_run_reports_and_hands_back_the_trained_weights():
+    run = TrainingRun(load_graph(EXAMPLES / "moons_mlp.json"), TrainConfig(epochs=4))
+    run.start()
+    assert run.join(60)
+    update = run.drain()
+    while run.running:
+        update.merge(run.drain())
+    assert not run.running and update.error is None
+    assert update.stopped.reason == "finished" and update.iterations == list(range(1, 21))
+    assert [e.epoch for e in update.epochs] == [1, 2, 3, 4]
+    assert set(update.grad_norms) == {"hidden", "out"} and update.boundary is not None
+    assert run.info.total_iterations == 20 and run.info.points[0].shape == (200, 2)
+    assert run.network.nodes["hidden"].op.params["weight"].dtype == np.float32
+    fresh = build_network(load_graph(EXAMPLES / "moons_mlp.json"), dtype=np.float32)
+    assert not np.allclose(fresh.nodes["hidden"].op.params["weight"],
+                           run.network.nodes["hidden"].op.params["weight"])
