@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QGraphicsItem
 
 from bpviz.engine.formulas import describe_step
 from bpviz.engine.stepping import StepSession, WireKey
@@ -156,6 +157,7 @@ class SceneFigure:
             keep = set(map(id, only))
             hidden = [item for item in self.scene.items()
                       if item.parentItem() is None and id(item) not in keep and item.isVisible()]
+        self._without_caches()
         brush = self.scene.backgroundBrush()
         self.scene.setBackgroundBrush(Qt.BrushStyle.NoBrush)
         for item in hidden:
@@ -167,6 +169,14 @@ class SceneFigure:
             for item in hidden:
                 item.setVisible(True)
             self.scene.setBackgroundBrush(brush)
+
+    def _without_caches(self) -> None:
+        """Items that the canvas caches as pixmaps would come out as bitmaps in an
+        SVG or PDF: an export paints every item afresh, as vectors."""
+        none = QGraphicsItem.CacheMode.NoCache
+        for item in self.scene.items():
+            if item.cacheMode() != none:
+                item.setCacheMode(none)
 
     def close(self) -> None:
         self.scene.clear()

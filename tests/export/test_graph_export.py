@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -33,6 +34,7 @@ def test_svg_parses_and_has_one_group_per_node(qapp, tmp_path, path):
         texts = "".join(t.text or "" for t in group.iter(f"{SVG}text"))
         assert group.get("data-node") in texts
         assert list(group.iter(f"{SVG}path")) or list(group.iter(f"{SVG}rect"))
+        assert not list(group.iter(f"{SVG}image"))  # vectors, never a cached bitmap
     wires = [g for g in root.iter(f"{SVG}g") if g.get("class") == "wire"]
     assert len(wires) == sum(len(node.inputs) for node in document.nodes.values())
     assert len({g.get("id") for g in groups}) == len(groups)
@@ -64,6 +66,17 @@ def test_pdf_renders_to_a_non_blank_page(qapp, tmp_path):
     out = PdfExporter(load_graph(RESIDUAL)).export(tmp_path / "graph.pdf")
     assert out.read_bytes().startswith(b"%PDF")
     assert non_blank(pdf_page_pixels(out, tmp_path))
+
+
+def test_pdf_is_vector_with_real_text(qapp, tmp_path):
+    document = load_graph(RESIDUAL)
+    out = PdfExporter(document).export(tmp_path / "graph.pdf")
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    assert all(node_id in text for node_id in document.nodes)
+    images = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True, text=True,
+                            check=True, timeout=60).stdout.splitlines()
+    assert len(images) <= 2  # the header lines only: no bitmaps
 
 
 def test_pdf_page_is_the_figure_size(qapp, tmp_path):
