@@ -336,11 +336,11 @@ class NodeItem(QGraphicsItem):
     def _place_badges(self) -> None:
         rect = self._rect
         if self.sum_badge is not None:
-            self.sum_badge.setPos(rect.right() + 16.0, -16.0)
+            self.sum_badge.setPos(rect.right() + 14.0, 20.0)  # below: labels sit above
         if self.verify_badge is not None:
             badge = self.verify_badge.rect()
             self.verify_badge.setPos(rect.right() - badge.width() + 6.0,
-                                     rect.top() - badge.height() * 0.6)
+                                     rect.top() - badge.height() + 2.0)
 
     # -- moves ----------------------------------------------------------
     def itemChange(self, change, value):

@@ -120,6 +120,8 @@ class WireItem(QGraphicsPathItem):
                                 obstacles, side)
 
     def _place_label(self) -> None:
+        """On the middle of the wire; above it while a gradient colours the wire, so
+        the colour and thickness stay in sight."""
         if not self.label and not self.note:
             self._label_rect = QRectF()
             return
@@ -128,6 +130,8 @@ class WireItem(QGraphicsPathItem):
         width = max(metrics.horizontalAdvance(text) for text in lines) + 10
         height = metrics.height() * len(lines) + 2
         centre = self.path().pointAtPercent(0.5)
+        if self.grad_colour is not None:
+            centre.setY(centre.y() - height / 2 - self.grad_width / 2 - 3)
         self._label_rect = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
 
     def boundingRect(self) -> QRectF:

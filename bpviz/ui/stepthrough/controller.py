@@ -233,6 +233,17 @@ class StepController(QObject):
     def _position_changed(self, _position: int) -> None:
         speed = self.bar.steps_per_second() if self.bar.playing else None
         self.presenter.show(self.built, speed)
+        self._receptive_follows()
+
+    def _receptive_follows(self) -> None:
+        """While the receptive-field panel is in sight, it shows the current node
+        whenever that node has feature maps with a receptive field."""
+        step = self.session.current if self.session is not None else None
+        view = self.receptive
+        if (step is None or not view.isVisible() or self.bar.playing
+                or view.node.findText(step.node) < 0 or view.node.currentText() == step.node):
+            return
+        view.set_node(step.node)
 
     # -- torch check ------------------------------------------------------
     def verify(self) -> None:
