@@ -6,9 +6,12 @@
 Opens the main window with an example graph, starts training and, until it
 ends, lets a QTimer tick every TICK_MS on the UI thread; the longest gap
 between ticks beyond the interval is the worst stall a user could feel (the
-target is under 50 ms). Also reported: the panel's redraws (count and cost),
-the iterations per second in the window and without it (the same run with
-no UI). Runs offscreen when there is no display.
+target is under 50 ms). That wall-clock figure also counts the time the OS
+gives to other processes, so on a busy machine it is also reported as the UI
+thread's own CPU time per pass of the event loop. Also reported: the
+panel's updates (count and cost) and the iterations per second in the window
+and without it (the same run with no UI; both include the job's start-up).
+Runs offscreen when there is no display.
 """
 
 from __future__ import annotations
@@ -94,12 +97,7 @@ def bench(graph: str, config, limit_s: float = 120.0) -> dict[str, float]:
     start = time.perf_counter()
     if not panel.start():
         raise RuntimeError(panel.controls.status.toolTip())
-    cpu: list[float] = []  # the UI thread's CPU time per pass of the event loop
-    while panel.running and time.perf_counter() - start < limit_s:
-        before = time.thread_time()
-        app.processEvents()
-        cpu.append(time.thread_time() - before)
-        time.sleep(0.0005)
+    cpu = run_events(app, panel, start + limit_s)
     seconds = time.perf_counter() - start
     ticks.timer.stop()
     stalls = ticks.stalls_ms() or [0.0]
@@ -115,6 +113,17 @@ def bench(graph: str, config, limit_s: float = 120.0) -> dict[str, float]:
     window.close()
     app.processEvents()
     return result
+
+
+def run_events(app, panel, deadline: float) -> list[float]:
+    """Run the event loop until training ends; the UI thread's CPU time per pass."""
+    cpu: list[float] = []
+    while panel.running and time.perf_counter() < deadline:
+        before = time.thread_time()
+        app.processEvents()
+        cpu.append(time.thread_time() - before)
+        time.sleep(0.0005)
+    return cpu
 
 
 def percentile(values: list[float], q: float) -> float:

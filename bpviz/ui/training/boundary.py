@@ -4,9 +4,10 @@ A Grid covers the data's bounding box (plus a margin) with GRID_SIZE² points
 in the data's own coordinates; `evaluate` feeds them, standardised as the
 training data were, through the network in evaluation mode and colours each
 pixel by the class probabilities: each class has a colour (Okabe–Ito,
-colour-blind safe), mixed by probability and paler where the network is
-unsure; the pixels where the predicted class changes are drawn dark, so the
-boundary itself is a line.
+colour-blind safe), mixed by probability and more transparent where the
+network is unsure (the plot's background shows through); `edge` marks the
+pixels where the predicted class changes, which the plot draws as a line in
+the theme's text colour.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ GRID_SIZE = 96
 MARGIN = 0.1  # of the data's extent, on every side
 CLASS_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9",
                  "#F0E442", "#000000")
-LINE_RGB = (40, 40, 40)
 
 
 def class_colour(k: int) -> str:
@@ -32,7 +32,8 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class BoundaryImage:
-    rgb: np.ndarray  # [rows (y, bottom first), columns (x), 3] uint8
+    rgba: np.ndarray  # [rows (y, bottom first), columns (x), 4] uint8
+    edge: np.ndarray  # [rows, columns] bool: the predicted class changes here
     extent: tuple[float, float, float, float]  # x0, y0, width, height in data units
     iteration: int
 
@@ -52,21 +53,22 @@ def class_probabilities(pred: np.ndarray, loss_op: str) -> np.ndarray:
         return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
 
 
-def colour_image(probs: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """[rows, columns, 3] uint8: class colours mixed by probability, the boundary dark."""
+def colour_image(probs: np.ndarray, rows: int, columns: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """([rows, columns, 4] uint8 RGBA: class colours mixed by probability, opaque where
+    sure; [rows, columns] bool: where the predicted class changes)."""
     probs = np.nan_to_num(probs, nan=1 / probs.shape[1])
     k = probs.shape[1]
     colours = np.array([_rgb(class_colour(i)) for i in range(k)], dtype=np.float64)
     mixed = probs @ colours
     confidence = (probs.max(axis=1) - 1 / k) / (1 - 1 / k)
-    alpha = (0.15 + 0.45 * confidence)[:, None]
-    image = (255 * (1 - alpha) + mixed * alpha).reshape(rows, columns, 3)
+    alpha = 255 * (0.15 + 0.45 * np.clip(confidence, 0, 1))
+    image = np.concatenate([mixed, alpha[:, None]], axis=1).reshape(rows, columns, 4)
     label = probs.argmax(axis=1).reshape(rows, columns)
     edge = np.zeros_like(label, dtype=bool)
     edge[:, 1:] |= label[:, 1:] != label[:, :-1]
     edge[1:, :] |= label[1:, :] != label[:-1, :]
-    image[edge] = LINE_RGB
-    return np.clip(image, 0, 255).astype(np.uint8)
+    return np.clip(image, 0, 255).astype(np.uint8), edge
 
 
 class Grid:
@@ -113,4 +115,5 @@ class Grid:
 
     def evaluate(self, iteration: int) -> BoundaryImage:
         probs = class_probabilities(self.predict(), self.ends.loss_op)
-        return BoundaryImage(colour_image(probs, self.size, self.size), self.extent, iteration)
+        rgba, edge = colour_image(probs, self.size, self.size)
+        return BoundaryImage(rgba, edge, self.extent, iteration)

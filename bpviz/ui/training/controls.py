@@ -111,7 +111,8 @@ class TrainingControls(QWidget):
         self.stop_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop))
         self.stop_button.setToolTip("stop training, keeping the weights (Ctrl+Shift+T)")
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(160)
+        self.progress.setMinimumWidth(
+            self.progress.fontMetrics().horizontalAdvance("8,888,888 / 8,888,888 it") + 24)
         self.rate.setMinimumWidth(80)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setTextFormat(Qt.TextFormat.RichText)

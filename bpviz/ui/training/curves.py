@@ -18,14 +18,20 @@ from PySide6.QtWidgets import QApplication
 from bpviz.ui.theme import Theme, current_theme, theme_manager
 from bpviz.ui.training.boundary import BoundaryImage, class_colour
 
-TRAIN, VAL = "#0072B2", "#D55E00"
+# Okabe–Ito colours by role; the dark theme takes the lighter ones.
+ROLE_COLOURS = {"light": {"train": "#0072B2", "val": "#D55E00"},
+                "dark": {"train": "#56B4E9", "val": "#E69F00"}}
 GRAD_MAP = "plasma"
-GRAD_MAP_RANGE = (0.0, 0.85)  # plasma's last yellows vanish on white
+GRAD_MAP_RANGE = {"light": (0.0, 0.85), "dark": (0.25, 1.0)}  # off the background's end
 MIN_WIDTH = 120  # px: four plots fit a narrow window
+MAX_SYMBOLS = 60  # epoch markers up to this many points
 SMOOTHING = 10  # iterations in the gradient norms' running mean
 GRAD_POINTS = 400  # points drawn per gradient curve at most
 LEGEND_MOST = 6  # legend entries for ramp-coloured gradient curves
-DISTINCT = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+DISTINCT = {"light": ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                      "#000000"),
+            "dark": ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#D55E00",
+                     "#FFFFFF")}
 
 
 class Series:
@@ -84,7 +90,6 @@ class TrainingPlot(pg.PlotWidget):
         item.setLogMode(y=log_y)
         item.setLabel("bottom", "iteration")
         item.setLabel("left", y_label)
-        item.setMenuEnabled(False)
         # NOTE: offset (x, y): negative from the right or bottom edge.
         self.legend = item.addLegend(offset=legend_at, labelTextSize="9pt")
         self.setMinimumSize(MIN_WIDTH, 170)
@@ -103,21 +108,36 @@ class TrainingPlot(pg.PlotWidget):
             axis.enableAutoSIPrefix(False)
             axis.label.setDefaultTextColor(QColor(theme.text))
         self.legend.setLabelTextColor(theme.text)
+        for _sample, label in self.legend.items:
+            label.setText(label.text, color=theme.text)
         backing = QColor(theme.base)
         backing.setAlpha(200)  # curves behind the legend still show
         self.legend.setBrush(pg.mkBrush(backing))
+        self.restyle(theme)
 
-    def curve(self, name: str | None, colour: str | QColor, width: float = 2.0, symbol=None,
-              style=Qt.PenStyle.SolidLine) -> pg.PlotDataItem:
+    def restyle(self, theme: Theme) -> None:
+        """Give the curves the theme's colours (subclasses)."""
+
+    def curve(self, name: str | None, symbol: str | None = None) -> pg.PlotDataItem:
         """A curve; one without symbols is clipped to the view and down-sampled when long."""
-        pen = pg.mkPen(colour, width=width, style=style)
-        options = {"symbol": symbol, "symbolSize": 6, "symbolBrush": colour,
-                   "symbolPen": pg.mkPen(colour)} if symbol else {}
-        item = self.plot([], [], pen=pen, name=name, **options)
+        item = self.plot([], [], name=name, symbol=symbol, symbolSize=6)
         if not symbol:
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
         return item
+
+
+def paint_curve(item: pg.PlotDataItem, colour: QColor, width: float = 2.0,
+                style=Qt.PenStyle.SolidLine) -> None:
+    item.setPen(pg.mkPen(colour, width=width, style=style))
+    item.setSymbolBrush(pg.mkBrush(colour))
+    item.setSymbolPen(pg.mkPen(colour))
+
+
+def role_colour(role: str, theme: Theme, alpha: int = 255) -> QColor:
+    colour = QColor(ROLE_COLOURS.get(theme.name, ROLE_COLOURS["light"])[role])
+    colour.setAlpha(alpha)
+    return colour
 
 
 class SeriesPlot(TrainingPlot):
@@ -127,22 +147,39 @@ class SeriesPlot(TrainingPlot):
         super().__init__(title, y_label, parent, **options)
         self.items: dict[str, pg.PlotDataItem] = {}
         self.data: dict[str, tuple[Series, Series]] = {}
+        self.symbols: dict[str, str | None] = {}
+        self.styles: dict[str, dict] = {}
 
-    def add_curve(self, key: str, name: str | None, colour: str, **style) -> None:
-        self.items[key] = self.curve(name, colour, **style)
+    def add_curve(self, key: str, name: str | None, role: str, symbol: str | None = None,
+                  **style) -> None:
+        """style: alpha (0–255), width, style (a Qt.PenStyle)."""
+        self.items[key] = self.curve(name, symbol)
         self.data[key] = (Series(), Series())
+        self.symbols[key] = symbol
+        self.styles[key] = {"role": role, **style}
+        self.restyle(current_theme())
+
+    def restyle(self, theme: Theme) -> None:
+        for key, spec in getattr(self, "styles", {}).items():
+            spec = dict(spec)
+            colour = role_colour(spec.pop("role"), theme, spec.pop("alpha", 255))
+            paint_curve(self.items[key], colour, **spec)
 
     def extend(self, key: str, xs, ys) -> None:
         if len(xs):
             x, y = self.data[key]
             x.extend(xs)
             y.extend(ys)
-            self.items[key].setData(x.values, y.values, connect="finite")
+            item = self.items[key]
+            if self.symbols[key] and x.size > MAX_SYMBOLS:
+                item.setSymbol(None)  # a dense row of markers only hides the line
+            item.setData(x.values, y.values, connect="finite")
 
     def clear_data(self) -> None:
         for key, (x, y) in self.data.items():
             x.clear()
             y.clear()
+            self.items[key].setSymbol(self.symbols[key])
             self.items[key].setData([], [])
 
 
@@ -151,11 +188,9 @@ class LossPlot(SeriesPlot):
 
     def __init__(self, parent=None) -> None:
         super().__init__("Loss", "loss", parent)
-        faint = QColor(TRAIN)
-        faint.setAlpha(90)
-        self.add_curve("batch", "batch", faint, width=1)
-        self.add_curve("train", "train (epoch)", TRAIN, symbol="o")
-        self.add_curve("val", "validation", VAL, symbol="t", style=Qt.PenStyle.DashLine)
+        self.add_curve("batch", "batch", "train", alpha=100, width=1)
+        self.add_curve("train", "train (epoch)", "train", symbol="o")
+        self.add_curve("val", "validation", "val", symbol="t", style=Qt.PenStyle.DashLine)
 
     def add_batches(self, iterations, losses) -> None:
         self.extend("batch", iterations, losses)
@@ -171,8 +206,8 @@ class AccuracyPlot(SeriesPlot):
 
     def __init__(self, parent=None) -> None:
         super().__init__("Accuracy", "accuracy (%)", parent, legend_at=(-4, -4))
-        self.add_curve("train", "train", TRAIN, symbol="o")
-        self.add_curve("val", "validation", VAL, symbol="t", style=Qt.PenStyle.DashLine)
+        self.add_curve("train", "train", "train", symbol="o")
+        self.add_curve("val", "validation", "val", symbol="t", style=Qt.PenStyle.DashLine)
         self.getPlotItem().setYRange(0, 100)
         self.getPlotItem().enableAutoRange(axis="y", enable=False)
 
@@ -183,12 +218,13 @@ class AccuracyPlot(SeriesPlot):
         self.extend("val", [e.iteration for e in val], [100 * e.val_acc for e in val])
 
 
-def grad_colours(count: int) -> list[str]:
+def grad_colours(count: int, theme: Theme) -> list[str]:
     """Distinct colours for a few nodes; a plasma ramp from input to output for many."""
-    if count <= len(DISTINCT):
-        return list(DISTINCT[:count])
+    name = theme.name if theme.name in DISTINCT else "light"
+    if count <= len(DISTINCT[name]):
+        return list(DISTINCT[name][:count])
     cmap = pg.colormap.get(GRAD_MAP)
-    low, high = GRAD_MAP_RANGE
+    low, high = GRAD_MAP_RANGE[name]
     return [cmap.map(low + (high - low) * i / (count - 1), mode="qcolor").name()
             for i in range(count)]
 
@@ -220,8 +256,8 @@ class GradNormPlot(TrainingPlot):
     mean over about SMOOTHING iterations (the raw values are in `norms`)."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(f"Gradient norm per layer ‖∂L/∂θ‖ (mean of ~{SMOOTHING} it)",
-                         "‖∂L/∂θ‖ (log)", parent, log_y=True)
+        super().__init__("Gradient norm per layer ‖∂L/∂θ‖",
+                         f"{SMOOTHING}-iteration mean (log)", parent, log_y=True)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.x = Series()
         self.norms: dict[str, Series] = {}
@@ -232,9 +268,15 @@ class GradNormPlot(TrainingPlot):
         """Start over with one curve per node (in order: input side first)."""
         self.clear_data()
         picks = legend_picks(len(nodes))
-        for i, (node, colour) in enumerate(zip(nodes, grad_colours(len(nodes)))):
-            self.curves[node] = self.curve(node if i in picks else None, colour, width=1)
+        for i, node in enumerate(nodes):
+            self.curves[node] = self.curve(node if i in picks else None)
             self.norms[node], self.smooth[node], self._state[node] = Series(), Series(), None
+        self.restyle(current_theme())
+
+    def restyle(self, theme: Theme) -> None:
+        curves = getattr(self, "curves", {})
+        for curve, colour in zip(curves.values(), grad_colours(len(curves), theme)):
+            paint_curve(curve, QColor(colour), width=1)
 
     def add(self, iterations, norms: dict[str, list[float]]) -> None:
         if not len(iterations):
@@ -275,6 +317,7 @@ class BoundaryPlot(TrainingPlot):
         self.note = pg.TextItem("", anchor=(0.5, 0.5), color=current_theme().muted)
         item.addItem(self.note)
         self.last: BoundaryImage | None = None
+        theme_manager().changed.connect(self._redraw)
         self.show_note("2-D data only: the boundary appears while training on "
                        "xor, circles, moons, spiral or blobs")
 
@@ -287,6 +330,11 @@ class BoundaryPlot(TrainingPlot):
         self.note.setPos(0.5, 0.5)
         self.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
+    def _redraw(self, _theme=None) -> None:
+        self.note.setColor(current_theme().muted)
+        if self.last is not None:
+            self.set_boundary(self.last)
+
     def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
         self.note.setText("")
         brushes = [pg.mkBrush(class_colour(int(k))) for k in y]
@@ -296,7 +344,10 @@ class BoundaryPlot(TrainingPlot):
 
     def set_boundary(self, boundary: BoundaryImage) -> None:
         self.last = boundary
-        self.image.setImage(boundary.rgb, autoLevels=False, levels=(0, 255))
+        picture = boundary.rgba.copy()
+        line = QColor(current_theme().text)
+        picture[boundary.edge] = (line.red(), line.green(), line.blue(), 255)
+        self.image.setImage(picture, autoLevels=False, levels=(0, 255))
         self.image.setRect(*boundary.extent)
         x0, y0, width, height = boundary.extent
         self.getPlotItem().setRange(xRange=(x0, x0 + width), yRange=(y0, y0 + height),

@@ -26,14 +26,13 @@ def test_the_image_mixes_class_colours_and_draws_the_boundary_dark():
     probs = np.zeros((4 * 6, 2))
     probs[:, 0] = np.tile([1, 1, 1, 0, 0, 0], 4)  # left half class 0, right half class 1
     probs[:, 1] = 1 - probs[:, 0]
-    image = colour_image(probs, 4, 6)
-    assert image.shape == (4, 6, 3) and image.dtype == np.uint8
+    image, edge = colour_image(probs, 4, 6)
+    assert image.shape == (4, 6, 4) and image.dtype == np.uint8
+    assert (image[..., 3] == 153).all()  # sure everywhere: 60 % opaque
     assert class_colour(0) == "#0072B2" and class_colour(1) == "#D55E00"
-    red, _, blue = image[0, 0].astype(int)
-    assert blue > red  # class 0: blue
-    red, _, blue = image[0, 5].astype(int)
-    assert red > blue  # class 1: vermillion
-    assert (image[:, 3] == 40).all()  # where the class changes
+    assert tuple(image[0, 0, :3]) == (0x00, 0x72, 0xB2)
+    assert tuple(image[0, 5, :3]) == (0xD5, 0x5E, 0x00)
+    assert edge[:, 3].all() and edge.sum() == 4  # where the class changes
 
 
 def test_the_grid_covers_the_data_and_leaves_the_network_training():
@@ -43,7 +42,8 @@ def test_the_grid_covers_the_data_and_leaves_the_network_training():
     x0, y0, width, height = grid.extent
     assert (x0, y0) == pytest.approx((-0.2, -0.1)) and (width, height) == pytest.approx((2.4, 1.2))
     picture = grid.evaluate(7)
-    assert picture.rgb.shape == (8, 8, 3) and picture.iteration == 7
+    assert picture.rgba.shape == (8, 8, 4) and picture.edge.shape == (8, 8)
+    assert picture.iteration == 7
     assert all(node.op.training for node in network.order)
 
 

@@ -154,7 +154,8 @@ def test_the_decision_boundary_is_drawn_for_2d_data(qtbot, make_panel):
     wait_idle(qtbot, panel)
     plot = panel.boundary_plot
     assert plot.last is not None and plot.last.iteration == 100
-    assert plot.image.image.shape == (96, 96, 3)
+    assert plot.image.image.shape == (96, 96, 4)
+    assert plot.last.edge.any()  # a boundary line
     x, y = plot.points.getData()
     assert len(x) == 200  # every moons sample
     x0, y0, width, height = plot.last.extent
