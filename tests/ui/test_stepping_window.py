@@ -208,3 +208,34 @@ def test_receptive_dock_draws_the_field_of_a_clicked_unit(qtbot, node, size):
     top, left, height, width = view.box_rect()
     assert (height, width) == (size, size)
     assert (top, left) == (16 - size // 2, 16 - size // 2)
+
+
+def test_an_edit_while_the_pass_is_being_built_drops_it(qtbot, cnn):
+    controller = cnn.stepping
+    activate(qtbot, cnn)
+    qtbot.keyClick(cnn, Qt.Key.Key_F10)
+    assert controller.building
+    cnn.editor.set_params("fc", {"units": 12})
+    assert not controller.building
+    qtbot.wait(1500)
+    assert controller.session is None and controller.scene.step_state is None
+
+
+def test_a_new_seed_drops_the_pass(qtbot, cnn):
+    controller = started(qtbot, cnn)
+    controller.bar.seed.setValue(3)
+    assert controller.session is None
+    qtbot.keyClick(cnn, Qt.Key.Key_F10)
+    qtbot.waitUntil(lambda: controller.session is not None, timeout=20000)
+    assert controller.built.spec.seed == 3
+
+
+def test_opening_another_graph_while_dots_travel(qtbot, cnn):
+    controller = started(qtbot, cnn)
+    controller.presenter.pulses.enabled = True
+    qtbot.wait(400)
+    controller.bar.step()
+    assert controller.presenter.pulses.running
+    assert cnn.open_path(str(RESNET))
+    assert controller.session is None and not controller.presenter.pulses.running
+    qtbot.wait(500)

@@ -10,6 +10,7 @@ playing above MAX_ANIMATED_SPEED): the picture just jumps.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEasingCurve, QElapsedTimer, QObject, QRectF, QVariantAnimation
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
@@ -66,8 +67,8 @@ class Pulses(QObject):
     def stop(self) -> None:
         self._animation.stop()
         for dot in self.dots:
-            if dot.scene() is not None:
-                dot.scene().removeItem(dot)
+            if shiboken6.isValid(dot) and dot.scene() is not None:  # a rebuilt scene
+                dot.scene().removeItem(dot)  # has deleted its items already
         self.dots, self._paths = [], []
 
     def _dot(self, wire, scene) -> QGraphicsEllipseItem:
@@ -81,6 +82,7 @@ class Pulses(QObject):
         return dot
 
     def _move(self, value) -> None:
-        t = float(value)
+        t = min(max(float(value), 0.0), 1.0)
         for dot, path in zip(self.dots, self._paths):
-            dot.setPos(path.pointAtPercent(min(max(t, 0.0), 1.0)))
+            if shiboken6.isValid(dot):
+                dot.setPos(path.pointAtPercent(t))

@@ -39,6 +39,7 @@ class Job(QObject):
 
     def _done(self, ok: bool, value) -> None:
         self.running = False
+        self.deleteLater()  # its arguments (a batch, a document) go with it
         if self.discarded:
             return
         if ok:
