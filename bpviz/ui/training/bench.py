@@ -77,7 +77,8 @@ def timed_polls(panel) -> list[float]:
     return durations
 
 
-def bench(graph: str, config, limit_s: float = 120.0) -> dict[str, float]:
+def bench(graph: str, config, limit_s: float = 120.0, screenshot: str | None = None
+          ) -> dict[str, float]:
     from PySide6.QtCore import Qt
 
     from bpviz.ui.app import application
@@ -100,19 +101,26 @@ def bench(graph: str, config, limit_s: float = 120.0) -> dict[str, float]:
     cpu = run_events(app, panel, start + limit_s)
     seconds = time.perf_counter() - start
     ticks.timer.stop()
-    stalls = ticks.stalls_ms() or [0.0]
-    result = {"iterations": panel.iteration, "seconds": seconds,
-              "rate": panel.iteration / seconds, "ticks": len(ticks.times),
-              "stall_max_ms": max(stalls), "stall_p99_ms": percentile(stalls, 99),
-              "cpu_max_ms": max(cpu or [0]) * 1000,
-              "cpu_p99_ms": percentile(cpu or [0], 99) * 1000,
-              "cpu_share": sum(cpu) / seconds, "polls": len(polls),
-              "poll_ms": statistics.median(polls or [0]) * 1000,
-              "poll_max_ms": max(polls or [0]) * 1000,
-              "status": panel.controls.status.toolTip()}
+    result = figures(panel, ticks, polls, cpu, seconds)
+    if screenshot:
+        app.processEvents()
+        panel.grab().save(screenshot)
     window.close()
     app.processEvents()
     return result
+
+
+def figures(panel, ticks: Ticks, polls: list[float], cpu: list[float], seconds: float
+            ) -> dict[str, float]:
+    stalls = ticks.stalls_ms() or [0.0]
+    cpu, polls = cpu or [0.0], polls or [0.0]
+    return {"iterations": panel.iteration, "seconds": seconds,
+            "rate": panel.iteration / seconds, "ticks": len(ticks.times),
+            "stall_max_ms": max(stalls), "stall_p99_ms": percentile(stalls, 99),
+            "cpu_max_ms": max(cpu) * 1000, "cpu_p99_ms": percentile(cpu, 99) * 1000,
+            "cpu_share": sum(cpu) / seconds, "polls": len(polls),
+            "poll_ms": statistics.median(polls) * 1000, "poll_max_ms": max(polls) * 1000,
+            "status": panel.controls.status.toolTip()}
 
 
 def run_events(app, panel, deadline: float) -> list[float]:
@@ -155,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="moons")
     parser.add_argument("--epochs", type=int, default=400)
     parser.add_argument("--quick", action="store_true", help="a few epochs only (tests)")
+    parser.add_argument("--screenshot", metavar="PNG", help="save the panel as it ends")
     args = parser.parse_args(argv)
     if not sys.platform.startswith(("win", "darwin")) and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -162,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from bpviz.ui.training.worker import TrainConfig
 
     config = TrainConfig(dataset=args.dataset, epochs=3 if args.quick else args.epochs)
-    result = bench(args.graph, config)
+    result = bench(args.graph, config, screenshot=args.screenshot)
     report(args.graph, config, result, headless_rate(args.graph, config))
     return 0
 

@@ -91,7 +91,8 @@ class TrainingPlot(pg.PlotWidget):
         item.setLabel("bottom", "iteration")
         item.setLabel("left", y_label)
         # NOTE: offset (x, y): negative from the right or bottom edge.
-        self.legend = item.addLegend(offset=legend_at, labelTextSize="9pt")
+        self.legend = item.addLegend(offset=legend_at,
+                                     labelTextSize=f"{tick_font().pointSizeF():g}pt")
         self.setMinimumSize(MIN_WIDTH, 170)
         self.apply_theme(current_theme())
         theme_manager().changed.connect(self.apply_theme)
@@ -99,7 +100,8 @@ class TrainingPlot(pg.PlotWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.base)
         item = self.getPlotItem()
-        item.setTitle(self.title_text, color=theme.text, size="10pt")
+        size = tick_font().pointSizeF() + 1
+        item.setTitle(self.title_text, color=theme.text, size=f"{size:g}pt")
         for name in ("left", "bottom"):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.muted))
