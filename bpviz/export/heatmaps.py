@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
@@ -78,6 +79,34 @@ def file_name(key: str) -> str:
     return "__".join(parts) + ".png"
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """Where the tiles go: cell size, columns and rows, tile and picture sizes."""
+
+    cell: int
+    columns: int
+    tile_w: float
+    tile_h: float
+    width: float
+    height: float
+
+    @staticmethod
+    def of(maps: list[np.ndarray]) -> _Grid:
+        height, width = maps[0].shape
+        cell = max(3, min(40, (480 if len(maps) == 1 else 240) // max(height, width)))
+        columns = max(1, min(len(maps), math.ceil(math.sqrt(len(maps) * 2))))
+        rows = math.ceil(len(maps) / columns)
+        tile_w, tile_h = max(width * cell, 90), height * cell + 20
+        return _Grid(cell, columns, tile_w, tile_h,
+                     max(2 * MARGIN + columns * tile_w + (columns - 1) * GAP, 360),
+                     TITLE_H + MARGIN + rows * tile_h + (rows - 1) * GAP + BAR_H)
+
+    def tile(self, k: int) -> QRectF:
+        row, col = divmod(k, self.columns)
+        return QRectF(MARGIN + col * (self.tile_w + GAP),
+                      TITLE_H + MARGIN + row * (self.tile_h + GAP), self.tile_w, self.tile_h)
+
+
 def heatmap_image(key: str, value: np.ndarray, sample: int = 0, theme: str = "light",
                   scale: float = 1.0) -> QImage:
     """One tensor's picture: a title, its tiles and a colour bar."""
@@ -86,16 +115,9 @@ def heatmap_image(key: str, value: np.ndarray, sample: int = 0, theme: str = "li
     maps, titles = tiles_of(key, value, sample)
     diverging = is_gradient(key) or split_key(key)[1] == "param"
     name = DIVERGING if diverging else SEQUENTIAL
-    low, high = levels(np.stack([m.ravel() for m in maps]) if len(
-        {m.shape for m in maps}) == 1 else np.concatenate([m.ravel() for m in maps]), diverging)
-    height, width = maps[0].shape
-    cell = max(3, min(40, (480 if len(maps) == 1 else 240) // max(height, width)))
-    columns = max(1, min(len(maps), math.ceil(math.sqrt(len(maps) * 2))))
-    rows = math.ceil(len(maps) / columns)
-    tile_w, tile_h = max(width * cell, 90), height * cell + 20
-    size_w = max(2 * MARGIN + columns * tile_w + (columns - 1) * GAP, 360)
-    size_h = TITLE_H + MARGIN + rows * tile_h + (rows - 1) * GAP + BAR_H
-    image = QImage(math.ceil(size_w * scale), math.ceil(size_h * scale),
+    low, high = levels(np.concatenate([m.ravel() for m in maps]), diverging)
+    grid = _Grid.of(maps)
+    image = QImage(math.ceil(grid.width * scale), math.ceil(grid.height * scale),
                    QImage.Format.Format_RGB32)
     image.fill(background)
     painter = QPainter(image)
@@ -106,18 +128,14 @@ def heatmap_image(key: str, value: np.ndarray, sample: int = 0, theme: str = "li
         painter.setPen(text)
         shape = "×".join(str(d) for d in np.shape(value))
         where = f" · sample {sample}" if has_batch_axis(key) else ""
-        painter.drawText(QRectF(MARGIN, 8, size_w - 2 * MARGIN, 24),
+        painter.drawText(QRectF(MARGIN, 8, grid.width - 2 * MARGIN, 24),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          f"{key}  ({shape}){where}")
         for k, (values, title) in enumerate(zip(maps, titles)):
-            row, col = divmod(k, columns)
-            left = MARGIN + col * (tile_w + GAP)
-            top = TITLE_H + MARGIN + row * (tile_h + GAP)
-            _tile(painter, QRectF(left, top, tile_w, tile_h), values, title, cell,
-                  (name, low, high), muted)
+            _tile(painter, grid.tile(k), values, title, grid.cell, (name, low, high), muted)
         ticks = [(0.0, short_number(low)), (0.5, short_number((low + high) / 2)),
                  (1.0, short_number(high))]
-        bar = QRectF(MARGIN, size_h - BAR_H + 26, min(300, size_w - 2 * MARGIN), 12)
+        bar = QRectF(MARGIN, grid.height - BAR_H + 26, min(300, grid.width - 2 * MARGIN), 12)
         label = "gradient (0 in the middle)" if is_gradient(key) else (
             "parameter (0 in the middle)" if diverging else "activation")
         paint_colour_bar(painter, bar, name, ticks, label, text, figure_font(10))
