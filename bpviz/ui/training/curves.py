@@ -26,7 +26,8 @@ GRAD_MAP_RANGE = {"light": (0.0, 0.85), "dark": (0.25, 1.0)}  # off the backgrou
 MIN_WIDTH = 120  # px: four plots fit a narrow window
 MAX_SYMBOLS = 60  # epoch markers up to this many points
 SMOOTHING = 10  # iterations in the gradient norms' running mean
-GRAD_POINTS = 400  # points drawn per gradient curve at most
+BATCH_POINTS = 20000  # batch losses kept (thinned beyond)
+GRAD_POINTS = 800  # points kept and drawn per gradient curve (thinned beyond)
 LEGEND_MOST = 6  # legend entries for ramp-coloured gradient curves
 DISTINCT = {"light": ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
                       "#000000"),
@@ -55,8 +56,40 @@ class Series:
     def values(self) -> np.ndarray:
         return self._data[:self.size]
 
+    def thin(self) -> None:
+        """Keep every other value."""
+        kept = self.values[::2].copy()
+        self._data[:len(kept)] = kept
+        self.size = len(kept)
+
     def clear(self) -> None:
         self.size = 0
+
+
+class Trace:
+    """(x, y) points that thin themselves on long runs: past `cap` points every other
+    one goes, and from then on only every stride-th new one is kept (memory and redraw
+    time stay bounded). `seen` counts every point given."""
+
+    def __init__(self, cap: int | None = None) -> None:
+        self.x, self.y = Series(), Series()
+        self.cap, self.stride, self.seen = cap, 1, 0
+
+    def extend(self, xs, ys) -> None:
+        xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+        keep = (self.seen + np.arange(len(xs))) % self.stride == 0
+        self.seen += len(xs)
+        self.x.extend(xs[keep])
+        self.y.extend(ys[keep])
+        if self.cap is not None and self.x.size > self.cap:
+            self.x.thin()
+            self.y.thin()
+            self.stride *= 2
+
+    def clear(self) -> None:
+        self.x.clear()
+        self.y.clear()
+        self.stride, self.seen = 1, 0
 
 
 def tick_font() -> QFont:
@@ -148,15 +181,15 @@ class SeriesPlot(TrainingPlot):
     def __init__(self, title: str, y_label: str, parent=None, **options) -> None:
         super().__init__(title, y_label, parent, **options)
         self.items: dict[str, pg.PlotDataItem] = {}
-        self.data: dict[str, tuple[Series, Series]] = {}
+        self.data: dict[str, Trace] = {}
         self.symbols: dict[str, str | None] = {}
         self.styles: dict[str, dict] = {}
 
     def add_curve(self, key: str, name: str | None, role: str, symbol: str | None = None,
-                  **style) -> None:
-        """style: alpha (0–255), width, style (a Qt.PenStyle)."""
+                  cap: int | None = None, **style) -> None:
+        """cap: see Trace; style: alpha (0–255), width, style (a Qt.PenStyle)."""
         self.items[key] = self.curve(name, symbol)
-        self.data[key] = (Series(), Series())
+        self.data[key] = Trace(cap)
         self.symbols[key] = symbol
         self.styles[key] = {"role": role, **style}
         self.restyle(current_theme())
@@ -169,18 +202,16 @@ class SeriesPlot(TrainingPlot):
 
     def extend(self, key: str, xs, ys) -> None:
         if len(xs):
-            x, y = self.data[key]
-            x.extend(xs)
-            y.extend(ys)
+            trace = self.data[key]
+            trace.extend(xs, ys)
             item = self.items[key]
-            if self.symbols[key] and x.size > MAX_SYMBOLS:
+            if self.symbols[key] and trace.x.size > MAX_SYMBOLS:
                 item.setSymbol(None)  # a dense row of markers only hides the line
-            item.setData(x.values, y.values, connect="finite")
+            item.setData(trace.x.values, trace.y.values, connect="finite")
 
     def clear_data(self) -> None:
-        for key, (x, y) in self.data.items():
-            x.clear()
-            y.clear()
+        for key, trace in self.data.items():
+            trace.clear()
             self.items[key].setSymbol(self.symbols[key])
             self.items[key].setData([], [])
 
@@ -190,7 +221,7 @@ class LossPlot(SeriesPlot):
 
     def __init__(self, parent=None) -> None:
         super().__init__("Loss", "loss", parent)
-        self.add_curve("batch", "batch", "train", alpha=100, width=1)
+        self.add_curve("batch", "batch", "train", cap=BATCH_POINTS, alpha=100, width=1)
         self.add_curve("train", "train (epoch)", "train", symbol="o")
         self.add_curve("val", "validation", "val", symbol="t", style=Qt.PenStyle.DashLine)
 
@@ -261,9 +292,8 @@ class GradNormPlot(TrainingPlot):
         super().__init__("Gradient norm per layer ‖∂L/∂θ‖",
                          f"{SMOOTHING}-iteration mean (log)", parent, log_y=True)
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.x = Series()
-        self.norms: dict[str, Series] = {}
-        self.smooth: dict[str, Series] = {}
+        self.smooth: dict[str, Trace] = {}
+        self.last: dict[str, float] = {}  # the newest raw norm of each node
         self._state: dict[str, float | None] = {}
 
     def set_nodes(self, nodes) -> None:
@@ -272,7 +302,7 @@ class GradNormPlot(TrainingPlot):
         picks = legend_picks(len(nodes))
         for i, node in enumerate(nodes):
             self.curves[node] = self.curve(node if i in picks else None)
-            self.norms[node], self.smooth[node], self._state[node] = Series(), Series(), None
+            self.smooth[node], self._state[node] = Trace(GRAD_POINTS), None
         self.restyle(current_theme())
 
     def restyle(self, theme: Theme) -> None:
@@ -283,25 +313,21 @@ class GradNormPlot(TrainingPlot):
     def add(self, iterations, norms: dict[str, list[float]]) -> None:
         if not len(iterations):
             return
-        self.x.extend(iterations)
-        for node in self.curves:
-            values = np.asarray(norms.get(node, [np.nan] * len(iterations)), dtype=np.float64)
-            self.norms[node].extend(values)
-            smooth, self._state[node] = log_average(values, self._state[node], 1 / SMOOTHING)
-            self.smooth[node].extend(smooth)
-        # NOTE: the running mean is smooth: every step-th point draws the same picture
-        # at a fraction of the cost (a deep net has dozens of curves to repaint).
-        step = max(1, self.x.size // GRAD_POINTS)
+        # NOTE: the running mean is smooth, so thinning it (Trace) keeps the picture
+        # while a deep net's dozens of curves stay cheap to redraw.
         for node, curve in self.curves.items():
-            curve.setData(self.x.values[::step], self.smooth[node].values[::step],
-                          connect="finite")
+            values = np.asarray(norms.get(node, [np.nan] * len(iterations)), dtype=np.float64)
+            self.last[node] = float(values[-1])
+            smooth, self._state[node] = log_average(values, self._state[node], 1 / SMOOTHING)
+            trace = self.smooth[node]
+            trace.extend(iterations, smooth)
+            curve.setData(trace.x.values, trace.y.values, connect="finite")
 
     def clear_data(self) -> None:
         for curve in self.curves.values():
             self.getPlotItem().removeItem(curve)
         self.legend.clear()
-        self.curves, self.norms, self.smooth, self._state = {}, {}, {}, {}
-        self.x.clear()
+        self.curves, self.smooth, self.last, self._state = {}, {}, {}, {}
 
 
 class BoundaryPlot(TrainingPlot):

@@ -244,10 +244,10 @@ class TrainingPanel(QWidget):
         info = self.info
         parts = [f"{info.dataset}: {info.train_size} train / {info.val_size} validation",
                  f"epoch {max(epoch, 1)}/{info.epochs}"]
-        last = self.loss_plot.data["batch"][1]
+        last = self.loss_plot.data["batch"].y
         if last.size:
             parts.append(f"loss {last.values[-1]:.4g}")
-        val = self.accuracy_plot.data["val"][1]
+        val = self.accuracy_plot.data["val"].y
         if val.size:
             parts.append(f"val acc {val.values[-1]:.1f}%")
         if self._graph_changed:
@@ -265,7 +265,7 @@ class TrainingPanel(QWidget):
         self._keep_weights(event)
         text = event.message if event.reason == "finished" else \
             f"stopped after {max(event.iteration, self.iteration)} iterations"
-        val = self.accuracy_plot.data["val"][1]
+        val = self.accuracy_plot.data["val"].y
         if val.size:
             text += f" · validation accuracy {val.values[-1]:.1f}%"
         if self._graph_changed:

@@ -1,4 +1,4 @@
-"""Decision-boundary pictures and the job's own process, without any widget."""
+"""Decision-boundary pictures, the plots' data and the job's own process, without widgets."""
 
 from __future__ import annotations
 
@@ -63,3 +63,17 @@ def test_a_run_reports_and_hands_back_the_trained_weights():
     fresh = build_network(load_graph(EXAMPLES / "moons_mlp.json"), dtype=np.float32)
     assert not np.allclose(fresh.nodes["hidden"].op.params["weight"],
                            run.network.nodes["hidden"].op.params["weight"])
+
+
+def test_traces_thin_themselves_on_long_runs():
+    from bpviz.ui.training.curves import Trace
+
+    trace = Trace(cap=10)
+    for start in range(0, 100, 7):
+        xs = np.arange(start, min(start + 7, 100))
+        trace.extend(xs, 2 * xs)
+    assert trace.seen == 100 and trace.x.size <= 10 and trace.stride == 16
+    np.testing.assert_array_equal(trace.x.values, np.arange(0, 100, 16))
+    np.testing.assert_array_equal(trace.y.values, 2 * trace.x.values)
+    trace.clear()
+    assert (trace.seen, trace.stride, trace.x.size) == (0, 1, 0)
