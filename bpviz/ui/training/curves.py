@@ -365,7 +365,8 @@ class BoundaryPlot(TrainingPlot):
 
     def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
         self.note.setText("")
-        brushes = [pg.mkBrush(class_colour(int(k))) for k in y]
+        palette = {k: pg.mkBrush(class_colour(int(k))) for k in np.unique(y)}
+        brushes = [palette[k] for k in y]  # shared: one symbol picture per class
         self.points.setData(x[:, 0], x[:, 1], brush=brushes, pen=pg.mkPen("#ffffff", width=0.8))
         low, high = x.min(axis=0), x.max(axis=0)
         self.getPlotItem().setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))

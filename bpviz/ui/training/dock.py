@@ -135,6 +135,9 @@ class TrainingPanel(QWidget):
             self._show_problem(problem)
             return False
         self._reset_plots()
+        # NOTE: the gradient curves are made now, at the click, not when the first news
+        # arrives: a deep net's dozens of curves would be a stall in the middle of training.
+        self.grad_plot.set_nodes(self._trainable(doc))
         self.run = self._run_box[0] = TrainingRun(doc, self.controls.config())
         self._graph_changed = False
         self.iteration, self.info = 0, None
@@ -182,6 +185,12 @@ class TrainingPanel(QWidget):
             return f"fix the graph first: {errors[0]}"
         return None
 
+    def _trainable(self, doc: GraphDocument) -> list[str]:
+        """The nodes the trainer will report, as far as the editor's report tells."""
+        report = self.editor.report
+        return [i for i in report.order
+                if report.param_counts.get(i, 0) > 0 and doc.nodes[i].trainable]
+
     def _show_problem(self, text: str) -> None:
         self.controls.set_status(text, error=True)
         self.message.emit(f"cannot train: {text}")
@@ -206,7 +215,8 @@ class TrainingPanel(QWidget):
 
     def _started(self, info: RunInfo) -> None:
         self.info = info
-        self.grad_plot.set_nodes(info.nodes)
+        if tuple(self.grad_plot.curves) != info.nodes:
+            self.grad_plot.set_nodes(info.nodes)
         if info.points is not None:
             self.boundary_plot.set_points(*info.points)
         else:
