@@ -150,8 +150,8 @@ def torch_step(prepared: Prepared) -> Callable[[], object]:
 # -- timing --------------------------------------------------------------------
 @dataclass
 class Timing:
-    rounds: int = 3
-    samples: int = 5  # timed samples per round and side
+    rounds: int = 5  # the sides take turns this often, so both meet the same background load
+    samples: int = 3  # timed samples per round and side
     min_sample_s: float = 0.02  # each sample repeats the step until it lasts this long
     # A pause before each side's turn: torch's OpenMP threads and OpenBLAS's
     # threads keep spinning for a while after their last call, and on a small

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: one warm-up and one timed call per side")
     parser.add_argument("--rounds", type=positive_int, default=None,
-                        help="timing rounds per workload (default 3, quick 1)")
+                        help="timing rounds per workload (default 5, quick 1)")
     parser.add_argument("--only", metavar="KEYS",
                         help="comma-separated workload keys, e.g. W1,MLP")
 
