@@ -9,6 +9,8 @@ Okabe–Ito blue (training) and vermillion (validation).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -28,6 +30,8 @@ MAX_SYMBOLS = 60  # epoch markers up to this many points
 SMOOTHING = 10  # iterations in the gradient norms' running mean
 BATCH_POINTS = 20000  # batch losses kept (thinned beyond)
 GRAD_POINTS = 800  # points kept and drawn per gradient curve (thinned beyond)
+MIN_REDRAW_S = 0.033  # gradient curves are redrawn at most ~30 times a second,
+REDRAW_S_PER_CURVE = 0.005  # and less often the more curves there are
 LEGEND_MOST = 6  # legend entries for ramp-coloured gradient curves
 DISTINCT = {"light": ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
                       "#000000"),
@@ -295,6 +299,7 @@ class GradNormPlot(TrainingPlot):
         self.smooth: dict[str, Trace] = {}
         self.last: dict[str, float] = {}  # the newest raw norm of each node
         self._state: dict[str, float | None] = {}
+        self._drawn_at = 0.0
 
     def set_nodes(self, nodes) -> None:
         """Start over with one curve per node (in order: input side first)."""
@@ -315,12 +320,22 @@ class GradNormPlot(TrainingPlot):
             return
         # NOTE: the running mean is smooth, so thinning it (Trace) keeps the picture
         # while a deep net's dozens of curves stay cheap to redraw.
-        for node, curve in self.curves.items():
+        for node in self.curves:
             values = np.asarray(norms.get(node, [np.nan] * len(iterations)), dtype=np.float64)
             self.last[node] = float(values[-1])
             smooth, self._state[node] = log_average(values, self._state[node], 1 / SMOOTHING)
+            self.smooth[node].extend(iterations, smooth)
+        # NOTE: a deep net has dozens of curves and each setData repaints: redraw at
+        # a rate that falls with the curve count so the UI thread never stalls.
+        interval = max(MIN_REDRAW_S, REDRAW_S_PER_CURVE * len(self.curves))
+        if time.monotonic() - self._drawn_at >= interval:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Hand every curve its newest points (also called when a run ends)."""
+        self._drawn_at = time.monotonic()
+        for node, curve in self.curves.items():
             trace = self.smooth[node]
-            trace.extend(iterations, smooth)
             curve.setData(trace.x.values, trace.y.values, connect="finite")
 
     def clear_data(self) -> None:

@@ -211,6 +211,7 @@ class TrainingPanel(QWidget):
         if update.error is not None:
             self._failed(update.error)
         elif update.stopped is not None:
+            self.grad_plot.redraw()
             self._stopped(update.stopped)
 
     def _started(self, info: RunInfo) -> None:
