@@ -44,7 +44,7 @@ def format_table(info: dict) -> str:
         text = "—" if field is None else (
             f"{'×'.join(map(str, field['size']))} stride {format_pair(field['stride'])}"
             f" pad {format_pair(field['padding'])}")
-        rows.append((node["id"], node["op"], "×".join(map(str, node["output_shape"])),
+        rows.append((node["id"], node["op"], "×".join(map(str, node["output_shape"])) or "scalar",
                      f"{node['params']:,}", text))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i != 3 else cell.rjust(w)
