@@ -20,20 +20,11 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QGraphicsSimpleTextItem
 
+from bpviz.export.colours import DIVERGING, SEQUENTIAL
+from bpviz.export.colours import levels as levels_for
+
 NUMBERS_UP_TO = 8
 BARS_NUMBERS_UP_TO = 16
-DIVERGING, SEQUENTIAL = "CET-D1", "viridis"
-
-
-def levels_for(values: np.ndarray, diverging: bool) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return (-1.0, 1.0) if diverging else (0.0, 1.0)
-    if diverging:
-        top = float(np.max(np.abs(finite)))
-        return (-top, top) if top > 0 else (-1.0, 1.0)
-    low, high = float(finite.min()), float(finite.max())
-    return (low, high) if high > low else (low - 0.5, high + 0.5)
 
 
 def short_number(value: float) -> str:
