@@ -180,5 +180,9 @@ class SceneFigure:
 
     def close(self) -> None:
         self.scene.clear()
+        # The items are gone; a theme switch before the scene itself goes must not
+        # reach them.
+        self.scene.nodes.clear()
+        self.scene.wires.clear()
         self.scene.deleteLater()
         self.editor.deleteLater()

@@ -4,6 +4,7 @@ FormulaPanel shows describe_step's title, lines and the size of the full
 Jacobian the backward pass avoids. For a tiny node (every tensor ≤ 16
 numbers per sample) a button reveals that Jacobian, built for real, as a
 table per input and parameter, for the sample chosen with `set_sample`.
+The text takes the theme's colours and is rewritten when the theme changes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bpviz.engine.formulas import (
     full_jacobian,
     is_tiny,
 )
+from bpviz.ui.theme import current_theme, theme_manager
 
 FONT_FAMILIES = ["DejaVu Sans Mono", "Menlo", "Consolas", "Noto Sans Mono", "monospace"]
 POINT_SIZE = 12
@@ -62,6 +64,7 @@ class FormulaPanel(QWidget):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.jacobian_button)
         self.set_step(None)
+        theme_manager().changed.connect(self._render)
 
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         self.step, self.network = step, network
@@ -95,7 +98,8 @@ class FormulaPanel(QWidget):
             return
         self.title.setText(self.formula.title)
         parts = [line_html(line) for line in self.formula.lines]
-        parts.append(f"<p style='margin:8px 0 0 24px; text-indent:-24px; color:#555'><i>"
+        parts.append(f"<p style='margin:8px 0 0 24px; text-indent:-24px; "
+                     f"color:{current_theme().muted}'><i>"
                      f"{html.escape(self.formula.jacobian)}</i></p>")
         if self.jacobian_button.isChecked() and self.has_jacobian():
             parts.append(self._jacobian_html())
@@ -121,20 +125,22 @@ MUTED_PREFIXES = ("upstream ", "start of backward", "shapes in the lecture's ord
 
 def line_html(line: str) -> str:
     """One formula line; a wrapped line hangs, context lines are muted."""
-    colour = "#666" if line.startswith(MUTED_PREFIXES) else "#000"
+    theme = current_theme()
+    colour = theme.muted if line.startswith(MUTED_PREFIXES) else theme.text
     return (f"<p style='margin:3px 0 3px 24px; text-indent:-24px; color:{colour}'>"
             f"{html.escape(line)}</p>")
 
 
 def matrix_html(matrix: np.ndarray) -> str:
     """A small matrix as an HTML table, zeros greyed out."""
+    theme = current_theme()
     rows = []
     for row in matrix:
         cells = []
         for value in row:
-            colour = "#aaa" if value == 0 else "#000"
+            colour = theme.muted if value == 0 else theme.text
             cells.append(f"<td align='right' style='padding:1px 6px; color:{colour}'>"
                          f"{value:.4g}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return ("<table cellspacing='0' style='border-left:1px solid #888; "
-            "border-right:1px solid #888'>" + "".join(rows) + "</table>")
+    return (f"<table cellspacing='0' style='border-left:1px solid {theme.muted}; "
+            f"border-right:1px solid {theme.muted}'>" + "".join(rows) + "</table>")

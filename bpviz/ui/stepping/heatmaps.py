@@ -9,7 +9,8 @@ the text is scaled to the cell, so it grows with the view.
 
 Colour: `diverging` maps use CET-D1 with levels ±max|v| (zero is the middle
 colour); others use viridis from min to max. `hovered(str)` describes the
-cell under the mouse.
+cell under the mouse. Background, titles and axes follow the app's theme
+(`apply_theme`: the owner redraws, and the items are rebuilt in its colours).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsSimpleTextItem
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
 from bpviz.export.colours import levels as levels_for
+from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours, style_plot
 
 NUMBERS_UP_TO = 8
 BARS_NUMBERS_UP_TO = 16
@@ -44,7 +46,8 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setBackground("w")
+        self.colours: PlotColours = plot_colours()
+        self.setBackground(self.colours.background)
         self.images: list[pg.ImageItem] = []
         self.boxes: list[pg.ViewBox] = []
         self.titles: list[pg.LabelItem] = []
@@ -57,6 +60,12 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         self._describe = None  # (box index, row, col) → str
         self._data: list[np.ndarray] = []
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    def apply_theme(self, theme) -> None:
+        """Take the theme's colours; the next show_maps/show_bars rebuilds the items."""
+        self.colours = plot_colours(theme)
+        self.setBackground(self.colours.background)
+        self._signature = None
 
     # -- maps -------------------------------------------------------------
     def show_maps(self, maps: list[np.ndarray], titles: list[str], diverging: bool,
@@ -87,7 +96,7 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         columns = max(1, min(count, int(np.ceil(np.sqrt(count * 2)))))
         for k in range(count):
             row, col = divmod(k, columns)
-            title = self.addLabel("", row=2 * row, col=col, color="#222")
+            title = self.addLabel("", row=2 * row, col=col, color=self.colours.text)
             title.setMaximumHeight(22)
             self.titles.append(title)
             # Square cells, unless a long thin matrix would shrink to a line.
@@ -102,9 +111,9 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             self.numbers.append(self._number_items(box, shape) if numbers else [])
         rows = (count + columns - 1) // columns
         self.colour_bar = pg.ColorBarItem(values=(0, 1), width=14, interactive=False,
-                                          colorMapMenu=False, pen="k")
-        self.colour_bar.axis.setTextPen("k")
-        self.colour_bar.axis.setPen("k")
+                                          colorMapMenu=False, pen=self.colours.axis)
+        self.colour_bar.axis.setTextPen(self.colours.text)
+        self.colour_bar.axis.setPen(self.colours.axis)
         self.addItem(self.colour_bar, row=0, col=columns, rowspan=max(1, 2 * rows))
 
     def _number_items(self, box: pg.ViewBox, shape) -> list[QGraphicsSimpleTextItem]:
@@ -149,7 +158,7 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         low, high = levels_for(values, diverging)
         brushes = [cmap.map((v - low) / (high - low), mode="qcolor") for v in values]
         self.bars.setOpts(height=values, brushes=brushes)
-        self._plot.setTitle(title, size="10pt", color="k")
+        self._plot.setTitle(title, size="10pt", color=self.colours.text)
         for index, (item, value) in enumerate(zip(self.bar_numbers, values)):
             item.setText(short_number(value))
             item.setPos(index, value)
@@ -166,19 +175,17 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         self._plot.setMenuEnabled(False)
         self._plot.setMouseEnabled(False, False)
         self._plot.hideButtons()
-        for name in ("left", "bottom"):
-            self._plot.getAxis(name).setTextPen("k")
-            self._plot.getAxis(name).setPen("k")
+        style_plot(self._plot, self.colours)
         self._plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888")))
         self.bars = pg.BarGraphItem(x=np.arange(size), height=np.zeros(size), width=0.8,
-                                    pen=pg.mkPen("#444"))
+                                    pen=pg.mkPen(self.colours.line))
         self._plot.addItem(self.bars)
         self._plot.setXRange(-0.6, size - 0.4, padding=0)
         if size <= 24:  # whole indices under the bars, never -0.4 … 0.4
             self._plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(size)], []])
         if size <= BARS_NUMBERS_UP_TO:
             for _ in range(size):
-                item = pg.TextItem(color="k")
+                item = pg.TextItem(color=self.colours.text)
                 item.setFont(QFont("DejaVu Sans", 10))
                 self._plot.addItem(item)
                 self.bar_numbers.append(item)

@@ -5,7 +5,7 @@ one channel of a chosen node's feature map. Clicking a unit (i, j) of the map
 draws its theoretical receptive field on the input as a rectangle (clipped
 to the image) and lays the effective field |∂unit/∂input|, summed over the
 input's channels, over the image as a heat overlay. `unit_selected(node, i,
-j)` reports each click.
+j)` reports each click. The background and titles follow the app's theme.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.stepping import StepSession
+from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours
 
 BOX_COLOUR = "#00e5ff"
 UNIT_COLOUR = "#ff2d55"
@@ -65,6 +66,13 @@ class ReceptiveFieldView(QWidget):
         layout.addWidget(self.grid, 1)
         layout.addWidget(self.status)
         self.set_session(None)
+        follow_theme(self.apply_theme)
+
+    def apply_theme(self, theme) -> None:
+        colours = plot_colours(theme)
+        self.grid.setBackground(colours.background)
+        for title in (self.input_title, self.map_title):
+            title.setText(title.text, color=colours.text)
 
     def _build_controls(self) -> None:
         self.node = QComboBox()
@@ -90,9 +98,8 @@ class ReceptiveFieldView(QWidget):
 
     def _build_plots(self) -> None:
         self.grid = pg.GraphicsLayoutWidget()
-        self.grid.setBackground("w")
-        self.input_title = self.grid.addLabel("input", row=0, col=0, color="#222")
-        self.map_title = self.grid.addLabel("feature map", row=0, col=1, color="#222")
+        self.input_title = self.grid.addLabel("input", row=0, col=0)
+        self.map_title = self.grid.addLabel("feature map", row=0, col=1)
         for title in (self.input_title, self.map_title):
             title.setMaximumHeight(22)
         self.input_box = self._view_box(1, 0)

@@ -6,7 +6,7 @@ feature maps as a grid of per-channel heatmaps, matrices as one heatmap,
 vectors as bars, with a colour bar, a histogram and the value under the mouse.
 Gradients and parameters use a diverging colour map centred on zero,
 activations a sequential one. Stepping to a step whose tensor has the same
-shape reuses every plot item.
+shape reuses every plot item. The plots follow the app's theme.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from bpviz.engine.executor import Network, Step
 from bpviz.engine.formulas import BATCHNORM_PARAMS, PARAM_SYMBOLS, SYMBOLS, dims
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
+from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours, style_plot
 
 MAX_MAPS = 64
 
@@ -94,6 +95,7 @@ class TensorView(QWidget):
         self.grid.hovered.connect(self.status.setText)
         self._layout()
         self.set_step(None)
+        follow_theme(self.apply_theme)
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -109,21 +111,24 @@ class TensorView(QWidget):
         layout.addWidget(self.status)
 
     def _make_histogram(self) -> pg.PlotWidget:
-        plot = pg.PlotWidget(background="w")
+        plot = pg.PlotWidget()
         plot.setObjectName("tensor_histogram")
         plot.setMinimumWidth(180)
         plot.setMaximumWidth(300)
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
-        item = plot.getPlotItem()
-        item.setTitle("histogram", size="10pt", color="k")
-        for name in ("left", "bottom"):
-            item.getAxis(name).setTextPen("k")
-            item.getAxis(name).setPen("k")
         self._counts = plot.plot([0, 1], [0], stepMode="center", fillLevel=0,
                                  brush=pg.mkBrush("#7f9fbf"), pen=pg.mkPen("#345"))
         return plot
+
+    def apply_theme(self, theme) -> None:
+        """The plots in the theme's colours (the heatmaps are redrawn in them)."""
+        colours = plot_colours(theme)
+        self.histogram.setBackground(colours.background)
+        style_plot(self.histogram.getPlotItem(), colours, "histogram")
+        self.grid.apply_theme(theme)
+        self._redraw()
 
     # -- public -----------------------------------------------------------------
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
