@@ -51,22 +51,35 @@ def load_weights(network: Network, path: str | os.PathLike) -> None:
     Every tensor must be present with the right shape; nothing is changed
     unless the whole file fits.
     """
-    given = read_npz(path, "weights")
+    assign_tensors(network, read_npz(path, "weights"), f"weights file {path}")
+
+
+def check_tensors(network: Network, given: dict[str, np.ndarray],
+                  where: str = "the weights") -> None:
+    """WeightsError unless `given` has exactly the network's tensors, shaped alike and
+    finite; `where` starts the messages ("weights file w.npz")."""
     expected = network_tensors(network)
     unknown = sorted(set(given) - set(expected))
     if unknown:
-        raise WeightsError(f"weights file {path} has '{unknown[0]}', which the graph does not "
+        raise WeightsError(f"{where} has '{unknown[0]}', which the graph does not "
                            f"have (expected keys like {', '.join(sorted(expected)[:3])})")
     for key, value in given.items():
         if value.shape != expected[key].shape:
-            raise WeightsError(f"weights file {path}: '{key}' has shape {list(value.shape)}, "
+            raise WeightsError(f"{where}: '{key}' has shape {list(value.shape)}, "
                                f"the graph needs {list(expected[key].shape)}")
         if not np.issubdtype(value.dtype, np.floating) or not np.all(np.isfinite(value)):
-            raise WeightsError(f"weights file {path}: '{key}' must hold finite floating numbers")
+            raise WeightsError(f"{where}: '{key}' must hold finite floating numbers")
     missing = sorted(set(expected) - set(given))
     if missing:
-        raise WeightsError(f"weights file {path} lacks '{missing[0]}'"
+        raise WeightsError(f"{where} lacks '{missing[0]}'"
                            + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+
+
+def assign_tensors(network: Network, given: dict[str, np.ndarray],
+                   where: str = "the weights") -> None:
+    """Copy `given` ('<node id>/<name>' → array) into the network, in its dtype;
+    nothing is changed unless all of it fits (see check_tensors)."""
+    check_tensors(network, given, where)
     for node in network.order:
         for store in (node.op.params, node.op.buffers):
             for name, value in store.items():

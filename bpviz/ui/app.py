@@ -25,6 +25,21 @@ NO_DISPLAY_MESSAGE = (
     "(bpviz check, bpviz info, bpviz snapshot); see bpviz --help.")
 
 
+def about_text() -> str:
+    import platform
+
+    import numpy
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    from bpviz import __version__
+
+    return (f"<h3>bpviz {__version__}</h3>"
+            "<p>Make backpropagation visible: build a network, step through its forward "
+            "and backward passes, and check every number against PyTorch.</p>"
+            f"<p>Python {platform.python_version()}<br>Qt {qVersion()} · PySide6 "
+            f"{PySide6.__version__}<br>NumPy {numpy.__version__}</p>")
+
 def data_dir() -> Path:
     """The folder for recovery files (created when missing)."""
     override = os.environ.get(DATA_DIR_ENV)

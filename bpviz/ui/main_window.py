@@ -9,7 +9,6 @@ More panels join with `add_dock`; toolbars with `addToolBar`.
 from __future__ import annotations
 
 import html
-import platform
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -26,13 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpviz import __version__
 from bpviz.graph import GraphDocument, GraphError, load_graph, save_graph
 from bpviz.ui import menus
-from bpviz.ui.app import data_dir, settings
+from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
 from bpviz.ui.editor import EditError, GraphEditor
+from bpviz.ui.file_extras import FileExtras
+from bpviz.ui.held_weights import HeldWeights
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepthrough.controller import StepController
@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
             self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
         self.stepping = StepController(self)  # Run menu, step bar, tensor/formula docks
         self.training_dock = install_training(self)  # bottom dock and Train menu
+        self.weights = HeldWeights(self)  # trained, loaded or imported weights
+        self.files = FileExtras(self)  # Export…, PyTorch import and export
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None
@@ -195,8 +197,7 @@ class MainWindow(QMainWindow):
             return False
         self.editor.set_document(doc, str(path))
         menus.add_recent(path)
-        self._fitted = False
-        QTimer.singleShot(0, self.fit_once)
+        self.refit()
         self.show_message(f"opened {path}")
         return True
 
@@ -243,7 +244,7 @@ class MainWindow(QMainWindow):
         self.editor.undo_stack.resetClean()  # unsaved until the user saves
         self.autosaver.save_now()
         self.update_title()
-        QTimer.singleShot(0, self.fit_once)
+        self.refit()
         return True
 
     # -- edit menu -------------------------------------------------------------
@@ -284,6 +285,11 @@ class MainWindow(QMainWindow):
         self.editor.set_selection([node_id])
 
     # -- view ------------------------------------------------------------------
+    def refit(self) -> None:
+        """Zoom to fit once the new graph is drawn."""
+        self._fitted = False
+        QTimer.singleShot(0, self.fit_once)
+
     def fit_once(self) -> None:
         if not self._fitted:
             self._fitted = True
@@ -379,14 +385,3 @@ class MainWindow(QMainWindow):
             self.autosaver.clean_exit()
         event.accept()
 
-
-def about_text() -> str:
-    import numpy
-    import PySide6
-    from PySide6.QtCore import qVersion
-
-    return (f"<h3>bpviz {__version__}</h3>"
-            "<p>Make backpropagation visible: build a network, step through its forward "
-            "and backward passes, and check every number against PyTorch.</p>"
-            f"<p>Python {platform.python_version()}<br>Qt {qVersion()} · PySide6 "
-            f"{PySide6.__version__}<br>NumPy {numpy.__version__}</p>")

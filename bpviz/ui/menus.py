@@ -98,8 +98,31 @@ def _file_menu(window: MainWindow, acts: dict[str, QAction]) -> None:
     acts["save_as"] = action(window, "Save &As…", window.save_as, "Ctrl+Shift+S")
     menu.addActions([acts["save"], acts["save_as"]])
     menu.addSeparator()
+    _file_extras(window, acts, menu)
+    menu.addSeparator()
     acts["quit"] = action(window, "&Quit", window.close, "Ctrl+Q")
     menu.addAction(acts["quit"])
+
+
+def _file_extras(window: MainWindow, acts: dict[str, QAction], menu) -> None:
+    """Export, PyTorch and weights (their owners are made after the menus)."""
+    acts["export"] = action(window, "&Export…", lambda: window.files.export_dialog(), "Ctrl+E",
+                            "the graph, the pass or the training curves for slides and papers")
+    acts["import_torch"] = action(window, "&Import from PyTorch…",
+                                  lambda: window.files.import_torch(),
+                                  tip="a torch nn.Module from a .py file, with its weights")
+    acts["export_torch"] = action(window, "Export to &PyTorch…",
+                                  lambda: window.files.export_torch(),
+                                  tip="model.py with an equivalent nn.Module, and the weights")
+    acts["load_weights"] = action(window, "&Load Weights…", lambda: window.weights.load_dialog(),
+                                  tip="weights (.npz) for step-through and to start training")
+    acts["save_weights"] = action(window, "Save &Weights…", lambda: window.weights.save_dialog(),
+                                  tip="the weights step-through shows, as .npz")
+    menu.addAction(acts["export"])
+    menu.addSeparator()
+    menu.addActions([acts["import_torch"], acts["export_torch"]])
+    menu.addSeparator()
+    menu.addActions([acts["load_weights"], acts["save_weights"]])
 
 
 def fill_recent(window: MainWindow) -> None:

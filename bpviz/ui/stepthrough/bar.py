@@ -3,17 +3,17 @@
 WindowStepBar is the StepBar with what the window needs around it: its
 moves work before there is a session (they ask for one with
 `session_wanted(move)` and the controller replays the move once the pass is
-built), a batch size and a seed for the random batch, and the "Verify
-against torch" action. `build_run_menu` puts the same actions (hence the
-same F10, Shift+F10, F5 and Home shortcuts, registered once) in a Run menu
-before Help.
+built), a batch size and a seed for the random batch, which weights the pass
+shows (`set_weights`), and the "Verify against torch" action.
+`build_run_menu` puts the same actions (hence the same F10, Shift+F10, F5
+and Home shortcuts, registered once) in a Run menu before Help.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow, QMenu, QSpinBox, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSpinBox, QWidget
 
 from bpviz.ui.stepping import StepBar
 
@@ -30,6 +30,9 @@ class WindowStepBar(StepBar):
                                 "samples in the random batch (small: stepping stays instant)")
         self.seed = self._spin("seed ", 0, 2**31 - 1, 0, "step_seed",
                                "seed of the weights and of the random batch")
+        self.weights = QLabel()
+        self.weights.setObjectName("step_weights")
+        self.addWidget(self.weights)
         self.verify_action = QAction("Verify against torch", self)
         self.verify_action.setIconText("✓ torch")
         self.verify_action.setObjectName("verify_action")
@@ -52,6 +55,12 @@ class WindowStepBar(StepBar):
         spin.valueChanged.connect(lambda _value: self.settings_changed.emit())
         self.addWidget(spin)
         return spin
+
+    def set_weights(self, label: str, batch: str, note: str = "") -> None:
+        """Show which weights the pass runs with; the tooltip adds the batch and the note."""
+        self.weights.setText(f" {'⚠ ' if note else ''}{label} ")
+        tip = f"the pass shows {label} · {batch}"
+        self.weights.setToolTip(tip + (f"\n{note}" if note else ""))
 
     # -- moves that need a session first -------------------------------
     def step(self) -> None:

@@ -8,6 +8,10 @@ a node drops the session and the drawing; so does a new batch size or seed.
 "Verify against torch" compares the same network and batch with PyTorch on
 a worker thread and puts a tick or a cross on every node.
 
+The pass runs with the seed's initial weights unless `weight_source(doc)`
+gives others (the window's trained, loaded or imported weights); the step
+bar says which (`show_weights`).
+
 `synchronous = True` builds and verifies on the calling thread (snapshots).
 """
 
@@ -24,6 +28,7 @@ from bpviz.ui.stepthrough import jobs
 from bpviz.ui.stepthrough.bar import WindowStepBar, build_run_menu
 from bpviz.ui.stepthrough.presenter import StepPresenter
 from bpviz.ui.stepthrough.pulse import Pulses
+from bpviz.ui.stepthrough.sources import initial_label
 from bpviz.ui.stepthrough.worker import Job
 
 if TYPE_CHECKING:
@@ -50,6 +55,7 @@ class StepController(QObject):
         self.job: Job | None = None
         self.verify_job: Job | None = None
         self._unsubscribe = lambda: None
+        self.weight_source = lambda _doc: None  # → sources.WeightSource or None
         self._build_widgets()
         self.presenter = StepPresenter(window.view, self.tensors, self.formula,
                                        Pulses(self))
@@ -142,8 +148,7 @@ class StepController(QObject):
             self.window.show_message(why)
             self.bar.label.setText(why if len(why) < 90 else why[:88] + "…")
             return
-        spec = jobs.snapshot_spec(self.editor.doc, batch, self.bar.seed.value())
-        self.job = Job(jobs.build_session, spec, parent=self)
+        self.job = Job(jobs.build_session, self._spec(batch), parent=self)
         self.job.finished.connect(self._built)
         self.job.failed.connect(self._build_failed)
         self._set_busy(f"running forward and backward on a batch of {batch}…")
@@ -156,12 +161,25 @@ class StepController(QObject):
         if why is not None:
             return why
         try:
-            built = jobs.build_session(jobs.snapshot_spec(self.editor.doc, batch,
-                                                          self.bar.seed.value()))
+            built = jobs.build_session(self._spec(batch))
         except (ValueError, MemoryError) as error:
             return str(error) or type(error).__name__
         self._built(built)
         return None
+
+    def _spec(self, batch: int) -> jobs.SessionSpec:
+        doc = self.editor.doc
+        return jobs.snapshot_spec(doc, batch, self.bar.seed.value(), self.weight_source(doc))
+
+    def show_weights(self) -> None:
+        """Say in the step bar which weights the pass shows (or will show)."""
+        if self.built is not None:
+            built = self.built
+            self.bar.set_weights(built.weights, built.batch, built.note)
+            return
+        source = self.weight_source(self.editor.doc)
+        label = source.label if source is not None else initial_label(self.bar.seed.value())
+        self.bar.set_weights(label, "the next pass (F10)", "")
 
     def seek(self, phase: str, number: int) -> None:
         """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""
@@ -180,9 +198,11 @@ class StepController(QObject):
         self._show_docks()
         self.bar.set_session(built.session)
         self.receptive.set_session(built.session)
+        self.show_weights()
+        note = f" · {built.note}" if built.note else ""
         self.window.show_message(f"pass built in {built.seconds:.2f} s: "
                                  f"{len(built.session.steps)} steps, L = "
-                                 f"{built.session.loss:.4g}")
+                                 f"{built.session.loss:.4g} · {built.weights}{note}")
         self.session_ready.emit()
         move, self.pending = self.pending, None
         if move is not None:
@@ -218,6 +238,7 @@ class StepController(QObject):
         self.presenter.clear()
         self.scene.clear_verification()
         self.bar.verify_action.setEnabled(True)
+        self.show_weights()
         if had:
             self.session_dropped.emit()
 

@@ -3,9 +3,10 @@
 `refusal` says why a document cannot be stepped through (errors, no input,
 too big), before anything is built. `build_session` builds the network from
 a snapshot of the document (its text: the editor may change the document
-meanwhile), draws a random batch and runs one forward and backward pass.
-`verify` rebuilds the same network (same seed, hence the same weights) and
-compares it with PyTorch on the same batch; torch is imported there, on the
+meanwhile) with the spec's weights (the seed's, or those the window holds:
+see sources.py), draws a batch and runs one forward and backward pass.
+`verify` rebuilds the same network (same seed and weights) and compares it
+with PyTorch on the same batch; torch is imported there, on the
 worker thread, never when the window starts.
 """
 
@@ -17,8 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bpviz.engine.stepping import StepSession
-from bpviz.graph import GraphDocument, ShapeReport, build_network, loads_graph
+from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
+from bpviz.ui.stepthrough.sources import WeightSource, batch_for, make_network
 
 STEP_LIMIT = 768 * 2**20  # parameters, gradients, every value and gradient of the batch
 DTYPE = np.float64
@@ -26,12 +28,14 @@ DTYPE = np.float64
 
 @dataclass
 class SessionSpec:
-    """What a session is built from: the document's text, the batch size and the seed."""
+    """What a session is built from: the document's text, the batch size, the seed
+    and the weights the window holds (None: the seed's)."""
 
     text: str
     batch: int = 4
     seed: int = 0
     name: str = ""
+    weights: WeightSource | None = None
 
 
 @dataclass
@@ -40,6 +44,9 @@ class Built:
     session: StepSession
     span: tuple[float, float] | None  # smallest and largest wire gradient norm of the pass
     seconds: float = 0.0
+    weights: str = ""  # the weights the pass runs with: "trained weights", …
+    batch: str = ""  # what the batch is: "random batch", "moons validation samples …"
+    note: str = ""  # why the window's weights or data were not used
 
 
 @dataclass
@@ -88,13 +95,12 @@ def gradient_span(session: StepSession) -> tuple[float, float] | None:
 def build_session(spec: SessionSpec) -> Built:
     import time
 
-    from bpviz.graph.batch import random_batch
-
     started = time.perf_counter()
-    network = build_network(loads_graph(spec.text), seed=spec.seed, dtype=DTYPE)
-    feeds, targets = random_batch(network, spec.batch, spec.seed, DTYPE)
-    session = StepSession(network, feeds, targets)
-    return Built(spec, session, gradient_span(session), time.perf_counter() - started)
+    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, DTYPE)
+    feeds, targets, batch = batch_for(made, spec.batch, spec.seed, DTYPE)
+    session = StepSession(made.network, feeds, targets)
+    return Built(spec, session, gradient_span(session), time.perf_counter() - started,
+                 made.label, batch, made.note)
 
 
 def verify(spec: SessionSpec, feeds: dict[str, np.ndarray],
@@ -102,7 +108,7 @@ def verify(spec: SessionSpec, feeds: dict[str, np.ndarray],
     """Compare the engine with torch on the session's network and batch."""
     from bpviz.oracle.compare import compare_network
 
-    network = build_network(loads_graph(spec.text), seed=spec.seed, dtype=DTYPE)
+    network = make_network(loads_graph(spec.text), spec.seed, spec.weights, DTYPE).network
     comparison = compare_network(network, feeds, targets)
     results = {node.id: badge(node) for node in comparison.nodes}
     bad = [node.id for node in comparison.failed]
@@ -139,7 +145,8 @@ def badge(node) -> tuple[bool, str, str]:
     return node.ok, text, "\n".join(lines)
 
 
-def snapshot_spec(doc: GraphDocument, batch: int, seed: int) -> SessionSpec:
+def snapshot_spec(doc: GraphDocument, batch: int, seed: int,
+                  weights: WeightSource | None = None) -> SessionSpec:
     from bpviz.graph import dumps_graph
 
-    return SessionSpec(dumps_graph(doc), batch, seed, doc.name or "")
+    return SessionSpec(dumps_graph(doc), batch, seed, doc.name or "", weights)

@@ -12,6 +12,9 @@ weights are kept in `trained` (a TrainedWeights, with the copy of the graph
 they belong to) and sent with `weights_trained(network)` when a run ends with
 finite weights (finished or stopped); `TrainedWeights.fits(doc)` tells whether
 they still fit the editor's graph, e.g. for stepping through the trained net.
+`metrics` keeps the run's rows (per iteration and per epoch) for File › Export.
+A run starts from the weights `start_weights(doc)` gives ((tensors, label),
+e.g. weights the window loaded), or from the seed when it gives None.
 
 A NaN or infinity stops the run; the panel shows the trainer's message, which
 names the first node where it appeared, sends it to the status bar and selects
@@ -31,6 +34,7 @@ from bpviz.data import DATASETS
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.controls import TrainingControls
 from bpviz.ui.training.curves import AccuracyPlot, BoundaryPlot, GradNormPlot, LossPlot
+from bpviz.ui.training.metrics import RunMetrics
 from bpviz.ui.training.worker import RunInfo, TrainConfig, TrainingRun, Update
 
 UPDATE_MS = 33  # at most ~30 redraws a second
@@ -80,6 +84,8 @@ class TrainingPanel(QWidget):
         self.run: TrainingRun | None = None
         self.info: RunInfo | None = None
         self.trained: TrainedWeights | None = None
+        self.metrics = RunMetrics()
+        self.start_weights = lambda _doc: None  # → (tensors, label) or None
         self.state = "idle"
         self.iteration = 0
         self._rates: deque[tuple[float, int]] = deque()
@@ -138,13 +144,15 @@ class TrainingPanel(QWidget):
         # NOTE: the gradient curves are made now, at the click, not when the first news
         # arrives: a deep net's dozens of curves would be a stall in the middle of training.
         self.grad_plot.set_nodes(self._trainable(doc))
-        self.run = self._run_box[0] = TrainingRun(doc, self.controls.config())
+        initial = self.start_weights(doc)
+        self.run = self._run_box[0] = TrainingRun(doc, self.controls.config(), initial)
         self._graph_changed = False
         self.iteration, self.info = 0, None
         self._rates.clear()
         self.run.start()
         self._set_state("preparing")
-        self.controls.set_status(f"preparing {self.run.config.dataset}…")
+        start = f" from the {initial[1]}" if initial is not None else ""
+        self.controls.set_status(f"preparing {self.run.config.dataset}…{start}")
         self.controls.set_progress(0, 0, None)
         self.timer.start()
         return True
@@ -227,6 +235,7 @@ class TrainingPanel(QWidget):
             self._set_state("training")
 
     def _show(self, update: Update) -> None:
+        self.metrics.add(update)
         if update.iterations:
             self.loss_plot.add_batches(update.iterations, update.losses)
             self.grad_plot.add(update.iterations, update.grad_norms)
@@ -255,6 +264,8 @@ class TrainingPanel(QWidget):
         info = self.info
         parts = [f"{info.dataset}: {info.train_size} train / {info.val_size} validation",
                  f"epoch {max(epoch, 1)}/{info.epochs}"]
+        if info.start:
+            parts.insert(1, f"from the {info.start}")
         last = self.loss_plot.data["batch"].y
         if last.size:
             parts.append(f"loss {last.values[-1]:.4g}")
@@ -276,6 +287,8 @@ class TrainingPanel(QWidget):
         self._keep_weights(event)
         text = event.message if event.reason == "finished" else \
             f"stopped after {max(event.iteration, self.iteration)} iterations"
+        if self.info is not None and self.info.start:
+            text += f" from the {self.info.start}"
         val = self.accuracy_plot.data["val"].y
         if val.size:
             text += f" · validation accuracy {val.values[-1]:.1f}%"
@@ -311,6 +324,7 @@ class TrainingPanel(QWidget):
         self.state_changed.emit(state)
 
     def _reset_plots(self) -> None:
+        self.metrics.clear()
         self.loss_plot.clear_data()
         self.accuracy_plot.clear_data()
         self.grad_plot.clear_data()

@@ -7,6 +7,10 @@ batches at most every SEND_SECONDS (and at once for the first and the last
 word). A thread listens on a second pipe for "pause", "resume" and "cancel"
 (a closed pipe cancels too: the app has gone).
 
+The network starts from the seed's weights, or from `initial` ((tensors,
+label)) when they fit it; RunInfo.start names the weights it started from
+when they are not the seed's (or why they could not be used).
+
 For 2-D data the job also evaluates the network on a grid around the data
 (evaluation mode, a separate executor) at most every BOUNDARY_SECONDS and
 once at the end; the last Update carries the trained weights.
@@ -64,6 +68,7 @@ class RunInfo:
     points: tuple[np.ndarray, np.ndarray] | None  # raw 2-D x and labels, for the scatter
     classes: int
     normalizer: object  # bpviz.data.Normalizer the inputs are standardised with
+    start: str = ""  # the weights it started from, when not the seed's
 
 
 @dataclass
@@ -98,20 +103,22 @@ class Update:
         self.epoch = later.epoch or self.epoch
 
 
-def run_job(doc: GraphDocument, config: TrainConfig, data, control) -> None:
+def run_job(doc: GraphDocument, config: TrainConfig, data, control, initial=None) -> None:
     """The process's target: train, reporting on `data`, obeying `control`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the app
     if hasattr(os, "nice"):
         os.nice(NICE)  # when cores are short, the window goes first
-    job = Job(doc, config, data)
+    job = Job(doc, config, data, initial)
     threading.Thread(target=job.listen, args=(control,), daemon=True).start()
     job.run()
     data.close()
 
 
 class Job:
-    def __init__(self, doc: GraphDocument, config: TrainConfig, pipe) -> None:
+    def __init__(self, doc: GraphDocument, config: TrainConfig, pipe, initial=None) -> None:
         self.doc, self.config, self.pipe = doc, config, pipe
+        self.initial = initial
+        self.start = ""
         self.trainer = None
         self.network = None
         self._lock = threading.Lock()
@@ -163,6 +170,7 @@ class Job:
 
         config = self.config
         network = build_network(self.doc, seed=config.seed, dtype=np.dtype(config.dtype))
+        self._start_from(network)
         prepared = prepare(config.dataset, network, seed=config.seed,
                            val_fraction=config.val_fraction)
         options = {"momentum": config.momentum} if config.optimizer == "sgd" else {}
@@ -182,6 +190,19 @@ class Job:
                 trainer.pause()
         return trainer
 
+    def _start_from(self, network) -> None:
+        if self.initial is None:
+            return
+        from bpviz.graph.weights import WeightsError, assign_tensors
+
+        tensors, label = self.initial
+        try:
+            assign_tensors(network, tensors, f"the {label}")
+        except WeightsError as error:
+            self.start = f"initial weights (seed {self.config.seed}): {error}"
+        else:
+            self.start = label
+
     def _info(self, prepared, trainer) -> RunInfo:
         dataset: Dataset = prepared.dataset
         per_epoch = -(-len(trainer.train[0]) // trainer.batch_size)
@@ -193,7 +214,7 @@ class Job:
                        0 if trainer.val is None else len(trainer.val[0]),
                        trainer.epochs, per_epoch * trainer.epochs,
                        tuple(n.id for n in trainer.trainable), points, dataset.num_classes,
-                       prepared.normalizer)
+                       prepared.normalizer, self.start)
 
     def _on_event(self, event) -> None:
         pending = self._pending

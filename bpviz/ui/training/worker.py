@@ -8,7 +8,8 @@ one Update, without ever waiting for the job. `set_paused` and `cancel` send
 a word to the job; `kill` ends the process at once (a job busy loading data
 does not listen).
 
-When the job ends with finite weights, `network` is a Network built from the
+`initial` ((tensors, label) or None) are the weights to start from instead
+of the seed's. When the job ends with finite weights, `network` is a Network built from the
 copy of the graph holding them (built on the caller's thread by `drain`).
 """
 
@@ -27,9 +28,10 @@ __all__ = ["RunInfo", "TrainConfig", "TrainingRun", "Update"]
 
 
 class TrainingRun:
-    def __init__(self, doc: GraphDocument, config: TrainConfig) -> None:
+    def __init__(self, doc: GraphDocument, config: TrainConfig, initial=None) -> None:
         self.doc = doc.copy()
         self.config = config
+        self.initial = initial
         self.info: RunInfo | None = None
         self.network = None  # the trained Network, once the job has sent its weights
         self.stopped: StoppedEvent | None = None
@@ -45,7 +47,7 @@ class TrainingRun:
         child_control, self._control = context.Pipe(duplex=False)
         self._process = context.Process(target=run_job, name="bpviz-training", daemon=True,
                                         args=(self.doc, self.config, child_data,
-                                              child_control))
+                                              child_control, self.initial))
         self._process.start()
         child_data.close()
         child_control.close()
