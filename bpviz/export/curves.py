@@ -190,7 +190,8 @@ class CurvesFigure:
                          Qt.AlignmentFlag.AlignCenter, self.x_name)
         painter.save()
         painter.setClipRect(plot.adjusted(-2, -2, 2, 2))
-        for k, points in enumerate(panel.series.values()):
+        # The first series on top: epoch curves over the noisy batch losses.
+        for k, points in reversed(list(enumerate(panel.series.values()))):
             colour = QColor(SERIES_COLOURS[k % len(SERIES_COLOURS)])
             path = QPainterPath(to_point(*points[0]))
             for x, y in points[1:]:

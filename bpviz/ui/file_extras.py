@@ -87,7 +87,7 @@ class FileExtras(QObject):
     # -- torch -------------------------------------------------------------------
     def _start(self, job: Job, busy: str) -> None:
         self.job = job
-        self.window.show_message(busy)
+        self.window.statusBar().showMessage(busy)  # until the job is done
         job.run_here() if self.synchronous else job.start()
 
     def _busy(self) -> bool:

@@ -106,7 +106,7 @@ def _file_menu(window: MainWindow, acts: dict[str, QAction]) -> None:
 
 def _file_extras(window: MainWindow, acts: dict[str, QAction], menu) -> None:
     """Export, PyTorch and weights (their owners are made after the menus)."""
-    acts["export"] = action(window, "&Export…", lambda: window.files.export_dialog(), "Ctrl+E",
+    acts["export"] = action(window, "E&xport…", lambda: window.files.export_dialog(), "Ctrl+E",
                             "the graph, the pass or the training curves for slides and papers")
     acts["import_torch"] = action(window, "&Import from PyTorch…",
                                   lambda: window.files.import_torch(),

@@ -115,7 +115,9 @@ def test_after_training_the_pass_shows_the_trained_weights(qtbot, moons):
     for key, value in trained.items():
         np.testing.assert_array_equal(tensors[key], value.astype(np.float64))
     built = moons.stepping.built
-    assert built.batch == "moons validation samples (standardised)" and not built.note
+    assert built.batch == "4 moons validation samples (standardised)" and not built.note
+    assert moons.statusBar().currentMessage().endswith(
+        "trained weights on 4 moons validation samples (standardised)")
     x = next(iter(moons.stepping.session.feeds.values()))
     assert abs(float(x.mean())) < 2 and 0.2 < float(x.std()) < 3  # standardised data
     moons.editor.set_params("hidden", {"units": 9})  # no longer the trained graph

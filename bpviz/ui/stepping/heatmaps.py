@@ -164,8 +164,8 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             item.setPos(index, value)
             item.setAnchor((0.5, 1.0) if value >= 0 else (0.5, 0.0))
         span = max(abs(values).max(initial=0), 1e-12)
-        self._plot.setYRange(min(values.min(), 0) - 0.15 * span,
-                             max(values.max(), 0) + 0.15 * span, padding=0)
+        self._plot.setYRange(min(values.min(), 0) - 0.25 * span,
+                             max(values.max(), 0) + 0.25 * span, padding=0)
         self._data, self._describe = [values[None, :]], describe
         return rebuilt
 

@@ -139,7 +139,19 @@ class ReceptiveFieldView(QWidget):
             self.node.setCurrentIndex(len(nodes) - 1)
             self._node_changed(nodes[-1])
         else:
-            self.status.setText("no feature maps with a receptive field in this graph")
+            self._blank()
+            self.status.setText("no feature maps with a receptive field in this graph"
+                                if session is not None else "no pass yet")
+
+    def _blank(self) -> None:
+        """Nothing of an earlier pass stays in sight."""
+        self.unit, self.effective = None, None
+        for image in (self.input_image, self.map_image, self.overlay):
+            image.clear()
+        for item in (self.box_item, self.unit_item):
+            item.setVisible(False)
+        self.input_title.setText("input")
+        self.map_title.setText("feature map")
 
     def set_node(self, node_id: str) -> None:
         self.node.setCurrentText(node_id)

@@ -23,6 +23,7 @@ MAX_BATCH = 64
 class WindowStepBar(StepBar):
     session_wanted = Signal(str)  # "step", "end", "play" or "verify"
     settings_changed = Signal()  # batch size or seed
+    _batch_text = "a random batch"  # what F10 will build a pass of
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(None, parent)
@@ -57,10 +58,14 @@ class WindowStepBar(StepBar):
         return spin
 
     def set_weights(self, label: str, batch: str, note: str = "") -> None:
-        """Show which weights the pass runs with; the tooltip adds the batch and the note."""
+        """Show which weights the pass runs with (and on what `batch`: "a random
+        batch", "4 moons validation samples (standardised)"); the tooltip adds the note."""
         self.weights.setText(f" {'⚠ ' if note else ''}{label} ")
-        tip = f"the pass shows {label} · {batch}"
+        tip = f"the pass shows {label} on {batch}"
         self.weights.setToolTip(tip + (f"\n{note}" if note else ""))
+        self._batch_text = batch
+        if self.session is None:
+            self._moved()
 
     # -- moves that need a session first -------------------------------
     def step(self) -> None:
@@ -87,7 +92,7 @@ class WindowStepBar(StepBar):
         if self.session is None:
             for action in (self.step_action, self.end_action, self.play_action):
                 action.setEnabled(True)
-            self.label.setText("F10: build a pass of a random batch and step through it")
+            self.label.setText(f"F10: build a pass of {self._batch_text} and step through it")
 
 
 def build_run_menu(window: QMainWindow, bar: WindowStepBar, extra: list[QAction]) -> QMenu:

@@ -28,7 +28,7 @@ from bpviz.ui.stepthrough import jobs
 from bpviz.ui.stepthrough.bar import WindowStepBar, build_run_menu
 from bpviz.ui.stepthrough.presenter import StepPresenter
 from bpviz.ui.stepthrough.pulse import Pulses
-from bpviz.ui.stepthrough.sources import initial_label
+from bpviz.ui.stepthrough.sources import data_label, initial_label
 from bpviz.ui.stepthrough.worker import Job
 
 if TYPE_CHECKING:
@@ -179,7 +179,8 @@ class StepController(QObject):
             return
         source = self.weight_source(self.editor.doc)
         label = source.label if source is not None else initial_label(self.bar.seed.value())
-        self.bar.set_weights(label, "the next pass (F10)", "")
+        data = source.data if source is not None else None
+        self.bar.set_weights(label, "a random batch" if data is None else data_label(data))
 
     def seek(self, phase: str, number: int) -> None:
         """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""
@@ -202,7 +203,8 @@ class StepController(QObject):
         note = f" · {built.note}" if built.note else ""
         self.window.show_message(f"pass built in {built.seconds:.2f} s: "
                                  f"{len(built.session.steps)} steps, L = "
-                                 f"{built.session.loss:.4g} · {built.weights}{note}")
+                                 f"{built.session.loss:.4g} · {built.weights} on "
+                                 f"{built.batch}{note}")
         self.session_ready.emit()
         move, self.pending = self.pending, None
         if move is not None:

@@ -91,7 +91,13 @@ def batch_for(made: Made, batch: int, seed: int, dtype=np.float64):
         except (ValueError, OSError) as error:  # the data file has gone, say
             made.note = f"cannot read the training data ({error}); a random batch instead"
         else:
-            name = data.dataset.replace("\\", "/").rsplit("/", 1)[-1]
-            return feeds, targets, f"{name} validation samples (standardised)"
+            count = len(next(iter(feeds.values())))
+            return feeds, targets, f"{count} {data_label(data)}"
     feeds, targets = random_batch(made.network, batch, seed, dtype)
-    return feeds, targets, "random batch"
+    return feeds, targets, "a random batch"
+
+
+def data_label(data: DataSource) -> str:
+    """"moons validation samples (standardised)": what a trained pass runs on."""
+    name = data.dataset.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{name} validation samples (standardised)"
