@@ -60,7 +60,11 @@ class FileExtras(QObject):
         dialog.exec()
 
     def ask_torch_import(self) -> ImportRequest | None:
-        return TorchImportDialog(self.window).ask()
+        dialog = TorchImportDialog(self.window)
+        try:
+            return dialog.ask()
+        finally:
+            dialog.deleteLater()
 
     def ask_torch_export_path(self) -> str | None:
         editor = self.window.editor
@@ -82,6 +86,7 @@ class FileExtras(QObject):
                               metrics=list(rows) or None, parent=window)
         dialog.exported.connect(lambda path: window.show_message(f"exported {path}"))
         self.run_export_dialog(dialog)
+        dialog.deleteLater()  # gone once the event loop has it
         return dialog
 
     # -- torch -------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -94,6 +96,7 @@ def test_import_opens_the_model_as_a_new_unsaved_graph_with_its_weights(qtbot, w
     import_model(qtbot, window, model_file)
     editor = window.editor
     assert window.answers.errors == []
+    assert gc.isenabled()  # paused while torch was imported on the worker thread
     assert [node.op for node in editor.doc.nodes.values()] == [
         "input", "conv2d", "relu", "flatten", "dense"]
     assert editor.path is None and editor.is_modified

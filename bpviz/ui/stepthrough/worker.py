@@ -4,10 +4,17 @@
 return value and `failed(str)` the exception's message, both delivered on
 the thread the Job was made on (the UI thread). A job cannot be stopped once
 running; `discard()` drops its outcome instead (the "cancel" of a build).
+
+NOTE: Python's cyclic garbage collector is paused while jobs run (and resumed
+on the UI thread when the last one is done). A collection that starts on a
+worker thread may free Qt objects there (closed windows and dialogs waiting
+in reference cycles); PySide then deadlocks between the GIL and Qt's locks.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 import traceback
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -24,9 +31,12 @@ class Job(QObject):
         self.running = False
         self._outcome = _Outcome()
         self._outcome.done.connect(self._done)
+        held = self._gc_held = [False]  # also let go if the job is deleted while it runs
+        self.destroyed.connect(lambda *_: _resume_gc(held))
 
     def start(self) -> None:
         self.running = True
+        _pause_gc(self._gc_held)
         QThreadPool.globalInstance().start(_Runnable(self.fn, self.args, self._outcome))
 
     def run_here(self) -> None:
@@ -39,6 +49,7 @@ class Job(QObject):
 
     def _done(self, ok: bool, value) -> None:
         self.running = False
+        _resume_gc(self._gc_held)
         self.deleteLater()  # its arguments (a batch, a document) go with it
         if self.discarded:
             return
@@ -46,6 +57,33 @@ class Job(QObject):
             self.finished.emit(value)
         else:
             self.failed.emit(value)
+
+
+_gc_lock = threading.Lock()
+_gc_state = {"jobs": 0, "was_enabled": False}
+
+
+def _pause_gc(held: list[bool]) -> None:
+    """No cyclic collection while a job runs (see the note above)."""
+    with _gc_lock:
+        if held[0]:
+            return
+        held[0] = True
+        if _gc_state["jobs"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["jobs"] += 1
+
+
+def _resume_gc(held: list[bool]) -> None:
+    """On the UI thread: collect again once no job is running."""
+    with _gc_lock:
+        if not held[0]:
+            return
+        held[0] = False
+        _gc_state["jobs"] -= 1
+        if _gc_state["jobs"] == 0 and _gc_state["was_enabled"]:
+            gc.enable()
 
 
 class _Outcome(QObject):
