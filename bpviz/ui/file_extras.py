@@ -152,16 +152,17 @@ class FileExtras(QObject):
         if not path:
             return
         weights_path = str(Path(path).with_suffix(".npz"))
-        if not window.weights.save(weights_path):
+        weights = window.weights.save(weights_path)
+        if weights is None:
             return
         job = Job(_export, window.editor.doc.copy(), path, weights_path, parent=self)
-        job.finished.connect(lambda cls: self._exported(path, weights_path, cls))
+        job.finished.connect(lambda cls: self._exported(path, f"the {weights} in "
+                                                        f"{Path(weights_path).name}", cls))
         job.failed.connect(lambda message: self._failed("Cannot export to PyTorch", message))
         self._start(job, f"writing {Path(path).name} (loading PyTorch)…")
 
-    def _exported(self, path: str, weights_path: str, cls: str) -> None:
+    def _exported(self, path: str, weights: str, cls: str) -> None:
         self.job = None
-        self.window.show_message(f"wrote {path} (class {cls}) and its weights "
-                                 f"{Path(weights_path).name}")
+        self.window.show_message(f"wrote {path} (class {cls}) and {weights}")
         self.exported.emit(path)
 

@@ -136,14 +136,15 @@ class HeldWeights(QObject):
         if path:
             self.save(path)
 
-    def save(self, path: str) -> bool:
-        """Write the weights step-through would show now (bpviz's .npz layout)."""
+    def save(self, path: str) -> str | None:
+        """Write the weights step-through would show now (bpviz's .npz layout);
+        what they are ("trained weights", …), or None when it failed."""
         try:
             made = make_network(self.editor.doc, self.seed, self.source_for(self.editor.doc))
             save_weights(made.network, path)
         except (ValueError, OSError) as error:
             self.window.show_error("Cannot save the weights", f"{path}: {error}")
-            return False
+            return None
         note = f" ({made.note})" if made.note else ""
         self.window.show_message(f"saved the {made.label} to {path}{note}")
-        return True
+        return made.label

@@ -141,8 +141,10 @@ def test_export_to_torch_writes_a_module_that_imports_back(qtbot, window, tmp_pa
     wait_for_torch(qtbot, window)
     assert window.answers.errors == []
     assert out.is_file() and (tmp_path / "model.npz").is_file()
-    assert window.statusBar().currentMessage().startswith(f"wrote {out} (class ")
-    cls = window.statusBar().currentMessage().split("(class ")[1].split(")")[0]
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"wrote {out} (class ")
+    assert message.endswith("and the initial weights (seed 0) in model.npz")
+    cls = message.split("(class ")[1].split(")")[0]
     back = import_torch(f"{out}:{cls}", (1, 8, 8))
     ops = [node.op for node in window.editor.doc.nodes.values()][:-1]  # forward has no loss
     assert [node.op for node in back.document.nodes.values()] == ops
