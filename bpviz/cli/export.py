@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     kind = kind_of(args)
     check_arguments(args, kind)
     if kind not in ("tensors", "bmatrix"):
-        from bpviz.cli.snapshot import use_offscreen_without_display
+        from bpviz.display import use_offscreen_without_display
 
         use_offscreen_without_display()
         ensure_app()

@@ -7,12 +7,11 @@ window is never shown on a screen. Useful for documentation and bug reports.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import sys
 from pathlib import Path
 
 from bpviz.cli.common import CliError, add_graph_argument
+from bpviz.display import use_offscreen_without_display
 
 MIN_SIDE, MAX_SIDE = 320, 8000
 
@@ -74,13 +73,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {out}")
     print(f"wrote {out} ({image.width()}×{image.height()})")
     return 0
-
-
-def use_offscreen_without_display() -> None:
-    if sys.platform.startswith(("win", "darwin")):
-        return
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,

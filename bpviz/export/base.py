@@ -132,8 +132,9 @@ def ensure_app():
 
     app = QApplication.instance()
     if app is None:
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from bpviz.display import use_offscreen_without_display
+
+        use_offscreen_without_display()
         app = QApplication(["bpviz-export"])
     return app
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication
 
+from bpviz.display import has_display
+
 APP_NAME = "bpviz"
 ORGANIZATION = "bpviz"
 DATA_DIR_ENV = "BPVIZ_DATA_DIR"
@@ -64,9 +66,7 @@ def settings() -> QSettings:
 
 def display_available() -> bool:
     """False on a Linux/BSD machine without X11 or Wayland (and no QT_QPA_PLATFORM)."""
-    if sys.platform.startswith(("win", "darwin")) or os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return bool(os.environ.get("QT_QPA_PLATFORM")) or has_display()
 
 
 def application() -> QApplication:

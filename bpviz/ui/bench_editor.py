@@ -11,11 +11,11 @@ Runs offscreen when there is no display.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 
+from bpviz.display import use_offscreen_without_display
 from bpviz.graph import GraphDocument, NodeData
 
 TARGET_MS = 100.0
@@ -140,9 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.nodes < 10 or args.repeats < 1:
         parser.error("--nodes must be at least 10 and --repeats at least 1")
-    if not sys.platform.startswith(("win", "darwin")) and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    use_offscreen_without_display()
     result = bench(args.nodes, args.repeats)
     verdict = "within" if result["edit_ms"] < TARGET_MS else "OVER"
     print(f"graph: {result['nodes']} nodes")

@@ -13,10 +13,10 @@ when there is no display.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
+from bpviz.display import use_offscreen_without_display
 from bpviz.graph import GraphDocument, NodeData
 from bpviz.ui.bench_editor import median_ms, paint_counter, settle_until_painted
 
@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.nodes < 10 or args.size < 2 or args.repeats < 1:
         parser.error("--nodes must be at least 10, --size at least 2, --repeats at least 1")
-    if not sys.platform.startswith(("win", "darwin")) and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    use_offscreen_without_display()
     r = bench(args.nodes, args.size, args.repeats)
     verdict = "within" if r["step_ms"] < TARGET_MS else "OVER"
     print(f"graph: {r['nodes']} nodes, {r['size']}×{r['size']} feature maps, "

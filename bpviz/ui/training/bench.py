@@ -17,10 +17,11 @@ Runs offscreen when there is no display.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
+
+from bpviz.display import use_offscreen_without_display
 
 TARGET_MS = 50.0
 TICK_MS = 5
@@ -165,9 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few epochs only (tests)")
     parser.add_argument("--screenshot", metavar="PNG", help="save the panel as it ends")
     args = parser.parse_args(argv)
-    if not sys.platform.startswith(("win", "darwin")) and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    use_offscreen_without_display()
     from bpviz.ui.training.worker import TrainConfig
 
     config = TrainConfig(dataset=args.dataset, epochs=3 if args.quick else args.epochs)
