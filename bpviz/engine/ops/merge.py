@@ -39,16 +39,20 @@ class Add(Op):
         if len({x.shape[0] for x in xs}) > 1:
             raise ShapeError("add needs inputs with one batch size")
         self._count = len(xs)
-        y = xs[0].copy()
-        for x in xs[1:]:
+        y = np.add(xs[0], xs[1])  # a fresh array in one pass, not a copy and then a sum
+        for x in xs[2:]:
             y += x
         return y
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # NOTE: ∂y/∂x_i is the identity, so every input receives the whole
-        # upstream gradient, not a share of it. Each gets its own copy so that
-        # the gradients shown for different inputs are independent arrays.
-        return tuple(gy.copy() for _ in range(self._count))
+        # upstream gradient, not a share of it. All inputs share one read-only
+        # view of ∂L/∂y instead of a copy each: an op that wrongly wrote into
+        # its upstream gradient would then fail loudly rather than silently
+        # change the gradient another branch of the residual block receives.
+        shared = gy.view()
+        shared.flags.writeable = False
+        return (shared,) * self._count
 
 
 @register
