@@ -10,7 +10,9 @@ Writes DIR/metrics.csv, one row per epoch with the columns epoch, iteration,
 train_loss, train_acc, val_loss, val_acc and seconds (accuracies as fractions;
 the training figures are averaged over the epoch's batches as they were
 trained), and DIR/weights.npz. A NaN or infinity stops training with exit
-code 1; metrics.csv is written then, the weights are not.
+code 1; metrics.csv is written then, the weights are not. Ctrl+C stops after
+the iteration that is running and writes both (the weights as that iteration
+left them), exiting with 130; a second Ctrl+C quits at once without writing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import csv
 import io
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -220,10 +223,43 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(network, optimizer, (train.x, train.y), (val.x, val.y),
                       batch_size=args.batch, epochs=epochs, seed=args.seed)
     trainer.subscribe(Progress(sys.stderr, epochs, per_epoch))
-    stopped = trainer.run()
+    with stop_on_interrupt(trainer):
+        stopped = trainer.run()
     write_metrics(out / "metrics.csv", trainer.metrics, METRIC_FIELDS)
-    if stopped.reason != "finished":
+    if stopped.reason == "non-finite":
         return fail(f"{stopped.message}; wrote {out / 'metrics.csv'}, no weights", code=1)
     save_weights(network, out / "weights.npz")
     print(summary(trainer, stopped, out))
-    return 0
+    return 0 if stopped.reason == "finished" else INTERRUPTED
+
+
+INTERRUPTED = 128 + signal.SIGINT  # the shell's code for a run ended by Ctrl+C
+
+
+class stop_on_interrupt:
+    """While active, the first Ctrl+C asks `trainer` to stop after its current
+    iteration (so the weights are never half-updated); a second one quits now."""
+
+    def __init__(self, trainer) -> None:
+        self.trainer = trainer
+        self.previous = None
+        self.asked = False
+
+    def __enter__(self) -> stop_on_interrupt:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._interrupted)
+        except ValueError:  # not the main thread: Ctrl+C is not ours to take
+            self.previous = None
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _interrupted(self, _signum, _frame) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        print("\nstopping after this iteration; Ctrl+C again quits without saving",
+              file=sys.stderr, flush=True)
+        self.trainer.cancel()

@@ -174,3 +174,30 @@ def test_progress_redraws_one_line_on_a_terminal():
     assert text.endswith("epoch 1/2: train loss 0.5000 acc 75.0%, val loss 0.4000 acc 80.0% "
                          "(1.0 s)\n")
     assert text.count("\n") == 1
+
+
+def test_ctrl_c_stops_after_an_iteration_and_saves_what_was_trained(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "bpviz", "train", str(EXAMPLES / "moons_mlp.json"),
+            "--dataset", "moons", "--epochs", "100000", "--out", str(tmp_path)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stderr.readline()  # the first epoch has been trained
+        assert first.startswith("epoch 1/100000"), first
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "stopping after this iteration" in err
+    assert "training was cancelled" in out and "weights.npz" in out
+    assert len(metrics(tmp_path)) >= 1
+    untrained = build_network(load_graph(EXAMPLES / "moons_mlp.json"), dtype=np.float32)
+    trained = build_network(load_graph(EXAMPLES / "moons_mlp.json"), dtype=np.float32)
+    load_weights(trained, tmp_path / "weights.npz")
+    before, after = untrained.parameters(), trained.parameters()
+    assert all(np.isfinite(value).all() for value in after.values())
+    assert any(not np.array_equal(before[key], after[key]) for key in before)
