@@ -27,15 +27,23 @@ over the node's tensors, but each tensor is judged against its own scale;
 Tolerance. Every tensor is judged on its own: engine tensor e agrees with
 torch's reference r when
 
-    max |e − r|  <=  tol · scale,   scale = max(1, max |r|),
+    max |e − r|  <=  tol · scale,   scale = max |r| + (ROUNDING_MULTIPLE / tol) · noise,
 
-so the error is relative to the tensor's largest entry and absolute (tol)
-for tensors whose entries are all below 1; the floor keeps gradients that
-are zero up to rounding (e.g. batchnorm's ∂L/∂x when L sums its outputs)
-from failing on noise. tol defaults to 1e-9 for float64 and 1e-4 for
-float32; the dtype is that of the feeds (all feeds must share it) and torch
-computes in it too. A NaN or infinity in either tensor, or a shape mismatch,
-never agrees.
+that is, the error may be tol relative to the tensor's largest entry, plus
+ROUNDING_MULTIPLE times the rounding error torch itself makes on that tensor.
+`noise` is measured, not guessed: torch runs the graph a second time in the
+other precision (float64 for a float32 check, float32 for a float64 one), and
+noise = max |r − r_other| · (ε of the checked dtype / ε of float32). The
+allowance matters only for tensors that are zero up to rounding (a conv
+bias followed by batchnorm has ∂L/∂b = 0 in exact arithmetic; in float32
+torch computes some 1e-8 there), whose every entry is noise; everywhere else
+torch's rounding is a millionth of max |r| or less, so a 0.1 % error is caught
+however small the tensor's entries are (the vanishing gradients of a deep
+sigmoid net, 1e-14, included). When the second run is not finite (data
+beyond float32's range) the rule falls back to scale = max(1, max |r|).
+tol defaults to 1e-9 for float64 and 1e-4 for float32; the dtype is that of
+the feeds (all feeds must share it) and torch computes in it too. A NaN or
+infinity in either tensor, or a shape mismatch, never agrees.
 
 The engine's dropout draws its own mask; torch reuses it (`op.mask`), so the
 comparison is exact. compare_network leaves the network as it found it:
@@ -54,6 +62,7 @@ from bpviz.engine.executor import Executor, Network
 from bpviz.oracle.torch_graph import OracleError, run_graph, total_loss
 
 TOLERANCES = {"float32": 1e-4, "float64": 1e-9}
+ROUNDING_MULTIPLE = 10.0  # how many times torch's own rounding error the engine may make
 
 Snapshot = dict[str, dict[str, np.ndarray]]
 
@@ -109,17 +118,36 @@ def default_tolerance(dtype: np.dtype | str) -> float:
     return TOLERANCES[name]
 
 
-def measure(ours, reference) -> tuple[float, float]:
-    """(max |ours − reference|, scale); the error is NaN or inf when they cannot agree."""
+def measure(ours, reference, other=None, tol: float = 0.0,
+            noise_factor: float = 1.0) -> tuple[float, float]:
+    """(max |ours − reference|, scale); the error is NaN or inf when they cannot agree.
+
+    `other` is torch's result in the other precision; with it (and tol > 0) the
+    scale includes the allowance for torch's rounding noise (module docstring),
+    |reference − other| times `noise_factor`.
+    """
     ours, reference = np.asarray(ours), np.asarray(reference)
     finite_ref = reference[np.isfinite(reference)]
-    scale = max(1.0, float(np.max(np.abs(finite_ref), initial=0.0)))
+    largest = float(np.max(np.abs(finite_ref), initial=0.0))
+    scale = _scale(largest, reference, other, tol, noise_factor)
     if ours.shape != reference.shape:
         return float("inf"), scale
     if not (np.all(np.isfinite(ours)) and np.all(np.isfinite(reference))):
         return float("nan"), scale
     diff = np.abs(ours.astype(np.float64) - reference.astype(np.float64))
     return float(np.max(diff, initial=0.0)), scale
+
+
+def _scale(largest: float, reference: np.ndarray, other, tol: float,
+           noise_factor: float) -> float:
+    if other is None or tol <= 0 or np.shape(other) != reference.shape:
+        return max(1.0, largest)
+    other = np.asarray(other, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        noise = float(np.max(np.abs(reference.astype(np.float64) - other), initial=0.0))
+    if not np.isfinite(noise):  # the other precision overflowed: no noise estimate
+        return max(1.0, largest)
+    return largest + ROUNDING_MULTIPLE * noise * noise_factor / tol
 
 
 def agrees(err: float, scale: float, tol: float) -> bool:
@@ -209,29 +237,46 @@ def _largest(pairs: dict[str, tuple[float, float]]) -> tuple[float | None, float
     return max(pairs.values(), key=lambda pair: np.inf if np.isnan(pair[0]) else pair[0])
 
 
-def _compare_node(node, ours: _Pass, theirs: _Pass, tol: float) -> NodeComparison:
+class _Judge:
+    """Measures the engine's tensors against torch's, with torch's rounding noise
+    taken from its run in the other precision."""
+
+    def __init__(self, theirs: _Pass, other: _Pass, tol: float, dtype: np.dtype) -> None:
+        self.theirs, self.other, self.tol = theirs, other, tol
+        eps = np.finfo(dtype).eps
+        self.noise_factor = float(eps / np.finfo(np.float32).eps)
+
+    def __call__(self, ours, reference, other) -> tuple[float, float]:
+        return measure(ours, reference, other, self.tol, self.noise_factor)
+
+    def agrees(self, pair: tuple[float, float]) -> bool:
+        return agrees(*pair, self.tol)
+
+
+def _compare_node(node, ours: _Pass, judge: _Judge) -> NodeComparison:
+    theirs, other, i = judge.theirs, judge.other, node.id
     failures: list[str] = []
-    f_err, f_scale = measure(ours.values[node.id], theirs.values[node.id])
-    if not agrees(f_err, f_scale, tol):
+    f_err, f_scale = judge(ours.values[i], theirs.values[i], other.values[i])
+    if not judge.agrees((f_err, f_scale)):
         failures.append("forward")
     g_err, g_scale = None, 1.0
-    if theirs.grads[node.id] is not None:
-        g_err, g_scale = measure(ours.grads[node.id], theirs.grads[node.id])
-        if not agrees(g_err, g_scale, tol):
+    if theirs.grads[i] is not None:
+        g_err, g_scale = judge(ours.grads[i], theirs.grads[i], other.grads[i])
+        if not judge.agrees((g_err, g_scale)):
             failures.append("grad")
     param_pairs: dict[str, tuple[float, float]] = {}
-    for name, reference in theirs.param_grads[node.id].items():
-        engine = ours.param_grads[node.id].get(name)
+    for name, reference in theirs.param_grads[i].items():
+        engine = ours.param_grads[i].get(name)
         param_pairs[name] = ((float("inf"), 1.0) if engine is None
-                             else measure(engine, reference))
-        if not agrees(*param_pairs[name], tol):
+                             else judge(engine, reference, other.param_grads[i].get(name)))
+        if not judge.agrees(param_pairs[name]):
             failures.append(f"param {name}")
-    buffer_pairs = {name: measure(ours.buffers[node.id][name], reference)
-                    for name, reference in theirs.buffers[node.id].items()}
-    failures += [f"buffer {k}" for k, v in buffer_pairs.items() if not agrees(*v, tol)]
+    buffer_pairs = {name: judge(ours.buffers[i][name], reference, other.buffers[i].get(name))
+                    for name, reference in theirs.buffers[i].items()}
+    failures += [f"buffer {k}" for k, v in buffer_pairs.items() if not judge.agrees(v)]
     p_err, p_scale = _largest(param_pairs)
     b_err, b_scale = _largest(buffer_pairs)
-    return NodeComparison(node.id, node.op.op_name, f_err, g_err, p_err, f_scale, g_scale,
+    return NodeComparison(i, node.op.op_name, f_err, g_err, p_err, f_scale, g_scale,
                           not failures, p_scale, b_err, b_scale, failures)
 
 
@@ -247,9 +292,12 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
     try:
         ours = _run_engine(network, feeds, targets)
         theirs = _run_torch(network, feeds, targets, params, buffers, dtype)
+        other_dtype = np.dtype(np.float64 if dtype == np.float32 else np.float32)
+        other = _run_torch(network, feeds, targets, params, buffers, other_dtype)
     finally:
         _restore(network, originals, params, buffers)
-    nodes = [_compare_node(node, ours, theirs, tol) for node in network.order]
-    loss_err, loss_scale = measure(ours.loss, theirs.loss)
-    ok = all(n.ok for n in nodes) and agrees(loss_err, loss_scale, tol)
+    judge = _Judge(theirs, other, tol, dtype)
+    nodes = [_compare_node(node, ours, judge) for node in network.order]
+    loss_err, loss_scale = judge(ours.loss, theirs.loss, other.loss)
+    ok = all(n.ok for n in nodes) and judge.agrees((loss_err, loss_scale))
     return Comparison(nodes, ok, ours.loss, theirs.loss, np.dtype(dtype).name, tol)

@@ -339,10 +339,71 @@ def test_wrong_gradient_deep_in_a_resnet_block_is_caught(monkeypatch, culprit, v
     result = compare_network(network, feed(network, 4, dtype=dtype),
                              make_targets(network, 4, dtype=dtype))
     assert result.node(culprit).ok and not result.ok
-    if dtype == np.float64:
-        assert "grad" in result.node(victim).failures
-    # float32 judges entries below 1 absolutely (1e-4): a 0.1 % error in these
-    # small gradients shows only where it accumulates, in the weight gradients.
+    assert "grad" in result.node(victim).failures
+
+
+# Eight sigmoid layers: ∂L/∂out of the first is some five orders of magnitude
+# below the loss's, the vanishing-gradient picture.
+DEEP_SIGMOID = [("x", "input", {"shape": [4]}, [])]
+for _k in range(8):
+    DEEP_SIGMOID += [(f"d{_k}", "dense", {"units": 4}, [DEEP_SIGMOID[-1][0]]),
+                     (f"s{_k}", "sigmoid", {}, [f"d{_k}"])]
+DEEP_SIGMOID.append(("L", "mse", {}, ["s7"]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_small_error_in_a_vanishing_gradient_is_caught_on_its_node(monkeypatch, dtype):
+    network = build(DEEP_SIGMOID, dtype=dtype)
+    clean = compare_network(network, feed(network, 4, dtype=dtype),
+                            make_targets(network, 4, dtype=dtype))
+    assert_ok(clean)
+    tiny = float(np.max(np.abs(_torch_pass(network, dtype).grads["s0"])))
+    assert tiny < 1e-3  # every entry far below the old absolute floor of tol
+    op = network.nodes["d1"].op
+    monkeypatch.setattr(op, "backward", _scaled(op.backward, 1.001))
+    result = compare_network(network, feed(network, 4, dtype=dtype),
+                             make_targets(network, 4, dtype=dtype))
+    assert "grad" in result.node("s0").failures
+    assert "param weight" in result.node("d0").failures
+
+
+def _torch_pass(network: Network, dtype, seed: int = 1):
+    """Torch's values and gradients for the test's batch (independent of the engine)."""
+    from bpviz.oracle.compare import _run_torch, _snapshot
+
+    feeds = feed(network, 4, seed=seed, dtype=dtype)
+    params, buffers = _snapshot(network, "params"), _snapshot(network, "buffers")
+    return _run_torch(network, feeds, make_targets(network, 4, dtype=dtype), params,
+                      buffers, np.dtype(dtype))
+
+
+CONV_BN = [("x", "input", {"shape": [2, 6, 6]}, []),
+           ("c", "conv2d", {"out_channels": 3, "kernel": 3, "padding": 1}, ["x"]),
+           ("bn", "batchnorm", {}, ["c"]),
+           ("f", "flatten", {}, ["bn"]),
+           ("o", "dense", {"units": 3}, ["f"]),
+           ("L", "softmax_cross_entropy", {}, ["o"])]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(4))
+def test_a_bias_before_batchnorm_has_a_zero_gradient_up_to_rounding_and_agrees(seed, dtype):
+    # In exact arithmetic ∂L/∂b = 0 (batchnorm subtracts the channel mean): every
+    # entry is rounding noise, which the allowance for torch's own noise absorbs.
+    network = build(CONV_BN, seed=seed, dtype=dtype)
+    grad_w = _torch_pass(network, dtype, seed).param_grads["c"]
+    assert np.max(np.abs(grad_w["bias"])) < 1e-5 * np.max(np.abs(grad_w["weight"]))
+    result = compare_network(network, feed(network, 4, seed=seed, dtype=dtype),
+                             make_targets(network, 4, dtype=dtype))
+    assert_ok(result)
+
+
+def test_data_beyond_float32_fall_back_to_the_floored_scale():
+    network = build(MLP, dtype=np.float64)
+    feeds = feed(network, 3)
+    feeds["x"] *= 1e39  # the float32 run overflows: no noise estimate
+    result = compare_network(network, feeds, None)
+    assert_ok(result)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
