@@ -35,7 +35,10 @@ class GraphView(QGraphicsView):
                             | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        # NOTE: not FullViewportUpdate: a step restyles two or three items, and
+        # following the current node scrolls; both then repaint only what changed
+        # (a scroll blits the rest) instead of every wire and label on the canvas.
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setAcceptDrops(True)
         self._wire_from: PortItem | None = None
         self._wire_item: QGraphicsPathItem | None = None

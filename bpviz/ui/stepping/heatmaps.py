@@ -85,7 +85,8 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         lut = cmap.getLookupTable(nPts=256)
         for k, (image, data, title) in enumerate(zip(self.images, maps, titles)):
             image.setImage(data, autoLevels=False, levels=(low, high), lut=lut)
-            self.titles[k].setText(title, size="10pt")
+            if self.titles[k].text != title:  # NOTE: setText re-lays out the whole grid
+                self.titles[k].setText(title, size="10pt")
             if numbers:
                 self._write_numbers(self.numbers[k], data, cmap, low, high)
         self._data, self._describe = maps, describe
@@ -156,7 +157,7 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             self._signature = signature
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
         low, high = levels_for(values, diverging)
-        brushes = [cmap.map((v - low) / (high - low), mode="qcolor") for v in values]
+        brushes = cmap.mapToQColor((values - low) / (high - low))
         self.bars.setOpts(height=values, brushes=brushes)
         self._plot.setTitle(title, size="10pt", color=self.colours.text)
         for index, (item, value) in enumerate(zip(self.bar_numbers, values)):

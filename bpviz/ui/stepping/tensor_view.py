@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,8 +26,10 @@ from PySide6.QtWidgets import (
 
 from bpviz.engine.executor import Network, Step
 from bpviz.engine.formulas import BATCHNORM_PARAMS, PARAM_SYMBOLS, SYMBOLS, dims
+from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
-from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours, style_plot
+from bpviz.ui.stepping.histogram import HistogramView
+from bpviz.ui.stepping.plot_theme import follow_theme
 
 MAX_MAPS = 64
 
@@ -110,23 +111,14 @@ class TensorView(QWidget):
         layout.addLayout(body, 1)
         layout.addWidget(self.status)
 
-    def _make_histogram(self) -> pg.PlotWidget:
-        plot = pg.PlotWidget()
-        plot.setObjectName("tensor_histogram")
-        plot.setMinimumWidth(180)
-        plot.setMaximumWidth(300)
-        plot.setMenuEnabled(False)
-        plot.setMouseEnabled(False, False)
-        plot.hideButtons()
-        self._counts = plot.plot([0, 1], [0], stepMode="center", fillLevel=0,
-                                 brush=pg.mkBrush("#7f9fbf"), pen=pg.mkPen("#345"))
-        return plot
+    def _make_histogram(self) -> HistogramView:
+        histogram = HistogramView()
+        histogram.setObjectName("tensor_histogram")
+        return histogram
 
     def apply_theme(self, theme) -> None:
         """The plots in the theme's colours (the heatmaps are redrawn in them)."""
-        colours = plot_colours(theme)
-        self.histogram.setBackground(colours.background)
-        style_plot(self.histogram.getPlotItem(), colours, "histogram")
+        self.histogram.apply_theme(theme)
         self.grid.apply_theme(theme)
         self._redraw()
 
@@ -194,7 +186,7 @@ class TensorView(QWidget):
         entry = self.current_entry()
         if entry is None:
             self.grid.show_nothing()
-            self._counts.setData([0, 1], [0])
+            self.histogram.clear()
             self.status.setText("no step yet")
             return
         sample = min(self.sample.value(), entry.array.shape[0] - 1) if entry.per_sample else 0
@@ -202,7 +194,7 @@ class TensorView(QWidget):
         values = np.asarray(values, dtype=float)
         self.sample.setEnabled(entry.per_sample)
         self._show(entry, values, sample)
-        self._histogram(values)
+        self.histogram.set_values(values, levels_for(values, entry.diverging), entry.diverging)
         self.status.setText(self._summary(entry, values, sample))
 
     def _show(self, entry: TensorEntry, values: np.ndarray, sample: int) -> None:
@@ -217,15 +209,6 @@ class TensorView(QWidget):
             return f"{where} · {titles[k]} · [{axes[0]}={i}, {axes[1]}={j}] = {v:.6g}"
 
         self.grid.show_maps(maps, titles, entry.diverging, describe)
-
-    def _histogram(self, values: np.ndarray) -> None:
-        finite = values[np.isfinite(values)].ravel()
-        if finite.size == 0:
-            self._counts.setData([0, 1], [0])
-            return
-        bins = int(np.clip(np.sqrt(finite.size) * 2, 5, 40))
-        counts, edges = np.histogram(finite, bins=bins)
-        self._counts.setData(edges, counts)
 
     def _summary(self, entry: TensorEntry, values: np.ndarray, sample: int) -> str:
         shape = dims(values.shape) if values.ndim else "a single number"

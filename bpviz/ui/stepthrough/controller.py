@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton
+from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
 
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
 from bpviz.ui.stepthrough import jobs
@@ -36,6 +36,16 @@ if TYPE_CHECKING:
 
 Area = Qt.DockWidgetArea
 MIN_DOCK_WIDTH = 220
+
+
+def in_sight(widget: QWidget) -> bool:
+    """Shown and not hidden behind another tab of its dock area.
+
+    NOTE: a dock tabbed behind another one still says isVisible(); only its
+    visible region is empty. The receptive field's effective field is a whole
+    backward pass, so it must not be drawn for a tab nobody sees.
+    """
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
 class StepController(QObject):
@@ -83,6 +93,7 @@ class StepController(QObject):
         self.docks["formula"].raise_()
         for dock in self.docks.values():
             dock.hide()
+        self.docks["receptive"].visibilityChanged.connect(self._receptive_shown)
         self._docks_shown = False
         self.busy = QProgressBar()
         self.busy.setObjectName("step_busy")
@@ -263,10 +274,15 @@ class StepController(QObject):
         whenever that node has feature maps with a receptive field."""
         step = self.session.current if self.session is not None else None
         view = self.receptive
-        if (step is None or not view.isVisible() or self.bar.playing
+        if (step is None or not in_sight(view) or self.bar.playing
                 or view.node.findText(step.node) < 0 or view.node.currentText() == step.node):
             return
         view.set_node(step.node)
+
+    def _receptive_shown(self, visible: bool) -> None:
+        """The receptive tab came to the front: it catches up with the current node."""
+        if visible:
+            QTimer.singleShot(0, self._receptive_follows)  # once the tab is laid out
 
     # -- torch check ------------------------------------------------------
     def verify(self) -> None:
