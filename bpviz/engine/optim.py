@@ -8,12 +8,16 @@ Only nodes whose `op.trainable` is True are updated, and only the parameters
 that have a gradient in `op.grads`; a frozen node's arrays are never written.
 State (momentum buffers, Adam moments and step counts) is kept per
 (node id, parameter name) and in the parameter's dtype: float32 stays float32.
+`snapshot()` and `restore()` copy it (a trainer undoing an update that went
+non-finite), and the settings in `TUNABLE` may change between steps
+(`set_options`), as torch's param_groups allow.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,6 +28,8 @@ Key = tuple[str, str]
 
 class Optimizer:
     """Shared parts: walking the trainable parameters and clearing gradients."""
+
+    TUNABLE: ClassVar[tuple[str, ...]] = ("lr",)  # settings set_options may change
 
     def __init__(self, network: Network, lr: float) -> None:
         if not lr >= 0.0:
@@ -66,10 +72,59 @@ class Optimizer:
         for node in self.network.order:
             node.op.grads = {}
 
+    # -- settings and state ---------------------------------------------------------------
+    def checked_options(self, options: dict[str, Any]) -> dict[str, float]:
+        """`options` (setting name → value) as floats; ValueError names a bad one."""
+        checked = {}
+        for name, value in options.items():
+            if name not in self.TUNABLE:
+                raise ValueError(f"{type(self).__name__} has no setting {name!r} to change "
+                                 f"(it has {', '.join(self.TUNABLE)})")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"the {_LABELS.get(name, name)} must be a number, "
+                                 f"got {value!r}") from None
+            if not (math.isfinite(number) and number >= 0.0):
+                raise ValueError(f"the {_LABELS.get(name, name)} must be a finite number "
+                                 f"of at least 0, got {value!r}")
+            checked[name] = number
+        return checked
+
+    def set_options(self, options: dict[str, Any]) -> None:
+        """Change settings of `TUNABLE` (checked as `checked_options`) for the next steps."""
+        for name, value in self.checked_options(options).items():
+            setattr(self, name, value)
+
+    def state_arrays(self) -> Iterator[tuple[Key, str, np.ndarray]]:
+        """((node id, parameter name), state name, array) for every array of state."""
+        for key, slot in self.state.items():
+            for name, value in slot.items():
+                if isinstance(value, np.ndarray):
+                    yield key, name, value
+
+    def snapshot(self) -> dict[Key, dict[str, Any]]:
+        """A copy of the state that `restore` can bring back (any number of times)."""
+        return _copy_state(self.state)
+
+    def restore(self, snapshot: dict[Key, dict[str, Any]]) -> None:
+        self.state = _copy_state(snapshot)
+
+
+_LABELS = {"lr": "learning rate", "weight_decay": "weight decay"}
+
+
+def _copy_state(state: dict[Key, dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    return {key: {name: value.copy() if isinstance(value, np.ndarray) else value
+                  for name, value in slot.items()}
+            for key, slot in state.items()}
+
 
 class SGD(Optimizer):
     """torch.optim.SGD: g ← g + λθ;  b ← μb + (1 − τ)g (b = g at first);
     g ← g + μb (Nesterov) or g ← b;  θ ← θ − η g."""
+
+    TUNABLE = ("lr", "momentum", "weight_decay")
 
     def __init__(self, network: Network, lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0, dampening: float = 0.0,
@@ -85,6 +140,12 @@ class SGD(Optimizer):
         self.weight_decay = float(weight_decay)
         self.dampening = float(dampening)
         self.nesterov = bool(nesterov)
+
+    def checked_options(self, options: dict[str, Any]) -> dict[str, float]:
+        checked = super().checked_options(options)
+        if self.nesterov and checked.get("momentum", self.momentum) <= 0:
+            raise ValueError("Nesterov momentum needs a momentum above 0")
+        return checked
 
     def update(self, state: dict[str, Any], param: np.ndarray, grad: np.ndarray) -> None:
         if self.weight_decay != 0:
@@ -106,6 +167,8 @@ class Adam(Optimizer):
     t ← t + 1;  g ← g + λθ;  m ← m + (1 − β₁)(g − m);  v ← β₂v + (1 − β₂)g²;
     θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
     """
+
+    TUNABLE = ("lr", "weight_decay")
 
     def __init__(self, network: Network, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

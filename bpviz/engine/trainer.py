@@ -3,27 +3,24 @@
 A Trainer owns the loop: shuffle, forward, backward, optimizer step, and a
 validation pass in evaluation mode after every epoch. It knows nothing of Qt,
 threads or files; a caller (the app, `bpviz train`) subscribes a callback and
-receives events:
+receives the events of bpviz.engine.events.
 
-* IterationEvent after every optimizer step: the batch's loss and, per
-  trainable node, the gradient norm ‖∂L/∂θ‖, the weight norm ‖θ‖ after the
-  step and the update ratio ‖Δθ‖/‖θ‖ (θ before the step); all parameters of
-  a node (weight and bias) count as one vector.
-* EpochEvent after every epoch: the training loss and accuracy (averaged over
-  the epoch's batches as they were trained, weighted by batch size) and the
-  validation loss and accuracy (None without validation data).
-* StoppedEvent once at the end: reason "finished", "cancelled" or
-  "non-finite". A NaN or infinity stops training at once; the message names
-  the iteration and the node where it appeared first, in the order the passes
-  compute: outputs in topological order, then gradients in the backward
-  pass's order (from the loss back), then the parameters after the update.
+A NaN or infinity is looked for in the order the passes compute: outputs in
+topological order, then gradients in the backward pass's order (from the loss
+back), then the parameters and the optimizer's state after the update; the
+message names the iteration and the node where it appeared first. With
+on_non_finite="stop" (the default) it ends the run at once. With "pause" the
+trainer puts back the state from before the failed iteration (parameters,
+optimizer state, batchnorm statistics, dropout generators: bpviz.engine.rollback),
+pauses itself and emits a PausedEvent; on resume it retries the same batch
+with the optimizer's settings as they are then (`set_optimizer_options`,
+e.g. a lower learning rate). When a forward or backward pass failed, the
+weights it ran on came from the update before it, so that update is made again
+first, from the weights before it, with the new settings.
 
-`cancel()`, `pause()` and `resume()` may be called from any thread; the loop
-checks them before every iteration, so a cancel stops within one iteration.
-
-Accuracy (labels y of an integer dtype only): the arg max of the prediction
-when it has several outputs; with one output, the prediction ≥ 0 for
-bce_with_logits (a logit) and ≥ 0.5 otherwise (a probability).
+`cancel()`, `pause()`, `resume()` and `set_optimizer_options()` may be called
+from any thread; the loop checks them before every iteration, so a cancel
+stops within one iteration (while paused, with the last finite weights).
 """
 
 from __future__ import annotations
@@ -31,108 +28,33 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
+from bpviz.engine.events import (
+    METRIC_FIELDS,
+    EpochEvent,
+    Event,
+    IterationEvent,
+    NodeStats,
+    PausedEvent,
+    StoppedEvent,
+)
 from bpviz.engine.executor import Executor, Network
+from bpviz.engine.labels import Tally, Targets, label_targets, node_shapes, predicted_labels
+from bpviz.engine.rollback import Rollback
 
-Targets = Callable[[np.ndarray], dict[str, np.ndarray]]
-
-METRIC_FIELDS = ("epoch", "iteration", "train_loss", "train_acc", "val_loss", "val_acc",
-                 "seconds")
+__all__ = ["METRIC_FIELDS", "EpochEvent", "Event", "IterationEvent", "NodeStats", "PausedEvent",
+           "StoppedEvent", "Trainer", "TrainingError", "all_finite", "label_targets",
+           "node_shapes", "predicted_labels"]
 
 
 class TrainingError(ValueError):
     """The network or the data cannot be trained as asked."""
 
 
-@dataclass(frozen=True)
-class NodeStats:
-    grad_norm: float
-    weight_norm: float
-    update_ratio: float
-
-
-@dataclass(frozen=True)
-class _Event:
-    kind: ClassVar[str] = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **asdict(self)}
-
-
-@dataclass(frozen=True)
-class IterationEvent(_Event):
-    kind: ClassVar[str] = "iteration"
-    iteration: int  # optimizer steps so far, from 1
-    epoch: int  # from 1
-    loss: float
-    nodes: dict[str, NodeStats]
-
-
-@dataclass(frozen=True)
-class EpochEvent(_Event):
-    kind: ClassVar[str] = "epoch"
-    epoch: int
-    iteration: int
-    train_loss: float
-    train_acc: float | None
-    val_loss: float | None
-    val_acc: float | None
-    seconds: float  # since run() started
-
-
-@dataclass(frozen=True)
-class StoppedEvent(_Event):
-    kind: ClassVar[str] = "stopped"
-    reason: str  # "finished", "cancelled" or "non-finite"
-    message: str
-    iteration: int  # optimizer steps done
-    epoch: int  # the epoch that was running (the last one when finished)
-    node: str | None = None  # the node that went non-finite
-
-
-Event = IterationEvent | EpochEvent | StoppedEvent
-
-
-def label_targets(network: Network, loss_id: str, dtype=np.float64) -> Targets:
-    """Targets from class labels y [N] for the loss node `loss_id`.
-
-    softmax_cross_entropy: the labels; other losses with 1 output: the labels
-    as numbers [N, 1]; with K outputs: one-hot rows [N, K].
-    """
-    op_name = network.nodes[loss_id].op.op_name
-    outputs = int(np.prod(node_shapes(network)[network.nodes[loss_id].inputs[0]]))
-
-    def targets(y: np.ndarray) -> dict[str, np.ndarray]:
-        y = np.asarray(y, dtype=np.int64)
-        if op_name == "softmax_cross_entropy":
-            return {loss_id: y}
-        if outputs == 1:
-            return {loss_id: y.astype(dtype)[:, None]}
-        return {loss_id: np.eye(outputs, dtype=dtype)[y]}
-
-    return targets
-
-
-def node_shapes(network: Network) -> dict[str, tuple[int, ...]]:
-    """Per-sample output shape of every node."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for node in network.order:
-        shapes[node.id] = tuple(node.op.infer_shape([shapes[s] for s in node.inputs]))
-    return shapes
-
-
-def predicted_labels(pred: np.ndarray, loss_op: str) -> np.ndarray | None:
-    """Class predictions [N] from a prediction [N, K]; None when it is not [N, K]."""
-    if pred.ndim != 2:
-        return None
-    if pred.shape[1] > 1:
-        return np.argmax(pred, axis=1)
-    threshold = 0.0 if loss_op == "bce_with_logits" else 0.5
-    return (pred[:, 0] >= threshold).astype(np.int64)
+NON_FINITE = ("stop", "pause")
 
 
 def all_finite(a: np.ndarray) -> bool:
@@ -149,34 +71,28 @@ def all_finite(a: np.ndarray) -> bool:
 
 
 def _square_norm(arrays) -> float:
+    """Σ a² over all arrays, in float64 (infinite for finite but huge weights)."""
     total = 0.0
-    for a in arrays:
-        flat = np.asarray(a, dtype=np.float64).ravel()
-        total += float(np.dot(flat, flat))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in arrays:
+            flat = np.asarray(a, dtype=np.float64).ravel()
+            total += float(np.dot(flat, flat))
     return total
 
 
-class _Tally:
-    """Loss (weighted by batch size) and correct predictions over batches."""
-
-    def __init__(self) -> None:
-        self.loss = 0.0
-        self.count = 0
-        self.correct = 0
-        self.judged = 0
-
-    def add(self, loss: float, n: int, labels: np.ndarray | None, y: np.ndarray) -> None:
-        self.loss += loss * n
-        self.count += n
-        if labels is not None:
-            self.correct += int(np.count_nonzero(labels == y))
-            self.judged += n
-
-    def mean_loss(self) -> float | None:
-        return self.loss / self.count if self.count else None
-
-    def accuracy(self) -> float | None:
-        return self.correct / self.judged if self.judged else None
+def _check_settings(network: Network, batch_size, eval_batch_size, epochs,
+                    on_non_finite) -> None:
+    if len(network.inputs) != 1 or len(network.losses) != 1:
+        raise TrainingError(f"training needs one input node and one loss node, the graph "
+                            f"has {len(network.inputs)} and {len(network.losses)}")
+    for name, value in (("batch size", batch_size), ("eval batch size", eval_batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise TrainingError(f"the {name} must be a positive integer, got {value!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise TrainingError(f"the number of epochs must be 0 or more, got {epochs!r}")
+    if on_non_finite not in NON_FINITE:
+        raise TrainingError(f"on_non_finite must be one of {', '.join(NON_FINITE)}, "
+                            f"got {on_non_finite!r}")
 
 
 class Trainer:
@@ -188,20 +104,14 @@ class Trainer:
     are cast to the network's dtype. Batches: each epoch visits every training
     sample once in the order `epoch_order(epoch)`, the last batch holding the
     remainder. The network must have one input node and one loss node.
+    on_non_finite: "stop" or "pause" (see the module docstring).
     """
 
     def __init__(self, network: Network, optimizer, train: tuple[np.ndarray, np.ndarray],
                  val: tuple[np.ndarray, np.ndarray] | None = None, *, batch_size: int = 32,
                  epochs: int = 10, seed: int = 0, targets: Targets | None = None,
-                 eval_batch_size: int = 256) -> None:
-        if len(network.inputs) != 1 or len(network.losses) != 1:
-            raise TrainingError(f"training needs one input node and one loss node, the graph "
-                                f"has {len(network.inputs)} and {len(network.losses)}")
-        for name, value in (("batch size", batch_size), ("eval batch size", eval_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise TrainingError(f"the {name} must be a positive integer, got {value!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise TrainingError(f"the number of epochs must be 0 or more, got {epochs!r}")
+                 eval_batch_size: int = 256, on_non_finite: str = "stop") -> None:
+        _check_settings(network, batch_size, eval_batch_size, epochs, on_non_finite)
         self.network, self.optimizer = network, optimizer
         self.input_id, self.loss_id = network.inputs[0], network.losses[0]
         self.pred_id = network.nodes[self.loss_id].inputs[0]
@@ -220,10 +130,16 @@ class Trainer:
         self._running = 0
         self.metrics: list[dict[str, Any]] = []
         self.stopped: StoppedEvent | None = None
+        self.non_finite: PausedEvent | None = None  # why it is paused, until it resumes
+        self.rollback = Rollback(network, optimizer, self.trainable) \
+            if on_non_finite == "pause" else None
+        self._replay_due = False  # the last update is to be made again on resume
         self._listeners: list[Callable[[Event], None]] = []
         self._cancel = threading.Event()
         self._go = threading.Event()
         self._go.set()
+        self._options_lock = threading.Lock()
+        self._options: dict[str, float] = {}  # settings to apply before the next iteration
 
     def _dtype(self) -> np.dtype:
         for value in self.network.parameters().values():
@@ -257,6 +173,25 @@ class Trainer:
     def paused(self) -> bool:
         return not self._go.is_set()
 
+    def set_optimizer_options(self, **options: float) -> None:
+        """Change optimizer settings (lr; SGD's momentum; weight_decay) before the next
+        iteration. TrainingError when one is unknown or not a finite number ≥ 0."""
+        try:
+            checked = self.optimizer.checked_options(options)
+        except ValueError as error:
+            raise TrainingError(str(error)) from None
+        with self._options_lock:
+            self._options.update(checked)
+
+    def set_lr(self, lr: float) -> None:
+        self.set_optimizer_options(lr=lr)
+
+    def _apply_options(self) -> None:
+        with self._options_lock:
+            options, self._options = self._options, {}
+        if options:
+            self.optimizer.set_options(options)
+
     def _emit(self, event: Event) -> None:
         for callback in list(self._listeners):
             callback(event)
@@ -268,7 +203,8 @@ class Trainer:
         return rng.permutation(len(self.train[0]))
 
     def run(self) -> StoppedEvent:
-        """Train until epoch `self.epochs`, a cancel or a non-finite value.
+        """Train until epoch `self.epochs`, a cancel or (when it stops for them) a non-finite
+        value.
 
         Returns the StoppedEvent, which listeners receive too. Calling run again
         continues from the epoch reached (raise `epochs` first to train more).
@@ -278,11 +214,10 @@ class Trainer:
         self.network.set_training(True)
         while self.epoch < self.epochs:
             epoch = self._running = self.epoch + 1
-            tally = _Tally()
+            tally = Tally()
             order = self.epoch_order(epoch)
             for begin in range(0, len(order), self.batch_size):
-                index = order[begin:begin + self.batch_size]
-                stop = self._control() or self._train_batch(epoch, index, tally)
+                stop = self._batch(epoch, order[begin:begin + self.batch_size], tally)
                 if stop is not None:
                     return self._finish(stop)
             val = self.evaluate(*self.val) if self.val is not None else (None, None)
@@ -293,11 +228,56 @@ class Trainer:
         return self._finish(self._stopped("finished", f"trained {self.epoch} epochs "
                                           f"({self.iteration} iterations)"))
 
+    def _batch(self, epoch: int, index: np.ndarray, tally: Tally) -> StoppedEvent | None:
+        """Train on one batch; a pause for a non-finite value retries it on resume."""
+        while True:
+            stop = self._control()
+            if stop is not None:
+                return stop
+            problem = self._train_batch(epoch, index, tally)
+            if problem is None:
+                return None
+            if self.rollback is None:
+                return self._non_finite(*problem)
+            self.rollback.undo()
+            self.iteration -= 1
+            self._replay_due = self.rollback.can_replay and \
+                not problem[1].endswith("after the update")
+            self._pause_for(self.iteration + 1, *problem)
+
     def _control(self) -> StoppedEvent | None:
-        self._go.wait()
-        if self._cancel.is_set():
-            return self._stopped("cancelled", "training was cancelled")
-        return None
+        """Wait while paused; None when the next iteration may run."""
+        while True:
+            self._go.wait()
+            if self._cancel.is_set():
+                return self._stopped("cancelled", "training was cancelled")
+            self.non_finite = None
+            self._apply_options()
+            problem = self._replay() if self._replay_due else None
+            if problem is None:
+                return None
+            self._pause_for(self.iteration, *problem)
+
+    def _replay(self) -> tuple[str, str] | None:
+        """Make the last update again with the current settings (see the module docstring);
+        when that goes non-finite too, the weights stay as they were."""
+        fallback = self.rollback.checkpoint()
+        with np.errstate(all="ignore"):
+            self.rollback.replay_last_update()
+            problem = self._check_update()
+        if problem is None:
+            self._replay_due = False
+        else:
+            fallback.restore()
+        return problem
+
+    def _pause_for(self, iteration: int, node: str, what: str) -> None:
+        message, lr_too_high = self._describe(iteration, node, what)
+        self.non_finite = PausedEvent("non-finite", message, iteration, self._running, node,
+                                      lr_too_high)
+        # NOTE: pause first, emit second: a listener may resume at once.
+        self.pause()
+        self._emit(self.non_finite)
 
     def _stopped(self, reason: str, message: str, node: str | None = None) -> StoppedEvent:
         return StoppedEvent(reason, message, self.iteration, self._running, node)
@@ -307,7 +287,7 @@ class Trainer:
         self._emit(event)
         return event
 
-    def _end_epoch(self, tally: _Tally, val: tuple[float | None, float | None],
+    def _end_epoch(self, tally: Tally, val: tuple[float | None, float | None],
                    seconds: float) -> None:
         event = EpochEvent(self.epoch, self.iteration, tally.mean_loss(), tally.accuracy(),
                            val[0], val[1], seconds)
@@ -315,18 +295,27 @@ class Trainer:
         self.metrics.append({key: row[key] for key in METRIC_FIELDS})
         self._emit(event)
 
-    def _train_batch(self, epoch: int, index: np.ndarray, tally: _Tally) -> StoppedEvent | None:
+    def _train_batch(self, epoch: int, index: np.ndarray,
+                     tally: Tally) -> tuple[str, str] | None:
+        """One iteration; (node, what) when a value went non-finite, None when it went
+        through (and was reported)."""
         x, y = self.train[0][index], self.train[1][index]
+        checkpoint = self.rollback.begin() if self.rollback is not None else None
         self.iteration += 1
         with np.errstate(all="ignore"):
             problem = self._passes(x, y)
             if problem is None:
-                before = [[p.copy() for p in n.op.params.values()] for n in self.trainable]
+                before = [list(checkpoint.params[n.id].values()) if checkpoint else
+                          [p.copy() for p in n.op.params.values()] for n in self.trainable]
                 grads = [_square_norm(n.op.grads.values()) for n in self.trainable]
+                if checkpoint is not None:
+                    self.rollback.keep_gradients()
                 self.optimizer.step()
-                problem = self._check_params()
+                problem = self._check_update()
         if problem is not None:
-            return self._non_finite(*problem)
+            return problem
+        if checkpoint is not None:
+            self.rollback.commit()
         loss = float(self.executor.loss)
         tally.add(loss, len(index), self._labels(self.executor.values[self.pred_id], y), y)
         stats = self._stats(before, grads)
@@ -347,20 +336,34 @@ class Trainer:
                     return step.node, f"the gradient ∂L/∂{name} of node '{step.node}'"
         return None
 
-    def _check_params(self) -> tuple[str, str] | None:
+    def _check_update(self) -> tuple[str, str] | None:
+        """(node, what) for the first parameter, then optimizer state, gone non-finite."""
         for node in self.trainable:
             for name, value in node.op.params.items():
                 if not all_finite(value):
                     return node.id, f"the {name} of node '{node.id}' after the update"
+        # NOTE: Adam's v can overflow (g² above 3e38 in float32) while θ stays finite:
+        # the parameter would silently never move again.
+        for (node, param), name, value in self.optimizer.state_arrays():
+            if not all_finite(value):
+                return node, (f"the optimizer's {name} for the {param} of node '{node}' "
+                              "after the update")
         return None
 
-    def _non_finite(self, node: str, what: str) -> StoppedEvent:
+    def _describe(self, iteration: int, node: str, what: str) -> tuple[str, bool]:
+        """(message, whether a lower learning rate may help)."""
         lr = getattr(self.optimizer, "lr", None)
-        if what.endswith("after the update") or self.iteration > 1:
+        if node == self.input_id:
+            hint, lr_too_high = "check the data", False
+        elif what.endswith("after the update") or iteration > 1:
             hint = f"lr {lr:g} may be too high" if lr is not None else "the steps may be too big"
+            lr_too_high = True
         else:
-            hint = "check the data and the initial weights"
-        message = f"iteration {self.iteration}: {what} is not finite ({hint})"
+            hint, lr_too_high = "check the data and the initial weights", False
+        return f"iteration {iteration}: {what} is not finite ({hint})", lr_too_high
+
+    def _non_finite(self, node: str, what: str) -> StoppedEvent:
+        message, _ = self._describe(self.iteration, node, what)
         return self._stopped("non-finite", message, node)
 
     def _stats(self, before, grads) -> dict[str, NodeStats]:
@@ -383,7 +386,7 @@ class Trainer:
 
         The network goes back to training mode afterwards.
         """
-        tally = _Tally()
+        tally = Tally()
         x = np.asarray(x).astype(self.dtype, copy=False)
         self.network.set_training(False)
         try:

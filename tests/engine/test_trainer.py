@@ -1,4 +1,7 @@
-"""The trainer: torch's trajectory, events, frozen layers, non-finite stops, cancelling."""
+"""The trainer: torch's trajectory, events, frozen layers, non-finite stops, cancelling.
+
+Pausing for a non-finite value: test_trainer_pause.py.
+"""
 
 from __future__ import annotations
 
@@ -68,17 +71,24 @@ def trajectory_data():
     return x, rng.integers(0, 3, len(x))
 
 
-def torch_trajectory(trainer: Trainer, name: str, kwargs: dict) -> list[float]:
-    """The same steps in torch: same initial weights, same batches, torch.optim."""
+def torch_trajectory(trainer: Trainer, name: str, kwargs: dict,
+                     switch: tuple[int, float] | None = None) -> tuple[list[float], dict]:
+    """The same steps in torch: same initial weights, same batches, torch.optim.
+
+    switch: (steps, lr): the learning rate becomes lr after that many steps.
+    Returns the losses and '<node>/<name>' → the final parameters and buffers.
+    """
     network = build_network(load_graph(DATA / "trajectory_net.json"), seed=3)
     params, buffers = torch_tensors(network)
     leaves = [t for store in params.values() for t in store.values()]
     optim = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[name](leaves, **kwargs)
     x, y = trajectory_data()
     losses = []
-    for epoch in range(1, EPOCHS + 1):
+    for epoch in range(1, trainer.epochs + 1):
         order = trainer.epoch_order(epoch)
         for begin in range(0, len(order), BATCH):
+            if switch is not None and len(losses) == switch[0]:
+                optim.param_groups[0]["lr"] = switch[1]
             index = order[begin:begin + BATCH]
             outputs = run_graph(network, {"x": torch.tensor(x[index])}, params, buffers,
                                 {"loss": torch.tensor(y[index])})
@@ -87,7 +97,10 @@ def torch_trajectory(trainer: Trainer, name: str, kwargs: dict) -> list[float]:
             loss.backward()
             optim.step()
             losses.append(float(loss.detach()))
-    return losses
+    tensors = {f"{node}/{key}": value.detach().numpy()
+               for store in (params, buffers) for node, values in store.items()
+               for key, value in values.items()}
+    return losses, tensors
 
 
 @pytest.fixture
@@ -112,7 +125,7 @@ def test_loss_trajectory_matches_torch_for_100_steps(name, kwargs):
     events = collect(trainer)
     assert trainer.run().reason == "finished"
     ours = [e.loss for e in events if isinstance(e, IterationEvent)]
-    theirs = torch_trajectory(trainer, name, kwargs)
+    theirs, _ = torch_trajectory(trainer, name, kwargs)
     assert len(ours) == len(theirs) == STEPS_PER_EPOCH * EPOCHS
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8)
     assert ours[-1] < 0.5 * ours[0]  # it learned something, so the steps mattered
@@ -229,8 +242,10 @@ def test_a_huge_learning_rate_stops_naming_the_node_and_the_iteration():
     network = regression()
     trainer = Trainer(network, SGD(network, lr=10), toy_data(64), batch_size=8, epochs=50)
     events = collect(trainer)
-    stopped = trainer.run()
+    stopped = trainer.run()  # on_non_finite="stop", the default (`bpviz train`)
     assert stopped.reason == "non-finite" and events[-1] is stopped
+    assert not trainer.paused and trainer.non_finite is None
+    assert all(e.kind != "paused" for e in events)
     assert 1 < stopped.iteration < 100 and stopped.node in ("fc", "loss")
     assert stopped.message.startswith(f"iteration {stopped.iteration}: the ")
     assert f"of node '{stopped.node}'" in stopped.message
