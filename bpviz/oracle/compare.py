@@ -91,6 +91,7 @@ class Comparison:
     loss_torch: float
     dtype: str
     tolerance: float = 0.0
+    kinks: dict[str, int] = field(default_factory=dict)  # see `kink_flips`
 
     def node(self, node_id: str) -> NodeComparison:
         return next(n for n in self.nodes if n.id == node_id)
@@ -300,4 +301,28 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
     nodes = [_compare_node(node, ours, judge) for node in network.order]
     loss_err, loss_scale = judge(ours.loss, theirs.loss, other.loss)
     ok = all(n.ok for n in nodes) and judge.agrees((loss_err, loss_scale))
-    return Comparison(nodes, ok, ours.loss, theirs.loss, np.dtype(dtype).name, tol)
+    return Comparison(nodes, ok, ours.loss, theirs.loss, np.dtype(dtype).name, tol,
+                      kink_flips(network, ours, theirs))
+
+
+KINKED = ("relu", "leaky_relu")
+
+
+def kink_flips(network: Network, ours: _Pass, theirs: _Pass) -> dict[str, int]:
+    """Per ReLU-like node, the inputs the engine and torch put on opposite sides of 0.
+
+    NOTE: an input within rounding of the kink may land on either side; then
+    the two sides' gradients differ there by the whole upstream gradient, and
+    everything before the node inherits the difference. It is rare in float32
+    and practically never happens in float64: a mismatch that follows such a
+    flip is rounding, not a wrong gradient (check again in float64).
+    """
+    flips = {}
+    for node in network.order:
+        if node.op.op_name in KINKED and node.inputs:
+            source = node.inputs[0]
+            count = int(np.count_nonzero((ours.values[source] > 0)
+                                         != (theirs.values[source] > 0)))
+            if count:
+                flips[node.id] = count
+    return flips
