@@ -4,7 +4,9 @@ The settings (dataset, optimizer, learning rate, momentum, batch size,
 epochs, seed) and the buttons flow left to right, wrapping when the panel is
 narrow; below them the progress bar, iterations per second and one line of
 status text. "File…" in the dataset list asks for a .csv or .npz file
-(`ask_data_path`, replaced in tests) and adds it to the list.
+(`ask_data_path`, replaced in tests) and adds it to the list. While a run is
+paused the learning rate (and SGD's momentum) can be changed: the panel sends
+`optimizer_options()` to the run when it resumes.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class TrainingControls(QWidget):
         self._last_dataset = self.dataset.currentIndex()
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
-        self.lr = real_spin(1e-5, 100.0, DEFAULT_LR["adam"], 5, 0.001, "learning rate")
+        self.lr = real_spin(1e-5, 100.0, DEFAULT_LR["adam"], 5, 0.001,
+                            "learning rate (it can be changed while training is paused)")
         self.momentum = real_spin(0.0, 0.999, 0.9, 3, 0.05, "SGD momentum (Adam keeps its own)")
         self.batch = spin(1, 65536, 32, "samples per optimizer step")
         self.epochs = spin(0, 100000, 0, "passes over the training data; auto: 10, or enough "
@@ -151,6 +154,13 @@ class TrainingControls(QWidget):
                            batch_size=self.batch.value(), epochs=self.epochs.value(),
                            seed=self.seed.value())
 
+    def optimizer_options(self) -> dict[str, float]:
+        """The settings a paused run may change: lr, and momentum for SGD."""
+        config = self.config()
+        if config.optimizer == "sgd":
+            return {"lr": config.lr, "momentum": config.momentum}
+        return {"lr": config.lr}
+
     def set_dataset(self, spec: str) -> None:
         """Choose a named dataset or a data file (added to the list once)."""
         if spec.lower() in DATASETS:
@@ -187,12 +197,16 @@ class TrainingControls(QWidget):
 
     # -- state ----------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
-        """"idle", "preparing", "training" or "paused": what can be clicked."""
+        """"idle", "preparing", "training" or "paused": what can be clicked.
+
+        Paused, the learning rate and SGD's momentum can be changed for the rest of the run.
+        """
         running = state != "idle"
-        for widget in (self.dataset, self.optimizer, self.lr, self.batch, self.epochs,
-                       self.seed):
+        tunable = state in ("idle", "paused")
+        for widget in (self.dataset, self.optimizer, self.batch, self.epochs, self.seed):
             widget.setEnabled(not running)
-        self.momentum.setEnabled(not running and self.config().optimizer == "sgd")
+        self.lr.setEnabled(tunable)
+        self.momentum.setEnabled(tunable and self.config().optimizer == "sgd")
         self.train_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)

@@ -16,9 +16,12 @@ they still fit the editor's graph, e.g. for stepping through the trained net.
 A run starts from the weights `start_weights(doc)` gives ((tensors, label),
 e.g. weights the window loaded), or from the seed when it gives None.
 
-A NaN or infinity stops the run; the panel shows the trainer's message, which
-names the first node where it appeared, sends it to the status bar and selects
-that node in the editor.
+A NaN or infinity pauses the run (the trainer puts back the last finite
+state); the panel shows the trainer's message in red, which names the
+iteration and the first node where it appeared, sends it to the status bar
+and selects that node in the editor. While paused the learning rate (and
+SGD's momentum) can be changed: Resume sends the changes to the run before it
+goes on, and the failed batch is retried. Stop keeps the last finite weights.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ class TrainingPanel(QWidget):
         self.iteration = 0
         self._rates: deque[tuple[float, int]] = deque()
         self._graph_changed = False
+        self._options: dict[str, float] = {}  # the optimizer settings the run has now
+        self._changes: list[str] = []  # "lr 50 → 0.5 at iteration 57", for the status
         self._run_box: list[TrainingRun | None] = [None]
         self.timer = QTimer(self)
         self.timer.setInterval(UPDATE_MS)
@@ -147,6 +152,7 @@ class TrainingPanel(QWidget):
         initial = self.start_weights(doc)
         self.run = self._run_box[0] = TrainingRun(doc, self.controls.config(), initial)
         self._graph_changed = False
+        self._options, self._changes = self.controls.optimizer_options(), []
         self.iteration, self.info = 0, None
         self._rates.clear()
         self.run.start()
@@ -160,11 +166,28 @@ class TrainingPanel(QWidget):
     def set_paused(self, paused: bool) -> None:
         if self.run is None or not self.running:
             return
+        if not paused:
+            self._send_changes()
         self.run.set_paused(paused)
         self._set_state("paused" if paused else ("training" if self.info else "preparing"))
         self._rates.clear()
         if paused:
             self.controls.set_progress(self.iteration, self._total(), None)
+
+    def _send_changes(self) -> None:
+        """Send the settings changed while paused to the run (before it resumes)."""
+        wanted = self.controls.optimizer_options()
+        changed = {name: value for name, value in wanted.items()
+                   if self._options.get(name) != value}
+        if not changed:
+            return
+        self.run.set_options(**changed)
+        text = ", ".join(f"{name} {self._options[name]:g} → {value:g}"
+                         for name, value in changed.items())
+        self._options.update(changed)
+        self._changes.append(f"{text} at iteration {self.iteration + 1}")
+        self.controls.set_status(f"resuming with {text}")
+        self.message.emit(f"Training resumed with {text}")
 
     def toggle_pause(self) -> None:
         self.set_paused(self.state != "paused")
@@ -221,6 +244,8 @@ class TrainingPanel(QWidget):
         elif update.stopped is not None:
             self.grad_plot.redraw()
             self._stopped(update.stopped)
+        elif update.paused is not None:
+            self._paused_for(update.paused)
 
     def _started(self, info: RunInfo) -> None:
         self.info = info
@@ -272,9 +297,23 @@ class TrainingPanel(QWidget):
         val = self.accuracy_plot.data["val"].y
         if val.size:
             parts.append(f"val acc {val.values[-1]:.1f}%")
+        parts += self._changes
         if self._graph_changed:
             parts.append("the graph has changed: this run trains it as it was at Train")
         return " · ".join(parts)
+
+    def _paused_for(self, event) -> None:
+        """The job paused itself: a NaN or infinity at iteration event.iteration."""
+        self.grad_plot.redraw()
+        self._set_state("paused")
+        self._rates.clear()
+        self.controls.set_progress(self.iteration, self._total(), None)
+        advice = "lower the learning rate and press Resume" if event.lr_too_high else \
+            "press Stop and check the data"
+        text = f"paused: {event.message} — {advice}"
+        self.controls.set_status(text, error=True)
+        self.message.emit(f"Training {text}")
+        self._select(event.node)
 
     def _stopped(self, event) -> None:
         self._finish()

@@ -4,8 +4,14 @@
 builds the network from the copy of the graph it was given, runs the engine's
 Trainer and sends what happened to the app as Update records over a pipe, in
 batches at most every SEND_SECONDS (and at once for the first and the last
-word). A thread listens on a second pipe for "pause", "resume" and "cancel"
-(a closed pipe cancels too: the app has gone).
+word, and for a pause). A thread listens on a second pipe for "pause",
+"resume" and "cancel" (a closed pipe cancels too: the app has gone) and for
+("set", {"lr": 0.1, ...}): optimizer settings for the iterations to come.
+
+A NaN or infinity pauses the run (the Trainer's on_non_finite="pause"): the
+trainer puts back the last finite state and the Update carries its
+PausedEvent; the app may change the learning rate and resume (the failed batch
+is retried) or cancel (the last finite weights are sent as after any stop).
 
 The network starts from the seed's weights, or from `initial` ((tensors,
 label)) when they fit it; RunInfo.start names the weights it started from
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -32,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bpviz.data import DataError, Dataset
-from bpviz.engine.trainer import EpochEvent, StoppedEvent, TrainingError
+from bpviz.engine.trainer import EpochEvent, PausedEvent, StoppedEvent, TrainingError
 from bpviz.graph import GraphDocument, GraphError
 from bpviz.ui.training.boundary import BoundaryImage, Grid
 
@@ -82,13 +89,14 @@ class Update:
     epochs: list[EpochEvent] = field(default_factory=list)
     boundary: BoundaryImage | None = None  # the newest only
     stopped: StoppedEvent | None = None
+    paused: PausedEvent | None = None  # the trainer paused itself for a NaN or infinity
     error: str | None = None  # preparation failed: nothing was trained
     epoch: int = 0  # the epoch running
     weights: dict[str, np.ndarray] | None = None  # '<node>/<name>' → array, at the end
 
     def empty(self) -> bool:
         return not (self.info or self.iterations or self.epochs or self.boundary
-                    or self.stopped or self.error)
+                    or self.stopped or self.paused or self.error)
 
     def merge(self, later: Update) -> None:
         """Add `later`'s news to this one."""
@@ -97,7 +105,7 @@ class Update:
         for node, norms in later.grad_norms.items():
             self.grad_norms.setdefault(node, []).extend(norms)
         self.epochs += later.epochs
-        for name in ("info", "boundary", "stopped", "error", "weights"):
+        for name in ("info", "boundary", "stopped", "paused", "error", "weights"):
             if getattr(later, name) is not None:
                 setattr(self, name, getattr(later, name))
         self.epoch = later.epoch or self.epoch
@@ -123,6 +131,7 @@ class Job:
         self.network = None
         self._lock = threading.Lock()
         self._cancelled = self._paused = False
+        self._options: dict = {}  # optimizer settings that came before the trainer
         self._pending = Update()
         self._last_send = 0.0
         self._grid: Grid | None = None
@@ -135,6 +144,9 @@ class Job:
                 command = control.recv()
             except (EOFError, OSError):
                 command = "cancel"
+            if isinstance(command, tuple) and len(command) == 2 and command[0] == "set":
+                self._set_options(dict(command[1]))
+                continue
             with self._lock:
                 trainer = self.trainer
                 self._cancelled |= command == "cancel"
@@ -145,6 +157,17 @@ class Job:
                  "cancel": trainer.cancel}.get(command, lambda: None)()
             if command == "cancel":
                 return
+
+    def _set_options(self, options: dict) -> None:
+        with self._lock:
+            trainer = self.trainer
+            if trainer is None:
+                self._options.update(options)
+        if trainer is not None:
+            try:
+                trainer.set_optimizer_options(**options)
+            except TrainingError as error:  # the app checks first: only ever a bug
+                print(f"bpviz training job: {error}", file=sys.stderr)
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -178,7 +201,8 @@ class Job:
         train, val = prepared.train, prepared.val
         epochs = config.epochs or default_epochs(len(train), config.batch_size)
         trainer = Trainer(network, optimizer, (train.x, train.y), (val.x, val.y),
-                          batch_size=config.batch_size, epochs=epochs, seed=config.seed)
+                          batch_size=config.batch_size, epochs=epochs, seed=config.seed,
+                          on_non_finite="pause")
         if prepared.dataset.sample_shape == (2,):
             self._grid = Grid.around(prepared.dataset.x, network, prepared.normalizer)
         self._pending.info = self._info(prepared, trainer)
@@ -188,6 +212,9 @@ class Job:
             self.trainer = trainer
             if self._paused:
                 trainer.pause()
+            options, self._options = self._options, {}
+        if options:
+            trainer.set_optimizer_options(**options)
         return trainer
 
     def _start_from(self, network) -> None:
@@ -227,6 +254,11 @@ class Job:
             self._maybe_boundary(event.iteration)
         elif event.kind == "epoch":
             pending.epochs.append(event)
+        elif event.kind == "paused":
+            pending.paused = event
+            # NOTE: at once: the trainer waits from now on, and sends nothing more.
+            self._send(force=True)
+            return
         else:
             self._stop(event)
         self._send()

@@ -5,8 +5,10 @@ TrainingRun knows nothing of Qt. `start()` spawns a process running
 start (edits made later never reach it). The UI thread calls `drain()` on a
 timer and gets everything the job reported since the last call, merged into
 one Update, without ever waiting for the job. `set_paused` and `cancel` send
-a word to the job; `kill` ends the process at once (a job busy loading data
-does not listen).
+a word to the job, `set_options` optimizer settings for the iterations to
+come (e.g. a lower learning rate after a NaN paused the run: `paused` holds
+the job's PausedEvent until the next resume); `kill` ends the process at once
+(a job busy loading data does not listen).
 
 `initial` ((tensors, label) or None) are the weights to start from instead
 of the seed's. When the job ends with finite weights, `network` is a Network built from the
@@ -15,12 +17,14 @@ copy of the graph holding them (built on the caller's thread by `drain`).
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import numbers
 import time
 
 import numpy as np
 
-from bpviz.engine.trainer import StoppedEvent
+from bpviz.engine.trainer import PausedEvent, StoppedEvent
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.job import RunInfo, TrainConfig, Update, run_job
 
@@ -35,6 +39,7 @@ class TrainingRun:
         self.info: RunInfo | None = None
         self.network = None  # the trained Network, once the job has sent its weights
         self.stopped: StoppedEvent | None = None
+        self.paused: PausedEvent | None = None  # why the job paused itself, until resumed
         self.cancelled_at: float | None = None
         self._process = None
         self._data = self._control = None
@@ -52,14 +57,27 @@ class TrainingRun:
         child_data.close()
         child_control.close()
 
-    def _tell(self, word: str) -> None:
+    def _tell(self, word) -> None:
         try:
             self._control.send(word)
         except (BrokenPipeError, OSError, AttributeError):
             pass  # the job has ended (or never started)
 
     def set_paused(self, paused: bool) -> None:
+        if not paused:
+            self.paused = None
         self._tell("pause" if paused else "resume")
+
+    def set_options(self, **options: float) -> None:
+        """Optimizer settings (lr; momentum for SGD) from the next iteration on.
+
+        ValueError unless each is a finite number ≥ 0 (the trainer checks again).
+        """
+        for name, value in options.items():
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+                    not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number of at least 0, got {value!r}")
+        self._tell(("set", {name: float(value) for name, value in options.items()}))
 
     def cancel(self) -> None:
         if self.cancelled_at is None:
@@ -97,6 +115,8 @@ class TrainingRun:
             self._end(update)
         if update.info is not None:
             self.info = update.info
+        if update.paused is not None:
+            self.paused = update.paused
         if update.weights is not None:
             self.network = self._rebuild(update.weights)
         if update.stopped is not None or update.error is not None:

@@ -1,4 +1,5 @@
-"""The training panel driven through its widgets: live curves, NaN, stop, boundary, misfits."""
+"""The training panel driven through its widgets: live curves, NaN pauses, stop, boundary,
+misfits."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from bpviz.graph import GraphDocument, NodeData, load_graph  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
 from bpviz.ui.training.dock import TrainingPanel, suggest_dataset  # noqa: E402
+from bpviz.ui.training.worker import TrainConfig, TrainingRun  # noqa: E402
 from tests.ui.windowkit import EXAMPLES  # noqa: E402
 
 FINISH_S = 60_000  # ms: generous, the machine may be shared
@@ -97,23 +99,42 @@ def regression_graph() -> GraphDocument:
         NodeData("loss", "mse", ["fc"])])
 
 
-def test_a_nan_stops_training_and_names_the_node(qtbot, make_panel):
-    panel = make_panel(regression_graph(), epochs=5, optimizer="SGD")
-    panel.controls.lr.setValue(50)
-    panel.controls.momentum.setValue(0)
+def test_a_nan_pauses_training_with_the_nodes_name_and_a_lower_lr_lets_it_finish(
+        qtbot, make_panel):
+    panel = make_panel(regression_graph(), epochs=5, optimizer="SGD")  # 25 iterations
+    controls = panel.controls
+    controls.lr.setValue(50)
+    controls.momentum.setValue(0)
     messages = []
     panel.message.connect(messages.append)
     assert panel.start()
-    wait_idle(qtbot, panel)
-    status = panel.controls.status.toolTip()
+    qtbot.waitUntil(lambda: panel.state == "paused", timeout=FINISH_S)
+    status = controls.status.toolTip()
     print(status)
-    assert status.startswith("stopped: iteration ") and "is not finite" in status
+    assert status.startswith("paused: iteration ") and "is not finite" in status
     assert "of node 'fc'" in status or "of node 'loss'" in status
-    assert "lr 50 may be too high" in status
-    assert "⚠" in panel.controls.status.text()
-    assert messages and messages[-1].startswith("Training stopped: iteration ")
+    assert status.endswith("(lr 50 may be too high) — lower the learning rate and press Resume")
+    assert "⚠" in controls.status.text()
+    assert messages[-1] == f"Training {status}"
     assert panel.editor.selection in (["fc"], ["loss"])
-    assert panel.trained is None  # no weights kept from a run gone non-finite
+    assert panel.run.running and panel.run.paused is not None  # the process waits
+    assert controls.pause_button.text() == "Resume" and controls.pause_button.isChecked()
+    assert controls.lr.isEnabled() and controls.momentum.isEnabled()
+    assert not controls.optimizer.isEnabled() and not controls.batch.isEnabled()
+    held = batch_points(panel)
+    qtbot.wait(300)
+    assert batch_points(panel) == held and panel.state == "paused"
+    controls.lr.setValue(0.1)
+    controls.pause_button.click()
+    assert panel.state == "training" and not controls.lr.isEnabled()
+    assert messages[-1] == "Training resumed with lr 50 → 0.1"
+    wait_idle(qtbot, panel)
+    assert "trained 5 epochs (25 iterations)" in controls.status.toolTip()
+    rows = [row for row in panel.metrics.rows if "loss" in row]
+    assert [row["iteration"] for row in rows] == list(range(1, 26))  # the failed one retried
+    assert all(np.isfinite(row["loss"]) for row in rows)
+    assert panel.trained is not None and panel.trained.iterations == 25
+    assert all(np.isfinite(v).all() for v in panel.trained.tensors().values())
 
 
 def test_stop_cancels_within_a_short_time_and_keeps_the_weights(qtbot, make_panel):
@@ -254,3 +275,10 @@ def test_the_dataset_follows_the_graphs_input():
     assert suggest_dataset(doc) == "shapes"
     doc.set_params("x", {"shape": [5]})
     assert suggest_dataset(doc) is None
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -0.5, True])
+def test_a_run_refuses_optimizer_settings_that_are_not_finite_numbers(lr):
+    run = TrainingRun(regression_graph(), TrainConfig())
+    with pytest.raises(ValueError, match="lr must be a finite number of at least 0"):
+        run.set_options(lr=lr)

@@ -1,12 +1,15 @@
-"""The training panel in the main window: its dock, the Train menu, the status bar."""
+"""The training panel in the main window: its dock, the Train menu, the status bar, NaN pauses."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
@@ -65,3 +68,46 @@ def test_a_dataset_that_does_not_fit_says_so_in_the_status_bar(qtbot, window):
     qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
     assert window.statusBar().currentMessage().startswith(
         "cannot train: bce with 1 output can only tell 2 classes apart, but blobs has 3")
+
+
+REGRESSION = {"format": "bpviz-graph", "version": 1, "name": "regression", "nodes": [
+    {"id": "x", "op": "input", "params": {"shape": [2]}},
+    {"id": "fc", "op": "dense", "inputs": ["x"], "params": {"units": 1}},
+    {"id": "loss", "op": "mse", "inputs": ["fc"]}]}
+
+
+def test_a_nan_pauses_the_run_the_window_answers_and_stop_keeps_the_last_finite_weights(
+        qtbot, window, tmp_path):
+    path = tmp_path / "regression.json"
+    path.write_text(json.dumps(REGRESSION))
+    assert window.open_path(str(path))
+    panel = window.training_dock.widget()
+    controls = panel.controls
+    controls.epochs.setValue(50)
+    controls.optimizer.setCurrentText("SGD")
+    controls.lr.setValue(50)
+    controls.momentum.setValue(0)
+    window.actions_["train"].trigger()
+    qtbot.waitUntil(lambda: panel.state == "paused", timeout=60_000)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Training paused: iteration ") and "may be too high" in message
+    node = panel.run.paused.node
+    assert f"of node '{node}'" in message and window.editor.selection == [node]
+    assert window.actions_["train_pause"].isEnabled() and window.actions_["train_stop"].isEnabled()
+    ticks = []
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: ticks.append(1))
+    ticker.start(10)
+    qtbot.wait(300)  # the window answers while the run waits
+    ticker.stop()
+    assert len(ticks) >= 10 and panel.state == "paused"
+    window.editor.set_selection(["x"])
+    assert window.editor.selection == ["x"]
+    with qtbot.waitSignal(panel.weights_trained, timeout=60_000):
+        window.actions_["train_stop"].trigger()
+    qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
+    done = panel.run.paused.iteration - 1  # the iterations that went through
+    assert window.statusBar().currentMessage().startswith(
+        f"Training: stopped after {done} iterations")
+    assert panel.trained.iterations == done
+    assert all(np.isfinite(value).all() for value in panel.trained.tensors().values())
