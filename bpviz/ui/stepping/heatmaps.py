@@ -1,38 +1,43 @@
-"""A grid of heatmaps (or one bar chart) with a colour bar, updated in place.
+"""A grid of heatmaps with one colour bar, updated in place.
 
 HeatmapGrid shows a list of equally shaped 2-D maps, one ViewBox and one
-ImageItem each, or one vector as bars. `show_maps`/`show_bars` rebuild the
-scene only when the layout changes (number of maps, their shape, whether
-numbers are printed); otherwise they reuse the items, so stepping is fast.
-Maps of at most NUMBERS_UP_TO × NUMBERS_UP_TO cells print their values;
-the text is scaled to the cell, so it grows with the view.
+ImageItem each. `show_maps` rebuilds the scene only when the layout changes
+(number of maps, columns, whether numbers are printed, square or not); a new
+shape with the same layout only re-ranges the boxes, and a step with the
+same shape only swaps the pixels, so stepping is fast. The number of columns
+is the one that makes the maps largest in the widget (a resize re-lays them
+out). Maps of at most NUMBERS_UP_TO × NUMBERS_UP_TO cells print their
+values when a cell has room for them (MIN_NUMBER_CELL pixels); the text is
+scaled to the cell, so it grows with the view.
 
 Colour: `diverging` maps use CET-D1 with levels ±max|v| (zero is the middle
-colour); others use viridis from min to max. `hovered(str)` describes the
-cell under the mouse. Background, titles and axes follow the app's theme
-(`apply_theme`: the owner redraws, and the items are rebuilt in its colours).
+colour); others use viridis from min to max; the owner may pass the levels
+of a whole tensor of which it shows a page. `hovered(str)` describes the cell
+under the mouse, `clicked(k)` says which map was clicked. Background, titles
+and axes follow the app's theme (`apply_theme`: the owner redraws, and the
+items are rebuilt in its colours).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QGraphicsSimpleTextItem
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
 from bpviz.export.colours import levels as levels_for
-from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours, style_plot
+from bpviz.ui.stepping.bars import short_number
+from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours
 
 NUMBERS_UP_TO = 8
-BARS_NUMBERS_UP_TO = 16
-
-
-def short_number(value: float) -> str:
-    """Two significant digits, as short as they go: 0.043, -1.2, 3e-5."""
-    text = f"{value:.2g}".replace("e-0", "e-").replace("e+0", "e")
-    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+TITLE_HEIGHT = 22.0
+COLOUR_BAR_WIDTH = 70.0
+MIN_TITLE_WIDTH = 80.0  # "channel 10" at 10 pt: a column is never narrower
+MIN_NUMBER_CELL = 18.0  # pixels a cell needs before its number is printed
 
 
 def text_colour(cmap: pg.ColorMap, fraction: float) -> QColor:
@@ -41,8 +46,31 @@ def text_colour(cmap: pg.ColorMap, fraction: float) -> QColor:
     return QColor("black") if luminance > 140 else QColor("white")
 
 
+def grid_layout(count: int, shape: tuple[int, int], width: float,
+                height: float) -> tuple[int, float]:
+    """(columns, side of a map in pixels) that draw `count` maps of `shape` largest in
+    width × height; a column is never narrower than a title."""
+    rows_per_col = shape[0] / max(shape[1], 1)
+    best, best_side = 1, -1.0
+    for columns in range(1, max(count, 1) + 1):
+        rows = math.ceil(count / columns)
+        cell_w = (width - COLOUR_BAR_WIDTH) / columns
+        if columns > 1 and cell_w < MIN_TITLE_WIDTH:
+            break
+        side = min(cell_w, (height / rows - TITLE_HEIGHT) / rows_per_col)
+        if side > best_side + 1e-9:
+            best, best_side = columns, side
+    return best, max(best_side, 0.0)
+
+
+def prints_numbers(shape: tuple[int, int], side: float) -> bool:
+    """Small maps print their values when a cell is big enough to read them."""
+    return max(shape) <= NUMBERS_UP_TO and side / max(shape) >= MIN_NUMBER_CELL
+
+
 class HeatmapGrid(pg.GraphicsLayoutWidget):
     hovered = Signal(str)
+    clicked = Signal(int)  # the index of the clicked map in the list shown
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -52,34 +80,44 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         self.boxes: list[pg.ViewBox] = []
         self.titles: list[pg.LabelItem] = []
         self.numbers: list[list[QGraphicsSimpleTextItem]] = []
-        self.bars: pg.BarGraphItem | None = None
-        self.bar_numbers: list[pg.TextItem] = []
         self.colour_bar: pg.ColorBarItem | None = None
-        self._plot: pg.PlotItem | None = None
+        self.columns = 1
         self._signature: tuple | None = None
-        self._describe = None  # (box index, row, col) → str
+        self._shape: tuple | None = None
+        self._describe = None  # (map index, row, col, value) → str
         self._data: list[np.ndarray] = []
+        self._shown: tuple | None = None  # the last show_maps arguments, for a resize
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.scene().sigMouseClicked.connect(self._mouse_clicked)
 
     def apply_theme(self, theme) -> None:
-        """Take the theme's colours; the next show_maps/show_bars rebuilds the items."""
+        """Take the theme's colours; the next show_maps rebuilds the items."""
         self.colours = plot_colours(theme)
         self.setBackground(self.colours.background)
         self._signature = None
 
     # -- maps -------------------------------------------------------------
     def show_maps(self, maps: list[np.ndarray], titles: list[str], diverging: bool,
-                  describe=None) -> bool:
-        """Show equally shaped 2-D maps; True when the items were rebuilt."""
+                  describe=None, levels: tuple[float, float] | None = None) -> bool:
+        """Show equally shaped 2-D maps (coloured over `levels`, by default their own
+        range); True when the items were rebuilt."""
+        self._shown = (maps, titles, diverging, describe, levels)
         shape = maps[0].shape if maps else (0, 0)
-        numbers = max(shape) <= NUMBERS_UP_TO
-        signature = ("maps", len(maps), shape, numbers)
+        square = max(shape) <= 4 * max(min(shape), 1)  # else a thin matrix keeps its width
+        columns, side = grid_layout(len(maps), shape, self.width(), self.height())
+        numbers = prints_numbers(shape, side)
+        signature = ("maps", len(maps), columns, numbers, square,
+                     shape if numbers else None)
         rebuilt = signature != self._signature
         if rebuilt:
-            self._build_maps(len(maps), shape, numbers)
-            self._signature = signature
+            self._build_maps(len(maps), columns, shape, numbers, square)
+            self._signature, self._shape = signature, None
+        if shape != self._shape:
+            for box in self.boxes:
+                box.setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.02)
+            self._shape = shape
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
-        low, high = levels_for(np.stack(maps) if maps else np.zeros(1), diverging)
+        low, high = levels or levels_for(np.stack(maps) if maps else np.zeros(1), diverging)
         self.colour_bar.setColorMap(cmap)
         self.colour_bar.setLevels((low, high))
         lut = cmap.getLookupTable(nPts=256)
@@ -92,21 +130,19 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         self._data, self._describe = maps, describe
         return rebuilt
 
-    def _build_maps(self, count: int, shape, numbers: bool) -> None:
+    def _build_maps(self, count: int, columns: int, shape, numbers: bool,
+                    square: bool) -> None:
         self._clear()
-        columns = max(1, min(count, int(np.ceil(np.sqrt(count * 2)))))
+        self.columns = columns
         for k in range(count):
             row, col = divmod(k, columns)
             title = self.addLabel("", row=2 * row, col=col, color=self.colours.text)
-            title.setMaximumHeight(22)
+            title.setMaximumHeight(TITLE_HEIGHT)
             self.titles.append(title)
-            # Square cells, unless a long thin matrix would shrink to a line.
-            square = max(shape) <= 4 * max(min(shape), 1)
             box = self.addViewBox(row=2 * row + 1, col=col, lockAspect=square, invertY=True,
                                   enableMouse=False, enableMenu=False)
             image = pg.ImageItem(axisOrder="row-major")
             box.addItem(image)
-            box.setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.02)
             self.boxes.append(box)
             self.images.append(image)
             self.numbers.append(self._number_items(box, shape) if numbers else [])
@@ -145,76 +181,46 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             item.setPos(QPointF(j + 0.5 - bounds.width() * scale / 2,
                                 i + 0.5 - bounds.height() * scale / 2))
 
-    # -- bars --------------------------------------------------------------
-    def show_bars(self, values: np.ndarray, diverging: bool, describe=None,
-                  title: str = "") -> bool:
-        """Show a vector as bars coloured like the maps; True when rebuilt."""
-        values = np.atleast_1d(values).astype(float)
-        signature = ("bars", values.size)
-        rebuilt = signature != self._signature
-        if rebuilt:
-            self._build_bars(values.size)
-            self._signature = signature
-        cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
-        low, high = levels_for(values, diverging)
-        brushes = cmap.mapToQColor((values - low) / (high - low))
-        self.bars.setOpts(height=values, brushes=brushes)
-        self._plot.setTitle(title, size="10pt", color=self.colours.text)
-        for index, (item, value) in enumerate(zip(self.bar_numbers, values)):
-            item.setText(short_number(value))
-            item.setPos(index, value)
-            item.setAnchor((0.5, 1.0) if value >= 0 else (0.5, 0.0))
-        span = max(abs(values).max(initial=0), 1e-12)
-        self._plot.setYRange(min(values.min(), 0) - 0.25 * span,
-                             max(values.max(), 0) + 0.25 * span, padding=0)
-        self._data, self._describe = [values[None, :]], describe
-        return rebuilt
-
-    def _build_bars(self, size: int) -> None:
-        self._clear()
-        self._plot = self.addPlot(row=0, col=0)
-        self._plot.setMenuEnabled(False)
-        self._plot.setMouseEnabled(False, False)
-        self._plot.hideButtons()
-        style_plot(self._plot, self.colours)
-        self._plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888")))
-        self.bars = pg.BarGraphItem(x=np.arange(size), height=np.zeros(size), width=0.8,
-                                    pen=pg.mkPen(self.colours.line))
-        self._plot.addItem(self.bars)
-        self._plot.setXRange(-0.6, size - 0.4, padding=0)
-        if size <= 24:  # whole indices under the bars, never -0.4 … 0.4
-            self._plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(size)], []])
-        if size <= BARS_NUMBERS_UP_TO:
-            for _ in range(size):
-                item = pg.TextItem(color=self.colours.text)
-                item.setFont(QFont("DejaVu Sans", 10))
-                self._plot.addItem(item)
-                self.bar_numbers.append(item)
-        self.boxes = [self._plot.getViewBox()]
-
-    # -- both --------------------------------------------------------------
     def _clear(self) -> None:
         self.clear()
         self.images, self.boxes, self.titles, self.numbers = [], [], [], []
-        self.bars, self.bar_numbers, self.colour_bar, self._plot = None, [], None, None
+        self.colour_bar = None
 
     def show_nothing(self) -> None:
         self._clear()
-        self._signature = None
+        self._signature, self._shown = None, None
         self._data, self._describe = [], None
 
-    def _mouse_moved(self, pos) -> None:
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        shown = getattr(self, "_shown", None)  # NOTE: pyqtgraph resizes in __init__
+        if shown is not None and shown[0]:
+            maps = shown[0]
+            columns, side = grid_layout(len(maps), maps[0].shape, self.width(), self.height())
+            if (columns, prints_numbers(maps[0].shape, side)) != self._signature[2:4]:
+                self.show_maps(*shown)
+
+    def map_at(self, pos) -> tuple[int, int, int] | None:
+        """(map index, row, column) under the scene position `pos`, or None."""
         for k, box in enumerate(self.boxes):
-            if not box.sceneBoundingRect().contains(pos):
+            if k >= len(self._data) or not box.sceneBoundingRect().contains(pos):
                 continue
             point = box.mapSceneToView(pos)
-            data = self._data[k] if k < len(self._data) else None
-            if data is None:
-                return
-            if self.bars is not None:
-                row, col = 0, int(round(point.x()))
-            else:
-                row, col = int(np.floor(point.y())), int(np.floor(point.x()))
-            if 0 <= row < data.shape[0] and 0 <= col < data.shape[1] and self._describe:
-                self.hovered.emit(self._describe(k, row, col, float(data[row, col])))
-            return
+            row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+            data = self._data[k]
+            if 0 <= row < data.shape[0] and 0 <= col < data.shape[1]:
+                return k, row, col
+            return None
+        return None
+
+    def _mouse_moved(self, pos) -> None:
+        where = self.map_at(pos)
+        if where is not None and self._describe is not None:
+            k, row, col = where
+            self.hovered.emit(self._describe(k, row, col, float(self._data[k][row, col])))
+
+    def _mouse_clicked(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            where = self.map_at(event.scenePos())
+            if where is not None:
+                self.clicked.emit(where[0])

@@ -32,7 +32,7 @@ def bin_count(size: int) -> int:
 
 
 def tick_text(value: float) -> str:
-    return "0" if value == 0 else f"{value:.3g}"
+    return "0" if value == 0 else f"{value:.2g}"
 
 
 class HistogramView(QWidget):
@@ -107,14 +107,17 @@ class HistogramView(QWidget):
         ticks = [(low, Qt.AlignmentFlag.AlignLeft), (high, Qt.AlignmentFlag.AlignRight)]
         if low < 0 < high:
             ticks.append((0.0, Qt.AlignmentFlag.AlignHCenter))
-        painter.setPen(QPen(QColor(self.colours.axis), 1.0))
+        written: list[QRectF] = []
         for value, align in ticks:
             x = plot.left() + plot.width() * (value - low) / (high - low)
+            painter.setPen(QPen(QColor(self.colours.axis), 1.0))
             painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 4))
             label = tick_text(value)
             width = painter.fontMetrics().horizontalAdvance(label) + 4
             left = {Qt.AlignmentFlag.AlignLeft: x - 4, Qt.AlignmentFlag.AlignRight: x - width + 4}
             box = QRectF(left.get(align, x - width / 2), plot.bottom() + 5, width, line)
+            if any(box.intersects(other) for other in written):
+                continue  # zero between two long ends: its tick says where it is
+            written.append(box)
             painter.setPen(QColor(self.colours.text))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
-            painter.setPen(QPen(QColor(self.colours.axis), 1.0))

@@ -2,11 +2,13 @@
 
 `tensor_entries(step, network)` lists them (no Qt); TensorView shows one at a
 time, chosen with a tab bar, for one sample of the batch (a spin box):
-feature maps as a grid of per-channel heatmaps, matrices as one heatmap,
+feature maps as a grid of per-channel heatmaps (a page of at most 16, see
+map_pages; a click shows one alone and large), matrices as one heatmap,
 vectors as bars, with a colour bar, a histogram and the value under the mouse.
-Gradients and parameters use a diverging colour map centred on zero,
-activations a sequential one. Stepping to a step whose tensor has the same
-shape reuses every plot item. The plots follow the app's theme.
+Gradients and parameters use a diverging colour map centred on zero over the
+whole tensor (every page shares the colour bar), activations a sequential
+one. Stepping to a step whose tensor has the same shape reuses every plot
+item and keeps the page. The plots follow the app's theme.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
+    QStackedWidget,
     QTabBar,
     QVBoxLayout,
     QWidget,
@@ -27,11 +31,11 @@ from PySide6.QtWidgets import (
 from bpviz.engine.executor import Network, Step
 from bpviz.engine.formulas import BATCHNORM_PARAMS, PARAM_SYMBOLS, SYMBOLS, dims
 from bpviz.export.colours import levels as levels_for
+from bpviz.ui.stepping.bars import BarChart
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.histogram import HistogramView
+from bpviz.ui.stepping.map_pages import MapPages, map_count, map_noun, maps_from
 from bpviz.ui.stepping.plot_theme import follow_theme
-
-MAX_MAPS = 64
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,23 @@ class TensorView(QWidget):
         self.sample.valueChanged.connect(self._sample_changed)
         self.grid = HeatmapGrid()
         self.grid.setObjectName("tensor_grid")
+        self.grid.setToolTip("click a map to see it alone and large; click it again to go "
+                             "back")
+        self.grid.clicked.connect(self._map_clicked)
+        self.bars = BarChart()
+        self.bars.setObjectName("tensor_bars")
+        self.plots = QStackedWidget()  # NOTE: two widgets: switching rebuilds neither
+        self.plots.addWidget(self.grid)
+        self.plots.addWidget(self.bars)
+        self.pages = MapPages()
+        self.pages.changed.connect(self._redraw)
         self.histogram = self._make_histogram()
         self.status = QLabel(" ")
         self.status.setObjectName("tensor_status")
+        # A long summary must not widen the dock, nor relayout the window when it changes.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.grid.hovered.connect(self.status.setText)
+        self.bars.hovered.connect(self.status.setText)
         self._layout()
         self.set_step(None)
         follow_theme(self.apply_theme)
@@ -101,9 +118,10 @@ class TensorView(QWidget):
     def _layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.tabs, 1)
+        top.addWidget(self.pages)
         top.addWidget(self.sample)
         body = QHBoxLayout()
-        body.addWidget(self.grid, 4)
+        body.addWidget(self.plots, 4)
         body.addWidget(self.histogram, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -120,6 +138,7 @@ class TensorView(QWidget):
         """The plots in the theme's colours (the heatmaps are redrawn in them)."""
         self.histogram.apply_theme(theme)
         self.grid.apply_theme(theme)
+        self.bars.apply_theme(theme)
         self._redraw()
 
     # -- public -----------------------------------------------------------------
@@ -156,7 +175,13 @@ class TensorView(QWidget):
         return self.entries[index] if 0 <= index < len(self.entries) else None
 
     def heatmap_count(self) -> int:
-        return len(self.grid.images)
+        return len(self.grid.images) if self.plots.currentWidget() is self.grid else 0
+
+    def shown_maps(self) -> range:
+        """The indices of the maps in sight (channels, kernels) of the current tensor."""
+        if self.plots.currentWidget() is not self.grid or not self.grid.images:
+            return range(0)
+        return range(self.pages.first, self.pages.first + self.pages.shown)
 
     # -- drawing ----------------------------------------------------------------
     def _fill_tabs(self, previous: str | None) -> None:
@@ -186,6 +211,8 @@ class TensorView(QWidget):
         entry = self.current_entry()
         if entry is None:
             self.grid.show_nothing()
+            self.plots.setCurrentWidget(self.grid)
+            self.pages.set_total(0, "channel")
             self.histogram.clear()
             self.status.setText("no step yet")
             return
@@ -193,54 +220,38 @@ class TensorView(QWidget):
         values = entry.array[sample] if entry.per_sample else entry.array
         values = np.asarray(values, dtype=float)
         self.sample.setEnabled(entry.per_sample)
-        self._show(entry, values, sample)
-        self.histogram.set_values(values, levels_for(values, entry.diverging), entry.diverging)
+        levels = levels_for(values, entry.diverging)
+        self._show(entry, values, sample, levels)
+        self.histogram.set_values(values, levels, entry.diverging)
         self.status.setText(self._summary(entry, values, sample))
 
-    def _show(self, entry: TensorEntry, values: np.ndarray, sample: int) -> None:
+    def _show(self, entry: TensorEntry, values: np.ndarray, sample: int,
+              levels: tuple[float, float]) -> None:
         where = f"{entry.label} · sample {sample}" if entry.per_sample else entry.label
         if values.ndim <= 1:
-            self.grid.show_bars(values, entry.diverging, title=where,
-                                describe=lambda _k, _i, j, v: f"{where} · [{j}] = {v:.6g}")
+            self.pages.set_total(0, "channel")
+            self.plots.setCurrentWidget(self.bars)
+            self.bars.show_bars(values, entry.diverging, title=where,
+                                describe=lambda j, v: f"{where} · [{j}] = {v:.6g}")
             return
-        maps, titles, axes = split_maps(values)
+        self.plots.setCurrentWidget(self.grid)
+        self.pages.set_total(map_count(values), map_noun(values))
+        maps, titles, axes = maps_from(values, self.pages.first, self.pages.shown)
 
         def describe(k: int, i: int, j: int, v: float) -> str:
             return f"{where} · {titles[k]} · [{axes[0]}={i}, {axes[1]}={j}] = {v:.6g}"
 
-        self.grid.show_maps(maps, titles, entry.diverging, describe)
+        self.grid.show_maps(maps, titles, entry.diverging, describe, levels)
+
+    def _map_clicked(self, index: int) -> None:
+        """A map of the page alone and large; the large one back to its page."""
+        if self.pages.single:
+            self.pages.show_page()
+        elif self.pages.total > 1:
+            self.pages.show_single(self.pages.first + index)
 
     def _summary(self, entry: TensorEntry, values: np.ndarray, sample: int) -> str:
         shape = dims(values.shape) if values.ndim else "a single number"
-        shown = ""
-        if values.ndim >= 3 and len(split_maps(values)[0]) < _map_count(values):
-            shown = f" · first {MAX_MAPS} maps shown"
         return (f"{entry.label}: {shape}{' · sample ' + str(sample) if entry.per_sample else ''}"
                 f" · min {values.min():.4g} · max {values.max():.4g} · "
-                f"‖·‖ {np.linalg.norm(values):.4g}{shown}")
-
-
-def _map_count(values: np.ndarray) -> int:
-    return int(np.prod(values.shape[:-2]))
-
-
-def split_maps(values: np.ndarray) -> tuple[list[np.ndarray], list[str], tuple[str, str]]:
-    """2-D maps with titles and the names of their row/column axes.
-
-    [C, H, W] feature maps → one map per channel; [m, n, kh, kw] conv weights →
-    one k1×k2 kernel per (m, n); a matrix → itself. At most MAX_MAPS maps.
-    """
-    if values.ndim == 2:
-        return [values], [dims(values.shape)], ("row", "col")
-    if values.ndim == 3:
-        count = min(values.shape[0], MAX_MAPS)
-        return ([values[c] for c in range(count)], [f"channel {c}" for c in range(count)],
-                ("i1", "i2"))
-    flat = values.reshape(-1, *values.shape[-2:])[:MAX_MAPS]
-    lead = values.shape[:-2]
-    titles = []
-    for k in range(len(flat)):
-        index = np.unravel_index(k, lead)
-        titles.append(f"m={index[0]} n={index[1]}" if len(lead) == 2 else
-                      ",".join(map(str, index)))
-    return list(flat), titles, ("k1", "k2")
+                f"‖·‖ {np.linalg.norm(values):.4g}")

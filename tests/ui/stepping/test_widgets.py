@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
@@ -76,6 +77,9 @@ def test_play_runs_to_the_end_and_stops(qtbot, window, cnn):
 def test_an_eight_channel_map_shows_eight_heatmaps_with_numbers(qtbot, cnn):
     view = TensorView()
     qtbot.addWidget(view)
+    view.resize(1000, 480)
+    view.show()
+    qtbot.waitExposed(view)
     cnn.seek(index_of(cnn, "c1", "forward"))
     view.set_step(cnn.current, cnn.network)
     assert view.current_key() == "out" and view.heatmap_count() == 8
@@ -115,7 +119,8 @@ def test_gradients_are_centred_on_zero_and_vectors_are_bars(qtbot, cnn):
     keys = [entry.key for entry in view.entries]
     assert {"grad_in:0", "grad:weight", "grad:bias", "param:weight"} <= set(keys)
     view.select("grad:bias")
-    assert view.grid.bars is not None and len(view.grid.bar_numbers) == 8
+    assert view.bars.bars is not None and len(view.bars.bar_numbers) == 8
+    assert view.heatmap_count() == 0 and view.plots.currentWidget() is view.bars
     view.set_sample(3)
     cnn.seek(index_of(cnn, "fc", "backward"))
     view.set_step(cnn.current, cnn.network)
@@ -193,3 +198,114 @@ def test_clicking_a_unit_draws_its_receptive_field(qtbot, node, size):
     rows, cols = view.effective.nonzero()
     assert rows.min() >= top and rows.max() < top + height
     assert cols.min() >= left and cols.max() < left + width
+
+
+# -- pages of maps ---------------------------------------------------------------------
+@pytest.fixture
+def wide():
+    return example_session("resnet_blocks", batch=2)
+
+
+def shown_channels(view, values) -> None:
+    """The heatmaps hold exactly the channels the page says, in order."""
+    channels = view.shown_maps()
+    assert view.heatmap_count() == len(channels)
+    for image, channel in zip(view.grid.images, channels):
+        np.testing.assert_array_equal(image.image, values[channel])
+
+
+def test_a_64_channel_map_shows_pages_of_16(qtbot, wide):
+    view = TensorView()
+    qtbot.addWidget(view)
+    wide.seek(index_of(wide, "basic_conv1", "forward"))
+    view.set_step(wide.current, wide.network)
+    values = wide.current.output[0]
+    assert values.shape[0] == 64 and not view.pages.isHidden()
+    assert view.shown_maps() == range(0, 16)
+    assert view.pages.label.text() == "channels 0–15 of 64"
+    shown_channels(view, values)
+    images = list(view.grid.images)
+    qtbot.mouseClick(view.pages.next, Qt.MouseButton.LeftButton)
+    assert view.shown_maps() == range(16, 32)
+    assert view.pages.label.text() == "channels 16–31 of 64"
+    assert view.grid.titles[0].text == "channel 16"
+    assert all(a is b for a, b in zip(view.grid.images, images))  # updated in place
+    shown_channels(view, values)
+    low, high = view.grid.images[0].getLevels()
+    assert (low, high) == (values.min(), values.max())  # the whole tensor's colour bar
+
+
+def test_stepping_keeps_the_page_while_the_channel_count_stays(qtbot, wide):
+    view = TensorView()
+    qtbot.addWidget(view)
+    wide.seek(index_of(wide, "basic_conv1", "forward"))
+    view.set_step(wide.current, wide.network)
+    view.pages.move(1)
+    view.pages.move(1)
+    wide.step_forward()  # basic_bn1: 64×8×8 as well
+    view.set_step(wide.current, wide.network)
+    assert view.shown_maps() == range(32, 48)
+    shown_channels(view, wide.current.output[0])
+    view.set_sample(1)
+    assert view.shown_maps() == range(32, 48)
+    shown_channels(view, wide.current.output[1])
+    wide.seek(index_of(wide, "widen", "forward"))  # 256 channels: back to the first page
+    view.set_step(wide.current, wide.network)
+    assert view.shown_maps() == range(0, 16)
+    assert view.pages.label.text() == "channels 0–15 of 256"
+
+
+def test_hovering_a_later_page_names_the_channel(qtbot, wide):
+    view = TensorView()
+    qtbot.addWidget(view)
+    view.resize(1000, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    wide.seek(index_of(wide, "basic_conv1", "forward"))
+    view.set_step(wide.current, wide.network)
+    view.pages.move(1)
+    box = view.grid.boxes[3]  # channel 19
+    scene = box.mapViewToScene(pg.Point(5.5, 2.5))
+    qtbot.mouseMove(view.grid.viewport(), view.grid.mapFromScene(scene))
+    value = wide.current.output[0, 19, 2, 5]
+    assert view.status.text() == f"out Z · sample 0 · channel 19 · [i1=2, i2=5] = {value:.6g}"
+
+
+def test_clicking_a_map_shows_it_large_with_its_numbers(qtbot, wide):
+    view = TensorView()
+    qtbot.addWidget(view)
+    view.resize(1000, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    wide.seek(index_of(wide, "basic_conv1", "forward"))
+    view.set_step(wide.current, wide.network)
+    view.pages.move(1)
+    box = view.grid.boxes[2]  # channel 18
+    point = view.grid.mapFromScene(box.mapViewToScene(pg.Point(4, 4)))
+    qtbot.mouseClick(view.grid.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert view.shown_maps() == range(18, 19) and view.pages.single
+    assert view.pages.label.text() == "channel 18 of 64"
+    values = wide.current.output[0, 18]
+    np.testing.assert_array_equal(view.grid.images[0].image, values)
+    assert len(view.grid.numbers[0]) == 64  # 8×8, large: its numbers are printed
+    assert float(view.grid.numbers[0][0].text()) == pytest.approx(values[0, 0], rel=0.06,
+                                                                   abs=1e-3)
+    view.pages.move(1)
+    assert view.shown_maps() == range(19, 20)
+    qtbot.mouseClick(view.pages.grid, Qt.MouseButton.LeftButton)
+    assert view.shown_maps() == range(16, 32) and not view.pages.single
+
+
+def test_a_few_channels_need_no_pages_and_small_cells_no_numbers(qtbot, cnn):
+    view = TensorView()
+    qtbot.addWidget(view)
+    view.resize(1000, 480)
+    view.show()
+    qtbot.waitExposed(view)
+    cnn.seek(index_of(cnn, "c1", "forward"))
+    view.set_step(cnn.current, cnn.network)
+    assert view.pages.isHidden() and view.shown_maps() == range(0, 8)
+    assert all(len(cells) == 64 for cells in view.grid.numbers)
+    view.resize(420, 220)  # too small to read them: the same maps, without numbers
+    qtbot.waitUntil(lambda: not any(view.grid.numbers))
+    assert view.heatmap_count() == 8

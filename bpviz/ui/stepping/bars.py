@@ -1,0 +1,107 @@
+"""A vector as bars coloured like the heatmaps, its numbers on top when it is short.
+
+BarChart keeps its plot between vectors: only the bars (and their number
+labels) are made anew when the length changes, and a step with a vector of
+the same length only moves them. `hovered(str)` describes the bar under the
+mouse. Colours follow the app's theme (`apply_theme`; the owner redraws).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+
+from bpviz.export.colours import DIVERGING, SEQUENTIAL
+from bpviz.export.colours import levels as levels_for
+from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours, style_plot
+
+BARS_NUMBERS_UP_TO = 16
+TICKS_UP_TO = 24
+
+
+def short_number(value: float) -> str:
+    """Two significant digits, as short as they go: 0.043, -1.2, 3e-5."""
+    text = f"{value:.2g}".replace("e-0", "e-").replace("e+0", "e")
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+
+
+class BarChart(pg.GraphicsLayoutWidget):
+    hovered = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.colours: PlotColours = plot_colours()
+        self.setBackground(self.colours.background)
+        self.bars: pg.BarGraphItem | None = None
+        self.bar_numbers: list[pg.TextItem] = []
+        self.values = np.zeros(0)
+        self._describe = None  # (index, value) → str
+        self._plot = self.addPlot(row=0, col=0)
+        self._plot.setMenuEnabled(False)
+        self._plot.setMouseEnabled(False, False)
+        self._plot.hideButtons()
+        self._zero = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888"))
+        self._plot.addItem(self._zero)
+        style_plot(self._plot, self.colours)
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    def apply_theme(self, theme) -> None:
+        self.colours = plot_colours(theme)
+        self.setBackground(self.colours.background)
+        style_plot(self._plot, self.colours)
+        for item in self.bar_numbers:
+            item.setColor(self.colours.text)
+        if self.bars is not None:
+            self.bars.setOpts(pen=pg.mkPen(self.colours.line))
+
+    def show_bars(self, values: np.ndarray, diverging: bool, describe=None,
+                  title: str = "") -> bool:
+        """Show a vector as bars; True when the bars were made anew (a new length)."""
+        values = np.atleast_1d(values).astype(float)
+        rebuilt = self.bars is None or values.size != self.values.size
+        if rebuilt:
+            self._build(values.size)
+        cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
+        low, high = levels_for(values, diverging)
+        self.bars.setOpts(height=values, brushes=cmap.mapToQColor((values - low) / (high - low)))
+        self._plot.setTitle(title, size="10pt", color=self.colours.text)
+        for index, (item, value) in enumerate(zip(self.bar_numbers, values)):
+            item.setText(short_number(value))
+            item.setPos(index, value)
+            item.setAnchor((0.5, 1.0) if value >= 0 else (0.5, 0.0))
+        span = max(abs(values).max(initial=0), 1e-12)
+        self._plot.setYRange(min(values.min(), 0) - 0.25 * span,
+                             max(values.max(), 0) + 0.25 * span, padding=0)
+        self.values, self._describe = values, describe
+        return rebuilt
+
+    def _build(self, size: int) -> None:
+        for item in [self.bars, *self.bar_numbers]:
+            if item is not None:
+                self._plot.removeItem(item)
+        self.bars = pg.BarGraphItem(x=np.arange(size), height=np.zeros(size), width=0.8,
+                                    pen=pg.mkPen(self.colours.line))
+        self._plot.addItem(self.bars)
+        self._plot.setXRange(-0.6, size - 0.4, padding=0)
+        bottom = self._plot.getAxis("bottom")
+        if size <= TICKS_UP_TO:  # whole indices under the bars, never -0.4 … 0.4
+            bottom.setTicks([[(i, str(i)) for i in range(size)], []])
+        else:
+            bottom.setTicks(None)
+        self.bar_numbers = []
+        if size <= BARS_NUMBERS_UP_TO:
+            for _ in range(size):
+                item = pg.TextItem(color=self.colours.text)
+                item.setFont(QFont("DejaVu Sans", 10))
+                self._plot.addItem(item)
+                self.bar_numbers.append(item)
+
+    def _mouse_moved(self, pos) -> None:
+        box = self._plot.getViewBox()
+        if self.bars is None or not box.sceneBoundingRect().contains(pos):
+            return
+        index = int(round(box.mapSceneToView(pos).x()))
+        if 0 <= index < self.values.size and self._describe is not None:
+            self.hovered.emit(self._describe(index, float(self.values[index])))

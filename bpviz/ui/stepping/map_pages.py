@@ -1,0 +1,134 @@
+"""Which maps of a tensor the heatmap grid shows: a page of them, or one large.
+
+A feature map [C, H, W] has C maps (one per channel), conv weights
+[m, n, kh, kw] have m·n kernels, a matrix is one map. At most PAGE_SIZE
+maps are shown at a time, at a size that can be read from the back of a
+lecture hall; MapPages is the control above the grid: "◀ channels 16–31
+of 64 ▶". Clicking a map shows it alone and large ("channel 5 of 64",
+◀ ▶ then move one map, "all" goes back to the page). The choice survives
+steps whose tensor has as many maps; with another number of maps it starts
+again at the first page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+from bpviz.engine.formulas import dims
+
+PAGE_SIZE = 16
+
+
+def map_count(values: np.ndarray) -> int:
+    return 1 if values.ndim == 2 else int(np.prod(values.shape[:-2]))
+
+
+def map_noun(values: np.ndarray) -> str:
+    return {2: "matrix", 3: "channel"}.get(values.ndim, "kernel")
+
+
+def maps_from(values: np.ndarray, first: int, count: int
+              ) -> tuple[list[np.ndarray], list[str], tuple[str, str]]:
+    """Maps first … first+count-1 with their titles and the names of their axes.
+
+    [C, H, W] feature maps → one map per channel; [m, n, kh, kw] conv weights →
+    one k1×k2 kernel per (m, n); a matrix → itself.
+    """
+    if values.ndim == 2:
+        return [values], [dims(values.shape)], ("row", "col")
+    last = min(first + count, map_count(values))
+    if values.ndim == 3:
+        return ([values[c] for c in range(first, last)],
+                [f"channel {c}" for c in range(first, last)], ("i1", "i2"))
+    flat = values.reshape(-1, *values.shape[-2:])
+    lead = values.shape[:-2]
+    titles = []
+    for k in range(first, last):
+        index = np.unravel_index(k, lead)
+        titles.append(f"m={index[0]} n={index[1]}" if len(lead) == 2 else
+                      ",".join(map(str, index)))
+    return list(flat[first:last]), titles, ("k1", "k2")
+
+
+class MapPages(QWidget):
+    """◀ "channels 0–15 of 64" ▶ (and "all" while one map is shown large)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.first = 0  # the first map shown
+        self.total = 0
+        self.single = False  # one map, large
+        self.noun = "channel"
+        self.previous = self._button("◀", "previous page of maps", lambda: self.move(-1))
+        self.label = QLabel()
+        self.label.setObjectName("tensor_page")
+        self.next = self._button("▶", "next page of maps", lambda: self.move(1))
+        self.grid = self._button("all", "back to the page of maps", self.show_page)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.previous, self.label, self.next, self.grid):
+            layout.addWidget(widget)
+        self._refresh()
+
+    def _button(self, text: str, tip: str, slot) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    @property
+    def shown(self) -> int:
+        """How many maps are in sight."""
+        return 1 if self.single else min(PAGE_SIZE, max(self.total - self.first, 0))
+
+    def set_total(self, total: int, noun: str) -> None:
+        """The tensor in sight has `total` maps; another count starts at page one."""
+        self.noun = noun
+        if total != self.total:
+            self.total, self.first, self.single = total, 0, False
+        self._refresh()
+
+    def move(self, direction: int) -> None:
+        """A page (one map when one is shown large) forward (+1) or back (-1)."""
+        stride = 1 if self.single else PAGE_SIZE
+        first = self.first + direction * stride
+        if 0 <= first < self.total:
+            self.first = first
+            self._refresh()
+            self.changed.emit()
+
+    def show_single(self, index: int) -> None:
+        """Map `index` alone and large."""
+        if 0 <= index < self.total:
+            self.first, self.single = index, True
+            self._refresh()
+            self.changed.emit()
+
+    def show_page(self) -> None:
+        """Back to the page of maps around the one shown large."""
+        if self.single:
+            self.first, self.single = self.first - self.first % PAGE_SIZE, False
+            self._refresh()
+            self.changed.emit()
+
+    def _refresh(self) -> None:
+        paged = self.total > PAGE_SIZE
+        self.setVisible(paged or self.single)
+        if self.single:
+            self.label.setText(f"{self.noun} {self.first} of {self.total}")
+        else:
+            last = self.first + self.shown - 1
+            self.label.setText(f"{self.noun}s {self.first}–{last} of {self.total}")
+        stride = 1 if self.single else PAGE_SIZE
+        self.previous.setEnabled(self.first - stride >= 0)
+        self.next.setEnabled(self.first + stride < self.total)
+        self.grid.setVisible(self.single)
+        what = "map" if self.single else "page of maps"
+        self.previous.setToolTip(f"previous {what}")
+        self.next.setToolTip(f"next {what}")
