@@ -82,12 +82,12 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
+    from bpviz.scene.theme import theme_manager
     from bpviz.ui.app import application
     from bpviz.ui.main_window import MainWindow
-    from bpviz.ui.theme import theme_manager
 
     app = application()
-    theme_manager().set_theme(theme, persist=False)
+    theme_manager().set_theme(theme)
     window = MainWindow(autosave=False, remember_layout=False)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     window.editor.set_document(document, path)

@@ -3,7 +3,7 @@
 Tensors as the step-through heatmaps show them: activations with a
 sequential map (viridis, min to max), gradients and parameters with the
 diverging CET-D1 centred on zero (±max|v|). Wires at a step use the canvas's
-own ramp (bpviz.ui.canvas.colours.norm_colour, the warm half of CET-D1).
+own ramp (bpviz.scene.colours.norm_colour, the warm half of CET-D1).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The graph as the exports draw it: the app's own canvas, rendered off screen.
 
-A SceneFigure builds a GraphScene on a GraphEditor over a copy of the
-document, so an exported picture is exactly what the canvas shows: the same
-node boxes, wire routes, shape labels and, at a step of a pass, the canvas's
-own step drawing (`GraphScene.show_step`: the current node glows, done nodes
-carry a bar, backward wires are coloured and thickened by their gradient's
-norm on a log scale over the whole pass, "+" where a fork sums gradients).
+A SceneFigure builds the canvas's GraphScene (bpviz.scene) on a read-only
+DocumentModel over a copy of the document, so an exported picture is exactly
+what the canvas shows: the same node boxes, wire routes, shape labels and, at
+a step of a pass, the canvas's own step drawing (`GraphScene.show_step`: the
+current node glows, done nodes carry a bar, backward wires are coloured and
+thickened by their gradient's norm on a log scale over the whole pass, "+"
+where a fork sums gradients).
 
 Themes: the canvas reads the theme in use when it paints. `painting_theme`
 sets the theme a figure asks for around each of its (synchronous) renders
@@ -38,7 +39,7 @@ MARGIN = 24.0
 @contextmanager
 def painting_theme(name: str) -> Iterator[None]:
     """The theme `name` for what is painted inside the block (no signal, nothing saved)."""
-    from bpviz.ui.theme import THEMES, theme_manager
+    from bpviz.scene.theme import THEMES, theme_manager
 
     if name not in THEMES:
         raise ValueError(f"unknown theme {name!r} (themes: {', '.join(THEMES)})")
@@ -107,14 +108,14 @@ class SceneFigure:
 
     def __init__(self, document: GraphDocument, theme: str = "light") -> None:
         ensure_app()
-        from bpviz.ui.canvas import GraphScene
-        from bpviz.ui.editor import GraphEditor
+        from bpviz.scene.model import DocumentModel
+        from bpviz.scene.scene import GraphScene
 
         self.name = document.name
         self.theme = theme
         with painting_theme(theme):
-            self.editor = GraphEditor(document.copy())
-            self.scene = GraphScene(self.editor)
+            self.model = DocumentModel(document)
+            self.scene = GraphScene(self.model)
             self.scene.route_all()
         self.scene.clearSelection()
         self.state: StepState | None = None
@@ -128,7 +129,7 @@ class SceneFigure:
 
     def wire_items(self) -> list[tuple[WireKey, object]]:
         """((source, consumer, port), item) for every wire, in the document's order."""
-        order = list(self.editor.doc.nodes)
+        order = list(self.model.doc.nodes)
         items = [((wire.src.node_id, dst, port), wire)
                  for (dst, port), wire in self.scene.wires.items()]
         return sorted(items, key=lambda pair: (order.index(pair[0][1]), pair[0][2]))
@@ -185,4 +186,4 @@ class SceneFigure:
         self.scene.nodes.clear()
         self.scene.wires.clear()
         self.scene.deleteLater()
-        self.editor.deleteLater()
+        self.model.deleteLater()

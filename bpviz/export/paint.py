@@ -61,13 +61,13 @@ class FigurePainter:
         return QSizeF(self._size)
 
     def background_colour(self) -> QColor:
-        from bpviz.ui.theme import THEMES
+        from bpviz.scene.theme import THEMES
 
         theme = THEMES[self.figure.theme]
         return QColor(PRINT_WHITE if theme.name == "light" else theme.canvas["background"])
 
     def text_colours(self) -> tuple[QColor, QColor]:
-        from bpviz.ui.theme import THEMES
+        from bpviz.scene.theme import THEMES
 
         theme = THEMES[self.figure.theme]
         return QColor(theme.canvas["node_text"]), QColor(theme.muted)
@@ -111,7 +111,7 @@ class FigurePainter:
         painter.restore()
 
     def _legend(self, painter: QPainter, state: StepState) -> None:
-        from bpviz.ui.canvas.colours import norm_colour
+        from bpviz.scene.colours import norm_colour
 
         low, high = state.norm_range
         ticks = [(0.0, short_number(low)), (1.0, short_number(high))]

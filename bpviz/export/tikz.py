@@ -101,7 +101,7 @@ class TikzExporter(Exporter):
         self.document = document
 
     def data(self) -> str:
-        from bpviz.ui.canvas.labels import family_colour, format_count, node_title
+        from bpviz.scene.labels import family_colour, format_count, node_title
 
         doc = self.document
         report = infer_shapes(doc)

@@ -95,10 +95,10 @@ def run_app(path: str | None = None) -> int:
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
     app = application()
+    from bpviz.ui.appearance import load_theme
     from bpviz.ui.main_window import MainWindow
-    from bpviz.ui.theme import theme_manager
 
-    theme_manager().load()
+    load_theme()
     window = MainWindow()
     if window.layout_restored:
         window.show()

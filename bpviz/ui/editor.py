@@ -9,20 +9,21 @@ to the editor's signals; they never change the document directly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import networkx as nx
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from bpviz.engine import OPS, HyperError
 from bpviz.engine.op import check_hypers
-from bpviz.graph import GraphDocument, GraphError, NodeData, ShapeReport, infer_shapes
+from bpviz.graph import GraphDocument, GraphError, NodeData, infer_shapes
 from bpviz.graph.document import id_problem
 from bpviz.graph.fileformat import dumps_graph, loads_graph
 from bpviz.graph.layout import WRAP_AFTER, layered_positions
+from bpviz.scene.model import SceneModel
 from bpviz.ui import commands as cmd
 
 # Starting values for ops whose parameters have no default.
@@ -45,10 +46,10 @@ class EditError(ValueError):
         self.node = node
 
 
-class GraphEditor(QObject):
-    document_replaced = Signal()
-    report_changed = Signal(object)  # ShapeReport
-    selection_changed = Signal(list)  # [node id]
+class GraphEditor(SceneModel):
+    """The window's document model, every edit undoable. The canvas, drawing it as
+    a SceneModel, sets `measure` (for arrange()) and `locate` (so a copy keeps
+    the picture's layout)."""
 
     def __init__(self, doc: GraphDocument | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,15 +57,8 @@ class GraphEditor(QObject):
         # A dying stack clears itself and signals; its listeners may be gone already.
         stack = self.undo_stack
         self.destroyed.connect(lambda *_: stack.blockSignals(True))
-        self.doc = GraphDocument()
         self.path: str | None = None
-        self.report = ShapeReport()
         self._selection: list[str] = []
-        # Set by the canvas: id → (width, height) as drawn, for arrange().
-        self.measure: Callable[[], dict[str, tuple[float, float]]] | None = None
-        # Set by the canvas: id → (x, y) where each node is drawn (also nodes
-        # without a pos of their own), so a copy keeps the picture's layout.
-        self.locate: Callable[[], dict[str, tuple[float, float]]] | None = None
         self._batch_depth = 0
         self._dirty = False
         self._unsubscribe = self.doc.subscribe(self._on_doc_event)

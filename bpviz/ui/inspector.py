@@ -26,10 +26,10 @@ from bpviz.engine import OPS, NodeSpec, Op
 from bpviz.engine.receptive import ReceptiveField, receptive_fields
 from bpviz.graph import GraphDocument, ShapeReport
 from bpviz.graph.shapes import make_op
-from bpviz.ui.canvas.labels import format_shape
+from bpviz.scene.labels import format_shape
+from bpviz.scene.theme import FAMILY_TITLES, current_theme
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.inspector_fields import Field, make_field
-from bpviz.ui.theme import FAMILY_TITLES, current_theme
 
 
 def format_pair(pair) -> str:

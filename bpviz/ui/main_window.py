@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.graph import GraphDocument, GraphError, load_graph, save_graph
+from bpviz.scene.theme import Theme, current_theme, theme_manager
 from bpviz.ui import menus
 from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
@@ -36,7 +37,6 @@ from bpviz.ui.held_weights import HeldWeights
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepthrough.controller import StepController
-from bpviz.ui.theme import Theme, current_theme, theme_manager
 from bpviz.ui.training import install as install_training
 
 FILE_FILTER = "bpviz graphs (*.json);;All files (*)"

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
+from bpviz.scene.theme import THEMES, current_theme
 from bpviz.ui.app import settings
-from bpviz.ui.theme import THEMES, current_theme, set_theme
+from bpviz.ui.appearance import set_theme
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine import OPS, Op
-from bpviz.ui.theme import FAMILY_TITLES, family_colour
+from bpviz.scene.theme import FAMILY_TITLES, family_colour
 
 OP_MIME = "application/x-bpviz-op"
 OP_ROLE = Qt.ItemDataRole.UserRole

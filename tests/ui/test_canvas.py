@@ -13,8 +13,8 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPainter 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bpviz.graph import GraphDocument, NodeData, dumps_graph, load_graph  # noqa: E402
+from bpviz.scene.node_item import FONT_POINTS  # noqa: E402
 from bpviz.ui.canvas import OP_MIME, GraphView  # noqa: E402
-from bpviz.ui.canvas.node_item import FONT_POINTS  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -400,7 +400,7 @@ def test_moving_a_node_into_a_wire_reroutes_it(qtbot, view):
 
 
 def test_plan_shares_lanes_between_wires_that_do_not_overlap():
-    from bpviz.ui.canvas.routing import WireSpec, plan
+    from bpviz.scene.routing import WireSpec, plan
 
     node = (100.0, -20.0, 200.0, 20.0)
     far = (600.0, -20.0, 700.0, 20.0)

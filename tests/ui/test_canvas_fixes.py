@@ -13,9 +13,10 @@ from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 
 from bpviz.graph import load_graph  # noqa: E402
 from bpviz.graph.layout import bands, columns_by_depth, layered_positions  # noqa: E402
-from bpviz.ui.canvas import GraphScene, labels  # noqa: E402
+from bpviz.scene import labels  # noqa: E402
+from bpviz.scene.scene import GraphScene  # noqa: E402
+from bpviz.scene.theme import theme_manager  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
-from bpviz.ui.theme import theme_manager  # noqa: E402
 from tests.engine.stepping_graphs import EXAMPLES  # noqa: E402
 
 HALF_EDITED = {
@@ -67,9 +68,9 @@ def lightness_at(scene: GraphScene, point: QPointF) -> float:
 @pytest.fixture
 def dark():
     manager = theme_manager()
-    manager.set_theme("dark", persist=False)
+    manager.set_theme("dark")
     yield manager.theme
-    manager.set_theme("light", persist=False)
+    manager.set_theme("light")
 
 
 def test_canvas_follows_the_theme(qapp):
@@ -78,14 +79,14 @@ def test_canvas_follows_the_theme(qapp):
     body = item.mapToScene(QPointF(0, item.rect().bottom() - 12))
     empty = item.mapToScene(QPointF(0, item.rect().top() - 60))
     assert lightness_at(scene, body) > 0.8 and lightness_at(scene, empty) > 0.8
-    theme_manager().set_theme("dark", persist=False)
+    theme_manager().set_theme("dark")
     try:
         assert lightness_at(scene, body) < 0.3
         assert lightness_at(scene, empty) < 0.2
         assert scene.backgroundBrush().color() == QColor(theme_manager().theme.canvas[
             "background"])
     finally:
-        theme_manager().set_theme("light", persist=False)
+        theme_manager().set_theme("light")
     assert lightness_at(scene, empty) > 0.8
 
 
@@ -142,7 +143,7 @@ def test_short_graphs_stay_on_one_row():
 
 def test_arrange_wraps_long_graphs(qapp):
     scene = scene_of(load_graph(EXAMPLES / "vgg16.json"))
-    scene.editor.move_nodes({node_id: (i * 300.0, 0.0) for i, node_id in
-                             enumerate(scene.editor.doc.nodes)})
-    scene.editor.arrange()
+    scene.model.move_nodes({node_id: (i * 300.0, 0.0) for i, node_id in
+                             enumerate(scene.model.doc.nodes)})
+    scene.model.arrange()
     assert len({round(pos[1]) for pos in scene.item_positions().values()}) == 6

@@ -248,8 +248,9 @@ def test_presentation_mode_hides_chrome_and_enlarges_fonts(window):
 
 
 def test_theme_switch_is_kept_in_settings(window):
+    from bpviz.scene.theme import DARK, current_theme, theme_manager
     from bpviz.ui.app import settings
-    from bpviz.ui.theme import DARK, current_theme, theme_manager
+    from bpviz.ui.appearance import set_theme
 
     win, _ = window
     seen = []
@@ -261,7 +262,7 @@ def test_theme_switch_is_kept_in_settings(window):
         assert QApplication.palette().window().color().name() == DARK.window
     finally:
         theme_manager().changed.disconnect(seen.append)
-        theme_manager().set_theme("light")
+        set_theme("light")
 
 
 def test_about_names_the_versions():

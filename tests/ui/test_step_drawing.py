@@ -7,8 +7,8 @@ import pytest
 pytest.importorskip("PySide6")
 
 from bpviz.graph import load_graph  # noqa: E402
-from bpviz.ui.canvas import GraphScene  # noqa: E402
-from bpviz.ui.canvas.colours import log_fractions, norm_colour  # noqa: E402
+from bpviz.scene.colours import log_fractions, norm_colour  # noqa: E402
+from bpviz.scene.scene import GraphScene  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
 from tests.engine.stepping_graphs import EXAMPLES, example_session  # noqa: E402
 
@@ -64,7 +64,7 @@ def test_forward_step_glows_without_gradients(qapp):
 
 def test_fork_gets_a_plus_once_both_contributions_arrived(qapp):
     scene = scene_of("resnet_blocks")
-    doc = scene.editor.doc
+    doc = scene.model.doc
     forks = [n for n, users in doc.consumers().items() if len(users) > 1]
     assert forks
     fork = forks[0]
@@ -77,7 +77,7 @@ def test_fork_gets_a_plus_once_both_contributions_arrived(qapp):
 
 def test_concat_inputs_name_their_channels(qapp):
     scene = scene_of("densenet_block")
-    concat = next(n for n, node in scene.editor.doc.nodes.items() if node.op == "concat")
+    concat = next(n for n, node in scene.model.doc.nodes.items() if node.op == "concat")
     scene.show_step(concat, {}, set(), "backward")
     notes = [w.note for (dst, _), w in scene.wires.items() if dst == concat]
     assert notes[0].startswith("ch 0–")

@@ -12,9 +12,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
-from bpviz.ui.canvas.port_item import PortItem
-from bpviz.ui.canvas.scene import GraphScene
-from bpviz.ui.canvas.wire_item import WIRE_SELECTED, WireItem, bezier
+from bpviz.scene.port_item import PortItem
+from bpviz.scene.scene import GraphScene
+from bpviz.scene.wire_item import WIRE_SELECTED, WireItem, bezier
 from bpviz.ui.editor import EditError, GraphEditor
 
 OP_MIME = "application/x-bpviz-op"

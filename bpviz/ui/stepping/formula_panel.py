@@ -24,7 +24,7 @@ from bpviz.engine.formulas import (
     full_jacobian,
     is_tiny,
 )
-from bpviz.ui.theme import current_theme, theme_manager
+from bpviz.scene.theme import current_theme, theme_manager
 
 FONT_FAMILIES = ["DejaVu Sans Mono", "Menlo", "Consolas", "Noto Sans Mono", "monospace"]
 POINT_SIZE = 12

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyqtgraph as pg
 
-from bpviz.ui.theme import Theme, current_theme, theme_manager
+from bpviz.scene.theme import Theme, current_theme, theme_manager
 
 
 @dataclass(frozen=True)

@@ -58,5 +58,5 @@ class StepPresenter:
         item = self.scene.nodes.get(node_id)
         if item is None:
             return
-        self.scene.editor.set_selection([node_id])
+        self.scene.model.set_selection([node_id])
         self.view.ensureVisible(item, FOLLOW_MARGIN, FOLLOW_MARGIN)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QEasingCurve, QElapsedTimer, QObject, QRectF, QVarian
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
 
-from bpviz.ui.canvas.colours import FORWARD_MARK
+from bpviz.scene.colours import FORWARD_MARK
 
 DURATION_MS = 380
 MAX_ANIMATED_SPEED = 3.0  # steps per second

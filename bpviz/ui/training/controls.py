@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.data import DATASETS
-from bpviz.ui.theme import current_theme
+from bpviz.scene.theme import current_theme
 from bpviz.ui.training.flow import FlowLayout
 from bpviz.ui.training.worker import TrainConfig
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication
 
-from bpviz.ui.theme import Theme, current_theme, theme_manager
+from bpviz.scene.theme import Theme, current_theme, theme_manager
 from bpviz.ui.training.boundary import BoundaryImage, class_colour
 
 # Okabe–Ito colours by role; the dark theme takes the lighter ones.

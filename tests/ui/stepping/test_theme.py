@@ -6,17 +6,17 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from bpviz.scene.theme import DARK, LIGHT, theme_manager  # noqa: E402
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView  # noqa: E402
-from bpviz.ui.theme import DARK, LIGHT, theme_manager  # noqa: E402
 from tests.export.helpers import TINY, session_for  # noqa: E402
 
 
 @pytest.fixture
 def dark():
     manager = theme_manager()
-    manager.set_theme("light", persist=False)
-    yield lambda: manager.set_theme("dark", persist=False)
-    manager.set_theme("light", persist=False)
+    manager.set_theme("light")
+    yield lambda: manager.set_theme("dark")
+    manager.set_theme("light")
 
 
 def background(widget) -> str:

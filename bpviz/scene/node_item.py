@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpviz.engine import OPS
 from bpviz.graph import NodeData
-from bpviz.ui.canvas import labels
-from bpviz.ui.canvas.badges import SumBadge, VerifyBadge
-from bpviz.ui.canvas.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
-from bpviz.ui.canvas.port_item import PortItem
+from bpviz.scene import labels
+from bpviz.scene.badges import SumBadge, VerifyBadge
+from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
+from bpviz.scene.port_item import PortItem
 
 FONT_POINTS = 11.0
 PAD = 10.0

@@ -2,8 +2,9 @@
 
 One hue per op family (the canvas's, from the Okabe–Ito colour-blind-safe
 palette), the same in both themes. `current_theme()` is the theme in use;
-`theme_manager().changed` fires with the new Theme after `set_theme`; the
-choice is kept in QSettings.
+`theme_manager().set_theme(name)` switches it (and the running QApplication's
+palette) and fires `changed` with the new Theme. Keeping the user's choice in
+the settings is the window's business (bpviz.ui.appearance).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from bpviz.ui.canvas.labels import FAMILY_COLOURS, UNKNOWN_COLOUR
+from bpviz.scene.labels import FAMILY_COLOURS, UNKNOWN_COLOUR
 
 # Palette groups, in the order the palette lists them.
 FAMILY_TITLES = {
@@ -81,7 +82,6 @@ DARK = Theme(
             "selection": "#6cb2ff", "error": "#ff6b6b", "frozen": "#6a6a6a"})
 
 THEMES = {"light": LIGHT, "dark": DARK}
-SETTINGS_KEY = "view/theme"
 
 
 class ThemeManager(QObject):
@@ -93,25 +93,14 @@ class ThemeManager(QObject):
         super().__init__()
         self.theme = LIGHT
 
-    def load(self) -> Theme:
-        """Apply the theme saved in QSettings (light when none)."""
-        from bpviz.ui.app import settings
-
-        name = str(settings().value(SETTINGS_KEY, "light"))
-        self.set_theme(name if name in THEMES else "light", persist=False)
-        return self.theme
-
-    def set_theme(self, name: str, persist: bool = True) -> None:
+    def set_theme(self, name: str) -> None:
+        """Use the theme `name` from now on, in the widgets too when an app is running."""
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r} (themes: {', '.join(THEMES)})")
         self.theme = THEMES[name]
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.setPalette(self.theme.palette())
-        if persist:
-            from bpviz.ui.app import settings
-
-            settings().setValue(SETTINGS_KEY, name)
         self.changed.emit(self.theme)
 
 
@@ -127,7 +116,3 @@ def theme_manager() -> ThemeManager:
 
 def current_theme() -> Theme:
     return theme_manager().theme
-
-
-def set_theme(name: str) -> None:
-    theme_manager().set_theme(name)

@@ -14,6 +14,8 @@ import math
 
 from PySide6.QtGui import QColor
 
+from bpviz.scene.theme import current_theme
+
 # CET-D1 sampled at 0.62, 0.7, 0.8, 0.9 and 1.0 (its positive half).
 NORM_STOPS = ("#f0c0b4", "#eca08e", "#e17860", "#d34c35", "#c00206")
 MIN_WIDTH, MAX_WIDTH = 2.0, 8.0
@@ -24,8 +26,6 @@ BACKWARD_MARK = "#c00206"  # done-in-backward bar: the ramp's red end
 def canvas(key: str) -> QColor:
     """A colour of the theme in use (background, node, node_text, wire, label,
     selection, error, frozen, grid)."""
-    from bpviz.ui.theme import current_theme  # the theme module imports the canvas
-
     return current_theme().colour(key)
 
 

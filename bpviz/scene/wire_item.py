@@ -18,9 +18,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from bpviz.ui.canvas import routing
-from bpviz.ui.canvas.colours import canvas, is_dark, mix
-from bpviz.ui.canvas.node_item import NodeItem, canvas_font
+from bpviz.scene import routing
+from bpviz.scene.colours import canvas, is_dark, mix
+from bpviz.scene.node_item import NodeItem, canvas_font
 
 WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from bpviz.ui.canvas.colours import canvas, norm_colour
+from bpviz.scene.colours import canvas, norm_colour
 
 SUM_RADIUS = 11.0
 OK_COLOUR = "#009E73"  # bluish green (Okabe–Ito)
@@ -21,7 +21,7 @@ BAD_COLOUR = "#D55E00"  # vermillion, the canvas's error colour
 
 
 def _font(points: float = 10.0, bold: bool = True):
-    from bpviz.ui.canvas.node_item import canvas_font
+    from bpviz.scene.node_item import canvas_font
 
     font = canvas_font(bold)
     font.setPointSizeF(points)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bpviz.ui.canvas.colours import format_norm, log_fractions, norm_colour, norm_width
+from bpviz.scene.colours import format_norm, log_fractions, norm_colour, norm_width
 
 if TYPE_CHECKING:
-    from bpviz.ui.canvas.scene import GraphScene
+    from bpviz.scene.scene import GraphScene
 
 WireNorms = dict[tuple[str, str, int], float]
 
@@ -73,7 +73,7 @@ def concat_channels(scene: GraphScene) -> dict[tuple[str, int], str]:
     """(concat id, port) → "ch 0–15": the slice of the concat's channels (its
     gradient's too) that comes from that input."""
     ranges = {}
-    for node_id, node in scene.editor.doc.nodes.items():
+    for node_id, node in scene.model.doc.nodes.items():
         if node.op != "concat":
             continue
         start = 0

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem
 
-from bpviz.ui.canvas.colours import canvas, mix
+from bpviz.scene.colours import canvas, mix
 
 PORT_RADIUS = 6.0
 HIT_RADIUS = 11.0  # easier to hit with a mouse than the circle itself

@@ -1,9 +1,10 @@
-"""GraphScene: the canvas's items, kept in step with the editor's document.
+"""GraphScene: the canvas's items, kept in step with a SceneModel's document.
 
-The scene builds all items when the editor replaces the document and then
+The scene builds all items when the model replaces the document and then
 follows the document's events one by one (a moved node moves its item and
 its wires; a changed parameter retitles one item). Shapes, parameter counts
-and errors come from the editor's `report_changed`.
+and errors come from the model's `report_changed`. The model is the window's
+GraphEditor, or a read-only DocumentModel for the exports.
 """
 
 from __future__ import annotations
@@ -15,20 +16,21 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from bpviz.graph import ShapeReport
 from bpviz.graph.layout import WRAP_AFTER, layered_positions
-from bpviz.ui.canvas import labels, routing, step_drawing
-from bpviz.ui.canvas.colours import canvas
-from bpviz.ui.canvas.node_item import NodeItem
-from bpviz.ui.canvas.port_item import PortItem
-from bpviz.ui.canvas.wire_item import WireItem
-from bpviz.ui.editor import GraphEditor
+from bpviz.scene import labels, routing, step_drawing
+from bpviz.scene.colours import canvas
+from bpviz.scene.model import SceneModel
+from bpviz.scene.node_item import NodeItem
+from bpviz.scene.port_item import PortItem
+from bpviz.scene.theme import theme_manager
+from bpviz.scene.wire_item import WireItem
 
 MARGIN = 2000.0
 
 
 class GraphScene(QGraphicsScene):
-    def __init__(self, editor: GraphEditor, parent=None) -> None:
+    def __init__(self, model: SceneModel, parent=None) -> None:
         super().__init__(parent)
-        self.editor = editor
+        self.model = model
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[tuple[str, int], WireItem] = {}
         self.report = ShapeReport()
@@ -42,25 +44,23 @@ class GraphScene(QGraphicsScene):
         self._route_timer.setInterval(0)
         self._route_timer.timeout.connect(self.route_all)
         self.setBackgroundBrush(canvas("background"))
-        from bpviz.ui.theme import theme_manager  # the theme module imports the canvas
-
         theme_manager().changed.connect(self.apply_theme)
-        editor.document_replaced.connect(self.rebuild)
-        editor.report_changed.connect(self.apply_report)
-        editor.selection_changed.connect(self._select_ids)
-        self.selectionChanged.connect(self._selection_to_editor)
-        editor.measure = self.node_sizes
-        editor.locate = self.item_positions
+        model.document_replaced.connect(self.rebuild)
+        model.report_changed.connect(self.apply_report)
+        model.selection_changed.connect(self._select_ids)
+        self.selectionChanged.connect(self._selection_to_model)
+        model.measure = self.node_sizes
+        model.locate = self.item_positions
         self.rebuild()
 
     # -- building -------------------------------------------------------
     def rebuild(self) -> None:
-        """Drop every item and build them anew from the editor's document."""
+        """Drop every item and build them anew from the model's document."""
         self._unsubscribe()
         self.clear()
         self.nodes.clear()
         self.wires.clear()
-        doc = self.editor.doc
+        doc = self.model.doc
         self._building = True
         self._fallback = {}
         self.step_state = None
@@ -76,11 +76,11 @@ class GraphScene(QGraphicsScene):
         self._building = False
         self.route_all()
         self._unsubscribe = doc.subscribe(self._on_event)
-        self.apply_report(self.editor.report)
+        self.apply_report(self.model.report)
         self.grow_rect()
 
     def _add_item(self, node_id: str) -> NodeItem:
-        node = self.editor.doc.nodes[node_id]
+        node = self.model.doc.nodes[node_id]
         item = NodeItem(node)
         self.nodes[node_id] = item
         self.addItem(item)
@@ -89,7 +89,7 @@ class GraphScene(QGraphicsScene):
         return item
 
     def _place(self, item: NodeItem) -> None:
-        pos = self.editor.doc.nodes[item.node_id].pos
+        pos = self.model.doc.nodes[item.node_id].pos
         if pos is None:
             pos = self._fallback.get(item.node_id) or self._free_spot()
             self._fallback[item.node_id] = pos
@@ -110,7 +110,7 @@ class GraphScene(QGraphicsScene):
             self._mark_output(wire.src)
         if dst not in self.nodes:
             return
-        for port, src in enumerate(self.editor.doc.nodes[dst].inputs):
+        for port, src in enumerate(self.model.doc.nodes[dst].inputs):
             if src in self.nodes:
                 wire = WireItem(self.nodes[src], self.nodes[dst], port)
                 wire.set_label(labels.format_shape(self.report.shapes.get(src)))
@@ -133,7 +133,7 @@ class GraphScene(QGraphicsScene):
     def _on_node_added(self, id: str, **_) -> None:
         self._add_item(id)
         self._sync_wires(id)
-        for consumer, _port in self.editor.doc.consumers()[id]:
+        for consumer, _port in self.model.doc.consumers()[id]:
             self._sync_wires(consumer)
 
     def _on_node_removed(self, id: str, consumers: list[str], **_) -> None:
@@ -174,7 +174,7 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         if item is None:
             return
-        item.set_node(self.editor.doc.nodes[node_id])
+        item.set_node(self.model.doc.nodes[node_id])
         self._sync_wires(node_id)
         self.node_moved(item)
 
@@ -297,16 +297,16 @@ class GraphScene(QGraphicsScene):
 
     # -- selection ------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
-        order = list(self.editor.doc.nodes)
+        order = list(self.model.doc.nodes)
         ids = [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
         return sorted(ids, key=lambda node_id: order.index(node_id) if node_id in order else 0)
 
     def selected_wires(self) -> list[tuple[str, int]]:
         return [item.key for item in self.selectedItems() if isinstance(item, WireItem)]
 
-    def _selection_to_editor(self) -> None:
+    def _selection_to_model(self) -> None:
         if not self._syncing_selection:
-            self.editor.set_selection(self.selected_node_ids())
+            self.model.set_selection(self.selected_node_ids())
 
     def _select_ids(self, ids: list) -> None:
         self._syncing_selection = True
