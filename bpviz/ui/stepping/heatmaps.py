@@ -4,15 +4,22 @@ HeatmapGrid shows a list of equally shaped 2-D maps, one ViewBox and one
 ImageItem each. `show_maps` rebuilds the scene only when the layout changes
 (number of maps, columns, whether numbers are printed, square or not); a new
 shape with the same layout only re-ranges the boxes, and a step with the
-same shape only swaps the pixels, so stepping is fast. The number of columns
-is the one that makes the maps largest in the widget (a resize re-lays them
-out). Maps of at most NUMBERS_UP_TO × NUMBERS_UP_TO cells print their
-values when a cell has room for them (MIN_NUMBER_CELL pixels); the text is
-scaled to the cell, so it grows with the view.
+same shape only swaps the pixels, so stepping is fast. map_layout computes
+the layout: the number of columns is the one that makes the maps largest in
+the widget (a resize re-lays them out, and `resized` first lets the owner
+choose how many maps to show: `fitting_map_count` counts those the widget
+draws at least MIN_MAP_SIDE pixels wide). Boxes are as tall as their maps,
+so a title sits on its map and the height left over goes under the grid. A
+title that is wider than its column gives way to its short form ("c12" for
+"channel 12"), leaving the pixels to the maps. Maps of at most NUMBERS_UP_TO
+× NUMBERS_UP_TO cells print their values when a cell has room for them
+(MIN_NUMBER_CELL pixels); the text is scaled to the cell, so it grows with
+the view.
 
 Colour: `diverging` maps use CET-D1 with levels ±max|v| (zero is the middle
 colour); others use viridis from min to max; the owner may pass the levels
-of a whole tensor of which it shows a page. `hovered(str)` describes the cell
+of a whole tensor of which it shows a page. The colour bar is labelled at
+its ends (and at zero), whatever the scale. `hovered(str)` describes the cell
 under the mouse, `clicked(k)` says which map was clicked. Background, titles
 and axes follow the app's theme (`apply_theme`: the owner redraws, and the
 items are rebuilt in its colours).
@@ -20,24 +27,30 @@ items are rebuilt in its colours).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import short_number
+from bpviz.ui.stepping.map_layout import (
+    MARGIN,
+    PADDING,
+    SPACING,
+    TITLE_HEIGHT,
+    TITLE_SIZE,
+    colour_bar_axis_width,
+    colour_bar_ticks,
+    column_width,
+    grid_layout,
+    maps_that_fit,
+    prints_numbers,
+    titles_too_wide,
+)
 from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours
-
-NUMBERS_UP_TO = 8
-TITLE_HEIGHT = 22.0
-COLOUR_BAR_WIDTH = 70.0
-MIN_TITLE_WIDTH = 80.0  # "channel 10" at 10 pt: a column is never narrower
-MIN_NUMBER_CELL = 18.0  # pixels a cell needs before its number is printed
 
 
 def text_colour(cmap: pg.ColorMap, fraction: float) -> QColor:
@@ -46,42 +59,25 @@ def text_colour(cmap: pg.ColorMap, fraction: float) -> QColor:
     return QColor("black") if luminance > 140 else QColor("white")
 
 
-def grid_layout(count: int, shape: tuple[int, int], width: float,
-                height: float) -> tuple[int, float]:
-    """(columns, side of a map in pixels) that draw `count` maps of `shape` largest in
-    width × height; a column is never narrower than a title."""
-    rows_per_col = shape[0] / max(shape[1], 1)
-    best, best_side = 1, -1.0
-    for columns in range(1, max(count, 1) + 1):
-        rows = math.ceil(count / columns)
-        cell_w = (width - COLOUR_BAR_WIDTH) / columns
-        if columns > 1 and cell_w < MIN_TITLE_WIDTH:
-            break
-        side = min(cell_w, (height / rows - TITLE_HEIGHT) / rows_per_col)
-        if side > best_side + 1e-9:
-            best, best_side = columns, side
-    return best, max(best_side, 0.0)
-
-
-def prints_numbers(shape: tuple[int, int], side: float) -> bool:
-    """Small maps print their values when a cell is big enough to read them."""
-    return max(shape) <= NUMBERS_UP_TO and side / max(shape) >= MIN_NUMBER_CELL
-
-
 class HeatmapGrid(pg.GraphicsLayoutWidget):
     hovered = Signal(str)
+    resized = Signal()  # before the maps are re-laid out: the owner may show others
     clicked = Signal(int)  # the index of the clicked map in the list shown
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.colours: PlotColours = plot_colours()
         self.setBackground(self.colours.background)
+        self.ci.layout.setSpacing(SPACING)
+        self.ci.layout.setContentsMargins(MARGIN, MARGIN, MARGIN, MARGIN)
         self.images: list[pg.ImageItem] = []
         self.boxes: list[pg.ViewBox] = []
         self.titles: list[pg.LabelItem] = []
         self.numbers: list[list[QGraphicsSimpleTextItem]] = []
         self.colour_bar: pg.ColorBarItem | None = None
         self.columns = 1
+        self.compact = False  # the titles are the short ones
+        self._bar_levels: tuple[float, float] | None = None
         self._signature: tuple | None = None
         self._shape: tuple | None = None
         self._describe = None  # (map index, row, col, value) → str
@@ -97,38 +93,63 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         self._signature = None
 
     # -- maps -------------------------------------------------------------
+    def fitting_map_count(self, shape: tuple[int, int], most: int) -> int:
+        """How many maps of `shape` (1 … most) the widget draws large enough to read."""
+        return maps_that_fit(shape, self.width(), self.height(), most)
+
     def show_maps(self, maps: list[np.ndarray], titles: list[str], diverging: bool,
-                  describe=None, levels: tuple[float, float] | None = None) -> bool:
+                  describe=None, levels: tuple[float, float] | None = None,
+                  short_titles: list[str] | None = None) -> bool:
         """Show equally shaped 2-D maps (coloured over `levels`, by default their own
-        range); True when the items were rebuilt."""
-        self._shown = (maps, titles, diverging, describe, levels)
+        range) under `titles`, or `short_titles` when those are wider than a column;
+        True when the items were rebuilt."""
+        self._shown = (maps, titles, diverging, describe, levels, short_titles)
         shape = maps[0].shape if maps else (0, 0)
-        square = max(shape) <= 4 * max(min(shape), 1)  # else a thin matrix keeps its width
         columns, side = grid_layout(len(maps), shape, self.width(), self.height())
         numbers = prints_numbers(shape, side)
-        signature = ("maps", len(maps), columns, numbers, square,
-                     shape if numbers else None)
-        rebuilt = signature != self._signature
-        if rebuilt:
-            self._build_maps(len(maps), columns, shape, numbers, square)
-            self._signature, self._shape = signature, None
-        if shape != self._shape:
-            for box in self.boxes:
-                box.setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=0.02)
-            self._shape = shape
+        rebuilt = self._lay_out(len(maps), shape, columns, numbers)
+        self._fit_boxes(shape, side, rebuilt)
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
         low, high = levels or levels_for(np.stack(maps) if maps else np.zeros(1), diverging)
-        self.colour_bar.setColorMap(cmap)
-        self.colour_bar.setLevels((low, high))
+        self._set_colour_bar(cmap, low, high)
         lut = cmap.getLookupTable(nPts=256)
-        for k, (image, data, title) in enumerate(zip(self.images, maps, titles)):
+        shown = self._fitting_titles(titles, short_titles, columns)
+        for k, (image, data, title) in enumerate(zip(self.images, maps, shown)):
             image.setImage(data, autoLevels=False, levels=(low, high), lut=lut)
             if self.titles[k].text != title:  # NOTE: setText re-lays out the whole grid
-                self.titles[k].setText(title, size="10pt")
+                self.titles[k].setText(title, size=TITLE_SIZE)
             if numbers:
                 self._write_numbers(self.numbers[k], data, cmap, low, high)
         self._data, self._describe = maps, describe
         return rebuilt
+
+    def _lay_out(self, count: int, shape, columns: int, numbers: bool) -> bool:
+        """Rebuild the items for a new layout, re-range the boxes for a new shape;
+        True when rebuilt."""
+        square = max(shape) <= 4 * max(min(shape), 1)  # else a thin matrix keeps its width
+        signature = ("maps", count, columns, numbers, square, shape if numbers else None)
+        rebuilt = signature != self._signature
+        if rebuilt:
+            self._build_maps(count, columns, shape, numbers, square)
+            self._signature, self._shape = signature, None
+        if shape != self._shape:
+            for box in self.boxes:
+                box.setRange(xRange=(0, shape[1]), yRange=(0, shape[0]), padding=PADDING)
+            self._shape = shape
+        return rebuilt
+
+    def _fitting_titles(self, titles: list[str], short_titles: list[str] | None,
+                        columns: int) -> list[str]:
+        self.compact = titles_too_wide(titles, short_titles,
+                                       column_width(self.width(), columns))
+        return short_titles if self.compact else titles
+
+    def _set_colour_bar(self, cmap: pg.ColorMap, low: float, high: float) -> None:
+        self.colour_bar.setColorMap(cmap)
+        if (low, high) != self._bar_levels:
+            self.colour_bar.setLevels((low, high))
+            self.colour_bar.axis.setTicks([colour_bar_ticks(low, high)])
+            self._bar_levels = (low, high)
 
     def _build_maps(self, count: int, columns: int, shape, numbers: bool,
                     square: bool) -> None:
@@ -151,7 +172,29 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
                                           colorMapMenu=False, pen=self.colours.axis)
         self.colour_bar.axis.setTextPen(self.colours.text)
         self.colour_bar.axis.setPen(self.colours.axis)
+        self.colour_bar.axis.setWidth(colour_bar_axis_width())
+        self._bar_levels = None
         self.addItem(self.colour_bar, row=0, col=columns, rowspan=max(1, 2 * rows))
+        filler = QGraphicsWidget()  # the height the maps leave, under them
+        filler.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        filler.setPreferredHeight(0)
+        self.addItem(filler, row=2 * rows, col=0, colspan=columns + 1)
+
+    def _fit_boxes(self, shape, side: float, rebuilt: bool = False) -> None:
+        """Boxes as tall as their maps, so a title sits on its map; the layout is
+        applied at once, so the maps are where the next mouse event looks for them."""
+        square = self._signature is not None and self._signature[4]  # else: no aspect
+        height = side * shape[0] / max(shape[1], 1) * (1 + 2 * PADDING) + 1.0
+        if square and self.boxes and self.boxes[0].maximumHeight() != height:
+            for box in self.boxes:
+                box.setPreferredHeight(height)
+                box.setMaximumHeight(height)
+        elif not rebuilt:
+            return
+        # NOTE: a shrink clamps the layout to the old items' minimum width; the new
+        # items fit the widget again.
+        self.ci.setGeometry(QRectF(0, 0, self.width(), self.height()))
+        self.ci.layout.activate()
 
     def _number_items(self, box: pg.ViewBox, shape) -> list[QGraphicsSimpleTextItem]:
         items = []
@@ -193,12 +236,19 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        shown = getattr(self, "_shown", None)  # NOTE: pyqtgraph resizes in __init__
+        if getattr(self, "_shown", None) is None:  # NOTE: pyqtgraph resizes in __init__
+            return
+        self.resized.emit()
+        shown = self._shown
         if shown is not None and shown[0]:
-            maps = shown[0]
+            maps, titles, short_titles = shown[0], shown[1], shown[5]
             columns, side = grid_layout(len(maps), maps[0].shape, self.width(), self.height())
-            if (columns, prints_numbers(maps[0].shape, side)) != self._signature[2:4]:
+            layout = (columns, prints_numbers(maps[0].shape, side))
+            compact = titles_too_wide(titles, short_titles, column_width(self.width(), columns))
+            if layout != self._signature[2:4] or compact != self.compact:
                 self.show_maps(*shown)
+            else:
+                self._fit_boxes(maps[0].shape, side)
 
     def map_at(self, pos) -> tuple[int, int, int] | None:
         """(map index, row, column) under the scene position `pos`, or None."""

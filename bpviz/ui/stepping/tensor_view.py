@@ -2,8 +2,9 @@
 
 `tensor_entries(step, network)` lists them (no Qt); TensorView shows one at a
 time, chosen with a tab bar, for one sample of the batch (a spin box):
-feature maps as a grid of per-channel heatmaps (a page of at most 16, see
-map_pages; a click shows one alone and large), matrices as one heatmap,
+feature maps as a grid of per-channel heatmaps (a page of as many as the
+grid draws large enough to read, at most 16, see map_pages; a resize
+recomputes the page; a click shows one alone and large), matrices as one heatmap,
 vectors as bars, with a colour bar, a histogram and the value under the mouse.
 Gradients and parameters use a diverging colour map centred on zero over the
 whole tensor (every page shares the colour bar), activations a sequential
@@ -34,7 +35,7 @@ from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.histogram import HistogramView
-from bpviz.ui.stepping.map_pages import MapPages, map_count, map_noun, maps_from
+from bpviz.ui.stepping.map_pages import PAGE_SIZE, MapPages, map_count, map_noun, maps_from
 from bpviz.ui.stepping.plot_theme import follow_theme
 
 
@@ -97,6 +98,7 @@ class TensorView(QWidget):
         self.grid.setToolTip("click a map to see it alone and large; click it again to go "
                              "back")
         self.grid.clicked.connect(self._map_clicked)
+        self.grid.resized.connect(self._grid_resized)
         self.bars = BarChart()
         self.bars.setObjectName("tensor_bars")
         self.plots = QStackedWidget()  # NOTE: two widgets: switching rebuilds neither
@@ -236,12 +238,31 @@ class TensorView(QWidget):
             return
         self.plots.setCurrentWidget(self.grid)
         self.pages.set_total(map_count(values), map_noun(values))
-        maps, titles, axes = maps_from(values, self.pages.first, self.pages.shown)
+        self._fit_page(values)
+        page = maps_from(values, self.pages.first, self.pages.shown)
+        titles, axes = page.titles, page.axes
 
         def describe(k: int, i: int, j: int, v: float) -> str:
             return f"{where} · {titles[k]} · [{axes[0]}={i}, {axes[1]}={j}] = {v:.6g}"
 
-        self.grid.show_maps(maps, titles, entry.diverging, describe, levels)
+        self.grid.show_maps(page.maps, titles, entry.diverging, describe, levels,
+                            page.short_titles)
+
+    def _fit_page(self, values: np.ndarray) -> bool:
+        """A page of as many maps as the grid draws large enough to read; True when
+        that changed the page. A hidden grid has no size to go by: the page stays."""
+        if values.ndim < 3 or not self.grid.isVisible():
+            return False
+        return self.pages.set_page_size(self.grid.fitting_map_count(values.shape[-2:],
+                                                                    PAGE_SIZE))
+
+    def _grid_resized(self) -> None:
+        entry = self.current_entry()
+        if entry is None or self.plots.currentWidget() is not self.grid:
+            return
+        values = entry.array[0] if entry.per_sample else entry.array
+        if self._fit_page(np.asarray(values)):
+            self._redraw()
 
     def _map_clicked(self, index: int) -> None:
         """A map of the page alone and large; the large one back to its page."""

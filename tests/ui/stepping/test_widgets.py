@@ -306,6 +306,6 @@ def test_a_few_channels_need_no_pages_and_small_cells_no_numbers(qtbot, cnn):
     view.set_step(cnn.current, cnn.network)
     assert view.pages.isHidden() and view.shown_maps() == range(0, 8)
     assert all(len(cells) == 64 for cells in view.grid.numbers)
-    view.resize(420, 220)  # too small to read them: the same maps, without numbers
+    view.resize(900, 300)  # too small to read them: the same maps, without numbers
     qtbot.waitUntil(lambda: not any(view.grid.numbers))
     assert view.heatmap_count() == 8
