@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
 
 Area = Qt.DockWidgetArea
+TENSOR_SHARE = 58  # per cent of the window's width for the tensors beside the formula
 MIN_DOCK_WIDTH = 220
 
 
@@ -342,3 +343,8 @@ class StepController(QObject):
         self.docks["formula"].raise_()
         if not (window.isMaximized() or window.isFullScreen()):
             window.resize(size)
+        # NOTE: the maps need the room more than the formula's few lines do.
+        width = window.width()
+        window.resizeDocks([self.docks["tensors"], self.docks["formula"]],
+                           [width * TENSOR_SHARE // 100, width * (100 - TENSOR_SHARE) // 100],
+                           Qt.Orientation.Horizontal)
