@@ -19,6 +19,7 @@ from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours, style_plot
 
 BARS_NUMBERS_UP_TO = 16
 TICKS_UP_TO = 24
+TINY_BAR = 0.03  # bars shorter than this share of the longest show no number
 
 
 def short_number(value: float) -> str:
@@ -67,11 +68,13 @@ class BarChart(pg.GraphicsLayoutWidget):
         low, high = levels_for(values, diverging)
         self.bars.setOpts(height=values, brushes=cmap.mapToQColor((values - low) / (high - low)))
         self._plot.setTitle(title, size="10pt", color=self.colours.text)
+        span = max(abs(values).max(initial=0), 1e-12)
         for index, (item, value) in enumerate(zip(self.bar_numbers, values)):
-            item.setText(short_number(value))
+            # NOTE: numbers of bars too short to see would pile up on the zero line,
+            # unreadable; the hover still gives them.
+            item.setText(short_number(value) if abs(value) >= TINY_BAR * span else "")
             item.setPos(index, value)
             item.setAnchor((0.5, 1.0) if value >= 0 else (0.5, 0.0))
-        span = max(abs(values).max(initial=0), 1e-12)
         self._plot.setYRange(min(values.min(), 0) - 0.25 * span,
                              max(values.max(), 0) + 0.25 * span, padding=0)
         self.values, self._describe = values, describe

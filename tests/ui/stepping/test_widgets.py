@@ -309,3 +309,14 @@ def test_a_few_channels_need_no_pages_and_small_cells_no_numbers(qtbot, cnn):
     view.resize(900, 300)  # too small to read them: the same maps, without numbers
     qtbot.waitUntil(lambda: not any(view.grid.numbers))
     assert view.heatmap_count() == 8
+
+
+def test_bars_too_short_to_see_show_no_number(qtbot):
+    from bpviz.ui.stepping.bars import BarChart
+
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    values = np.array([-1.3e-4, -2.7e-7, 7.9e-7, 9.2e-5, 4.3e-6, -4.8e-6])
+    chart.show_bars(values, diverging=True)
+    texts = [item.textItem.toPlainText() for item in chart.bar_numbers]
+    assert texts == ["-.00013", "", "", "9.2e-5", "4.3e-6", "-4.8e-6"]
