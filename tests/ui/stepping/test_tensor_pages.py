@@ -12,20 +12,12 @@ from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.map_layout import MIN_MAP_SIDE
 from bpviz.ui.stepping.map_pages import PAGE_SIZE
 from tests.engine.stepping_graphs import example_session
+from tests.ui.stepping.viewkit import shown_view
 
 
 @pytest.fixture
 def wide():
     return example_session("resnet_blocks", batch=2)
-
-
-def shown_view(qtbot, width: int, height: int) -> TensorView:
-    view = TensorView()
-    qtbot.addWidget(view)
-    view.resize(width, height)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
 
 
 def seek(session, node: str, phase: str = "forward") -> None:

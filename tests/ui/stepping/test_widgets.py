@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, StepBar, TensorView
 from tests.engine.stepping_graphs import example_session
+from tests.ui.stepping.viewkit import shown_view
 
 
 def index_of(session, node: str, phase: str) -> int:
@@ -75,11 +76,7 @@ def test_play_runs_to_the_end_and_stops(qtbot, window, cnn):
 
 # -- TensorView ----------------------------------------------------------------------
 def test_an_eight_channel_map_shows_eight_heatmaps_with_numbers(qtbot, cnn):
-    view = TensorView()
-    qtbot.addWidget(view)
-    view.resize(1000, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown_view(qtbot)
     cnn.seek(index_of(cnn, "c1", "forward"))
     view.set_step(cnn.current, cnn.network)
     assert view.current_key() == "out" and view.heatmap_count() == 8
@@ -129,11 +126,7 @@ def test_gradients_are_centred_on_zero_and_vectors_are_bars(qtbot, cnn):
 
 
 def test_hovering_a_cell_shows_its_index_and_value(qtbot, cnn):
-    view = TensorView()
-    qtbot.addWidget(view)
-    view.resize(1000, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown_view(qtbot)
     cnn.seek(index_of(cnn, "c1", "forward"))
     view.set_step(cnn.current, cnn.network)
     box = view.grid.boxes[3]
@@ -256,11 +249,7 @@ def test_stepping_keeps_the_page_while_the_channel_count_stays(qtbot, wide):
 
 
 def test_hovering_a_later_page_names_the_channel(qtbot, wide):
-    view = TensorView()
-    qtbot.addWidget(view)
-    view.resize(1000, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown_view(qtbot)
     wide.seek(index_of(wide, "basic_conv1", "forward"))
     view.set_step(wide.current, wide.network)
     view.pages.move(1)
@@ -272,11 +261,7 @@ def test_hovering_a_later_page_names_the_channel(qtbot, wide):
 
 
 def test_clicking_a_map_shows_it_large_with_its_numbers(qtbot, wide):
-    view = TensorView()
-    qtbot.addWidget(view)
-    view.resize(1000, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown_view(qtbot)
     wide.seek(index_of(wide, "basic_conv1", "forward"))
     view.set_step(wide.current, wide.network)
     view.pages.move(1)
@@ -297,11 +282,7 @@ def test_clicking_a_map_shows_it_large_with_its_numbers(qtbot, wide):
 
 
 def test_a_few_channels_need_no_pages_and_small_cells_no_numbers(qtbot, cnn):
-    view = TensorView()
-    qtbot.addWidget(view)
-    view.resize(1000, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown_view(qtbot)
     cnn.seek(index_of(cnn, "c1", "forward"))
     view.set_step(cnn.current, cnn.network)
     assert view.pages.isHidden() and view.shown_maps() == range(0, 8)
