@@ -104,6 +104,7 @@ class TrainingControls(QWidget):
         self._build()
         self._connect()
         self.set_state("idle")
+        self.clear_progress()
 
     def _build(self) -> None:
         style = self.style()
@@ -220,6 +221,13 @@ class TrainingControls(QWidget):
         self.progress.setValue(min(done, max(total, 1)))
         self.progress.setFormat(f"{done:,} / {total:,} it")
         self.rate.setText("" if rate is None else f"{rate:,.0f} it/s")
+
+    def clear_progress(self) -> None:
+        """No run to show: an empty bar that says so."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("no run yet")
+        self.rate.setText("")
 
     def set_status(self, text: str, error: bool = False) -> None:
         escaped = html.escape(text)

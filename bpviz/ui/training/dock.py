@@ -28,49 +28,22 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
 
-from bpviz.data import DATASETS
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.controls import TrainingControls
 from bpviz.ui.training.curves import AccuracyPlot, BoundaryPlot, GradNormPlot, LossPlot
+from bpviz.ui.training.fit import NAMED, TrainedWeights, same_kind, structure, suggest_dataset
 from bpviz.ui.training.metrics import RunMetrics
-from bpviz.ui.training.worker import RunInfo, TrainConfig, TrainingRun, Update
+from bpviz.ui.training.worker import RunInfo, TrainingRun, Update
 
 UPDATE_MS = 33  # at most ~30 redraws a second
 RATE_SECONDS = 1.0  # iterations per second over this window
 STOP_WAIT_S = 2.0  # how long quitting waits for the job
 CANCEL_WAIT_S = 3.0  # how long Stop waits before it ends the job's process
 PANEL_HEIGHT = 330
-
-
-def structure(doc: GraphDocument) -> list[tuple]:
-    """What the weights depend on: nodes, ops, wiring, parameters (not positions)."""
-    return [(n.id, n.op, tuple(n.inputs), repr(sorted(n.params.items())), n.trainable)
-            for n in doc.nodes.values()]
-
-
-@dataclass(frozen=True)
-class TrainedWeights:
-    """A trained network and the graph, data and settings it was trained with."""
-
-    network: object  # bpviz.engine.Network
-    doc: GraphDocument  # the copy taken at Train
-    config: TrainConfig
-    normalizer: object  # bpviz.data.Normalizer: what the inputs were standardised with
-    iterations: int
-
-    def fits(self, doc: GraphDocument) -> bool:
-        return structure(doc) == structure(self.doc)
-
-    def tensors(self) -> dict:
-        """'<node id>/<name>' → a copy of every parameter and buffer."""
-        from bpviz.graph.weights import network_tensors
-
-        return {key: value.copy() for key, value in network_tensors(self.network).items()}
 
 
 class TrainingPanel(QWidget):
@@ -91,6 +64,7 @@ class TrainingPanel(QWidget):
         self.start_weights = lambda _doc: None  # → (tensors, label) or None
         self.state = "idle"
         self.iteration = 0
+        self.epoch = 0  # the epoch running, as the job last said
         self._rates: deque[tuple[float, int]] = deque()
         self._graph_changed = False
         self._options: dict[str, float] = {}  # the optimizer settings the run has now
@@ -153,7 +127,7 @@ class TrainingPanel(QWidget):
         self.run = self._run_box[0] = TrainingRun(doc, self.controls.config(), initial)
         self._graph_changed = False
         self._options, self._changes = self.controls.optimizer_options(), []
-        self.iteration, self.info = 0, None
+        self.iteration, self.epoch, self.info = 0, 0, None
         self._rates.clear()
         self.run.start()
         self._set_state("preparing")
@@ -265,6 +239,8 @@ class TrainingPanel(QWidget):
             self.loss_plot.add_batches(update.iterations, update.losses)
             self.grad_plot.add(update.iterations, update.grad_norms)
             self.iteration = update.iterations[-1]
+        # NOTE: an Update with no news says epoch 0: keep the last one heard of.
+        self.epoch = update.epoch or self.epoch
         if update.epochs:
             self.loss_plot.add_epochs(update.epochs)
             self.accuracy_plot.add_epochs(update.epochs)
@@ -272,7 +248,7 @@ class TrainingPanel(QWidget):
             self.boundary_plot.set_boundary(update.boundary)
         if self.info is not None and self.state != "paused":
             self.controls.set_progress(self.iteration, self._total(), self._rate())
-            self.controls.set_status(self._summary(update.epoch))
+            self.controls.set_status(self._summary())
 
     def _rate(self) -> float | None:
         now = time.perf_counter()
@@ -285,10 +261,10 @@ class TrainingPanel(QWidget):
     def _total(self) -> int:
         return self.info.total_iterations if self.info else 0
 
-    def _summary(self, epoch: int) -> str:
+    def _summary(self) -> str:
         info = self.info
         parts = [f"{info.dataset}: {info.train_size} train / {info.val_size} validation",
-                 f"epoch {max(epoch, 1)}/{info.epochs}"]
+                 f"epoch {max(self.epoch, 1)}/{info.epochs}"]
         if info.start:
             parts.insert(1, f"from the {info.start}")
         last = self.loss_plot.data["batch"].y
@@ -375,31 +351,21 @@ class TrainingPanel(QWidget):
             self._graph_changed = structure(self.editor.doc) != structure(self.run.doc)
 
     def _document_replaced(self) -> None:
+        """Another graph: a run goes on with its copy (the status says the graph
+        changed); when idle, the last run's plots and status go, and its weights too
+        unless they fit the new graph."""
+        if self.running:
+            self._graph_edited()
+            return
+        self._reset_plots()
+        self.grad_plot.set_nodes([])
+        self.controls.set_status("")
+        self.controls.clear_progress()
+        if self.trained is not None and not self.trained.fits(self.editor.doc):
+            self.trained = None
         suggestion = suggest_dataset(self.editor.doc)
-        if suggestion and not self.running:
+        if suggestion:
             current = self.controls.config().dataset
-            if current in NAMED and not _same_kind(suggestion, current):
+            if current in NAMED and not same_kind(suggestion, current):
                 self.controls.set_dataset(suggestion)
 
-
-NAMED = tuple(DATASETS)
-TOY = ("xor", "circles", "moons", "spiral", "blobs")
-
-
-def _same_kind(a: str, b: str) -> bool:
-    return a in TOY and b in TOY
-
-
-def suggest_dataset(doc: GraphDocument) -> str | None:
-    """A dataset that fits the graph's input: moons for [2], digits for 8×8 images."""
-    shapes = [n.params.get("shape") for n in doc.nodes.values() if n.op == "input"]
-    if len(shapes) != 1 or not isinstance(shapes[0], list):
-        return None
-    shape = shapes[0]
-    if shape == [2]:
-        return "moons"
-    if shape in ([1, 8, 8], [64]):
-        return "digits"
-    if len(shape) == 3 and shape[0] == 1 and shape[1] == shape[2] and 8 <= shape[1] <= 128:
-        return "shapes"
-    return None

@@ -13,47 +13,10 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QTimer  # noqa: E402
 
 from bpviz.graph import GraphDocument, NodeData, load_graph  # noqa: E402
-from bpviz.ui.editor import GraphEditor  # noqa: E402
-from bpviz.ui.training.dock import TrainingPanel, suggest_dataset  # noqa: E402
+from bpviz.ui.training.dock import suggest_dataset  # noqa: E402
 from bpviz.ui.training.worker import TrainConfig, TrainingRun  # noqa: E402
+from tests.ui.training.panelkit import FINISH_S, batch_points, wait_idle  # noqa: E402
 from tests.ui.windowkit import EXAMPLES  # noqa: E402
-
-FINISH_S = 60_000  # ms: generous, the machine may be shared
-
-
-@pytest.fixture
-def make_panel(qtbot):
-    panels = []
-
-    def make(graph: str | GraphDocument = "moons_mlp", dataset: str = "moons", epochs: int = 2,
-             **settings) -> TrainingPanel:
-        doc = graph if isinstance(graph, GraphDocument) else \
-            load_graph(EXAMPLES / f"{graph}.json")
-        panel = TrainingPanel(GraphEditor(doc))
-        qtbot.addWidget(panel)
-        panel.resize(1200, 330)
-        panel.show()
-        controls = panel.controls
-        controls.set_dataset(dataset)
-        controls.epochs.setValue(epochs)
-        for name, value in settings.items():
-            widget = getattr(controls, name)
-            widget.setCurrentText(value) if hasattr(widget, "setCurrentText") else \
-                widget.setValue(value)
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:
-        panel.shut_down()
-
-
-def wait_idle(qtbot, panel, timeout=FINISH_S) -> None:
-    qtbot.waitUntil(lambda: panel.state == "idle", timeout=timeout)
-
-
-def batch_points(panel) -> int:
-    return panel.loss_plot.data["batch"].seen
 
 
 def test_training_updates_the_curves_while_the_window_answers(qtbot, make_panel):
