@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from bpviz.data import DATASETS
 from bpviz.scene.theme import current_theme
 from bpviz.ui.training.flow import FlowLayout
+from bpviz.ui.training.lrbox import LearningRateBox
 from bpviz.ui.training.worker import TrainConfig
 
 DEFAULT_LR = {"adam": 0.01, "sgd": 0.05}  # as `bpviz train`
@@ -87,8 +88,8 @@ class TrainingControls(QWidget):
         self._last_dataset = self.dataset.currentIndex()
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
-        self.lr = real_spin(1e-5, 100.0, DEFAULT_LR["adam"], 5, 0.001,
-                            "learning rate (it can be changed while training is paused)")
+        self.lr = LearningRateBox(DEFAULT_LR["adam"], "learning rate (it can be changed "
+                                                     "while training is paused)")
         self.momentum = real_spin(0.0, 0.999, 0.9, 3, 0.05, "SGD momentum (Adam keeps its own)")
         self.batch = spin(1, 65536, 32, "samples per optimizer step")
         self.epochs = spin(0, 100000, 0, "passes over the training data; auto: 10, or enough "
@@ -110,7 +111,9 @@ class TrainingControls(QWidget):
         style = self.style()
         self.train_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.train_button.setToolTip("train a copy of the graph (Ctrl+T)")
-        self.pause_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.icons = {"pause": style.standardIcon(QStyle.StandardPixmap.SP_MediaPause),
+                      "resume": style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)}
+        self.pause_button.setIcon(self.icons["pause"])
         self.pause_button.setCheckable(True)
         self.stop_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop))
         self.stop_button.setToolTip("stop training, keeping the weights (Ctrl+Shift+T)")
@@ -145,6 +148,7 @@ class TrainingControls(QWidget):
         self.stop_button.clicked.connect(self.stop_clicked)
         self.optimizer.currentTextChanged.connect(self._optimizer_changed)
         self.dataset.activated.connect(self._dataset_activated)
+        self.lr.out_of_range.connect(lambda text: self.set_status(text, error=True))
 
     # -- settings ----------------------------------------------------------------------
     def config(self) -> TrainConfig:
@@ -213,7 +217,9 @@ class TrainingControls(QWidget):
         self.stop_button.setEnabled(running)
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(state == "paused")
-        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        word = "resume" if state == "paused" else "pause"  # what a click does
+        self.pause_button.setText(word.capitalize())
+        self.pause_button.setIcon(self.icons[word])
         self.pause_button.blockSignals(False)
 
     def set_progress(self, done: int, total: int, rate: float | None) -> None:
