@@ -10,6 +10,23 @@ Shape order: conv and pooling lines follow the lecture, W[k1,k2,n,m] and maps
 [i1,i2,channel] (H×W×C); bpviz stores weight[m,n,k1,k2] and maps [C,H,W], and
 the lines say so. Every other op is written in the stored order.
 
+One letter for the loss: L, in every formula, tab and legend of a pass. The
+lecture defines the loss as L (L = Σ_i L_i, its MLP and loss slides) and
+writes J for the same loss only on its conv-layer gradient slides. A pass
+through a CNN crosses both parts, and a student who sees ∂J/∂Z at the conv
+and ∂L/∂z at the next dense layer reads two different quantities. So the conv
+and pooling formulas keep the lecture's indices, order and sums exactly and
+only say L for J; their backward steps add the note "the lecture's conv
+slides write J for this same loss L", so the formula on a slide beside the
+lecture's reads as the same equation.
+
+Losses show the node's reduction: "sum" is the lecture's sum over samples,
+"mean" puts 1/N (or 1/(N·F)) in front, forward and backward
+(bpviz.engine.loss_formulas), and the forward line ends with L's value.
+
+`caption` is what a picture of the step prints: the formula lines with their
+shapes, without the context (upstream) line, which is `context`.
+
 `full_jacobian(step, network)` builds that Jacobian for real, for tiny nodes
 only (every tensor ≤ TINY numbers per sample): one backward call per output
 element with a one-hot upstream gradient, on a copy of the op. Exact.
@@ -24,18 +41,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpviz.engine.executor import Network, Step
+from bpviz.engine.loss_formulas import (
+    loss_backward_line,
+    loss_forward_line,
+    loss_shapes_line,
+)
 
 TINY = 16
-# op → (input symbol, output symbol, loss symbol)
+LOSS = "L"  # the loss, in every op's formulas (the lecture's conv slides write J)
+LECTURE_J = "the lecture's conv slides write J for this same loss L: ∂J/∂… there is ∂L/∂… here"
+# op → (input symbol, output symbol)
 SYMBOLS = {
-    "input": ("", "x", "L"), "dense": ("u", "z", "L"), "conv2d": ("U", "Z", "J"),
-    "flatten": ("U", "z", "L"), "relu": ("z", "u", "L"), "leaky_relu": ("z", "u", "L"),
-    "sigmoid": ("z", "u", "L"), "tanh": ("z", "u", "L"), "softmax": ("z", "ŷ", "L"),
-    "maxpool2d": ("U", "z", "J"), "avgpool2d": ("U", "z", "J"),
-    "global_avgpool": ("U", "z", "J"), "add": ("x", "y", "L"), "concat": ("x", "y", "L"),
-    "batchnorm": ("x", "y", "L"), "dropout": ("x", "y", "L"), "mse": ("ŷ", "L", "L"),
-    "bce": ("ŷ", "L", "L"), "bce_with_logits": ("z", "L", "L"),
-    "softmax_cross_entropy": ("z", "L", "L"),
+    "input": ("", "x"), "dense": ("u", "z"), "conv2d": ("U", "Z"),
+    "flatten": ("U", "z"), "relu": ("z", "u"), "leaky_relu": ("z", "u"),
+    "sigmoid": ("z", "u"), "tanh": ("z", "u"), "softmax": ("z", "ŷ"),
+    "maxpool2d": ("U", "z"), "avgpool2d": ("U", "z"),
+    "global_avgpool": ("U", "z"), "add": ("x", "y"), "concat": ("x", "y"),
+    "batchnorm": ("x", "y"), "dropout": ("x", "y"), "mse": ("ŷ", "L"),
+    "bce": ("ŷ", "L"), "bce_with_logits": ("z", "L"),
+    "softmax_cross_entropy": ("z", "L"),
 }
 LECTURE_ORDER = frozenset({"conv2d", "maxpool2d", "avgpool2d", "global_avgpool"})
 ELEMENTWISE = frozenset({"relu", "leaky_relu", "sigmoid", "tanh", "dropout"})
@@ -46,8 +70,10 @@ BATCHNORM_PARAMS = {"weight": "γ", "bias": "β"}
 @dataclass(frozen=True)
 class StepFormula:
     title: str
-    lines: tuple[str, ...]
+    lines: tuple[str, ...]  # everything the formula panel shows, in order
     jacobian: str
+    caption: tuple[str, ...] = ()  # the formula lines with shapes, for a picture's caption
+    context: str = ""  # where the upstream gradient comes from (backward), a caption's aside
 
 
 @dataclass(frozen=True)
@@ -78,7 +104,8 @@ class _Names:
         self.op = node.op
         self.node = node
         self.lecture = step.op in LECTURE_ORDER
-        self.x, self.y, self.loss = SYMBOLS.get(step.op, ("x", "y", "L"))
+        self.x, self.y = SYMBOLS.get(step.op, ("x", "y"))
+        self.loss = LOSS
         self.batch = step.output.shape[0] if step.output.ndim else (
             step.inputs[0].shape[0] if step.inputs else 1)
         many = len(node.inputs) > 1
@@ -117,12 +144,27 @@ def _parts(formula: str) -> list[str]:
 def describe_step(step: Step, network: Network) -> StepFormula:
     names = _Names(step, network)
     title = f"{step.op} '{step.node}' · {step.phase}" + (" · frozen" if names.frozen else "")
+    upstream = []
     if step.phase == "forward":
-        lines = _forward_lines(step, names)
+        formula = _forward_lines(step, names)
     else:
-        lines = _upstream_lines(step, names) + _backward_lines(step, names)
-    lines += _notes(step, names)
-    return StepFormula(title, tuple(lines), jacobian_line(step, names))
+        upstream = _upstream_lines(step, names)
+        formula = _backward_lines(step, names)
+    lines = upstream + formula + _notes(step, names)
+    context = upstream[0] if upstream else ""
+    if names.lecture and step.phase == "backward":
+        context += ("  ·  " if context else "") + "J in the lecture's conv slides = L"
+    return StepFormula(title, tuple(lines), jacobian_line(step, names),
+                       tuple(_caption_lines(formula)), context)
+
+
+# Lines a caption leaves out: conv's "W: … · U: … · ∂L/∂Z: …" repeats the shapes
+# of the line after it; its stride line only matters when s or d is not 1.
+NOT_IN_CAPTION = ("W: ", "stride s = 1, dilation d = 1,")
+
+
+def _caption_lines(formula: list[str]) -> list[str]:
+    return [line for line in formula if not line.startswith(NOT_IN_CAPTION)]
 
 
 def _forward_lines(step: Step, names: _Names) -> list[str]:
@@ -130,6 +172,11 @@ def _forward_lines(step: Step, names: _Names) -> list[str]:
     lines = [parts[0] if parts and "∂" not in parts[0] else names.op.summary]
     if step.op == "input":
         return [f"x: {dims(names.out_shape)} per sample, a batch of N = {names.batch}"]
+    if names.op.is_loss:
+        per_sample = count(names.in_shapes[0])
+        return [loss_forward_line(names.op, per_sample, step.output),
+                loss_shapes_line(names.op, names.x, dims(names.in_shapes[0]), per_sample,
+                                 names.batch, "forward")]
     ins = " · ".join(f"{s}: {dims(shape)}" for s, shape in zip(names.inputs, names.in_shapes))
     params = "".join(f" · {s}: {dims(shape)}" for s, shape in names.params.values())
     lines.append(f"{ins} → {names.y}: {dims(names.out_shape)}{params}"
@@ -158,12 +205,15 @@ def _backward_lines(step: Step, names: _Names) -> list[str]:
                "input": _input_lines}
     if step.op in special:
         return special[step.op](step, names)
-    lines = _parts(names.op.formula)[1:]
     if names.op.is_loss:
-        lines.append(_loss_shapes(step, names))
-    else:
-        lines.append(_shapes_line(names))
-    return lines
+        per_sample = count(names.in_shapes[0])
+        return [loss_backward_line(names.op, per_sample),
+                loss_shapes_line(names.op, names.x, dims(names.in_shapes[0]), per_sample,
+                                 names.batch, "backward")]
+    parts = _parts(names.op.formula)
+    if parts and "∂" not in parts[0]:  # the forward formula comes first (flatten has none)
+        parts = parts[1:]
+    return parts + [_shapes_line(names)]
 
 
 def _shapes_line(names: _Names) -> str:
@@ -179,9 +229,10 @@ def _conv_lines(step: Step, names: _Names) -> list[str]:
     j = names.loss
     lines = []
     if not names.frozen:
-        lines.append(f"∂{j}/∂W[k1,k2,n,m] = Σ_{{i1,i2}} U[i1+k1, i2+k2, n] · ∂{j}/∂Z[i1,i2,m]")
+        lines.append(f"∂{j}/∂W[k1,k2,n,m] = Σ_{{i1,i2}} U[i1+k1, i2+k2, n] · ∂{j}/∂Z[i1,i2,m]"
+                     f",  summed over the batch of N = {names.batch}")
         if "bias" in names.params:
-            lines.append(f"∂{j}/∂b[m] = Σ_{{i1,i2}} ∂{j}/∂Z[i1,i2,m]")
+            lines.append(f"∂{j}/∂b[m] = Σ_{{i1,i2}} ∂{j}/∂Z[i1,i2,m],  and over the batch")
     lines.append(f"∂{j}/∂U = full correlation of ∂{j}/∂Z with the flipped kernel W")
     lines.append(f"W: {dims(w_shape)} · U: {dims(u_shape)} · ∂{j}/∂Z: {dims(names.out_shape)}")
     lines.append(_shapes_line(names))
@@ -217,21 +268,10 @@ def _input_lines(step: Step, names: _Names) -> list[str]:
             "so nothing is learned from it"]
 
 
-def _loss_shapes(step: Step, names: _Names) -> str:
-    (z_shape,) = names.in_shapes
-    target = "y one-hot" if step.op == "softmax_cross_entropy" else "y"
-    line = (f"{names.x}: {dims(z_shape)} · {target}: {dims(z_shape)} → "
-            f"∂L/∂{names.x}: {dims(z_shape)} per sample")
-    if names.op.hp.get("reduction") == "mean":
-        if step.op == "softmax_cross_entropy":
-            line += f"  (mean: divided by N = {names.batch})"
-        else:
-            line += f"  (mean: divided by N·F = {names.batch * count(z_shape):,})"
-    return line
-
-
 def _notes(step: Step, names: _Names) -> list[str]:
     notes = []
+    if names.lecture and step.phase == "backward":
+        notes.append(LECTURE_J)
     if names.lecture:
         notes.append("shapes in the lecture's order: W as k1×k2×n×m, maps as i1×i2×channel; "
                      "bpviz stores weight [m,n,k1,k2] and maps [C,H,W]"

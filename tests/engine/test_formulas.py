@@ -30,7 +30,7 @@ def cnn() -> StepSession:
 
 
 def expected_conv_shapes() -> tuple[str, str, str]:
-    """W, U and ∂J/∂Z of 'c1' in the lecture's order, worked out from the graph file."""
+    """W, U and ∂L/∂Z of 'c1' in the lecture's order, worked out from the graph file."""
     nodes = {n["id"]: n for n in example_json("tiny_cnn")["nodes"]}
     c, h, w = nodes["x"]["params"]["shape"]
     conv = nodes["c1"]["params"]
@@ -44,8 +44,11 @@ def test_conv_backward_names_the_op_and_the_lecture_shapes(cnn):
     assert (w, u, dz) == ("3×3×1×8", "8×8×1", "8×8×8")
     text = describe_step(step_of(cnn, "c1", "backward"), cnn.network)
     assert text.title == "conv2d 'c1' · backward"
-    assert "∂J/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] · ∂J/∂Z[i1,i2,m]" in text.lines
-    assert f"W: {w} · U: {u} · ∂J/∂Z: {dz}" in text.lines
+    assert ("∂L/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] · ∂L/∂Z[i1,i2,m],  "
+            "summed over the batch of N = 4") in text.lines
+    assert f"W: {w} · U: {u} · ∂L/∂Z: {dz}" in text.lines
+    assert any(line.startswith("the lecture's conv slides write J for this same loss L")
+               for line in text.lines)
     assert any("lecture's order" in line and "[m,n,k1,k2]" in line for line in text.lines)
     assert f"∂Z/∂U: {dz} × {u} = 32,768" in text.jacobian
     assert "never built" in text.jacobian and "per sample" in text.jacobian
@@ -63,8 +66,8 @@ def test_forward_steps_show_the_forward_formula_with_shapes(cnn):
 def test_loss_dense_and_relu_lines(cnn):
     loss = describe_step(step_of(cnn, "loss", "backward"), cnn.network)
     assert loss.lines[0] == "start of backward: ∂L/∂L = 1"
-    assert any(line.startswith("∂L/∂z = ŷ − y") for line in loss.lines)
-    assert any("divided by N = 4" in line for line in loss.lines)
+    assert "∂L/∂z_i = 1/N · (ŷ_i − y_i)  (y_i one-hot)" in loss.lines
+    assert any("(mean: 1/N = 1/4)" in line for line in loss.lines)
     dense = describe_step(step_of(cnn, "fc", "backward"), cnn.network)
     assert any(line.startswith("∂L/∂W = (∂L/∂z) uᵀ : (10×1)(1×128) = 10×128")
                for line in dense.lines)
@@ -73,6 +76,25 @@ def test_loss_dense_and_relu_lines(cnn):
     relu = describe_step(step_of(cnn, "r1", "backward"), cnn.network)
     assert "∂L/∂z = ∂L/∂u ⊙ 1[z > 0]" in relu.lines
     assert "262,144" in relu.jacobian and "diagonal" in relu.jacobian
+
+
+def test_one_pass_writes_the_loss_as_L_only(cnn):
+    for step in cnn.steps:
+        text = describe_step(step, cnn.network)
+        formula = [line for line in text.lines if not line.startswith("the lecture's conv")]
+        assert not any("∂J" in line for line in (*formula, *text.caption, text.jacobian))
+        if step.phase == "backward":
+            assert "∂L/∂" in " ".join(text.caption)
+
+
+def test_captions_keep_the_formula_and_leave_the_upstream_line_aside(cnn):
+    conv = describe_step(step_of(cnn, "c1", "backward"), cnn.network)
+    assert conv.caption[0].startswith("∂L/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n]")
+    assert conv.caption[-1] == "∂L/∂Z: 8×8×8 → ∂L/∂U: 8×8×1 · ∂L/∂W: 3×3×1×8 · ∂L/∂b: 8"
+    assert conv.context == "upstream ∂L/∂Z: 8×8×8, from 'r1'  ·  J in the lecture's conv slides = L"
+    assert not any(line.startswith("upstream") for line in conv.caption)
+    forward = describe_step(step_of(cnn, "c1", "forward"), cnn.network)
+    assert forward.caption == tuple(forward.lines[:2]) and forward.context == ""
 
 
 def test_add_and_a_fork():
@@ -93,7 +115,7 @@ def test_a_frozen_node_keeps_no_parameter_gradient():
     assert text.title.endswith("· frozen")
     assert any("no parameter gradient is kept" in line and "transfer learning" in line
                for line in text.lines)
-    assert not any(line.startswith("∂J/∂W[") for line in text.lines)
+    assert not any(line.startswith("∂L/∂W[") for line in text.lines)
     assert "∂Z/∂W" not in text.jacobian
 
 

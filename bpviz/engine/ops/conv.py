@@ -101,11 +101,11 @@ class Conv2d(Op):
                     doc="spacing d between kernel taps, or [dh, dw]"),
               Hyper("bias", "bool", True, doc="add a learned bias b per output channel"))
     formula = ("Z[i1,i2,m] = Σ_{k1,k2,n} W[k1,k2,n,m] U[i1+k1, i2+k2, n] + b[m];  "
-               "∂J/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] ∂J/∂Z[i1,i2,m];  "
-               "∂J/∂b[m] = Σ_{i1,i2} ∂J/∂Z[i1,i2,m];  "
-               "∂J/∂U = full correlation of ∂J/∂Z with the flipped kernel.  "
+               "∂L/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] ∂L/∂Z[i1,i2,m];  "
+               "∂L/∂b[m] = Σ_{i1,i2} ∂L/∂Z[i1,i2,m];  "
+               "∂L/∂U = full correlation of ∂L/∂Z with the flipped kernel.  "
                "With stride s and dilation d read U[s·i1 + d·k1, s·i2 + d·k2, n] "
-               "(U zero-padded by p); for ∂J/∂U spread ∂J/∂Z out by s and the "
+               "(U zero-padded by p); for ∂L/∂U spread ∂L/∂Z out by s and the "
                "kernel taps by d; the W and b sums also run over the batch.")
     summary = "2-D convolution: each output channel slides one k×k×C filter over U."
 

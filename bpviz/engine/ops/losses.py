@@ -60,8 +60,8 @@ class MSE(_Loss):
     """Squared error between prediction ŷ and target y of one shape [N, ...]."""
 
     op_name = "mse"
-    formula = ("L = Σ_i (ŷ_i − y_i)²;  ∂L/∂ŷ_i = 2(ŷ_i − y_i)  "
-               "(mean: both divided by the number of elements N·F)")
+    formula = ("L = Σ_i Σ_k (ŷ_ik − y_ik)²;  ∂L/∂ŷ_ik = 2(ŷ_ik − y_ik)  "
+               "(mean: both times 1/(N·F), one term per number)")
     summary = "Mean squared error between prediction and target."
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
@@ -88,9 +88,9 @@ class BCE(_Loss):
     """Binary cross-entropy on probabilities ŷ ∈ [0, 1]; target y ∈ [0, 1], shape of ŷ."""
 
     op_name = "bce"
-    formula = ("L = −Σ_i [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)];  "
-               "∂L/∂ŷ_i = (ŷ_i − y_i) / (ŷ_i (1 − ŷ_i))  "
-               "(mean: both divided by the number of elements N·F)")
+    formula = ("L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)];  "
+               "∂L/∂ŷ_ik = (ŷ_ik − y_ik) / (ŷ_ik (1 − ŷ_ik))  "
+               "(mean: both times 1/(N·F), one term per number)")
     summary = "Binary cross-entropy of probabilities ŷ (put a sigmoid before it)."
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
@@ -123,8 +123,8 @@ class BCEWithLogits(_Loss):
     """Binary cross-entropy on logits z (ŷ = σ(z) inside); target y ∈ [0, 1], shape of z."""
 
     op_name = "bce_with_logits"
-    formula = ("ŷ_i = σ(z_i),  L = −Σ_i [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)];  "
-               "∂L/∂z_i = ŷ_i − y_i  (mean: both divided by the number of elements N·F)")
+    formula = ("ŷ_ik = σ(z_ik),  L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)];  "
+               "∂L/∂z_ik = ŷ_ik − y_ik  (mean: both times 1/(N·F), one term per number)")
     summary = "Sigmoid and binary cross-entropy in one numerically stable step."
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
@@ -150,8 +150,8 @@ class SoftmaxCrossEntropy(_Loss):
     """
 
     op_name = "softmax_cross_entropy"
-    formula = ("ŷ = softmax(z),  L = −Σ_n Σ_k y_nk log ŷ_nk;  ∂L/∂z = ŷ − y  "
-               "(y one-hot; mean: both divided by the batch size N)")
+    formula = ("ŷ_i = softmax(z_i),  L = −Σ_i Σ_k y_ik ln ŷ_ik;  ∂L/∂z_i = ŷ_i − y_i  "
+               "(y_i one-hot; mean: both times 1/N, N the batch size)")
     summary = "Softmax and cross-entropy with class labels, in one stable step."
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:

@@ -109,8 +109,8 @@ class MaxPool2d(_Pool2d):
 
     op_name = "maxpool2d"
     formula = ("z[i1,i2,c] = max_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
-               "∂J/∂U[j1,j2,c] = Σ of ∂J/∂z[i1,i2,c] over the windows whose maximum is "
-               "U[j1,j2,c]: the gradient flows only through the winner, every other "
+               "∂L/∂U[j1,j2,c] = Σ of ∂L/∂z[i1,i2,c] over the windows whose maximum is "
+               "U[j1,j2,c]:  the gradient flows only through the winner, every other "
                "pixel gets 0")
     summary = "Max pooling: keep the largest value of each window, per channel."
 
@@ -203,8 +203,8 @@ class AvgPool2d(_Pool2d):
 
     op_name = "avgpool2d"
     formula = ("z[i1,i2,c] = 1/(kh·kw) Σ_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
-               "∂J/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
-               "∂J/∂z[i1,i2,c] / (kh·kw)")
+               "∂L/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
+               "∂L/∂z[i1,i2,c] / (kh·kw)")
     summary = "Average pooling: the mean of each window, per channel."
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
@@ -238,7 +238,7 @@ class GlobalAvgPool(Op):
     op_name = "global_avgpool"
     family = "pooling"
     formula = ("z[c] = 1/(H·W) Σ_{i1,i2} U[i1,i2,c];  "
-               "∂J/∂U[i1,i2,c] = ∂J/∂z[c] / (H·W) for every pixel")
+               "∂L/∂U[i1,i2,c] = ∂L/∂z[c] / (H·W) for every pixel")
     summary = "Global average pooling: one number per channel, the mean over H×W."
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:

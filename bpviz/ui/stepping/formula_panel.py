@@ -120,7 +120,7 @@ class FormulaPanel(QWidget):
 
 
 MUTED_PREFIXES = ("upstream ", "start of backward", "shapes in the lecture's order",
-                  "stride s =")
+                  "stride s =", "the lecture's conv slides")
 
 
 def line_html(line: str) -> str:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.executor import Network, Step
-from bpviz.engine.formulas import BATCHNORM_PARAMS, PARAM_SYMBOLS, SYMBOLS, dims
+from bpviz.engine.formulas import BATCHNORM_PARAMS, LOSS, PARAM_SYMBOLS, SYMBOLS, dims
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
@@ -42,7 +42,7 @@ from bpviz.ui.stepping.plot_theme import follow_theme
 @dataclass(frozen=True)
 class TensorEntry:
     key: str  # stable across steps: "out", "grad_out", "grad_in:0", "grad:weight", ...
-    label: str  # in the lecture's symbols: "∂J/∂Z"
+    label: str  # in the lecture's symbols: "∂L/∂Z"
     array: np.ndarray
     per_sample: bool  # the first axis is the batch
     kind: str  # "activation", "gradient" or "parameter"
@@ -53,21 +53,21 @@ class TensorEntry:
 
 
 def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEntry]:
-    x, y, loss = SYMBOLS.get(step.op, ("x", "y", "L"))
+    x, y = SYMBOLS.get(step.op, ("x", "y"))
     count = len(step.inputs)
     inputs = [f"{x}_{k + 1}" if count > 1 else x for k in range(count)]
     params = BATCHNORM_PARAMS if step.op == "batchnorm" else PARAM_SYMBOLS
     batched = step.output.ndim > 0
     entries = [TensorEntry("out", f"out {y}", step.output, batched, "activation")]
     if step.grad_output is not None:
-        entries.append(TensorEntry("grad_out", f"∂{loss}/∂{y}", step.grad_output, batched,
+        entries.append(TensorEntry("grad_out", f"∂{LOSS}/∂{y}", step.grad_output, batched,
                                    "gradient"))
     for k, grad in enumerate(step.grad_inputs):
         if grad is not None:
-            entries.append(TensorEntry(f"grad_in:{k}", f"∂{loss}/∂{inputs[k]}", grad, True,
+            entries.append(TensorEntry(f"grad_in:{k}", f"∂{LOSS}/∂{inputs[k]}", grad, True,
                                        "gradient"))
     for name, grad in step.grad_params.items():
-        entries.append(TensorEntry(f"grad:{name}", f"∂{loss}/∂{params.get(name, name)}", grad,
+        entries.append(TensorEntry(f"grad:{name}", f"∂{LOSS}/∂{params.get(name, name)}", grad,
                                    False, "gradient"))
     if network is not None and step.node in network.nodes:
         for name, value in network.nodes[step.node].op.params.items():

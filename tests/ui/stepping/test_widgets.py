@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, StepBar, TensorView
+from bpviz.ui.stepping.tensor_view import tensor_entries
 from tests.engine.stepping_graphs import example_session
 from tests.ui.stepping.viewkit import shown_view
 
@@ -125,6 +126,13 @@ def test_gradients_are_centred_on_zero_and_vectors_are_bars(qtbot, cnn):
     assert view.status.text().startswith("∂L/∂b: 10 · min")
 
 
+def test_every_gradient_tab_of_a_pass_writes_the_loss_as_L(cnn):
+    labels = {entry.label for step in cnn.steps
+              for entry in tensor_entries(step, cnn.network) if entry.kind == "gradient"}
+    assert {"∂L/∂Z", "∂L/∂W", "∂L/∂U", "∂L/∂z", "∂L/∂u"} <= labels
+    assert all(label.startswith("∂L/∂") for label in labels)
+
+
 def test_hovering_a_cell_shows_its_index_and_value(qtbot, cnn):
     view = shown_view(qtbot)
     cnn.seek(index_of(cnn, "c1", "forward"))
@@ -151,7 +159,7 @@ def test_formula_panel_shows_the_conv_step_in_a_readable_font(qtbot, cnn):
     panel.set_step(cnn.current, cnn.network)
     assert panel.title.text() == "conv2d 'c1' · backward"
     text = panel.plain_text()
-    assert "W: 3×3×1×8 · U: 8×8×1 · ∂J/∂Z: 8×8×8" in text and "32,768" in text
+    assert "W: 3×3×1×8 · U: 8×8×1 · ∂L/∂Z: 8×8×8" in text and "32,768" in text
     assert panel.text.font().pointSize() >= 11
     assert not panel.has_jacobian() and panel.jacobian_button.isHidden()
 
