@@ -1,9 +1,11 @@
 """The whole forward and backward pass as an animation: one frame per step.
 
 Each frame is the canvas at that step (as GraphExporter draws one step),
-with the step's formula as its caption (describe_step's title and first
-line) and the colour bar of the wires' gradient norms. All frames show the
-same part of the scene at the same size, so they line up.
+with the step's formula as its caption (describe_step's title, its formula
+lines with shapes and, muted, where the upstream gradient comes from: see
+bpviz.export.caption) and the colour bar of the wires' gradient norms. All
+frames show the same part of the scene at the same size, with room for the
+tallest caption, so they line up.
 
 GifExporter writes an animated GIF with Pillow (Qt cannot write GIFs): each
 frame gets its own 256-colour palette, without dithering, so lines and text
@@ -27,7 +29,7 @@ from bpviz.engine.stepping import StepSession
 from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
 from bpviz.export.devices import check_dpi, raster_image
 from bpviz.export.figure import SceneFigure, step_state
-from bpviz.export.paint import FigurePainter
+from bpviz.export.paint import FigurePainter, caption_height
 from bpviz.graph import GraphDocument
 
 FRAME_MS = 1200
@@ -69,12 +71,14 @@ class FramesExporter(Exporter):
             for state in states:  # labels change from step to step: frame them all
                 figure.show(state)
                 bounds = bounds.united(figure.bounds())
+            top = caption_height(states, bounds)
             frames = []
             for position, state in enumerate(states):
                 self.report(position, total)
                 figure.show(state)
                 painter = FigurePainter(figure, caption=True, legend=True,
-                                        transparent=self.transparent, bounds=bounds)
+                                        transparent=self.transparent, bounds=bounds,
+                                        caption_height=top)
                 frames.append(raster_image(painter.size(), painter.paint, self.dpi))
             self.report(total, total)
             return frames

@@ -13,8 +13,10 @@ sets the theme a figure asks for around each of its (synchronous) renders
 only, without the signal or the saved setting of a real theme switch, so
 exporting in the dark theme leaves a light window as it was.
 
-`step_state(session, position)` is what a picture shows at one step. The
-session's own position is left as it was. Scenes live in the GUI thread.
+`step_state(session, position)` is what a picture shows at one step, with
+its caption: the step's formula lines and shapes (describe_step's `caption`)
+and, apart, where its upstream gradient comes from. The session's own
+position is left as it was. Scenes live in the GUI thread.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class StepState:
     norms: dict[WireKey, float]
     norm_range: tuple[float, float]  # smallest positive and largest norm of the whole pass
     title: str = ""
-    line: str = ""
+    lines: tuple[str, ...] = ()  # the step's formula with its shapes (describe_step's caption)
+    aside: str = ""  # where the upstream gradient comes from, in backward
 
     @property
     def has_norms(self) -> bool:
@@ -95,7 +98,7 @@ def step_state(session: StepSession, position: int) -> StepState:
         if step is not None:
             formula = describe_step(step, session.network)
             state.title = f"step {position + 1}/{len(session.steps)} · {formula.title}"
-            state.line = formula.lines[0] if formula.lines else ""
+            state.lines, state.aside = formula.caption, formula.context
         else:
             state.title = f"before the first step · {len(session.steps)} steps"
     finally:

@@ -4,54 +4,51 @@ A FigurePainter paints in figure pixels: the canvas's scene units at 100 %
 zoom, which are the screen's logical pixels (bpviz.export.devices.base_dpi()
 of them per inch, 96 on most systems and off screen).
 
-At a step of a pass a caption states the step and the first line of its
-formula (bpviz.engine.formulas.describe_step), and a colour bar gives the
-scale of the gradient norms on the wires (the canvas's ramp, log scale).
+At a step of a pass a caption states the step and its formula with shapes
+(bpviz.engine.formulas.describe_step, laid out by bpviz.export.caption), and
+a colour bar gives the scale of the gradient norms on the wires (the canvas's
+ramp, log scale).
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
+from PySide6.QtCore import QPointF, QRectF, QSizeF
+from PySide6.QtGui import QColor, QPainter
 
+from bpviz.export.caption import CaptionLayout, font
 from bpviz.export.colours import paint_colour_bar, short_number
 from bpviz.export.figure import SceneFigure, StepState, painting_theme
 
-CAPTION_POINTS = 13.0
 CAPTION_HEIGHT, LEGEND_HEIGHT, MIN_CAPTIONED_WIDTH = 64.0, 70.0, 560.0
 PAD = 20.0
 PRINT_WHITE = "#ffffff"  # the light theme's exports are printed: a white page
-
-
-def font(points: float, bold: bool = False) -> QFont:
-    result = QFont()
-    result.setPointSizeF(points)
-    result.setBold(bold)
-    return result
 
 
 class FigurePainter:
     """Paints `figure` as it shows now into a picture of `size()` figure pixels.
 
     bounds: the part of the scene to show (default: everything it draws now;
-    an animation passes the union over all its frames so they line up).
+    an animation passes the union over all its frames so they line up);
+    caption_height: room kept for the caption at least (an animation passes
+    the tallest of its frames', see `caption_height`).
     """
 
     def __init__(self, figure: SceneFigure, caption: bool | None = None,
                  legend: bool | None = None, transparent: bool = False,
-                 bounds: QRectF | None = None) -> None:
+                 bounds: QRectF | None = None, caption_height: float = 0.0) -> None:
         self.figure, self.state = figure, figure.state
         state = self.state
         self.caption = state is not None if caption is None else caption
         self.legend = (state is not None and state.has_norms) if legend is None else legend
         self.transparent = transparent
         self.source = QRectF(bounds) if bounds is not None else figure.bounds()
-        width = self.source.width()
-        if self.caption or self.legend:
-            width = max(width, MIN_CAPTIONED_WIDTH)
-        top = CAPTION_HEIGHT if self.caption else 0.0
+        width = picture_width(self.source, self.caption or self.legend)
+        self.layout = caption_layout(state, width) if self.caption else None
+        top = 0.0
+        if self.caption:
+            top = max(self.layout.height if self.layout else CAPTION_HEIGHT, caption_height)
         height = top + self.source.height() + (LEGEND_HEIGHT if self.legend else 0.0)
         self._size = QSizeF(math.ceil(width), math.ceil(height))  # whole pixels
         self.target = QRectF(QPointF((self._size.width() - self.source.width()) / 2, top),
@@ -97,18 +94,8 @@ class FigurePainter:
             self._legend(painter, state)  # (its room is kept in forward frames too)
 
     def _caption(self, painter: QPainter, state: StepState) -> None:
-        text, muted = self.text_colours()
-        width = self._size.width() - 2 * PAD
-        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        painter.setFont(font(CAPTION_POINTS, True))
-        painter.setPen(text)
-        painter.drawText(QRectF(PAD, 8, width, 24), left, _elided(painter, state.title, width))
-        painter.setFont(font(CAPTION_POINTS - 1))
-        painter.setPen(muted)
-        painter.drawText(QRectF(PAD, 34, width, 22), left, _elided(painter, state.line, width))
-        painter.restore()
+        if self.layout is not None:
+            self.layout.paint(painter, PAD, *self.text_colours())
 
     def _legend(self, painter: QPainter, state: StepState) -> None:
         from bpviz.scene.colours import norm_colour
@@ -127,6 +114,18 @@ class FigurePainter:
         painter.restore()
 
 
-def _elided(painter: QPainter, text: str, width: float) -> str:
-    metrics = QFontMetricsF(painter.font(), painter.device())
-    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+def picture_width(source: QRectF, decorated: bool) -> float:
+    """A picture's width for the scene's `source`: wide enough for a caption or legend."""
+    return max(source.width(), MIN_CAPTIONED_WIDTH) if decorated else source.width()
+
+
+def caption_layout(state: StepState | None, width: float) -> CaptionLayout | None:
+    if state is None:
+        return None
+    return CaptionLayout(state.title, state.lines, state.aside, width - 2 * PAD)
+
+
+def caption_height(states: list[StepState], bounds: QRectF) -> float:
+    """The tallest caption of `states` in pictures of the scene's `bounds`."""
+    width = picture_width(bounds, True)
+    return max((caption_layout(state, width).height for state in states), default=0.0)

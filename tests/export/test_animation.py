@@ -7,9 +7,12 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QFontMetricsF
 
 from bpviz.export.animation import FramesExporter, GifExporter
 from bpviz.export.base import ExportCancelled
+from bpviz.export.caption import CaptionLayout
+from bpviz.export.figure import step_state
 from tests.export.helpers import RESIDUAL, TINY, session_for
 
 
@@ -63,3 +66,58 @@ def test_cancel_writes_nothing(qapp, tmp_path):
         exporter.export(tmp_path / "pass.gif")
     assert seen.is_set()
     assert list(tmp_path.iterdir()) == []
+
+
+# -- captions ----------------------------------------------------------------------
+BACKWARD_FORMULAS = {  # op → what its backward formula says, in the lecture's symbols
+    "softmax_cross_entropy": "∂L/∂z_i = 1/N · (ŷ_i − y_i)",
+    "dense": "∂L/∂W = (∂L/∂z) uᵀ",
+    "flatten": "∂L/∂U = reshape(∂L/∂z, shape of U)",
+    "maxpool2d": "∂L/∂U[j1,j2,c] = Σ of ∂L/∂z[i1,i2,c]",
+    "relu": "∂L/∂z = ∂L/∂u ⊙ 1[z > 0]",
+    "conv2d": "∂L/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] · ∂L/∂Z[i1,i2,m]",
+    "input": "∂L/∂x: 1×8×8 per sample",
+}
+
+
+def test_every_backward_caption_shows_the_steps_formula_with_shapes(qapp):
+    _, network, *_, session = session_for(TINY)
+    backward = [k for k, step in enumerate(session.steps) if step.phase == "backward"]
+    assert {session.steps[k].op for k in backward} == set(BACKWARD_FORMULAS)
+    for position in backward:
+        state = step_state(session, position)
+        op = session.steps[position].op
+        caption = " ".join(state.lines)
+        assert BACKWARD_FORMULAS[op] in caption, (op, state.lines)
+        assert "×" in caption or op == "softmax_cross_entropy"  # its shapes
+        assert not any(line.startswith(("upstream", "start of backward"))
+                       for line in state.lines)
+        assert state.aside  # where the upstream gradient comes from, aside
+    conv = step_state(session, next(k for k in backward if session.steps[k].op == "conv2d"))
+    assert "∂L/∂Z: 8×8×8 → ∂L/∂U: 8×8×1 · ∂L/∂W: 3×3×1×8 · ∂L/∂b: 8" in conv.lines
+
+
+def test_a_caption_fits_a_narrow_picture_by_shrinking_then_wrapping(qapp):
+    _, network, *_, session = session_for(TINY)
+    conv = step_state(session, max(k for k, s in enumerate(session.steps) if s.op == "conv2d"))
+    wide = CaptionLayout(conv.title, conv.lines, conv.aside, 1600)
+    narrow = CaptionLayout(conv.title, conv.lines, conv.aside, 520)
+    assert [row.text for row in wide.rows[1:-1]] == list(conv.lines)
+    assert wide.rows[1].font.pointSizeF() > narrow.rows[1].font.pointSizeF()
+    assert len(narrow.rows) > len(wide.rows)  # a line wrapped
+    for layout in (wide, narrow):
+        for row in layout.rows:
+            width = QFontMetricsF(row.font).horizontalAdvance(row.text)
+            assert row.indent + width <= layout.width + 0.5, row.text
+    formula = " ".join(row.text for row in narrow.rows[1:-1])
+    assert formula.replace("  ", " ") == " ".join(conv.lines).replace("  ", " ")
+
+
+def test_frames_make_room_for_the_tallest_caption(qapp):
+    document, *_, session = session_for(TINY)
+    frames = FramesExporter(document, session, dpi=96).data()
+    states = [step_state(session, k) for k in range(len(session.steps))]
+    tallest = max(CaptionLayout(s.title, s.lines, s.aside, frames[0].width() - 40).height
+                  for s in states)
+    assert len({(f.width(), f.height()) for f in frames}) == 1
+    assert frames[0].height() > tallest
