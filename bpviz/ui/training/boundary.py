@@ -6,13 +6,14 @@ training data were, through the network in evaluation mode and colours each
 pixel by the class probabilities: each class has a colour (Okabe–Ito,
 colour-blind safe), mixed by probability and more transparent where the
 network is unsure (the plot's background shows through); `edge` marks the
-pixels where the predicted class changes, which the plot draws as a line in
-the theme's text colour.
+pixels where the predicted class changes, and `lines` is that boundary as
+line segments interpolated between the grid's points (marching squares on
+p_k − max_{j≠k} p_j), which the plot draws in the theme's text colour.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +37,7 @@ class BoundaryImage:
     edge: np.ndarray  # [rows, columns] bool: the predicted class changes here
     extent: tuple[float, float, float, float]  # x0, y0, width, height in data units
     iteration: int
+    lines: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # [2M, 2] pairs
 
 
 def class_probabilities(pred: np.ndarray, loss_op: str) -> np.ndarray:
@@ -69,6 +71,54 @@ def colour_image(probs: np.ndarray, rows: int, columns: int
     edge[:, 1:] |= label[:, 1:] != label[:, :-1]
     edge[1:, :] |= label[1:, :] != label[:-1, :]
     return np.clip(image, 0, 255).astype(np.uint8), edge
+
+
+def _crossings(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the field's sign changes between neighbours along `axis`: (a mask over
+    the pairs, the fraction of the way from the first to the second)."""
+    a = values[:, :-1] if axis == 1 else values[:-1, :]
+    b = values[:, 1:] if axis == 1 else values[1:, :]
+    cross = (a > 0) != (b > 0)
+    with np.errstate(all="ignore"):
+        t = np.where(cross, a / (a - b), 0.5)
+    return cross, np.clip(np.nan_to_num(t, nan=0.5), 0, 1)
+
+
+def zero_lines(values: np.ndarray, extent: tuple[float, float, float, float]) -> np.ndarray:
+    """The zero contour of `values` (given at the centres of a grid over `extent`,
+    bottom row first) as segments: [2M, 2] points in data units, in pairs."""
+    rows, columns = values.shape
+    x0, y0, width, height = extent
+    dx, dy = width / columns, height / rows
+    xs, ys = x0 + (np.arange(columns) + 0.5) * dx, y0 + (np.arange(rows) + 0.5) * dy
+    h_cross, h_t = _crossings(values, 1)  # [rows, columns - 1]
+    v_cross, v_t = _crossings(values, 0)  # [rows - 1, columns]
+    h_points = np.stack(np.broadcast_arrays(xs[:-1] + h_t * dx, ys[:, None]), axis=-1)
+    v_points = np.stack(np.broadcast_arrays(xs[None, :], ys[:-1, None] + v_t * dy), axis=-1)
+    # a cell's edges in turn: bottom, right, top, left
+    cross = np.stack([h_cross[:-1], v_cross[:, 1:], h_cross[1:], v_cross[:, :-1]], axis=-1)
+    points = np.stack([h_points[:-1], v_points[:, 1:], h_points[1:], v_points[:, :-1]],
+                      axis=-2)
+    cross, points = cross.reshape(-1, 4), points.reshape(-1, 4, 2)
+    count = cross.sum(axis=1)
+    two = count == 2
+    first = np.argsort(~cross[two], axis=1, kind="stable")[:, :2]
+    pairs = np.take_along_axis(points[two], first[:, :, None], axis=1)
+    four = points[count == 4]  # a saddle: two segments
+    segments = np.concatenate([pairs, four[:, [0, 1]], four[:, [2, 3]]])
+    return segments.reshape(-1, 2)
+
+
+def boundary_lines(probs: np.ndarray, rows: int, columns: int,
+                   extent: tuple[float, float, float, float]) -> np.ndarray:
+    """Where the predicted class changes, as segments (see zero_lines)."""
+    probs = np.nan_to_num(probs, nan=1 / probs.shape[1]).reshape(rows, columns, -1)
+    k = probs.shape[2]
+    parts = []
+    for c in range(1 if k == 2 else k):
+        others = np.delete(probs, c, axis=2).max(axis=2)
+        parts.append(zero_lines(probs[:, :, c] - others, extent))
+    return np.concatenate(parts)
 
 
 class Grid:
@@ -116,4 +166,5 @@ class Grid:
     def evaluate(self, iteration: int) -> BoundaryImage:
         probs = class_probabilities(self.predict(), self.ends.loss_op)
         rgba, edge = colour_image(probs, self.size, self.size)
-        return BoundaryImage(rgba, edge, self.extent, iteration)
+        lines = boundary_lines(probs, self.size, self.size, self.extent)
+        return BoundaryImage(rgba, edge, self.extent, iteration, lines)

@@ -18,7 +18,6 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication
 
 from bpviz.scene.theme import Theme, current_theme, theme_manager
-from bpviz.ui.training.boundary import BoundaryImage, class_colour
 
 # Okabe–Ito colours by role; the dark theme takes the lighter ones.
 ROLE_COLOURS = {"light": {"train": "#0072B2", "val": "#D55E00"},
@@ -33,6 +32,9 @@ GRAD_POINTS = 800  # points kept and drawn per gradient curve (thinned beyond)
 MIN_REDRAW_S = 0.033  # gradient curves are redrawn at most ~30 times a second,
 REDRAW_S_PER_CURVE = 0.005  # and less often the more curves there are
 LEGEND_MOST = 6  # legend entries for ramp-coloured gradient curves
+ABOVE = "above"  # a legend between the title and the view
+RIGHT_MARGIN = 10  # px
+EMPTY_DECADES = (-4, 1)  # an empty log plot shows 1e-4 … 10
 DISTINCT = {"light": ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
                       "#000000"),
             "dark": ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#D55E00",
@@ -127,12 +129,26 @@ class TrainingPlot(pg.PlotWidget):
         item.setLogMode(y=log_y)
         item.setLabel("bottom", "iteration")
         item.setLabel("left", y_label)
-        # NOTE: offset (x, y): negative from the right or bottom edge.
-        self.legend = item.addLegend(offset=legend_at,
-                                     labelTextSize=f"{tick_font().pointSizeF():g}pt")
+        self.legend = self._add_legend(legend_at)
+        item.setContentsMargins(0, 0, RIGHT_MARGIN, 0)  # the right end is never flush
         self.setMinimumSize(MIN_WIDTH, 170)
         self.apply_theme(current_theme())
         theme_manager().changed.connect(self.apply_theme)
+
+    def _add_legend(self, legend_at) -> pg.LegendItem:
+        """In the view at offset `legend_at` ((x, y): negative from the right or bottom
+        edge), or ABOVE it, in one row between the title and the data."""
+        item = self.getPlotItem()
+        text_size = f"{tick_font().pointSizeF():g}pt"
+        if legend_at != ABOVE:
+            return item.addLegend(offset=legend_at, labelTextSize=text_size)
+        legend = pg.LegendItem(offset=None, colCount=8, labelTextSize=text_size,
+                               verSpacing=-6)
+        item.legend = legend  # curves made from now on join it
+        item.layout.removeItem(item.getAxis("top"))  # hidden, and its cell is the place
+        item.layout.addItem(legend, 1, 1)
+        item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignHCenter)
+        return legend
 
     def apply_theme(self, theme: Theme) -> None:
         self.setBackground(theme.base)
@@ -218,13 +234,16 @@ class SeriesPlot(TrainingPlot):
             trace.clear()
             self.items[key].setSymbol(self.symbols[key])
             self.items[key].setData([], [])
+        item = self.getPlotItem()
+        item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)  # not the last run's
+        item.enableAutoRange(enable=True)
 
 
 class LossPlot(SeriesPlot):
     """Every batch's loss (thin), and the epoch means on training and validation data."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Loss", "loss", parent)
+        super().__init__("Loss", "loss", parent, legend_at=ABOVE)  # the curves fill the view
         self.add_curve("batch", "batch", "train", cap=BATCH_POINTS, alpha=100, width=1)
         self.add_curve("train", "train (epoch)", "train", symbol="o")
         self.add_curve("val", "validation", "val", symbol="t", style=Qt.PenStyle.DashLine)
@@ -245,8 +264,24 @@ class AccuracyPlot(SeriesPlot):
         super().__init__("Accuracy", "accuracy (%)", parent, legend_at=(-4, -4))
         self.add_curve("train", "train", "train", symbol="o")
         self.add_curve("val", "validation", "val", symbol="t", style=Qt.PenStyle.DashLine)
-        self.getPlotItem().setYRange(0, 100)
+        self.fix_y()
+
+    def fix_y(self) -> None:
+        self.getPlotItem().setYRange(-4, 104, padding=0)  # ticks every 20 %
         self.getPlotItem().enableAutoRange(axis="y", enable=False)
+        self.show_span(1)
+
+    def show_span(self, end: float) -> None:
+        """Iterations 0 … end while there are fewer than two epochs to range on (one
+        point alone would get an axis around itself, −400 … 400)."""
+        if self.data["train"].x.size + self.data["val"].x.size > 2:
+            self.getPlotItem().enableAutoRange(axis="x", enable=True)
+        else:
+            self.getPlotItem().setXRange(0, max(end, 1), padding=0.02)
+
+    def clear_data(self) -> None:
+        super().clear_data()
+        self.fix_y()
 
     def add_epochs(self, events) -> None:
         train = [e for e in events if e.train_acc is not None]
@@ -300,6 +335,13 @@ class GradNormPlot(TrainingPlot):
         self.last: dict[str, float] = {}  # the newest raw norm of each node
         self._state: dict[str, float | None] = {}
         self._drawn_at = 0.0
+        self.show_empty()
+
+    def show_empty(self) -> None:
+        """No curves: a clean view over whole decades and iterations 0 … 1."""
+        item = self.getPlotItem()
+        item.setRange(xRange=(0, 1), yRange=EMPTY_DECADES, padding=0)
+        item.enableAutoRange(enable=True)  # from the first points on
 
     def set_nodes(self, nodes) -> None:
         """Start over with one curve per node (in order: input side first)."""
@@ -343,56 +385,4 @@ class GradNormPlot(TrainingPlot):
             self.getPlotItem().removeItem(curve)
         self.legend.clear()
         self.curves, self.smooth, self.last, self._state = {}, {}, {}, {}
-
-
-class BoundaryPlot(TrainingPlot):
-    """The network's decision regions with the data on top (2-D data only)."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__("Decision boundary", "x₂", parent)
-        item = self.getPlotItem()
-        item.setLabel("bottom", "x₁")
-        self.legend.hide()
-        self.image = pg.ImageItem(axisOrder="row-major")
-        item.addItem(self.image)
-        self.points = pg.ScatterPlotItem(size=6, pxMode=True)
-        item.addItem(self.points)
-        self.note = pg.TextItem("", anchor=(0.5, 0.5), color=current_theme().muted)
-        item.addItem(self.note)
-        self.last: BoundaryImage | None = None
-        theme_manager().changed.connect(self._redraw)
-        self.show_note("2-D data only: the boundary appears while training on "
-                       "xor, circles, moons, spiral or blobs")
-
-    def show_note(self, text: str) -> None:
-        self.image.clear()
-        self.points.setData([])
-        self.last = None
-        self.note.setText(text)
-        self.note.setTextWidth(230)
-        self.note.setPos(0.5, 0.5)
-        self.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
-
-    def _redraw(self, _theme=None) -> None:
-        self.note.setColor(current_theme().muted)
-        if self.last is not None:
-            self.set_boundary(self.last)
-
-    def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.note.setText("")
-        palette = {k: pg.mkBrush(class_colour(int(k))) for k in np.unique(y)}
-        brushes = [palette[k] for k in y]  # shared: one symbol picture per class
-        self.points.setData(x[:, 0], x[:, 1], brush=brushes, pen=pg.mkPen("#ffffff", width=0.8))
-        low, high = x.min(axis=0), x.max(axis=0)
-        self.getPlotItem().setRange(xRange=(low[0], high[0]), yRange=(low[1], high[1]))
-
-    def set_boundary(self, boundary: BoundaryImage) -> None:
-        self.last = boundary
-        picture = boundary.rgba.copy()
-        line = QColor(current_theme().text)
-        picture[boundary.edge] = (line.red(), line.green(), line.blue(), 255)
-        self.image.setImage(picture, autoLevels=False, levels=(0, 255))
-        self.image.setRect(*boundary.extent)
-        x0, y0, width, height = boundary.extent
-        self.getPlotItem().setRange(xRange=(x0, x0 + width), yRange=(y0, y0 + height),
-                                    padding=0)
+        self.show_empty()

@@ -33,8 +33,9 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
 
 from bpviz.graph import GraphDocument
+from bpviz.ui.training.boundary_plot import BoundaryPlot
 from bpviz.ui.training.controls import TrainingControls
-from bpviz.ui.training.curves import AccuracyPlot, BoundaryPlot, GradNormPlot, LossPlot
+from bpviz.ui.training.curves import AccuracyPlot, GradNormPlot, LossPlot
 from bpviz.ui.training.fit import NAMED, TrainedWeights, same_kind, structure, suggest_dataset
 from bpviz.ui.training.metrics import RunMetrics
 from bpviz.ui.training.worker import RunInfo, TrainingRun, Update
@@ -244,10 +245,16 @@ class TrainingPanel(QWidget):
         if update.epochs:
             self.loss_plot.add_epochs(update.epochs)
             self.accuracy_plot.add_epochs(update.epochs)
+        if self.info is not None and (update.iterations or update.epochs):
+            per_epoch = self.info.total_iterations // max(self.info.epochs, 1)
+            self.accuracy_plot.show_span(max(self.iteration, per_epoch))
         if update.boundary is not None:
             self.boundary_plot.set_boundary(update.boundary)
-        if self.info is not None and self.state != "paused":
-            self.controls.set_progress(self.iteration, self._total(), self._rate())
+        # NOTE: paused, only the iterations still on their way when the run paused
+        # (a NaN's message, shown after this, stays).
+        if self.info is not None and (self.state != "paused" or update.iterations):
+            rate = self._rate() if self.state != "paused" else None
+            self.controls.set_progress(self.iteration, self._total(), rate)
             self.controls.set_status(self._summary())
 
     def _rate(self) -> float | None:

@@ -77,3 +77,17 @@ def test_traces_thin_themselves_on_long_runs():
     np.testing.assert_array_equal(trace.y.values, 2 * trace.x.values)
     trace.clear()
     assert (trace.seen, trace.stride, trace.x.size) == (0, 1, 0)
+
+
+def test_the_boundary_line_runs_between_the_grids_points():
+    from bpviz.ui.training.boundary import boundary_lines, zero_lines
+
+    centres = (np.arange(96) + 0.5) * 4 / 96 - 2
+    gx, gy = np.meshgrid(centres, centres)
+    segments = zero_lines(gx ** 2 + gy ** 2 - 1, (-2, -2, 4, 4))  # the unit circle
+    assert segments.shape[1] == 2 and len(segments) % 2 == 0 and len(segments) > 100
+    np.testing.assert_allclose(np.hypot(*segments.T), 1, atol=2e-3)
+    probs = np.zeros((8 * 8, 3))
+    probs[np.arange(64), np.tile([0, 0, 0, 1, 1, 2, 2, 2], 8)] = 1  # three bands
+    lines = boundary_lines(probs, 8, 8, (0, 0, 8, 8))
+    assert sorted(set(np.round(lines[:, 0], 6))) == [3.0, 5.0]  # midway between columns
