@@ -67,6 +67,21 @@ def wrap(text: str, metrics: QFontMetricsF, width: float, max_lines: int) -> lis
     return [metrics.elidedText(line, elide, width) for line in lines]
 
 
+def remove_from_scene(item: QGraphicsItem) -> None:
+    """Take `item` (and its children) off its scene and repaint the area it covered.
+
+    Qt repaints a removed item where it was last painted in view coordinates,
+    which is stale once the view has scrolled by blitting (following the
+    current step does) and leaves a ghost; the item's scene area is always right.
+    """
+    scene = item.scene()
+    area = item.mapRectToScene(item.boundingRect() | item.childrenBoundingRect())
+    item.setParentItem(None)
+    if scene is not None:
+        scene.removeItem(item)
+        scene.update(area)
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node: NodeData) -> None:
         super().__init__()
@@ -146,10 +161,7 @@ class NodeItem(QGraphicsItem):
     # -- geometry -------------------------------------------------------
     def _sync_ports(self, n_in: int, has_out: bool, n_used: int) -> None:
         while len(self.in_ports) > n_in:
-            port = self.in_ports.pop()
-            port.setParentItem(None)
-            if port.scene() is not None:
-                port.scene().removeItem(port)
+            remove_from_scene(self.in_ports.pop())
         while len(self.in_ports) < n_in:
             self.in_ports.append(PortItem(self, "in", len(self.in_ports)))
         for index, port in enumerate(self.in_ports):
@@ -157,9 +169,7 @@ class NodeItem(QGraphicsItem):
         if has_out and self.out_port is None:
             self.out_port = PortItem(self, "out")
         elif not has_out and self.out_port is not None:
-            self.out_port.setParentItem(None)
-            if self.out_port.scene() is not None:
-                self.out_port.scene().removeItem(self.out_port)
+            remove_from_scene(self.out_port)
             self.out_port = None
 
     def _line_height(self) -> float:
@@ -316,22 +326,17 @@ class NodeItem(QGraphicsItem):
             self.sum_badge = SumBadge(self)
             self._place_badges()
         elif not on and self.sum_badge is not None:
-            self._drop(self.sum_badge)
+            remove_from_scene(self.sum_badge)
             self.sum_badge = None
 
     def set_verify_badge(self, ok: bool | None, text: str = "", tooltip: str = "") -> None:
         """A tick (ok) or red cross with `text` above the node; None removes it."""
         if self.verify_badge is not None:
-            self._drop(self.verify_badge)
+            remove_from_scene(self.verify_badge)
             self.verify_badge = None
         if ok is not None:
             self.verify_badge = VerifyBadge(self, ok, text, tooltip)
             self._place_badges()
-
-    def _drop(self, child: QGraphicsItem) -> None:
-        child.setParentItem(None)
-        if child.scene() is not None:
-            child.scene().removeItem(child)
 
     def _place_badges(self) -> None:
         rect = self._rect

@@ -19,7 +19,7 @@ from bpviz.graph.layout import WRAP_AFTER, layered_positions
 from bpviz.scene import labels, routing, step_drawing
 from bpviz.scene.colours import canvas
 from bpviz.scene.model import SceneModel
-from bpviz.scene.node_item import NodeItem
+from bpviz.scene.node_item import NodeItem, remove_from_scene
 from bpviz.scene.port_item import PortItem
 from bpviz.scene.theme import theme_manager
 from bpviz.scene.wire_item import WireItem
@@ -57,6 +57,7 @@ class GraphScene(QGraphicsScene):
     def rebuild(self) -> None:
         """Drop every item and build them anew from the model's document."""
         self._unsubscribe()
+        self.update(self.itemsBoundingRect())
         self.clear()
         self.nodes.clear()
         self.wires.clear()
@@ -106,7 +107,7 @@ class GraphScene(QGraphicsScene):
         """Make the wires into `dst` match its inputs list."""
         for key in [key for key in self.wires if key[0] == dst]:
             wire = self.wires.pop(key)
-            self.removeItem(wire)
+            remove_from_scene(wire)
             self._mark_output(wire.src)
         if dst not in self.nodes:
             return
@@ -138,11 +139,11 @@ class GraphScene(QGraphicsScene):
 
     def _on_node_removed(self, id: str, consumers: list[str], **_) -> None:
         for key in [key for key, wire in self.wires.items() if wire.src.node_id == id]:
-            self.removeItem(self.wires.pop(key))
+            remove_from_scene(self.wires.pop(key))
         item = self.nodes.pop(id, None)
         self._sync_wires(id)
         if item is not None:
-            self.removeItem(item)
+            remove_from_scene(item)
         self._fallback.pop(id, None)
         for consumer in consumers:
             self._refresh_node(consumer)
