@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QGraphicsView,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -31,6 +30,7 @@ from bpviz.ui import menus
 from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
+from bpviz.ui.canvas.view import READABLE_SCALE
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
 from bpviz.ui.held_weights import HeldWeights
@@ -291,9 +291,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.fit_once)
 
     def fit_once(self) -> None:
+        """A graph opens fitted, but no smaller than its text stays readable at
+        (View › Zoom to Fit then shows all of a big one)."""
         if not self._fitted:
             self._fitted = True
-            self.view.zoom_to_fit()
+            self.view.zoom_to_fit(READABLE_SCALE)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -355,10 +357,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks[1]], [saved["width"]], Qt.Orientation.Horizontal)
 
     def zoom_about_centre(self, factor: float) -> None:
-        anchor = self.view.transformationAnchor()
-        self.view.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.view.zoom(factor)
-        self.view.setTransformationAnchor(anchor)
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About bpviz", about_text())

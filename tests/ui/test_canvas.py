@@ -309,9 +309,18 @@ def test_zoom_to_fit_shows_every_node(view):
     assert 0.7 <= view.zoom_level() < 1.0
 
 
-def test_zoom_to_fit_keeps_text_readable_and_starts_top_left(view):
+def test_zoom_to_fit_shrinks_as_far_as_needed(view):
     view.editor.move_nodes({"r": (3000.0, 1500.0)})
     view.zoom_to_fit()
+    assert 0.15 <= view.zoom_level() < 0.7
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    for item in view.graph_scene.nodes.values():
+        assert visible.contains(item.sceneBoundingRect())
+
+
+def test_a_readable_fit_starts_a_big_graph_top_left(view):
+    view.editor.move_nodes({"r": (3000.0, 1500.0)})
+    view.zoom_to_fit(0.7)
     assert view.zoom_level() == pytest.approx(0.7)
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert visible.contains(view.graph_scene.nodes["a"].sceneBoundingRect())

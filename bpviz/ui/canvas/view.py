@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
+from bpviz.scene.node_item import remove_from_scene
 from bpviz.scene.port_item import PortItem
 from bpviz.scene.scene import GraphScene
 from bpviz.scene.wire_item import WIRE_SELECTED, WireItem, bezier
@@ -20,7 +21,9 @@ from bpviz.ui.editor import EditError, GraphEditor
 OP_MIME = "application/x-bpviz-op"
 ZOOM_STEP = 1.15
 MIN_SCALE, MAX_SCALE = 0.1, 5.0
-MIN_FIT_SCALE = 0.7  # zoom to fit never shrinks text below this; the rest scrolls
+MIN_FIT_SCALE = 0.15  # zoom to fit shrinks a huge graph no further; the rest scrolls
+READABLE_SCALE = 0.7  # text stays readable down to here (a graph opens no smaller)
+FIT_PAD = 40.0  # scene units kept free around the graph when fitting
 
 
 class GraphView(QGraphicsView):
@@ -34,7 +37,6 @@ class GraphView(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         # NOTE: not FullViewportUpdate: a step restyles two or three items, and
         # following the current node scrolls; both then repaint only what changed
         # (a scroll blits the rest) instead of every wire and label on the canvas.
@@ -50,10 +52,21 @@ class GraphView(QGraphicsView):
         editor.document_replaced.connect(self._cancel_gestures)
 
     # -- zoom -----------------------------------------------------------
-    def zoom(self, factor: float) -> None:
+    def zoom(self, factor: float, focus: QPointF | None = None) -> None:
+        """Scale by `factor` (kept within MIN_SCALE..MAX_SCALE) about `focus`, a
+        viewport point that stays put (default: the middle of the view)."""
         scale = self.transform().m11()
         factor = max(MIN_SCALE / scale, min(MAX_SCALE / scale, factor))
+        spot = (focus or QPointF(self.viewport().rect().center())).toPoint()
+        before = self.mapToScene(spot)
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.scale(factor, factor)
+        self.setTransformationAnchor(anchor)
+        drift = self.viewportTransform().map(before) - QPointF(spot)
+        bars = self.horizontalScrollBar(), self.verticalScrollBar()
+        bars[0].setValue(bars[0].value() + round(drift.x()))
+        bars[1].setValue(bars[1].value() + round(drift.y()))
 
     def zoom_in(self) -> None:
         self.zoom(ZOOM_STEP)
@@ -68,32 +81,29 @@ class GraphView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_to_fit(self, min_scale: float = MIN_FIT_SCALE) -> None:
-        """Show every node, never magnified beyond 100 % nor shrunk below `min_scale`
-        (text must stay readable): a graph too big for that starts at its top left
+        """Show every node, centred and never magnified beyond 100 %. Shrinking
+        stops at `min_scale`: a graph too big for that starts at its top left
         and the rest is a scroll away."""
-        items = self.graph_scene.nodes.values()
-        if not items:
+        if not self.graph_scene.nodes:
             self.resetTransform()
             self.centerOn(0, 0)
             return
         self.graph_scene.grow_rect()
-        rect = self.graph_scene.itemsBoundingRect().adjusted(-40, -40, 40, 40)
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.zoom_level() > 1.0:
-            self.resetTransform()
-            self.centerOn(rect.center())
-        elif self.zoom_level() < min_scale:
-            self.resetTransform()
-            self.scale(min_scale, min_scale)
-            seen = self.viewport().rect()
-            width, height = seen.width() / min_scale, seen.height() / min_scale
-            self.centerOn(rect.left() + min(width, rect.width()) / 2,
-                          rect.top() + min(height, rect.height()) / 2)
+        rect = self.graph_scene.itemsBoundingRect().adjusted(-FIT_PAD, -FIT_PAD,
+                                                             FIT_PAD, FIT_PAD)
+        seen = self.viewport().rect()
+        scale = min(seen.width() / rect.width(), seen.height() / rect.height(), 1.0)
+        scale = max(scale, min_scale)
+        self.resetTransform()
+        self.scale(scale, scale)
+        width, height = seen.width() / scale, seen.height() / scale
+        self.centerOn(rect.left() + min(width, rect.width()) / 2,
+                      rect.top() + min(height, rect.height()) / 2)
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom(ZOOM_STEP ** steps)
+            self.zoom(ZOOM_STEP ** steps, event.position())
         event.accept()
 
     # -- keys -----------------------------------------------------------
@@ -266,7 +276,7 @@ class GraphView(QGraphicsView):
         if self._hover_port is not None:
             self._hover_port.set_highlight(False)
             self._hover_port = None
-        self.graph_scene.removeItem(self._wire_item)
+        remove_from_scene(self._wire_item)
         self._wire_item = None
         if target is None:
             if start.kind == "in" and start.connected and not self.graph_scene.items(scene_pos):
