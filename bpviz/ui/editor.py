@@ -284,8 +284,12 @@ class GraphEditor(SceneModel):
             nodes.append(node)
         return dumps_graph(GraphDocument("", nodes))
 
-    def paste(self, text: str, offset: tuple[float, float] = PASTE_OFFSET) -> list[str]:
-        """Add the nodes of a copied fragment, renaming taken ids; returns the new ids."""
+    def paste(self, text: str, offset: tuple[float, float] = PASTE_OFFSET,
+              at: tuple[float, float] | None = None) -> list[str]:
+        """Add the nodes of a copied fragment, renaming taken ids; returns the new ids.
+
+        The fragment moves by `offset`, or is centred on the scene point `at`.
+        """
         try:
             fragment = loads_graph(text, strict=False)
         except GraphError as exc:
@@ -296,6 +300,10 @@ class GraphEditor(SceneModel):
         layout = layered_positions(fragment)
         for node in fragment.nodes.values():
             node.pos = node.pos or layout[node.id]
+        if at is not None:
+            xs = [node.pos[0] for node in fragment.nodes.values()]
+            ys = [node.pos[1] for node in fragment.nodes.values()]
+            offset = (at[0] - (min(xs) + max(xs)) / 2, at[1] - (min(ys) + max(ys)) / 2)
         nodes = [self._pasted(node, renamed, offset) for node in fragment.nodes.values()]
         self._push(cmd.AddNodesCommand(self.doc, nodes, f"Paste {len(nodes)} nodes",
                                        self.batched))

@@ -9,6 +9,7 @@ More panels join with `add_dock`; toolbars with `addToolBar`.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -31,6 +32,7 @@ from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
 from bpviz.ui.canvas.view import READABLE_SCALE
+from bpviz.ui.clipboard import NodeClipboard
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
 from bpviz.ui.held_weights import HeldWeights
@@ -42,6 +44,12 @@ from bpviz.ui.training import install as install_training
 FILE_FILTER = "bpviz graphs (*.json);;All files (*)"
 MESSAGE_MS = 6000
 PRESENTATION_SCALE = 1.5
+
+
+def file_name_for(graph_name: str) -> str:
+    """"<graph name>.json" with the characters file systems refuse replaced."""
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", graph_name).strip(" ._") or "untitled"
+    return f"{stem[:80]}.json"
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +71,7 @@ class MainWindow(QMainWindow):
         self.training_dock = install_training(self)  # bottom dock and Train menu
         self.weights = HeldWeights(self)  # trained, loaded or imported weights
         self.files = FileExtras(self)  # Export…, PyTorch import and export
+        self.clipboard = NodeClipboard(self)
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None
@@ -129,11 +138,10 @@ class MainWindow(QMainWindow):
     # -- questions (tests replace these) --------------------------------------
     def ask_save_changes(self) -> str:
         """"save", "discard" or "cancel"."""
-        name = self.editor.doc.name or "untitled"
         buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                    | QMessageBox.StandardButton.Cancel)
         answer = QMessageBox.question(self, "Unsaved changes",
-                                      f"Save the changes to “{name}”?", buttons,
+                                      self.save_changes_question(), buttons,
                                       QMessageBox.StandardButton.Save)
         return {QMessageBox.StandardButton.Save: "save",
                 QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
@@ -152,7 +160,8 @@ class MainWindow(QMainWindow):
         return path or None
 
     def ask_save_path(self) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save graph", self._folder(), FILE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", self.suggested_save_path(),
+                                              FILE_FILTER)
         if path and not Path(path).suffix:
             path += ".json"
         return path or None
@@ -160,8 +169,26 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
 
+    def save_changes_question(self) -> str:
+        """Names the file when the graph has one, else the graph."""
+        path = self.editor.path
+        name = Path(path).name if path else self.editor.doc.name or "untitled"
+        return f"Save the changes to “{name}”?"
+
+    def suggested_save_path(self) -> str:
+        """The graph's file, or "<graph name>.json" in the last folder used."""
+        if self.editor.path:
+            return str(self.editor.path)
+        return str(Path(self._folder()) / file_name_for(self.editor.doc.name))
+
     def _folder(self) -> str:
-        return str(Path(self.editor.path).parent) if self.editor.path else str(Path.cwd())
+        """The graph's folder, else that of the last file opened or saved."""
+        if self.editor.path:
+            return str(Path(self.editor.path).parent)
+        recent = menus.recent_files()
+        if recent and Path(recent[0]).parent.is_dir():
+            return str(Path(recent[0]).parent)
+        return str(Path.cwd())
 
     # -- files -----------------------------------------------------------
     def maybe_save(self) -> bool:
@@ -249,25 +276,10 @@ class MainWindow(QMainWindow):
 
     # -- edit menu -------------------------------------------------------------
     def copy_selection(self) -> None:
-        """The selected nodes as graph-file text on the clipboard (other apps see JSON).
-
-        Plain text on purpose: a QMimeData made in Python and left on the
-        clipboard crashes Qt's clean-up after the interpreter has gone.
-        """
-        ids = self.editor.selection
-        if ids:
-            QApplication.clipboard().setText(self.editor.copy(ids))
-            self.show_message(f"copied {len(ids)} node{'s' if len(ids) != 1 else ''}")
+        self.clipboard.copy()
 
     def paste(self) -> None:
-        text = QApplication.clipboard().text()
-        if '"bpviz-graph"' not in text:
-            self.show_message("the clipboard holds no bpviz nodes")
-            return
-        try:
-            self.editor.paste(text)
-        except EditError as error:
-            self.show_message(str(error))
+        self.clipboard.paste()
 
     def delete_selection(self) -> None:
         self.view.delete_selection()

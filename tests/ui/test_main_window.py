@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
+from PySide6.QtGui import QCursor, QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bpviz.graph import dumps_graph, load_graph  # noqa: E402
@@ -196,6 +196,38 @@ def test_edit_menu_copy_paste_delete_select_all_and_undo(window):
     assert win.editor.doc.nodes == {}
 
 
+def node_rect(win, node_id):
+    item = win.view.graph_scene.nodes[node_id]
+    return item.mapRectToScene(item.rect())
+
+
+def test_each_paste_says_so_and_lands_clear_of_the_last(window):
+    win, _ = window
+    QCursor.setPos(win.mapToGlobal(QPoint(-50, -50)))  # not over the canvas
+    win.editor.set_selection(["hidden"])
+    win.actions_["copy"].trigger()
+    assert win.statusBar().currentMessage() == "copied 1 node"
+    win.actions_["paste"].trigger()
+    assert win.statusBar().currentMessage() == "pasted 1 node"
+    win.actions_["paste"].trigger()
+    rects = [node_rect(win, node_id) for node_id in ("hidden", "dense_1", "dense_2")]
+    assert not rects[0].intersects(rects[1]) and not rects[1].intersects(rects[2])
+    assert rects[0].top() < rects[1].top() < rects[2].top()
+
+
+def test_a_paste_lands_under_the_mouse_on_the_canvas(window, qtbot):
+    win, _ = window
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    win.editor.set_selection(["hidden"])
+    win.actions_["copy"].trigger()
+    spot = win.view.viewport().rect().center() + QPoint(120, 60)
+    QCursor.setPos(win.view.viewport().mapToGlobal(spot))
+    win.actions_["paste"].trigger()
+    centre = win.view.mapFromScene(node_rect(win, "dense_1").center())
+    assert (centre - spot).manhattanLength() <= 2
+
+
 def test_pasting_foreign_text_changes_nothing(window):
     win, _ = window
     QApplication.clipboard().setText("hello")
@@ -283,3 +315,24 @@ def test_open_from_the_dialog(window):
     win.actions_["open"].trigger()
     assert win.editor.path == str(TINY_CNN)
     assert TWO_LAYER.name in " ".join(menus.recent_files())
+
+
+def test_the_save_question_names_the_file_or_else_the_graph(window):
+    win, _ = window
+    assert win.save_changes_question() == "Save the changes to “two_layer_classifier.json”?"
+    win.new_graph()
+    assert win.save_changes_question() == "Save the changes to “untitled”?"
+
+
+def test_a_new_graph_is_offered_its_name_in_the_last_folder(window, tmp_path):
+    win, answers = window
+    answers.save_path = str(tmp_path / "saved" / "first.json")
+    (tmp_path / "saved").mkdir()
+    win.new_graph()
+    win.editor.set_name("first")
+    assert win.save()
+    win.new_graph()
+    win.editor.set_name("my CNN: 8×8 / v2")
+    assert win.suggested_save_path() == str(tmp_path / "saved" / "my CNN_ 8×8 _ v2.json")
+    win.new_graph()
+    assert win.suggested_save_path() == str(tmp_path / "saved" / "untitled.json")

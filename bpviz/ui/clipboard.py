@@ -1,0 +1,79 @@
+"""Copy and paste of nodes in the main window (Edit › Copy, Edit › Paste).
+
+Copied nodes go on the system clipboard as graph-file text (other apps see
+JSON). A paste lands centred under the mouse when the mouse is over the
+canvas; otherwise beside the copied nodes, each further paste of the same
+nodes one step further down and to the right, so no copy hides another.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication
+
+from bpviz.ui.editor import EditError
+
+if TYPE_CHECKING:
+    from bpviz.ui.main_window import MainWindow
+
+PASTE_STEP = (40.0, 100.0)  # a node's height and more: the copy below its original
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+class NodeClipboard:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self._last_text = ""
+        self._repeats = 0  # pastes of `_last_text` so far
+
+    def copy(self) -> None:
+        """The selected nodes as graph-file text on the clipboard.
+
+        Plain text on purpose: a QMimeData made in Python and left on the
+        clipboard crashes Qt's clean-up after the interpreter has gone.
+        """
+        editor = self.window.editor
+        ids = editor.selection
+        if ids:
+            QApplication.clipboard().setText(editor.copy(ids))
+            self.window.show_message(f"copied {plural(len(ids), 'node')}")
+
+    def paste(self) -> None:
+        text = QApplication.clipboard().text()
+        if '"bpviz-graph"' not in text:
+            self.window.show_message("the clipboard holds no bpviz nodes")
+            return
+        self._repeats = self._repeats + 1 if text == self._last_text else 1
+        self._last_text = text
+        step_x, step_y = PASTE_STEP
+        mouse = self.mouse_on_canvas()
+        try:
+            if mouse is not None:
+                extra = self._repeats - 1
+                ids = self.window.editor.paste(
+                    text, at=(mouse[0] + extra * step_x, mouse[1] + extra * step_y))
+            else:
+                ids = self.window.editor.paste(
+                    text, (self._repeats * step_x, self._repeats * step_y))
+        except EditError as error:
+            self.window.show_message(str(error))
+            return
+        self.window.view.graph_scene.grow_rect()
+        self.window.show_message(f"pasted {plural(len(ids), 'node')}")
+
+    def mouse_on_canvas(self) -> tuple[float, float] | None:
+        """The scene point under the mouse, when the mouse is over the canvas (not
+        over a menu that covers it)."""
+        view = self.window.view
+        viewport = view.viewport()
+        spot = viewport.mapFromGlobal(QCursor.pos())
+        if (QApplication.activePopupWidget() is not None or not viewport.rect().contains(spot)
+                or QApplication.widgetAt(QCursor.pos()) is not viewport):
+            return None
+        point = view.mapToScene(spot)
+        return point.x(), point.y()
