@@ -77,7 +77,11 @@ class ReceptiveFieldView(QWidget):
     def _build_controls(self) -> None:
         self.node = QComboBox()
         self.node.setObjectName("rf_node")
+        # As wide as its longest node id: ids differ at their ends ("maxpool2d_1").
+        self.node.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.node.setMinimumContentsLength(8)
         self.node.currentTextChanged.connect(self._node_changed)
+        self.node.currentTextChanged.connect(self.node.setToolTip)
         self.channel = QSpinBox()
         self.channel.setPrefix("channel ")
         self.sample = QSpinBox()
