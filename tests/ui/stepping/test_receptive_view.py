@@ -36,17 +36,19 @@ def text_room(combo) -> int:
                                         QStyle.SubControl.SC_ComboBoxEditField, combo).width()
 
 
-@pytest.mark.parametrize("suffix", ["", "_of_the_second_block"])
-def test_the_node_picker_shows_whole_node_ids(qtbot, suffix):
+@pytest.mark.parametrize("suffix, width", [("", 580), ("_of_the_second_block", 900)])
+def test_the_node_picker_shows_whole_node_ids(qtbot, suffix, width):
     view = ReceptiveFieldView()
     qtbot.addWidget(view)
-    view.resize(580, 300)
+    view.resize(width, 300)
     view.show()
     qtbot.waitExposed(view)
+    qtbot.wait(20)  # laid out while empty ("no pass yet"), as in the window
     view.set_session(session_with_long_ids(suffix))
     qtbot.wait(10)
     combo = view.node
     ids = [combo.itemText(index) for index in range(combo.count())]
     longest = max(combo.fontMetrics().horizontalAdvance(text) for text in ids)
     assert text_room(combo) >= longest
+    assert combo.width() >= combo.sizeHint().width()
     assert combo.toolTip() == combo.currentText()
