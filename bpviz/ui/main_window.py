@@ -33,6 +33,7 @@ from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
 from bpviz.ui.canvas.view import READABLE_SCALE
 from bpviz.ui.clipboard import NodeClipboard
+from bpviz.ui.dock_room import make_room
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
 from bpviz.ui.held_weights import HeldWeights
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.setDockNestingEnabled(True)
         self.panels_menu = None
+        self._room_timer = QTimer(self, singleShot=True, interval=0)
+        self._room_timer.timeout.connect(lambda: make_room(self, self.view))
         self.palette = Palette()
         self.inspector = Inspector(self.editor)
         self.actions_ = menus.build_menus(self)
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         dock.setObjectName(f"{title.lower().replace(' ', '_')}_dock")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        dock.visibilityChanged.connect(lambda _shown: self._room_timer.start())
         if self.panels_menu is not None:
             self.panels_menu.addAction(dock.toggleViewAction())
         return dock
@@ -315,6 +319,10 @@ class MainWindow(QMainWindow):
             self._docks_sized = True
             self.resizeDocks(self.docks, [250, 330], Qt.Orientation.Horizontal)
         QTimer.singleShot(0, self.fit_once)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._room_timer.start()  # a small window shrinks the docks, not only the canvas
 
     def apply_theme(self, theme: Theme) -> None:
         for name in ("light", "dark"):

@@ -118,3 +118,22 @@ def test_the_wheel_zooms_about_the_mouse(qtbot):
     under = view.mapToScene(spot)
     view.zoom(1.5, QPointF(spot))
     assert pixels_apart(view, view.mapToScene(spot), under) <= 3
+
+
+def test_a_small_window_keeps_half_of_itself_for_the_canvas(qtbot):
+    window, _ = make_window(qtbot, TINY_CNN)
+    window.stepping.synchronous = True
+    window.stepping.request("step")  # the tensor, formula and training docks appear
+    qtbot.wait(50)
+    window.resize(800, 500)
+    qtbot.wait(100)
+    view = window.view
+    assert view.width() >= 0.45 * window.width()
+    assert view.height() >= 180
+    window.resize(1600, 1000)
+    qtbot.wait(100)
+    window.stepping.docks["formula"].raise_()  # behind it, the training panel
+    window.training_dock.raise_()
+    qtbot.wait(100)
+    panel = window.training_dock.widget()
+    assert panel.height() >= panel.minimumSizeHint().height()

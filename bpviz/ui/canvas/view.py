@@ -41,6 +41,7 @@ class GraphView(QGraphicsView):
         # following the current node scrolls; both then repaint only what changed
         # (a scroll blits the rest) instead of every wire and label on the canvas.
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setAcceptDrops(True)
         self._wire_from: PortItem | None = None
         self._wire_item: QGraphicsPathItem | None = None
