@@ -6,22 +6,34 @@ a step of `session` (a StepSession), the whole pass as a GIF or PNG frames,
 the pass's tensors (.npz, CSV, heatmaps) and, with `metrics` (metric rows,
 e.g. a Trainer's or a CurveRecorder's), the training curves.
 
-The preview is the picture itself at a small DPI; the size line gives the
-output's size in pixels and inches. `export_to(path)` writes without asking
-(tests and scripts); the Export… button asks for the path first. Animations
-report progress frame by frame, and Cancel stops them with nothing written
-(frames are painted from the canvas, so between frames the dialog handles
-its events rather than running in another thread).
+The preview is the picture itself at a small DPI (made here: a few tens of
+ms); the size line gives the output's size in pixels and inches.
+
+Exporting runs in a process of its own (bpviz.ui.process_job, the job is
+bpviz.ui.export_job.run_export), every kind the same way: the frames of an
+animation are painted from a QGraphicsScene, which only the GUI thread of a
+process may use, and a GIF is then encoded in one piece (deep_residual_20's
+124 steps at 150 dpi: 30–75 s, most of it encoding). Single pictures are
+quicker but not quick enough for the UI thread either (measured on the
+examples: graph SVG up to 0.2 s, PNG up to 0.37 s, tensor heatmaps 2 s, CSV
+0.24 s); the process costs about half a second to start, which one path for
+everything is worth.
+
+`export_to(path)` starts writing without asking (tests and scripts); the
+Export… button asks for the path first. The progress bar follows the job,
+Cancel stops it with nothing written (killed if it has not stopped within
+KILL_SECONDS), and the status line tells how it ended; `export_finished(ok)`
+follows, and `exported(path)` after a success. Closing the dialog, or its
+deletion, cancels a running export the same way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -37,8 +49,12 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.graph import GraphDocument
+from bpviz.ui.export_job import STEPPED, ExportOptions, make_exporter, run_export
+from bpviz.ui.process_job import News, ProcessJob
 
 PREVIEW_DPI = 48
+POLL_MS = 30
+KILL_SECONDS = 3.0  # a cancelled export that has not stopped by then is killed
 # kind → (label, file filter or None for a folder, needs a session, needs metrics)
 KINDS = {
     "svg": ("Graph as SVG", "SVG (*.svg)", False, False),
@@ -55,19 +71,27 @@ KINDS = {
     "curves_csv": ("Training curves as CSV", "CSV (*.csv)", False, True),
 }
 PICTURES = {"svg", "pdf", "png", "gif", "frames", "curves_png", "curves_svg"}
-STEPPED = {"svg", "pdf", "png"}
 RASTER = {"png", "gif", "frames", "heatmaps", "curves_png"}
 
 
 class ExportDialog(QDialog):
     exported = Signal(str)  # the path written
+    export_finished = Signal(bool)  # True: written; False: failed or cancelled
 
     def __init__(self, document: GraphDocument, session=None, metrics=None,
                  parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.document, self.session, self.metrics = document, session, metrics
-        self._exporter = None
+        self._job: ProcessJob | None = None
+        # NOTE: the job is also held outside the dialog, for the lambda below: it
+        # must not keep the dialog alive, and must still see the job once the
+        # dialog's C++ side is gone.
+        box = self._job_box = [None]
+        self.destroyed.connect(lambda *_: _abandon(box[0]))
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self._poll)
         self._preview_image: QImage | None = None
         self.kind = QComboBox()
         for key, (label, _, needs_session, needs_metrics) in KINDS.items():
@@ -208,47 +232,18 @@ class ExportDialog(QDialog):
             return f"{len(tensors)} tensors, {values:,} values"
         return f"{len(self.metrics)} rows of metrics"
 
+    def options(self, preview: bool = False) -> ExportOptions:
+        """The current choices (at a small DPI for the preview)."""
+        return ExportOptions(dpi=PREVIEW_DPI if preview else self.dpi.value(),
+                             theme=self.theme.currentData(),
+                             transparent=self.transparent.isChecked(),
+                             step=self.step.value() if self.session is not None else 0,
+                             preview=preview)
+
     def make_exporter(self, kind: str | None = None, preview: bool = False):
-        """The exporter for the current choices (at a small DPI for the preview)."""
-        kind = kind or self.current_kind
-        dpi = PREVIEW_DPI if preview else self.dpi.value()
-        theme, transparent = self.theme.currentData(), self.transparent.isChecked()
-        if kind.startswith("curves_"):
-            from bpviz.export.curves import CurvesExporter
-
-            fmt = "png" if preview else kind.split("_")[1]
-            return CurvesExporter(self.metrics, fmt, theme=theme,
-                                  dpi=dpi if preview or kind == "curves_png" else None,
-                                  transparent=transparent)
-        if kind in STEPPED:
-            from bpviz.export import graph
-
-            step = self.step.value() if self.session is not None else 0
-            options = dict(theme=theme, transparent=transparent,
-                           session=self.session if step else None,
-                           position=step - 1 if step else None)
-            if kind == "png" or preview:
-                return graph.PngExporter(self.document, dpi=dpi, **options)
-            return {"svg": graph.SvgExporter, "pdf": graph.PdfExporter}[kind](self.document,
-                                                                              **options)
-        return self._pass_exporter(kind, dpi, theme, transparent)
-
-    def _pass_exporter(self, kind: str, dpi: float, theme: str, transparent: bool):
-        from bpviz.export import animation, tensors
-        from bpviz.export.devices import base_dpi
-        from bpviz.export.heatmaps import HeatmapExporter
-        from bpviz.export.tikz import TikzExporter
-
-        if kind == "tex":
-            return TikzExporter(self.document)
-        if kind == "gif":
-            return animation.GifExporter(self.document, self.session, theme=theme, dpi=dpi)
-        if kind == "frames":
-            return animation.FramesExporter(self.document, self.session, theme=theme, dpi=dpi,
-                                            transparent=transparent)
-        if kind == "heatmaps":
-            return HeatmapExporter(self.session, theme=theme, scale=dpi / base_dpi())
-        return {"npz": tensors.NpzExporter, "csv": tensors.CsvExporter}[kind](self.session)
+        """The exporter for the current choices, in this process (the previews)."""
+        return make_exporter(kind or self.current_kind, self.document, self.session,
+                             self.metrics, self.options(preview))
 
     # -- exporting ----------------------------------------------------------
     def choose_and_export(self) -> None:
@@ -260,39 +255,72 @@ class ExportDialog(QDialog):
         if path:
             self.export_to(path)
 
-    def export_to(self, path: str | Path) -> bool:
-        """Write the current choice to `path`; False (and a message) when it fails
-        or is cancelled."""
-        from bpviz.export.base import ExportCancelled, ExportError
+    @property
+    def exporting(self) -> bool:
+        return self._job is not None
 
+    def export_to(self, path: str | Path) -> bool:
+        """Start writing the current choice to `path` in the export's process; False
+        (and nothing happens) when an export is already running. `export_finished`
+        tells how it went (at once when the job cannot even start)."""
+        if self._job is not None:
+            return False
+        # NOTE: a copy: the editor's document holds its listeners (the editor), which
+        # neither pickle nor belong in the export.
+        job = ProcessJob(run_export, self.current_kind, self.document.copy(), self.session,
+                         self.metrics, self.options(), str(path), name="bpviz-export")
+        try:
+            job.start()
+        except Exception as error:  # noqa: BLE001 - e.g. a pass that does not pickle
+            self.status.setText(f"Could not export: {error}")
+            self.export_finished.emit(False)
+            return True
+        self._job = self._job_box[0] = job
+        self.progress.setRange(0, 0)  # busy until the first frame
         self.progress.setVisible(True)
-        self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
         self.export_button.setEnabled(False)
-        try:
-            self._exporter = self.make_exporter()
-            self._exporter.progress = self._on_progress
-            written = self._exporter.export(path)
-        except ExportCancelled:
-            self.status.setText("Cancelled: nothing was written.")
-            return False
-        except (ExportError, OSError) as error:
-            self.status.setText(f"Could not export: {error}")
-            return False
-        finally:
-            self._exporter = None
-            self.cancel_button.setEnabled(False)
-            self.export_button.setEnabled(True)
-            self.progress.setVisible(False)
-        self.status.setText(f"Wrote {written}")
-        self.exported.emit(str(written))
+        self.status.setText(f"Exporting to {path}…")
+        self._poll_timer.start()
         return True
 
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        QApplication.processEvents()  # repaint, and let Cancel be clicked
-
     def cancel(self) -> None:
-        if self._exporter is not None:
-            self._exporter.cancel()
+        if self._job is not None:
+            self._job.cancel(kill_after=KILL_SECONDS)
+            self.status.setText("Cancelling…")
+
+    def done(self, result: int) -> None:  # closing the dialog stops the export
+        self.cancel()
+        super().done(result)
+
+    def _poll(self) -> None:
+        news = self._job.poll()
+        if news.progress is not None:
+            done, total = news.progress
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+            if done >= total:
+                self.status.setText("Writing the file…")
+        if news.finished:
+            self._finish(news)
+
+    def _finish(self, news: News) -> None:
+        self._poll_timer.stop()
+        self._job = self._job_box[0] = None
+        self.cancel_button.setEnabled(False)
+        self.export_button.setEnabled(True)
+        self.progress.setVisible(False)
+        if news.cancelled:
+            self.status.setText("Cancelled: nothing was written.")
+        elif news.error is not None:
+            self.status.setText(f"Could not export: {news.error}")
+        else:
+            self.status.setText(f"Wrote {news.result}")
+            self.exported.emit(news.result)
+        self.export_finished.emit(news.error is None and not news.cancelled)
+
+
+def _abandon(job: ProcessJob | None) -> None:
+    """The dialog is gone: stop its export (a cancel, then a kill if need be)."""
+    if job is not None and job.running:
+        job.cancel(kill_after=KILL_SECONDS)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 from PIL import Image
 
 pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QTimer  # noqa: E402
 
 from bpviz.export.curves import CurveRecorder  # noqa: E402
 from bpviz.ui.export_dialog import ExportDialog  # noqa: E402
@@ -50,40 +53,77 @@ def test_preview_and_size_follow_the_choices(dialog):
     assert not dialog.dpi.isEnabled()
 
 
-def test_exports_a_step_as_svg(dialog, tmp_path):
+def export_and_wait(qtbot, widget, path, timeout: int = 60_000) -> bool:
+    """Export to `path` in the dialog's process and wait for the outcome."""
+    with qtbot.waitSignal(widget.export_finished, timeout=timeout) as outcome:
+        assert widget.export_to(path)
+    return outcome.args[0]
+
+
+def test_exports_a_step_as_svg(qtbot, dialog, tmp_path):
     dialog.set_kind("svg")
     dialog.step.setValue(12)
     written = []
     dialog.exported.connect(written.append)
-    assert dialog.export_to(tmp_path / "step.svg")
+    assert export_and_wait(qtbot, dialog, tmp_path / "step.svg")
     root = ET.parse(tmp_path / "step.svg").getroot()
     text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "step 12/14" in text
     assert written == [str(tmp_path / "step.svg")]
+    assert dialog.status.text() == f"Wrote {tmp_path / 'step.svg'}"
 
 
-def test_gif_with_progress_and_cancel(dialog, tmp_path):
+def test_a_gif_is_made_while_the_window_keeps_ticking(qtbot, dialog, tmp_path):
+    # NOTE: at 150 dpi the frames take ~0.15 s and the GIF's encoding ~0.8 s in
+    # one piece: on the UI thread, the timer below would miss that long.
     dialog.set_kind("gif")
-    dialog.dpi.setValue(30)
-    assert dialog.export_to(tmp_path / "pass.gif")
+    dialog.dpi.setValue(150)
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    try:
+        assert export_and_wait(qtbot, dialog, tmp_path / "pass.gif")
+    finally:
+        timer.stop()
     with Image.open(tmp_path / "pass.gif") as gif:
         assert gif.n_frames == len(dialog.session.steps)
-
-    def cancel_soon(done, total):  # as if Cancel were clicked during the second frame
-        if done == 2:
-            dialog.cancel_button.click()
-
-    original = dialog._on_progress
-    dialog._on_progress = lambda done, total: (original(done, total), cancel_soon(done, total))
-    assert not dialog.export_to(tmp_path / "again.gif")
-    assert "Cancelled" in dialog.status.text()
-    assert not (tmp_path / "again.gif").exists()
+    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:])]
+    assert len(ticks) > 20 and max(gaps) < 0.15, f"the UI stalled for {max(gaps):.3f} s"
+    assert not dialog.progress.isVisible() and dialog.export_button.isEnabled()
 
 
-def test_curves_and_errors(dialog, tmp_path):
+def test_cancel_writes_nothing_and_ends_the_process(qtbot, dialog, tmp_path):
+    dialog.set_kind("gif")
+    dialog.dpi.setValue(200)
+    assert dialog.export_to(tmp_path / "pass.gif")
+    job = dialog._job
+    qtbot.waitUntil(lambda: dialog.progress.maximum() > 0, timeout=30_000)  # frames begun
+    with qtbot.waitSignal(dialog.export_finished, timeout=15_000) as outcome:
+        dialog.cancel_button.click()
+    assert outcome.args == [False]
+    assert dialog.status.text() == "Cancelled: nothing was written."
+    qtbot.waitUntil(lambda: not job.process.is_alive(), timeout=5_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closing_the_dialog_stops_the_export(qtbot, dialog, tmp_path):
+    dialog.set_kind("frames")
+    dialog.show()
+    assert dialog.export_to(tmp_path / "frames")
+    job = dialog._job
+    dialog.close()
+    qtbot.waitUntil(lambda: not job.process.is_alive(), timeout=10_000)
+    assert not (tmp_path / "frames").exists()
+
+
+def test_curves_and_errors(qtbot, dialog, tmp_path):
     dialog.set_kind("curves_png")
-    assert dialog.export_to(tmp_path / "curves.png")
+    assert export_and_wait(qtbot, dialog, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
     dialog.set_kind("npz")
-    assert not dialog.export_to(tmp_path / "missing" / "t.npz")
+    assert not export_and_wait(qtbot, dialog, tmp_path / "missing" / "t.npz")
+    assert dialog.status.text().startswith("Could not export: ")
     assert "does not exist" in dialog.status.text()
     assert isinstance(CurveRecorder().rows, list)
