@@ -3,12 +3,16 @@
 FileExtras opens the ExportDialog with the editor's graph, the step-through
 pass (if one is built) and the last training run's metrics (if there was
 one). Import from PyTorch asks about unsaved changes first (like Open), then
-for a .py file, a factory and an input shape, and imports on a worker thread
-(torch loads slowly); the graph opens as a new unsaved document and its
-weights become the window's (HeldWeights). Export to PyTorch writes model.py
-with write_export and, beside it, model.npz with the weights step-through
-would show, which the module's usage note loads. Every failure is shown with
-the window's `show_error` and leaves the graph as it was.
+for a .py file, a factory and an input shape, and imports in a process of
+its own (bpviz.ui.process_job): the file runs the user's code, which may take
+long or never return, and only a process can be stopped whatever it does.
+Meanwhile the status bar shows a busy bar and a Cancel button; Cancel kills
+the process and nothing changes ("import cancelled"). The graph opens as a
+new unsaved document and its weights become the window's (HeldWeights).
+Export to PyTorch writes model.py with write_export and, beside it,
+model.npz with the weights step-through would show, which the module's usage
+note loads (on a worker thread: it runs only bpviz's code). Every failure is
+shown with the window's `show_error` and leaves the graph as it was.
 
 The dialogs go through `run_export_dialog`, `ask_torch_import` and
 `ask_torch_export_path`, which tests replace. `synchronous = True` runs the
@@ -20,23 +24,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressBar, QToolButton
 
 from bpviz.engine import OPS
 from bpviz.ui.import_dialog import ImportRequest, TorchImportDialog
+from bpviz.ui.process_job import News, ProcessJob
 from bpviz.ui.stepthrough.worker import Job
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
 
 PY_FILTER = "Python files (*.py);;All files (*)"
+POLL_MS = 50
 
 
 def _import(request: ImportRequest):
     from bpviz.oracle.importer import import_torch
 
     return import_torch(request.spec, request.shape)
+
+
+def _import_in_child(child, request: ImportRequest):
+    """The import's process: the ImportedModel (a GraphDocument and its weights)."""
+    return _import(request)
 
 
 def _export(document, path: str, weights_path: str | None) -> str:
@@ -53,7 +64,26 @@ class FileExtras(QObject):
         super().__init__(window)
         self.window = window
         self.synchronous = False
-        self.job: Job | None = None
+        self.job: Job | ProcessJob | None = None  # the torch work running, if any
+        self._pending_import: tuple | None = None  # (request, asked_at) while importing
+        # NOTE: held outside self too, for the lambda: it must see the process once
+        # the window (and this object) are gone, a factory may never return.
+        box = self._import_box = [None]
+        self.destroyed.connect(lambda *_: box[0] is not None and box[0].kill())
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self._poll_import)
+        self.busy = QProgressBar()
+        self.busy.setObjectName("torch_busy")
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(140)
+        self.cancel = QToolButton()
+        self.cancel.setObjectName("torch_cancel")
+        self.cancel.setText("Cancel")
+        self.cancel.clicked.connect(self.cancel_import)
+        for widget in (self.busy, self.cancel):
+            window.statusBar().addPermanentWidget(widget)
+            widget.hide()
 
     # -- dialogs (tests replace these) -------------------------------------------
     def run_export_dialog(self, dialog) -> None:
@@ -108,12 +138,52 @@ class FileExtras(QObject):
             return
         stack = self.window.editor.undo_stack
         asked_at = (self.window.editor.doc, stack.index())
-        job = Job(_import, request, parent=self)
-        job.finished.connect(lambda result: self._imported(request, result, asked_at))
-        job.failed.connect(lambda message: self._failed("Cannot import from PyTorch",
-                                                        message))
-        self._start(job, f"importing {request.factory} from {Path(request.path).name} "
-                         f"(loading PyTorch)…")
+        busy = f"importing {request.factory} from {Path(request.path).name} (loading PyTorch)…"
+        if self.synchronous:
+            job = Job(_import, request, parent=self)
+            job.finished.connect(lambda result: self._imported(request, result, asked_at))
+            job.failed.connect(lambda message: self._failed("Cannot import from PyTorch",
+                                                            message))
+            self._start(job, busy)
+            return
+        self.job = self._import_box[0] = ProcessJob(_import_in_child, request,
+                                                    name="bpviz-torch-import")
+        self._pending_import = (request, asked_at)
+        self.job.start()
+        self.window.statusBar().showMessage(busy)
+        self._show_busy(True)
+        self._poll_timer.start()
+
+    def cancel_import(self) -> None:
+        """Kill the import's process: the user's code may not listen to anything."""
+        if isinstance(self.job, ProcessJob):
+            self.job.kill()
+            self._poll_import()
+
+    def _poll_import(self) -> None:
+        job = self.job
+        if not isinstance(job, ProcessJob):
+            self._poll_timer.stop()
+            return
+        news: News = job.poll()
+        if not news.finished:
+            return
+        self._poll_timer.stop()
+        self._show_busy(False)
+        request, asked_at = self._pending_import
+        self._pending_import = self._import_box[0] = None
+        if news.cancelled:
+            self.job = None
+            self.window.statusBar().clearMessage()
+            self.window.show_message("import cancelled")
+        elif news.error is not None:
+            self._failed("Cannot import from PyTorch", news.error)
+        else:
+            self._imported(request, news.result, asked_at)
+
+    def _show_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.cancel.setVisible(busy)
 
     def _imported(self, request: ImportRequest, result, asked_at) -> None:
         self.job = None

@@ -80,6 +80,26 @@ def test_ctrl_e_opens_the_export_dialog_with_the_pass(qtbot, window):
     dialog.close()
 
 
+def test_the_window_pass_is_exported_in_a_process(qtbot, window, tmp_path):
+    from bpviz.export.tensors import collect_tensors
+
+    def export_while_shown(dialog):  # as exec() would: the dialog is deleted after it
+        dialog.set_kind("npz")
+        with qtbot.waitSignal(dialog.export_finished, timeout=60_000) as outcome:
+            assert dialog.export_to(tmp_path / "pass.npz")
+        assert outcome.args == [True], dialog.status.text()
+
+    assert window.stepping.build_now() is None
+    window.files.run_export_dialog = export_while_shown
+    window.actions_["export"].trigger()
+    assert window.statusBar().currentMessage() == f"exported {tmp_path / 'pass.npz'}"
+    expected = collect_tensors(window.stepping.session)
+    with np.load(tmp_path / "pass.npz") as tensors:  # the very pass the window shows
+        assert sorted(tensors.files) == sorted(expected)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(tensors[key], value)
+
+
 def test_without_a_pass_the_dialog_offers_the_graph_only(window):
     shown = []
     window.files.run_export_dialog = shown.append
@@ -96,7 +116,7 @@ def test_import_opens_the_model_as_a_new_unsaved_graph_with_its_weights(qtbot, w
     import_model(qtbot, window, model_file)
     editor = window.editor
     assert window.answers.errors == []
-    assert gc.isenabled()  # paused while torch was imported on the worker thread
+    assert gc.isenabled()  # no worker thread left the collector paused
     assert [node.op for node in editor.doc.nodes.values()] == [
         "input", "conv2d", "relu", "flatten", "dense"]
     assert editor.path is None and editor.is_modified
@@ -119,6 +139,25 @@ def test_a_bad_factory_shows_the_error_and_keeps_the_graph(qtbot, window, model_
     assert "not a torch nn.Module" in window.answers.errors[-1][1]
     assert window.editor.doc is before and window.editor.text() == text
     assert window.weights.current is None
+
+
+def test_an_import_that_hangs_can_be_cancelled(qtbot, window, tmp_path):
+    path = tmp_path / "hangs.py"
+    path.write_text("import time\n\n\ndef make():\n    time.sleep(1000)\n", "utf-8")
+    before, text = window.editor.doc, window.editor.text()
+    window.files.ask_torch_import = lambda: ImportRequest(str(path), "make", SHAPE)
+    window.actions_["import_torch"].trigger()
+    job = window.files.job
+    assert job.process.is_alive() and window.files.cancel.isVisible()
+    qtbot.wait(1500)  # well into the factory
+    assert window.files.job is job and job.process.is_alive()
+    window.files.cancel.click()
+    wait_for_torch(qtbot, window)
+    qtbot.waitUntil(lambda: not job.process.is_alive(), timeout=5_000)
+    assert window.statusBar().currentMessage() == "import cancelled"
+    assert not window.files.busy.isVisible() and not window.files.cancel.isVisible()
+    assert window.editor.doc is before and window.editor.text() == text
+    assert window.answers.errors == [] and window.weights.current is None
 
 
 def test_import_asks_about_unsaved_changes_first(qtbot, window, model_file):
