@@ -153,9 +153,13 @@ class ProcessJob:
 
     def start(self) -> None:
         handle, path = tempfile.mkstemp(prefix="bpviz-job-", suffix=".pickle")
-        with os.fdopen(handle, "wb") as file:
-            pickle.dump(self.args, file, protocol=pickle.HIGHEST_PROTOCOL)
         self._payload = Path(path)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                pickle.dump(self.args, file, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # e.g. an argument that does not pickle
+            self._payload.unlink(missing_ok=True)
+            raise
         context = multiprocessing.get_context("spawn")  # never fork a Qt process
         self._data, child_data = context.Pipe(duplex=False)
         child_control, self._control = context.Pipe(duplex=False)
