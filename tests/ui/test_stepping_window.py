@@ -239,3 +239,21 @@ def test_opening_another_graph_while_dots_travel(qtbot, cnn):
     assert cnn.open_path(str(RESNET))
     assert controller.session is None and not controller.presenter.pulses.running
     qtbot.wait(500)
+
+
+def test_a_narrow_window_keeps_the_torch_check_in_sight_and_elides_the_step(qtbot, cnn):
+    controller = started(qtbot, cnn)
+    bar = controller.bar
+    cnn.resize(1024, 640)
+    qtbot.waitUntil(lambda: bar.width() <= 1024)
+    qtbot.wait(50)
+    verify_button = bar.widgetForAction(bar.verify_action)
+    assert verify_button is not None and verify_button.isVisible()
+    assert bar.weights.isVisible()
+    full = bar.label.text()
+    assert full.startswith("phase: forward · step 1/7")  # text() is whole
+    if bar.label.is_elided():
+        assert bar.label.shown_text().endswith("…") and bar.label.toolTip() == full
+    cnn.resize(1600, 1000)
+    qtbot.waitUntil(lambda: not bar.label.is_elided())
+    assert bar.label.toolTip() == ""

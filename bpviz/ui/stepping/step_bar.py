@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QSlider, QStyle, QToolBar, QWidget
 
 from bpviz.engine.stepping import StepSession
+from bpviz.ui.stepping.elided_label import ElidedLabel
 
 SPEEDS = (0.5, 1, 2, 3, 5, 8, 12, 20)  # steps per second, one per slider notch
 
@@ -39,13 +40,11 @@ class StepBar(QToolBar):
                                         self.toggle_play)
         self.play_action.setCheckable(True)
         self._build_speed()
-        self.label = QLabel()
+        self.label = ElidedLabel()
         self.label.setObjectName("step_label")
         font = self.label.font()
         font.setPointSize(max(font.pointSize(), 11))
         self.label.setFont(font)
-        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.addWidget(self.label)
         self.set_session(session)
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSpinBox, QWidget
 from bpviz.ui.stepping import StepBar
 
 MAX_BATCH = 64
+SPIN_CHROME = 36  # pixels of a spin box around its text: frame and arrows
 
 
 class WindowStepBar(StepBar):
@@ -54,6 +55,10 @@ class WindowStepBar(StepBar):
         spin.setToolTip(tip)
         spin.setKeyboardTracking(False)
         spin.valueChanged.connect(lambda _value: self.settings_changed.emit())
+        # NOTE: sized for seven digits, not for the largest seed: the bar must keep
+        # its other widgets in sight in a narrow window.
+        digits = spin.fontMetrics().horizontalAdvance(prefix + "0" * min(7, len(str(high))))
+        spin.setMaximumWidth(digits + SPIN_CHROME)
         self.addWidget(spin)
         return spin
 
