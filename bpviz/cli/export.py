@@ -8,6 +8,13 @@ What is written follows --to's ending:
   a folder         with --frames: the pass as frame_0001.png …; with --heatmaps: a PNG per tensor
 With --curves, --to curves.{png,svg,pdf,csv} draws --metrics (a metrics.csv of bpviz train).
 
+--layout places the nodes of a graph picture (.svg .pdf .png .tex .gif, --frames):
+  auto (default)  as on the canvas, unless that picture is more than 3:1 wide
+  canvas          as on the canvas
+  slide           wrapped into rows, as many columns a row as bring the picture
+                  nearest --aspect (default 16:9; e.g. 4:3 or 1.6)
+The graph file itself is not changed.
+
 Steps are counted over the whole pass: 1 … F are the forward steps, F+1 … N the
 backward ones (the phase follows from K); 0 is before the first step.
 """
@@ -24,16 +31,17 @@ GRAPH_PICTURES = (".svg", ".pdf", ".png")
 ENDINGS = GRAPH_PICTURES + (".tex", ".npz", ".csv", ".gif")
 # Which options each kind of export reads: anything else given is a mistake.
 USES = {
-    "graph": {"dpi", "step", "theme", "transparent"},
-    "tikz": set(),
+    "graph": {"dpi", "step", "theme", "transparent", "layout", "aspect"},
+    "tikz": {"layout", "aspect"},
     "bmatrix": {"tensor", "sample"},
     "tensors": set(),
     "heatmaps": {"dpi", "theme", "sample"},
-    "gif": {"dpi", "theme"},
-    "frames": {"dpi", "theme", "transparent"},
+    "gif": {"dpi", "theme", "layout", "aspect"},
+    "frames": {"dpi", "theme", "transparent", "layout", "aspect"},
     "curves": {"dpi", "theme", "transparent", "metrics"},
 }
-CHOSEN = ("dpi", "step", "theme", "transparent", "tensor", "sample", "metrics")
+CHOSEN = ("dpi", "step", "theme", "transparent", "tensor", "sample", "metrics", "layout",
+          "aspect")
 
 
 def add_parser(commands) -> None:
@@ -49,6 +57,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--step", type=int, metavar="K", help="draw the graph at step K")
     parser.add_argument("--theme", choices=("light", "dark"), help="default: light (for print)")
     parser.add_argument("--transparent", action="store_true", help="no background")
+    parser.add_argument("--layout", type=layout_name, metavar="{auto,canvas,slide}",
+                        help="where the nodes go (default: auto, see above)")
+    parser.add_argument("--aspect", type=aspect_ratio, metavar="W:H",
+                        help="the picture's width:height for --layout slide (default 16:9)")
     parser.add_argument("--frames", action="store_true", help="--to a folder of PNG frames")
     parser.add_argument("--heatmaps", action="store_true", help="--to a folder of heatmaps")
     parser.add_argument("--tensor", metavar="KEY[i,…]",
@@ -68,6 +80,33 @@ def dots_per_inch(text: str) -> float:
     if not 10 <= value <= 2400:
         raise argparse.ArgumentTypeError(f"must lie between 10 and 2400, got {text}")
     return value
+
+
+def layout_name(text: str) -> str:
+    from bpviz.export.slide import LAYOUTS
+
+    if text not in LAYOUTS:
+        raise argparse.ArgumentTypeError(f"choose {', '.join(LAYOUTS)}; got {text!r}")
+    return text
+
+
+def aspect_ratio(text: str) -> float:
+    from bpviz.export.slide import LayoutError, parse_aspect
+
+    try:
+        return parse_aspect(text)
+    except LayoutError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def layout_options(args: argparse.Namespace) -> dict:
+    """The exporters' layout and aspect (--aspect alone means --layout slide)."""
+    from bpviz.export.slide import SLIDE_ASPECT
+
+    layout = args.layout or ("slide" if args.aspect is not None else "auto")
+    if args.aspect is not None and layout == "canvas":
+        raise CliError("--aspect is for --layout slide (or auto), not --layout canvas")
+    return dict(layout=layout, aspect=args.aspect or SLIDE_ASPECT)
 
 
 def kind_of(args: argparse.Namespace) -> str:
@@ -105,6 +144,8 @@ def check_arguments(args: argparse.Namespace, kind: str) -> None:
         raise CliError("name the graph file to export (GRAPH.json)")
     if args.sample is not None and args.sample < 0:
         raise CliError(f"--sample must be 0 or more, got {args.sample}")
+    if "layout" in USES[kind]:
+        layout_options(args)
     check_writable(Path(args.to), folder=kind in ("frames", "heatmaps"))
 
 
@@ -159,7 +200,7 @@ def make_exporter(args: argparse.Namespace, kind: str):
         from bpviz.cli.common import load_document
         from bpviz.export.tikz import TikzExporter
 
-        return TikzExporter(load_document(args.graph))
+        return TikzExporter(load_document(args.graph), **layout_options(args))
     if kind == "graph" and args.step is None:
         from bpviz.cli.common import load_document
 
@@ -189,7 +230,7 @@ def graph_exporter(args, document, session, position):
     from bpviz.export.graph import PdfExporter, PngExporter, SvgExporter
 
     options = dict(theme=args.theme or "light", transparent=args.transparent,
-                   session=session, position=position)
+                   session=session, position=position, **layout_options(args))
     ending = Path(args.to).suffix.lower()
     if ending == ".png":
         return PngExporter(document, dpi=args.dpi, **options)
@@ -219,7 +260,8 @@ def pass_exporter(args, kind: str, document, session):
         return HeatmapExporter(session, sample=args.sample or 0, theme=theme, scale=scale)
     from bpviz.export.animation import FramesExporter, GifExporter
 
+    layout = layout_options(args)
     if kind == "gif":
-        return GifExporter(document, session, theme=theme, dpi=args.dpi)
+        return GifExporter(document, session, theme=theme, dpi=args.dpi, **layout)
     return FramesExporter(document, session, theme=theme, dpi=args.dpi,
-                          transparent=args.transparent)
+                          transparent=args.transparent, **layout)

@@ -5,7 +5,8 @@ with the step's formula as its caption (describe_step's title, its formula
 lines with shapes and, muted, where the upstream gradient comes from: see
 bpviz.export.caption) and the colour bar of the wires' gradient norms. All
 frames show the same part of the scene at the same size, with room for the
-tallest caption, so they line up.
+tallest caption, so they line up. `layout="slide"` wraps a long graph into
+rows that fit a slide (bpviz.export.slide), as the graph figures do.
 
 GifExporter writes an animated GIF with Pillow (Qt cannot write GIFs): each
 frame gets its own 256-colour palette, without dithering, so lines and text
@@ -29,7 +30,8 @@ from bpviz.engine.stepping import StepSession
 from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
 from bpviz.export.devices import check_dpi, raster_image
 from bpviz.export.figure import SceneFigure, step_state
-from bpviz.export.paint import FigurePainter, caption_height
+from bpviz.export.paint import CAPTION_HEIGHT, LEGEND_HEIGHT, FigurePainter, caption_height
+from bpviz.export.slide import SLIDE_ASPECT, check_layout
 from bpviz.graph import GraphDocument
 
 FRAME_MS = 1200
@@ -45,6 +47,7 @@ class FramesExporter(Exporter):
 
     def __init__(self, document: GraphDocument, session: StepSession, theme: str = "light",
                  dpi: float | None = None, transparent: bool = False,
+                 layout: str = "canvas", aspect: float = SLIDE_ASPECT,
                  progress: Progress | None = None) -> None:
         super().__init__(progress)
         dpi = None if dpi is None else check_dpi(dpi)
@@ -56,6 +59,7 @@ class FramesExporter(Exporter):
         ensure_app()
         self.document, self.session = document, session
         self.theme, self.dpi, self.transparent = theme, dpi, transparent
+        self.layout, self.aspect = check_layout(layout), aspect
 
     @property
     def frame_count(self) -> int:
@@ -63,7 +67,8 @@ class FramesExporter(Exporter):
 
     def data(self) -> list[QImage]:
         """The frames, in step order."""
-        figure = SceneFigure(self.document, self.theme)
+        figure = SceneFigure(self.document, self.theme, self.layout, self.aspect,
+                             reserve_height=CAPTION_HEIGHT + LEGEND_HEIGHT)
         try:
             total = self.frame_count
             states = [step_state(self.session, position) for position in range(total)]

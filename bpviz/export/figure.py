@@ -8,6 +8,13 @@ current node glows, done nodes carry a bar, backward wires are coloured and
 thickened by their gradient's norm on a log scale over the whole pass, "+"
 where a fork sums gradients).
 
+Layout: `SceneFigure(..., layout="slide")` moves the nodes of its copy into
+rows that fit a slide (bpviz.export.slide): it tries each cut of the columns
+into rows on the scene itself, routed as the canvas routes a wrapped graph,
+and keeps the one whose picture (plus `reserve_height`, room for a caption)
+comes nearest the aspect ratio; "auto" does so only for a picture more than
+3:1 wide. The document given is never touched.
+
 Themes: the canvas reads the theme in use when it paints. `painting_theme`
 sets the theme a figure asks for around each of its (synchronous) renders
 only, without the signal or the saved setting of a real theme switch, so
@@ -33,6 +40,13 @@ from PySide6.QtWidgets import QGraphicsItem
 from bpviz.engine.formulas import describe_step
 from bpviz.engine.stepping import StepSession, WireKey
 from bpviz.export.base import ensure_app
+from bpviz.export.slide import (
+    SLIDE_ASPECT,
+    check_layout,
+    closest_to,
+    slide_arrangements,
+    wants_slide,
+)
 from bpviz.graph import GraphDocument
 
 MARGIN = 24.0
@@ -109,7 +123,9 @@ def step_state(session: StepSession, position: int) -> StepState:
 class SceneFigure:
     """The canvas's scene for `document`, in `theme`, ready to render."""
 
-    def __init__(self, document: GraphDocument, theme: str = "light") -> None:
+    def __init__(self, document: GraphDocument, theme: str = "light", layout: str = "canvas",
+                 aspect: float = SLIDE_ASPECT, reserve_height: float = 0.0) -> None:
+        check_layout(layout)
         ensure_app()
         from bpviz.scene.model import DocumentModel
         from bpviz.scene.scene import GraphScene
@@ -120,8 +136,29 @@ class SceneFigure:
             self.model = DocumentModel(document)
             self.scene = GraphScene(self.model)
             self.scene.route_all()
+            bounds = self.bounds()
+            if wants_slide(layout, bounds.width(), bounds.height() + reserve_height):
+                self.fit_slide(aspect, reserve_height)
         self.scene.clearSelection()
         self.state: StepState | None = None
+
+    def fit_slide(self, aspect: float, reserve_height: float = 0.0) -> None:
+        """Move the nodes into the rows whose picture comes nearest `aspect`."""
+        arrangements = slide_arrangements(self.model.doc, self.scene.node_sizes())
+
+        def measure(positions) -> tuple[float, float]:
+            self.arrange(positions)
+            bounds = self.bounds()
+            return bounds.width(), bounds.height() + reserve_height
+
+        self.arrange(closest_to(arrangements, aspect, measure))
+
+    def arrange(self, positions: dict[str, tuple[float, float]]) -> None:
+        """Put the nodes at `positions` (on the figure's copy) and route the wires."""
+        doc = self.model.doc
+        for node_id, pos in positions.items():
+            doc.set_pos(node_id, pos)
+        self.scene.route_all()
 
     @property
     def node_ids(self) -> list[str]:

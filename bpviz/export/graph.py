@@ -26,7 +26,8 @@ from bpviz.engine.stepping import StepSession
 from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
 from bpviz.export.devices import base_dpi, check_dpi, pdf_document, raster_image, svg_fragment
 from bpviz.export.figure import SceneFigure, step_state
-from bpviz.export.paint import FigurePainter
+from bpviz.export.paint import CAPTION_HEIGHT, LEGEND_HEIGHT, FigurePainter
+from bpviz.export.slide import SLIDE_ASPECT
 from bpviz.graph import GraphDocument
 
 SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
@@ -38,12 +39,14 @@ class GraphExporter(Exporter):
     """The figure of `document` (at `session`'s step `position`, when given).
 
     position: a StepSession position, -1 … len(steps) − 1; None with a
-    session: the session's current position.
+    session: the session's current position. layout: "canvas", "slide" or
+    "auto", with the slide's `aspect` (width / height; bpviz.export.slide).
     """
 
     def __init__(self, document: GraphDocument, theme: str = "light",
                  transparent: bool = False, session: StepSession | None = None,
                  position: int | None = None, caption: bool | None = None,
+                 layout: str = "canvas", aspect: float = SLIDE_ASPECT,
                  progress: Progress | None = None) -> None:
         super().__init__(progress)
         ensure_app()
@@ -54,7 +57,8 @@ class GraphExporter(Exporter):
                 raise ExportError(f"step {position + 1} is outside 0 … {len(session.steps)}")
             state = step_state(session, position)
         self.document = document
-        self.figure = SceneFigure(document, theme)
+        self.figure = SceneFigure(document, theme, layout, aspect,
+                                  reserve_height=_decor_height(state, caption))
         self.figure.show(state)
         self.theme, self.transparent, self.caption = theme, transparent, caption
 
@@ -65,6 +69,13 @@ class GraphExporter(Exporter):
         """The picture's size in figure pixels (1/base_dpi() inch each)."""
         size = self.painter().size()
         return QSize(int(size.width()), int(size.height()))
+
+
+def _decor_height(state, caption: bool | None) -> float:
+    """About how much height a caption and a colour bar add to the scene's picture."""
+    captioned = state is not None if caption is None else caption
+    legend = state is not None and state.has_norms
+    return (CAPTION_HEIGHT if captioned else 0.0) + (LEGEND_HEIGHT if legend else 0.0)
 
 
 class SvgExporter(GraphExporter):

@@ -10,7 +10,10 @@ long graph that the layout wraps into bands, the wire from the end of one
 band to the start of the next runs back through the gap between them.
 
 Positions are the document's (`pos`, in canvas pixels), or for nodes
-without one the layered layout's, wrapped into bands as the canvas does; the
+without one the layered layout's, wrapped into bands as the canvas does;
+with `layout="slide"` (or "auto" and a picture over 3:1 wide) the layered
+layout's columns cut into the rows whose boxes come nearest the aspect ratio
+(bpviz.export.slide; the boxes are estimated, TikZ sizes them itself); the
 picture's `x=0.02cm, y=-0.02cm` turns pixels into centimetres (change them
 to scale the figure). Everything the
 picture needs except the arrows.meta library is inside the tikzpicture, so
@@ -24,6 +27,14 @@ import unicodedata
 from collections.abc import Iterable
 
 from bpviz.export.base import Exporter, Progress
+from bpviz.export.slide import (
+    SLIDE_ASPECT,
+    box_size,
+    check_layout,
+    closest_to,
+    slide_arrangements,
+    wants_slide,
+)
 from bpviz.graph import GraphDocument, infer_shapes
 from bpviz.graph.layout import WRAP_AFTER, columns_by_depth, layered_positions
 
@@ -96,9 +107,11 @@ def tex_shape(shape) -> str:
 class TikzExporter(Exporter):
     extensions = (".tex",)
 
-    def __init__(self, document: GraphDocument, progress: Progress | None = None) -> None:
+    def __init__(self, document: GraphDocument, layout: str = "canvas",
+                 aspect: float = SLIDE_ASPECT, progress: Progress | None = None) -> None:
         super().__init__(progress)
         self.document = document
+        self.layout, self.aspect = check_layout(layout), aspect
 
     def data(self) -> str:
         from bpviz.scene.labels import family_colour, format_count, node_title
@@ -132,10 +145,14 @@ class TikzExporter(Exporter):
         return data.encode("utf-8")
 
     def positions(self) -> dict[str, tuple[float, float]]:
-        """id → (x, y) in canvas pixels: the node's pos, else the layered layout's."""
+        """id → (x, y) in canvas pixels: the node's pos, else the layered layout's;
+        wrapped to fit a slide when the layout asks for it."""
         layout = layered_positions(self.document, wrap_after=WRAP_AFTER)
-        return {node_id: tuple(node.pos) if node.pos is not None else layout[node_id]
-                for node_id, node in self.document.nodes.items()}
+        canvas = {node_id: tuple(node.pos) if node.pos is not None else layout[node_id]
+                  for node_id, node in self.document.nodes.items()}
+        if not wants_slide(self.layout, *_picture_size(canvas)):
+            return canvas
+        return closest_to(slide_arrangements(self.document), self.aspect, _picture_size)
 
     # -- wires --------------------------------------------------------------
     def _wires(self, names, positions, report) -> list[str]:
@@ -201,6 +218,11 @@ class TikzExporter(Exporter):
                          f"node[tensor, pos=0.75] {{{label}}} ({x1:.1f}, {lane:.1f}) -- "
                          f"({names[consumer]}.{side});\n")
         return lines
+
+
+def _picture_size(positions: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """About how large the picture is: the nodes' boxes and a skip lane above and below."""
+    return box_size(positions, margin=(0.0, 2 * LANE_GAP))
 
 
 def bands_of(positions: dict[str, tuple[float, float]]) -> dict[str, int]:

@@ -66,19 +66,24 @@ def columns_by_depth(doc: GraphDocument) -> list[list[str]]:
 
 def layered_positions(doc: GraphDocument, sizes: dict[str, Size] | None = None,
                       column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP,
-                      wrap_after: int | None = None) -> dict[str, tuple[float, float]]:
+                      wrap_after: int | None = None, per_band: int | None = None
+                      ) -> dict[str, tuple[float, float]]:
     """id → (x, y) centre of each node: columns by depth, left to right.
 
     `sizes` gives each node's (width, height) as drawn; DEFAULT_SIZE otherwise.
     Each column is as wide as its widest node and centred on its band's middle
     (y = 0 for the first band). More than `wrap_after` columns (when given)
     are wrapped into bands (see the module docstring); otherwise one row.
+    `per_band` (when given) wraps into bands of about that many columns instead.
     """
     sizes = sizes or {}
     columns = columns_by_depth(doc)
     positions: dict[str, tuple[float, float]] = {}
     top = 0.0
-    parts = [columns] if wrap_after is None else bands(doc, columns, wrap_after)
+    if per_band is not None:
+        parts = bands(doc, columns, per_band=per_band)
+    else:
+        parts = [columns] if wrap_after is None else bands(doc, columns, wrap_after)
     for number, band in enumerate(parts):
         heights = [_column_height(ids, sizes, row_gap) for ids in band]
         half = max(heights) / 2
@@ -88,15 +93,18 @@ def layered_positions(doc: GraphDocument, sizes: dict[str, Size] | None = None,
     return positions
 
 
-def bands(doc: GraphDocument, columns: list[list[str]], wrap_after: int = WRAP_AFTER
-          ) -> list[list[list[str]]]:
-    """The columns cut into bands of about √(1.2·n) columns, each cut where the
-    fewest tensors cross it (nearest the ideal length among those); one band when
-    there are at most `wrap_after` columns."""
+def bands(doc: GraphDocument, columns: list[list[str]], wrap_after: int = WRAP_AFTER,
+          per_band: int | None = None) -> list[list[list[str]]]:
+    """The columns cut into bands of about √(1.2·n) columns (or `per_band`, when
+    given: any number, however few the columns), each cut where the fewest tensors
+    cross it (nearest the ideal length among those); without `per_band`, one band
+    when there are at most `wrap_after` columns."""
     count = len(columns)
-    if count <= wrap_after:
-        return [columns]
-    per_band = max(MIN_BAND, round(math.sqrt(1.2 * count)))
+    if per_band is None:
+        if count <= wrap_after:
+            return [columns]
+        per_band = max(MIN_BAND, round(math.sqrt(1.2 * count)))
+    per_band = max(1, per_band)
     crossing = _crossing_counts(doc, columns)
     result, start = [], 0
     while count - start > per_band * 1.3:

@@ -7,7 +7,10 @@ the pass's tensors (.npz, CSV, heatmaps) and, with `metrics` (metric rows,
 e.g. a Trainer's or a CurveRecorder's), the training curves.
 
 The preview is the picture itself at a small DPI (made here: a few tens of
-ms); the size line gives the output's size in pixels and inches.
+ms); the size line gives the output's size in pixels and inches. Layout
+places the graph's nodes (bpviz.export.slide): automatically (as on the
+canvas unless that picture is over 3:1 wide), as on the canvas, or wrapped
+into rows that fit a 16:9 or 4:3 slide; the document itself is not moved.
 
 Exporting runs in a process of its own (bpviz.ui.process_job, the job is
 bpviz.ui.export_job.run_export), every kind the same way: the frames of an
@@ -49,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.graph import GraphDocument
-from bpviz.ui.export_job import STEPPED, ExportOptions, make_exporter, run_export
+from bpviz.ui.export_job import LAID_OUT, STEPPED, ExportOptions, make_exporter, run_export
 from bpviz.ui.process_job import News, ProcessJob
 
 PREVIEW_DPI = 48
@@ -69,6 +72,13 @@ KINDS = {
     "curves_png": ("Training curves as PNG", "PNG (*.png)", False, True),
     "curves_svg": ("Training curves as SVG", "SVG (*.svg)", False, True),
     "curves_csv": ("Training curves as CSV", "CSV (*.csv)", False, True),
+}
+# label → (layout, aspect) of the Layout choice
+LAYOUT_CHOICES = {
+    "Automatic (wrap when over 3:1 wide)": ("auto", 16 / 9),
+    "As on the canvas": ("canvas", 16 / 9),
+    "Fit a 16:9 slide": ("slide", 16 / 9),
+    "Fit a 4:3 slide": ("slide", 4 / 3),
 }
 PICTURES = {"svg", "pdf", "png", "gif", "frames", "curves_png", "curves_svg"}
 RASTER = {"png", "gif", "frames", "heatmaps", "curves_png"}
@@ -100,6 +110,7 @@ class ExportDialog(QDialog):
         self.step = QSpinBox()
         self.dpi = QDoubleSpinBox()
         self.theme = QComboBox()
+        self.layout_choice = QComboBox()
         self.transparent = QCheckBox("Transparent background")
         self.size_label, self.preview, self.status = QLabel(), QLabel(), QLabel()
         self.progress = QProgressBar()
@@ -122,11 +133,14 @@ class ExportDialog(QDialog):
         self.dpi.setSuffix(" dpi")
         self.theme.addItem("Light (print)", "light")
         self.theme.addItem("Dark", "dark")
+        for label, choice in LAYOUT_CHOICES.items():
+            self.layout_choice.addItem(label, choice)
         form = QFormLayout()
         form.addRow("Export", self.kind)
         form.addRow("Step", self.step)
         form.addRow("Resolution", self.dpi)
         form.addRow("Theme", self.theme)
+        form.addRow("Layout", self.layout_choice)
         form.addRow("", self.transparent)
         form.addRow("Size", self.size_label)
         self.preview.setMinimumSize(480, 200)
@@ -151,6 +165,7 @@ class ExportDialog(QDialog):
     def _connect(self) -> None:
         for signal in (self.kind.currentIndexChanged, self.step.valueChanged,
                        self.dpi.valueChanged, self.theme.currentIndexChanged,
+                       self.layout_choice.currentIndexChanged,
                        self.transparent.toggled):
             signal.connect(self.refresh)
         self.export_button.clicked.connect(self.choose_and_export)
@@ -173,6 +188,7 @@ class ExportDialog(QDialog):
         self.step.setEnabled(self.session is not None and kind in STEPPED)
         self.dpi.setEnabled(kind in RASTER)
         self.theme.setEnabled(kind in PICTURES or kind == "heatmaps")
+        self.layout_choice.setEnabled(kind in LAID_OUT)
         self.transparent.setEnabled(kind in {"svg", "pdf", "png", "frames", "curves_png",
                                              "curves_svg"})
         self.status.setText("")
@@ -218,8 +234,10 @@ class ExportDialog(QDialog):
 
         steps = len(self.session.steps)
         position = self.session.position if self.session.position >= 0 else steps - 1
+        layout, aspect = self.layout_choice.currentData()
         return PngExporter(self.document, dpi=PREVIEW_DPI, theme=self.theme.currentData(),
-                           session=self.session, position=position, caption=True).export()
+                           session=self.session, position=position, caption=True,
+                           layout=layout, aspect=aspect).export()
 
     def _summary(self, kind: str) -> str:
         if kind == "tex":
@@ -232,9 +250,20 @@ class ExportDialog(QDialog):
             return f"{len(tensors)} tensors, {values:,} values"
         return f"{len(self.metrics)} rows of metrics"
 
+    def set_layout(self, layout: str, aspect: float = 16 / 9) -> None:
+        """Choose the Layout entry for `layout` (and, for "slide", `aspect`)."""
+        for index in range(self.layout_choice.count()):
+            chosen, chosen_aspect = self.layout_choice.itemData(index)
+            if chosen == layout and (layout != "slide" or abs(chosen_aspect - aspect) < 1e-6):
+                self.layout_choice.setCurrentIndex(index)
+                return
+        raise ValueError(f"no layout choice {layout!r} at aspect {aspect:.3g}")
+
     def options(self, preview: bool = False) -> ExportOptions:
         """The current choices (at a small DPI for the preview)."""
-        return ExportOptions(dpi=PREVIEW_DPI if preview else self.dpi.value(),
+        layout, aspect = self.layout_choice.currentData()
+        return ExportOptions(layout=layout, aspect=aspect,
+                             dpi=PREVIEW_DPI if preview else self.dpi.value(),
                              theme=self.theme.currentData(),
                              transparent=self.transparent.isChecked(),
                              step=self.step.value() if self.session is not None else 0,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STEPPED = {"svg", "pdf", "png"}  # the graph, optionally at a step of the pass
+LAID_OUT = STEPPED | {"tex", "gif", "frames"}  # the kinds that place the graph's nodes
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class ExportOptions:
     transparent: bool = False
     step: int = 0  # 1-based step of the pass for the graph kinds; 0: the plain graph
     preview: bool = False  # a small PNG of the picture instead of the real format
+    layout: str = "auto"  # where the nodes go: "auto", "canvas" or "slide" (bpviz.export.slide)
+    aspect: float = 16 / 9  # the slide's width / height, for "slide" (and "auto")
 
 
 def make_exporter(kind: str, document, session=None, metrics=None,
@@ -47,7 +50,8 @@ def make_exporter(kind: str, document, session=None, metrics=None,
         step = options.step if session is not None else 0
         settings = dict(theme=theme, transparent=transparent,
                         session=session if step else None,
-                        position=step - 1 if step else None)
+                        position=step - 1 if step else None,
+                        layout=options.layout, aspect=options.aspect)
         if kind == "png" or options.preview:
             return graph.PngExporter(document, dpi=dpi, **settings)
         return {"svg": graph.SvgExporter, "pdf": graph.PdfExporter}[kind](document, **settings)
@@ -61,13 +65,14 @@ def _pass_exporter(kind: str, document, session, options: ExportOptions):
     from bpviz.export.tikz import TikzExporter
 
     dpi, theme = options.dpi, options.theme
+    layout = dict(layout=options.layout, aspect=options.aspect)
     if kind == "tex":
-        return TikzExporter(document)
+        return TikzExporter(document, **layout)
     if kind == "gif":
-        return animation.GifExporter(document, session, theme=theme, dpi=dpi)
+        return animation.GifExporter(document, session, theme=theme, dpi=dpi, **layout)
     if kind == "frames":
         return animation.FramesExporter(document, session, theme=theme, dpi=dpi,
-                                        transparent=options.transparent)
+                                        transparent=options.transparent, **layout)
     if kind == "heatmaps":
         return HeatmapExporter(session, theme=theme, scale=dpi / base_dpi())
     return {"npz": tensors.NpzExporter, "csv": tensors.CsvExporter}[kind](session)
