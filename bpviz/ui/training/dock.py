@@ -14,7 +14,9 @@ finite weights (finished or stopped); `TrainedWeights.fits(doc)` tells whether
 they still fit the editor's graph, e.g. for stepping through the trained net.
 `metrics` keeps the run's rows (per iteration and per epoch) for File › Export.
 A run starts from the weights `start_weights(doc)` gives ((tensors, label),
-e.g. weights the window loaded), or from the seed when it gives None.
+e.g. weights the window loaded), or from the seed when it gives None; by
+default (`trained_start`) from the last run's weights while they fit, so a head
+trained with frozen layers can be fine-tuned once they are unfrozen.
 
 A NaN or infinity pauses the run (the trainer puts back the last finite
 state); the panel shows the trainer's message in red, which names the
@@ -36,7 +38,14 @@ from bpviz.graph import GraphDocument
 from bpviz.ui.training.boundary_plot import BoundaryPlot
 from bpviz.ui.training.controls import TrainingControls
 from bpviz.ui.training.curves import AccuracyPlot, GradNormPlot, LossPlot
-from bpviz.ui.training.fit import NAMED, TrainedWeights, same_kind, structure, suggest_dataset
+from bpviz.ui.training.fit import (
+    NAMED,
+    TrainedWeights,
+    same_kind,
+    setup,
+    structure,
+    suggest_dataset,
+)
 from bpviz.ui.training.metrics import RunMetrics
 from bpviz.ui.training.worker import RunInfo, TrainingRun, Update
 
@@ -45,6 +54,7 @@ RATE_SECONDS = 1.0  # iterations per second over this window
 STOP_WAIT_S = 2.0  # how long quitting waits for the job
 CANCEL_WAIT_S = 3.0  # how long Stop waits before it ends the job's process
 PANEL_HEIGHT = 330
+TRAINED_LABEL = "trained weights"
 
 
 class TrainingPanel(QWidget):
@@ -62,7 +72,7 @@ class TrainingPanel(QWidget):
         self.info: RunInfo | None = None
         self.trained: TrainedWeights | None = None
         self.metrics = RunMetrics()
-        self.start_weights = lambda _doc: None  # → (tensors, label) or None
+        self.start_weights = self.trained_start  # → (tensors, label) or None
         self.state = "idle"
         self.iteration = 0
         self.epoch = 0  # the epoch running, as the job last said
@@ -137,6 +147,12 @@ class TrainingPanel(QWidget):
         self.controls.set_progress(0, 0, None)
         self.timer.start()
         return True
+
+    def trained_start(self, doc: GraphDocument) -> tuple[dict, str] | None:
+        """The last run's weights while they fit `doc`: (tensors, label), else None."""
+        if self.trained is None or not self.trained.fits(doc):
+            return None
+        return self.trained.tensors(), TRAINED_LABEL
 
     def set_paused(self, paused: bool) -> None:
         if self.run is None or not self.running:
@@ -315,7 +331,9 @@ class TrainingPanel(QWidget):
         if val.size:
             text += f" · validation accuracy {val.values[-1]:.1f}%"
         if self._graph_changed:
-            text += " · the graph has changed since Train: the weights fit the graph as it was"
+            text += " · the graph has changed since Train"
+            if structure(self.editor.doc) != structure(self.run.doc):
+                text += ": the weights fit the graph as it was"
         self.controls.set_status(text)
         self.message.emit(f"Training: {text}")
 
@@ -355,7 +373,7 @@ class TrainingPanel(QWidget):
     # -- the editor --------------------------------------------------------------------------
     def _graph_edited(self, _report=None) -> None:
         if self.running and self.run is not None:
-            self._graph_changed = structure(self.editor.doc) != structure(self.run.doc)
+            self._graph_changed = setup(self.editor.doc) != setup(self.run.doc)
 
     def _document_replaced(self) -> None:
         """Another graph: a run goes on with its copy (the status says the graph

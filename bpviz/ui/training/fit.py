@@ -1,5 +1,9 @@
 """What ties a run to a graph: the graph's structure, the trained weights that belong
-to it, and the dataset that fits its input."""
+to it, and the dataset that fits its input.
+
+The weights depend on the structure (nodes, ops, wiring, parameters); which of
+them a run updates (the nodes' trainable flags) is part of its `setup` only, so
+weights trained with some layers frozen still fit once they are unfrozen."""
 
 from __future__ import annotations
 
@@ -14,9 +18,15 @@ TOY = ("xor", "circles", "moons", "spiral", "blobs")
 
 
 def structure(doc: GraphDocument) -> list[tuple]:
-    """What the weights depend on: nodes, ops, wiring, parameters (not positions)."""
-    return [(n.id, n.op, tuple(n.inputs), repr(sorted(n.params.items())), n.trainable)
+    """What the weights depend on: nodes, ops, wiring, parameters (not positions, and
+    not the trainable flags: they change which weights update, not their shapes)."""
+    return [(n.id, n.op, tuple(n.inputs), repr(sorted(n.params.items())))
             for n in doc.nodes.values()]
+
+
+def setup(doc: GraphDocument) -> list[tuple]:
+    """What a run trains: the structure and which nodes it updates."""
+    return structure(doc) + [tuple(n.id for n in doc.nodes.values() if not n.trainable)]
 
 
 @dataclass(frozen=True)
