@@ -102,6 +102,9 @@ class TrainingControls(QWidget):
         self.progress = QProgressBar()
         self.rate = QLabel("")
         self.status = QLabel("")
+        self._status = ("", False)  # the status's text and whether it is an error
+        self._lr_note: str | None = None  # a refused learning rate's note, while shown
+        self._before_note = ("", False)  # the status the note replaced
         self._build()
         self._connect()
         self.set_state("idle")
@@ -148,7 +151,9 @@ class TrainingControls(QWidget):
         self.stop_button.clicked.connect(self.stop_clicked)
         self.optimizer.currentTextChanged.connect(self._optimizer_changed)
         self.dataset.activated.connect(self._dataset_activated)
-        self.lr.out_of_range.connect(lambda text: self.set_status(text, error=True))
+        self.lr.out_of_range.connect(self._show_lr_note)
+        self.lr.accepted.connect(self._clear_lr_note)
+        self.lr.valueChanged.connect(self._clear_lr_note)
 
     # -- settings ----------------------------------------------------------------------
     def config(self) -> TrainConfig:
@@ -200,6 +205,19 @@ class TrainingControls(QWidget):
             self.lr.setValue(DEFAULT_LR[name])
         self.momentum.setEnabled(name == "sgd")
 
+    def _show_lr_note(self, text: str) -> None:
+        if self._lr_note is None or self._status[0] != self._lr_note:
+            self._before_note = self._status
+        self._lr_note = text
+        self.set_status(text, error=True)
+
+    def _clear_lr_note(self) -> None:
+        """A learning rate was accepted: the refused one's note gives way to the status
+        it replaced."""
+        if self._lr_note is not None and self._status[0] == self._lr_note:
+            self.set_status(*self._before_note)
+        self._lr_note = None
+
     # -- state ----------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
         """"idle", "preparing", "training" or "paused": what can be clicked.
@@ -236,6 +254,7 @@ class TrainingControls(QWidget):
         self.rate.setText("")
 
     def set_status(self, text: str, error: bool = False) -> None:
+        self._status = (text, error)
         escaped = html.escape(text)
         if error:
             escaped = f"<span style='color:{current_theme().error}'>⚠ {escaped}</span>"

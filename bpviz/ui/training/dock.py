@@ -46,6 +46,7 @@ from bpviz.ui.training.fit import (
     structure,
     suggest_dataset,
 )
+from bpviz.ui.training.lrbox import compact
 from bpviz.ui.training.metrics import RunMetrics
 from bpviz.ui.training.worker import RunInfo, TrainingRun, Update
 
@@ -173,7 +174,7 @@ class TrainingPanel(QWidget):
         if not changed:
             return
         self.run.set_options(**changed)
-        text = ", ".join(f"{name} {self._options[name]:g} → {value:g}"
+        text = ", ".join(f"{name} {compact(self._options[name])} → {compact(value)}"
                          for name, value in changed.items())
         self._options.update(changed)
         self._changes.append(f"{text} at iteration {self.iteration + 1}")

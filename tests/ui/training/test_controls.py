@@ -21,8 +21,9 @@ def type_into(box, text: str) -> None:
 
 
 @pytest.mark.parametrize(("typed", "value", "shown"), [
-    ("1000000", 1e6, "1e+06"), ("1e5", 1e5, "100000"), ("0.003", 0.003, "0.003"),
-    ("2.5e-05", 2.5e-5, "2.5e-05")])
+    ("1000000", 1e6, "1e+06"), ("1e5", 1e5, "1e+05"), ("100000", 1e5, "1e+05"),
+    ("0.003", 0.003, "0.003"), ("2.5e-05", 2.5e-5, "2.5e-05"), ("1000", 1000, "1000"),
+    ("5000", 5000, "5000"), ("12345", 12345, "1.2345e+04"), ("0.0001", 1e-4, "0.0001")])
 def test_the_learning_rate_takes_what_is_typed_up_to_a_million(make_panel, typed, value,
                                                                 shown):
     controls = make_panel().controls
@@ -41,6 +42,32 @@ def test_a_learning_rate_out_of_range_is_refused_with_a_note(make_panel, typed):
     status = controls.status.toolTip()
     assert status.startswith(f"learning rate {float(typed):g} is out of range")
     assert "1e-05 to 1e+06" in status and "⚠" in controls.status.text()
+
+
+@pytest.mark.parametrize("accepted", ["1000", "0.02"])  # another value, the same one
+def test_the_out_of_range_note_goes_once_a_learning_rate_is_accepted(make_panel, accepted):
+    controls = make_panel().controls
+    controls.set_status("trained 3 epochs")
+    type_into(controls.lr, "0.02")
+    type_into(controls.lr, "1e7")
+    assert controls.status.toolTip().startswith("learning rate 1e+07 is out of range")
+    type_into(controls.lr, "2e6")  # refused again: the note stays, says the new value
+    assert controls.status.toolTip().startswith("learning rate 2e+06 is out of range")
+    type_into(controls.lr, accepted)
+    assert controls.lr.value() == float(accepted)
+    assert controls.status.toolTip() == "trained 3 epochs"  # what the note covered
+    assert "⚠" not in controls.status.text()
+
+
+def test_the_arrows_clear_the_out_of_range_note_and_a_newer_status_stays(make_panel):
+    controls = make_panel().controls
+    type_into(controls.lr, "1e7")
+    controls.lr.stepBy(1)
+    assert controls.status.toolTip() == ""
+    type_into(controls.lr, "1e7")
+    controls.set_status("preparing moons…")
+    type_into(controls.lr, "0.5")
+    assert controls.status.toolTip() == "preparing moons…"
 
 
 def test_the_arrows_step_by_a_tenth_of_the_values_power_of_ten(make_panel):
