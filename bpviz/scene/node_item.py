@@ -67,6 +67,30 @@ def wrap(text: str, metrics: QFontMetricsF, width: float, max_lines: int) -> lis
     return [metrics.elidedText(line, elide, width) for line in lines]
 
 
+def scene_area(item: QGraphicsItem) -> QRectF:
+    """What `item` and its children cover, in scene coordinates."""
+    return item.mapRectToScene(item.boundingRect() | item.childrenBoundingRect())
+
+
+def repaint_where_it_is(item: QGraphicsItem) -> None:
+    """Repaint the scene area `item` (with its children) covers now, before it moves
+    or changes size.
+
+    Qt repaints an item's old place from where it was last painted in view
+    coordinates, which is stale once the view has scrolled by blitting (following
+    the current step does) and leaves pieces of it behind; its scene area is right.
+    """
+    scene = item.scene()
+    if scene is not None:
+        scene.update(scene_area(item))
+
+
+def prepare_resize(item: QGraphicsItem) -> None:
+    """prepareGeometryChange, with the present area repainted (see repaint_where_it_is)."""
+    repaint_where_it_is(item)
+    item.prepareGeometryChange()
+
+
 def remove_from_scene(item: QGraphicsItem) -> None:
     """Take `item` (and its children) off its scene and repaint the area it covered.
 
@@ -75,7 +99,7 @@ def remove_from_scene(item: QGraphicsItem) -> None:
     current step does) and leaves a ghost; the item's scene area is always right.
     """
     scene = item.scene()
-    area = item.mapRectToScene(item.boundingRect() | item.childrenBoundingRect())
+    area = scene_area(item)
     item.setParentItem(None)
     if scene is not None:
         scene.removeItem(item)
@@ -190,7 +214,7 @@ class NodeItem(QGraphicsItem):
         rect = QRectF(-width / 2, -height / 2, width, height)
         resized = rect != self._rect
         if resized:
-            self.prepareGeometryChange()
+            prepare_resize(self)
             self._rect = rect
         self._place_ports()
         self._place_badges()
@@ -349,7 +373,9 @@ class NodeItem(QGraphicsItem):
 
     # -- moves ----------------------------------------------------------
     def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
+            repaint_where_it_is(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             scene = self.scene()
             if scene is not None and hasattr(scene, "node_moved"):
                 scene.node_moved(self)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from bpviz.scene import routing
 from bpviz.scene.colours import canvas, is_dark, mix
-from bpviz.scene.node_item import NodeItem, canvas_font
+from bpviz.scene.node_item import NodeItem, canvas_font, prepare_resize
 
 WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
 
@@ -84,7 +84,7 @@ class WireItem(QGraphicsPathItem):
 
     def set_label(self, text: str) -> None:
         if text != self.label:
-            self.prepareGeometryChange()
+            prepare_resize(self)
             self.label = text
             self._place_label()
             self.update()
@@ -94,7 +94,7 @@ class WireItem(QGraphicsPathItem):
         the plain wire) and a note under the shape label."""
         if (colour, width, note) == (self.grad_colour, self.grad_width, self.note):
             return
-        self.prepareGeometryChange()
+        prepare_resize(self)
         self.grad_colour, self.grad_width, self.note = colour, width, note
         self.setZValue(-0.5 if colour is not None else -1)
         self._place_label()
@@ -103,6 +103,7 @@ class WireItem(QGraphicsPathItem):
     def update_path(self) -> None:
         """Redraw between the two ports (along the lane, when it has one)."""
         start, end = self.src.out_port_pos(), self.dst.in_port_pos(self.port)
+        prepare_resize(self)
         if self.lane is None:
             self.setPath(bezier(start, end))
         elif end.x() < start.x():
