@@ -8,7 +8,7 @@ problems go to `status_message`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
@@ -24,6 +24,7 @@ MIN_SCALE, MAX_SCALE = 0.1, 5.0
 MIN_FIT_SCALE = 0.15  # zoom to fit shrinks a huge graph no further; the rest scrolls
 READABLE_SCALE = 0.7  # text stays readable down to here (a graph opens no smaller)
 FIT_PAD = 40.0  # scene units kept free around the graph when fitting
+SHOW_MARGIN = 80  # pixels left around a node scrolled into view, room permitting
 
 
 class GraphView(QGraphicsView):
@@ -100,6 +101,27 @@ class GraphView(QGraphicsView):
         width, height = seen.width() / scale, seen.height() / scale
         self.centerOn(rect.left() + min(width, rect.width()) / 2,
                       rect.top() + min(height, rect.height()) / 2)
+
+    def visible_scene_rect(self) -> QRectF:
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def bring_into_view(self, node_id: str, margin: int = SHOW_MARGIN) -> bool:
+        """Scroll the least amount that shows the whole of node `node_id` (its box),
+        with up to `margin` pixels around it; a node already in sight stays put,
+        so a fitted view keeps its fit. Returns whether the view scrolled."""
+        item = self.graph_scene.nodes.get(node_id)
+        if item is None:
+            return False
+        box = item.mapRectToScene(item.rect())
+        if self.visible_scene_rect().contains(box):
+            return False
+        before = self.horizontalScrollBar().value(), self.verticalScrollBar().value()
+        on_screen = self.mapFromScene(box).boundingRect()
+        room = self.viewport().rect()
+        x_margin = max(0, min(margin, (room.width() - on_screen.width()) // 2))
+        y_margin = max(0, min(margin, (room.height() - on_screen.height()) // 2))
+        self.ensureVisible(box, x_margin, y_margin)
+        return before != (self.horizontalScrollBar().value(), self.verticalScrollBar().value())
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0

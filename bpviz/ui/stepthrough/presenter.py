@@ -13,8 +13,6 @@ from bpviz.ui.stepping import FormulaPanel, TensorView
 from bpviz.ui.stepthrough.jobs import Built
 from bpviz.ui.stepthrough.pulse import Pulses
 
-FOLLOW_MARGIN = 80
-
 
 class StepPresenter:
     def __init__(self, view, tensors: TensorView, formula: FormulaPanel,
@@ -55,8 +53,9 @@ class StepPresenter:
         self.pulses.run(wires, step.phase == "backward", steps_per_second)
 
     def _follow(self, node_id: str) -> None:
-        item = self.scene.nodes.get(node_id)
-        if item is None:
+        """Select the current node and scroll it into sight when it is not: the
+        least scroll, so a view that already shows it (a fitted one) stays put."""
+        if node_id not in self.scene.nodes:
             return
         self.scene.model.set_selection([node_id])
-        self.view.ensureVisible(item, FOLLOW_MARGIN, FOLLOW_MARGIN)
+        self.view.bring_into_view(node_id)

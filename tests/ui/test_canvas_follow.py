@@ -1,0 +1,62 @@
+"""The canvas keeps what matters in sight: the stepped node, a node selected elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
+
+DILATED = EXAMPLES / "dilated_convolutions.json"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
+
+
+def fitted_window(qtbot, path, size=(1600, 1000)):
+    window, _ = make_window(qtbot, path)
+    window.resize(*size)
+    qtbot.wait(50)
+    window.view.zoom_to_fit()
+    window.stepping.synchronous = True
+    return window
+
+
+def box(view, node_id):
+    item = view.graph_scene.nodes[node_id]
+    return item.mapRectToScene(item.rect())
+
+
+@pytest.mark.parametrize("path", [TINY_CNN, EXAMPLES / "transfer_digits.json"])
+def test_stepping_a_fitted_graph_never_scrolls(qtbot, path):
+    window = fitted_window(qtbot, path)
+    view = window.view
+    fitted = view.visible_scene_rect()
+    window.stepping.request("step")
+    session = window.stepping.session
+    for _ in range(len(session.steps) - 1):
+        assert view.visible_scene_rect() == fitted, session.current.node
+        window.stepping.request("step")
+    assert session.current.phase == "backward" and session.position == len(session.steps) - 1
+    assert view.visible_scene_rect() == fitted
+
+
+def test_a_node_out_of_sight_is_scrolled_in_by_the_least_amount(qtbot):
+    window = fitted_window(qtbot, DILATED, (900, 700))
+    view = window.view
+    view.reset_zoom()
+    first = next(iter(view.graph_scene.nodes))
+    view.centerOn(box(view, first).center())
+    last = list(view.graph_scene.nodes)[-1]
+    assert not view.visible_scene_rect().contains(box(view, last))
+    assert view.bring_into_view(last)
+    seen, shown = view.visible_scene_rect(), box(view, last)
+    assert seen.contains(shown)
+    # the least scroll: the node sits near an edge, not in the middle
+    gaps = (shown.left() - seen.left(), seen.right() - shown.right(),
+            shown.top() - seen.top(), seen.bottom() - shown.bottom())
+    assert min(gaps) <= 81
+    assert not view.bring_into_view(last)  # in sight: nothing moves
