@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressBar, QToolButton
 
 from bpviz.engine import OPS
+from bpviz.ui import templates
 from bpviz.ui.import_dialog import ImportRequest, TorchImportDialog
 from bpviz.ui.process_job import News, ProcessJob
 from bpviz.ui.stepthrough.worker import Job
@@ -97,8 +98,7 @@ class FileExtras(QObject):
             dialog.deleteLater()
 
     def ask_torch_export_path(self) -> str | None:
-        editor = self.window.editor
-        folder = Path(editor.path).parent if editor.path else Path.cwd()
+        folder = Path(templates.save_folder(self.window.editor.path))
         path, _ = QFileDialog.getSaveFileName(self.window, "Export to PyTorch",
                                               str(folder / "model.py"), PY_FILTER)
         if path and not Path(path).suffix:
@@ -112,8 +112,11 @@ class FileExtras(QObject):
 
         window = self.window
         rows = window.training_dock.widget().metrics.rows
+        path = window.editor.path
         dialog = ExportDialog(window.editor.doc, session=window.stepping.session,
-                              metrics=list(rows) or None, parent=window)
+                              metrics=list(rows) or None, parent=window,
+                              folder=templates.save_folder(path),
+                              stem=Path(path).stem if path else None)
         dialog.exported.connect(lambda path: window.show_message(f"exported {path}"))
         self.run_export_dialog(dialog)
         dialog.deleteLater()  # gone once the event loop has it

@@ -7,7 +7,8 @@ HeldWeights decides what step-through shows and where training starts:
   data, as training fed them);
 * weights loaded with File › Load Weights… or imported from PyTorch, while
   their tensors fit the graph; training starts from them too;
-* otherwise the initial weights of the step bar's seed.
+* otherwise the initial weights of the step bar's seed (File › Use Initial
+  Weights comes back to them).
 
 The newest of these wins; opening another graph forgets them. Load checks the
 file against the graph at once and changes nothing when it does not fit (the
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from bpviz.graph import build_network
 from bpviz.graph.weights import assign_tensors, read_npz, save_weights
+from bpviz.ui import templates
 from bpviz.ui.stepthrough.sources import DataSource, WeightSource, make_network
 
 if TYPE_CHECKING:
@@ -105,19 +107,21 @@ class HeldWeights(QObject):
 
     def _folder(self) -> str:
         path = self.editor.path
-        return str(Path(path).parent) if path else str(Path.cwd())
+        return str(Path(path).parent) if path else templates.user_folder()
 
     def _suggestion(self) -> str:
+        """"<graph file>.npz" beside the graph; an example's in the user's folder."""
         stem = Path(self.editor.path).stem if self.editor.path else "weights"
-        return str(Path(self._folder()) / f"{stem}.npz")
+        return str(Path(templates.save_folder(self.editor.path)) / f"{stem}.npz")
 
     def load_dialog(self) -> None:
         path = self.ask_load_path()
         if path:
             self.load(path)
 
-    def load(self, path: str) -> bool:
-        """Use the weights in `path` from now on; on any problem nothing changes."""
+    def load(self, path: str, quiet: bool = False) -> bool:
+        """Use the weights in `path` from now on; on any problem nothing changes.
+        `quiet`: no status message (the caller writes one)."""
         try:
             network = build_network(self.editor.doc, seed=self.seed)
             given = read_npz(path, "weights")
@@ -127,9 +131,19 @@ class HeldWeights(QObject):
             return False
         source = WeightSource("file", f"weights from {Path(path).name}", given, path=str(path))
         self._set(source, source)
-        self.window.show_message(f"loaded the weights in {path}: step-through shows them "
-                                 f"and training starts from them")
+        if not quiet:
+            self.window.show_message(f"loaded the weights in {path}: step-through shows "
+                                     f"them and training starts from them")
         return True
+
+    def use_initial(self) -> None:
+        """Forget trained, loaded or imported weights: the seed's are used again."""
+        if self.current is None and self.start is None:
+            self.window.show_message(f"already using the initial weights (seed {self.seed})")
+            return
+        self.forget()
+        self.window.show_message(f"using the initial weights (seed {self.seed}): "
+                                 f"step-through shows them and training starts from them")
 
     def save_dialog(self) -> None:
         path = self.ask_save_path()

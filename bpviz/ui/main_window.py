@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from bpviz.graph import GraphDocument, GraphError, load_graph, save_graph
 from bpviz.scene.theme import Theme, current_theme, theme_manager
-from bpviz.ui import menus
+from bpviz.ui import menus, presentation, templates
 from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
@@ -115,8 +114,10 @@ class MainWindow(QMainWindow):
 
     # -- title and status -------------------------------------------------
     def update_title(self) -> None:
-        name = self.editor.doc.name or "untitled"
-        where = Path(self.editor.path).name if self.editor.path else "not saved"
+        name, path = self.editor.doc.name or "untitled", self.editor.path
+        where = Path(path).name if path else "not saved"
+        if templates.is_example(path):
+            where = f"{Path(path).stem} (example)"
         self.setWindowTitle(f"{name} — {where}[*] — bpviz")
         self.setWindowModified(self.editor.is_modified)
 
@@ -141,14 +142,17 @@ class MainWindow(QMainWindow):
 
     # -- questions (tests replace these) --------------------------------------
     def ask_save_changes(self) -> str:
-        """"save", "discard" or "cancel"."""
-        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                   | QMessageBox.StandardButton.Cancel)
-        answer = QMessageBox.question(self, "Unsaved changes",
-                                      self.save_changes_question(), buttons,
-                                      QMessageBox.StandardButton.Save)
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+        """"save", "discard" or "cancel" (an example's Save button says Save As…)."""
+        Button = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
+                          self.save_changes_question(),
+                          Button.Save | Button.Discard | Button.Cancel, self)
+        box.setDefaultButton(Button.Save)
+        if templates.is_example(self.editor.path):
+            box.button(Button.Save).setText("Save As…")
+        answer = box.exec()
+        box.deleteLater()
+        return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
     def ask_restore(self, recovery: Recovery) -> bool:
         source = recovery.source or "a graph that was never saved"
@@ -176,23 +180,26 @@ class MainWindow(QMainWindow):
     def save_changes_question(self) -> str:
         """Names the file when the graph has one, else the graph."""
         path = self.editor.path
+        if templates.is_example(path):
+            return (f"Save the changes to the example “{Path(path).stem}” "
+                    f"as a file of your own?")
         name = Path(path).name if path else self.editor.doc.name or "untitled"
         return f"Save the changes to “{name}”?"
 
     def suggested_save_path(self) -> str:
-        """The graph's file, or "<graph name>.json" in the last folder used."""
-        if self.editor.path:
-            return str(self.editor.path)
-        return str(Path(self._folder()) / file_name_for(self.editor.doc.name))
+        """The graph's file, or "<graph name>.json" in the last folder used outside
+        bpviz's examples ("<example>.json" for an example)."""
+        path = self.editor.path
+        if path and not templates.is_example(path):
+            return str(path)
+        name = Path(path).name if path else file_name_for(self.editor.doc.name)
+        return str(Path(templates.user_folder()) / name)
 
     def _folder(self) -> str:
         """The graph's folder, else that of the last file opened or saved."""
         if self.editor.path:
             return str(Path(self.editor.path).parent)
-        recent = menus.recent_files()
-        if recent and Path(recent[0]).parent.is_dir():
-            return str(Path(recent[0]).parent)
-        return str(Path.cwd())
+        return templates.user_folder()
 
     # -- files -----------------------------------------------------------
     def maybe_save(self) -> bool:
@@ -229,11 +236,15 @@ class MainWindow(QMainWindow):
         self.editor.set_document(doc, str(path))
         menus.add_recent(path)
         self.refit()
-        self.show_message(f"opened {path}")
+        if templates.is_example(path):
+            self.show_message(templates.open_example(self, path))
+        else:
+            self.show_message(f"opened {path}")
         return True
 
     def save(self) -> bool:
-        if not self.editor.path:
+        """Save to the graph's file; an example (or a new graph) asks for one."""
+        if not self.editor.path or templates.is_example(self.editor.path):
             return self.save_as()
         return self.save_to(self.editor.path)
 
@@ -339,42 +350,16 @@ class MainWindow(QMainWindow):
         if on == (self._presentation is not None):
             return
         if on:
-            self._enter_presentation()
+            self._presentation = presentation.enter(self, PRESENTATION_SCALE)
         else:
-            self._leave_presentation()
+            saved, self._presentation = self._presentation, None
+            presentation.leave(self, saved, PRESENTATION_SCALE)
         self.menuBar().setVisible(not on)
         self.statusBar().setVisible(not on)
         for bar in self.findChildren(QToolBar):
             bar.setVisible(not on)
         self.actions_["presentation"].setChecked(on)
         self.actions_["leave_presentation"].setEnabled(on)
-
-    def _enter_presentation(self) -> None:
-        app = QApplication.instance()
-        palette_dock, inspector_dock = self.docks
-        self._presentation = {"font": app.font(), "maximized": self.isMaximized(),
-                              "fullscreen": self.isFullScreen(),
-                              "palette": palette_dock.isVisible(),
-                              "width": inspector_dock.width()}
-        font = app.font()
-        font.setPointSizeF(font.pointSizeF() * PRESENTATION_SCALE)
-        app.setFont(font)
-        palette_dock.hide()
-        self.zoom_about_centre(PRESENTATION_SCALE)
-        self.showFullScreen()
-        self.resizeDocks([inspector_dock], [round(inspector_dock.width() * PRESENTATION_SCALE)],
-                         Qt.Orientation.Horizontal)
-
-    def _leave_presentation(self) -> None:
-        saved, self._presentation = self._presentation, None
-        QApplication.instance().setFont(saved["font"])
-        self.zoom_about_centre(1 / PRESENTATION_SCALE)
-        if saved["maximized"]:
-            self.showMaximized()
-        elif not saved["fullscreen"]:
-            self.showNormal()
-        self.docks[0].setVisible(saved["palette"])
-        self.resizeDocks([self.docks[1]], [saved["width"]], Qt.Orientation.Horizontal)
 
     def zoom_about_centre(self, factor: float) -> None:
         self.view.zoom(factor)

@@ -123,7 +123,11 @@ def _file_extras(window: MainWindow, acts: dict[str, QAction], menu) -> None:
     menu.addSeparator()
     menu.addActions([acts["import_torch"], acts["export_torch"]])
     menu.addSeparator()
-    menu.addActions([acts["load_weights"], acts["save_weights"]])
+    acts["initial_weights"] = action(window, "Use &Initial Weights",
+                                     lambda: window.weights.use_initial(),
+                                     tip="forget trained, loaded or imported weights: "
+                                         "the step bar's seed gives them")
+    menu.addActions([acts["load_weights"], acts["save_weights"], acts["initial_weights"]])
 
 
 def fill_recent(window: MainWindow) -> None:

@@ -48,7 +48,7 @@ def drop_op(view, data: QMimeData, at: QPoint) -> QDropEvent:
 def test_title_and_status_show_the_graph(window):
     win, _ = window
     assert win.windowTitle().replace("[*]", "") == \
-        "two-layer binary classifier — two_layer_classifier.json — bpviz"
+        "two-layer binary classifier — two_layer_classifier (example) — bpviz"
     assert not win.isWindowModified()
     assert win.graph_status.text() == "6 nodes · 17 parameters"
     win.editor.set_params("hidden", {"units": 5})
@@ -317,9 +317,12 @@ def test_open_from_the_dialog(window):
     assert TWO_LAYER.name in " ".join(menus.recent_files())
 
 
-def test_the_save_question_names_the_file_or_else_the_graph(window):
+def test_the_save_question_names_the_file_or_else_the_graph(window, tmp_path):
     win, _ = window
-    assert win.save_changes_question() == "Save the changes to “two_layer_classifier.json”?"
+    assert win.save_changes_question() == ("Save the changes to the example "
+                                           "“two_layer_classifier” as a file of your own?")
+    assert win.save_to(str(tmp_path / "mine.json"))
+    assert win.save_changes_question() == "Save the changes to “mine.json”?"
     win.new_graph()
     assert win.save_changes_question() == "Save the changes to “untitled”?"
 
