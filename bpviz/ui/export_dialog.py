@@ -23,11 +23,16 @@ examples: graph SVG up to 0.2 s, PNG up to 0.37 s, tensor heatmaps 2 s, CSV
 everything is worth.
 
 `export_to(path)` starts writing without asking (tests and scripts); the
-Export… button asks for the path first. The progress bar follows the job,
-Cancel stops it with nothing written (killed if it has not stopped within
-KILL_SECONDS), and the status line tells how it ended; `export_finished(ok)`
-follows, and `exported(path)` after a success. Closing the dialog, or its
-deletion, cancels a running export the same way.
+Export… button asks for the path first, offering "<stem>.<ext>" in `folder`
+(the window gives the graph's folder, or the user's for a bundled example).
+Kinds that need a pass or metrics the dialog was not given are listed greyed,
+their tooltip saying how to get them. A GIF's resolution starts low enough
+for frames at most GIF_MAX_WIDTH px wide, until the user sets it. The progress
+bar follows the job, Cancel (shown only then) stops it with nothing written
+(killed if it has not stopped within KILL_SECONDS), and the status line tells
+how it ended; `export_finished(ok)` follows, and `exported(path)` after a
+success. Closing the dialog (Close,
+Esc), or its deletion, cancels a running export the same way.
 """
 
 from __future__ import annotations
@@ -53,35 +58,22 @@ from PySide6.QtWidgets import (
 
 from bpviz.graph import GraphDocument
 from bpviz.ui.export_job import LAID_OUT, STEPPED, ExportOptions, make_exporter, run_export
+from bpviz.ui.export_kinds import (
+    DEFAULT_DPI,
+    GIF_MAX_WIDTH,
+    KINDS,
+    LAYOUT_CHOICES,
+    NO_PASS,
+    PICTURES,
+    RASTER,
+    fill_kinds,
+    suggested_name,
+)
 from bpviz.ui.process_job import News, ProcessJob
 
 PREVIEW_DPI = 48
 POLL_MS = 30
 KILL_SECONDS = 3.0  # a cancelled export that has not stopped by then is killed
-# kind → (label, file filter or None for a folder, needs a session, needs metrics)
-KINDS = {
-    "svg": ("Graph as SVG", "SVG (*.svg)", False, False),
-    "pdf": ("Graph as PDF", "PDF (*.pdf)", False, False),
-    "png": ("Graph as PNG", "PNG (*.png)", False, False),
-    "tex": ("Graph as TikZ (.tex)", "LaTeX (*.tex)", False, False),
-    "gif": ("Forward and backward pass as GIF", "GIF (*.gif)", True, False),
-    "frames": ("Forward and backward pass as PNG frames", None, True, False),
-    "npz": ("Tensors of the pass (.npz)", "NumPy (*.npz)", True, False),
-    "csv": ("Tensors of the pass (CSV)", "CSV (*.csv)", True, False),
-    "heatmaps": ("Tensors as heatmaps (PNG per tensor)", None, True, False),
-    "curves_png": ("Training curves as PNG", "PNG (*.png)", False, True),
-    "curves_svg": ("Training curves as SVG", "SVG (*.svg)", False, True),
-    "curves_csv": ("Training curves as CSV", "CSV (*.csv)", False, True),
-}
-# label → (layout, aspect) of the Layout choice
-LAYOUT_CHOICES = {
-    "Automatic (wrap when over 3:1 wide)": ("auto", 16 / 9),
-    "As on the canvas": ("canvas", 16 / 9),
-    "Fit a 16:9 slide": ("slide", 16 / 9),
-    "Fit a 4:3 slide": ("slide", 4 / 3),
-}
-PICTURES = {"svg", "pdf", "png", "gif", "frames", "curves_png", "curves_svg"}
-RASTER = {"png", "gif", "frames", "heatmaps", "curves_png"}
 
 
 class ExportDialog(QDialog):
@@ -89,10 +81,13 @@ class ExportDialog(QDialog):
     export_finished = Signal(bool)  # True: written; False: failed or cancelled
 
     def __init__(self, document: GraphDocument, session=None, metrics=None,
-                 parent=None) -> None:
+                 parent=None, folder: str | None = None, stem: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.document, self.session, self.metrics = document, session, metrics
+        self.folder, self.stem = folder or "", stem or "graph"  # where Export… starts
+        self.dpi_chosen = False  # the user set the DPI: no automatic GIF resolution
+        self._setting_dpi = False
         self._job: ProcessJob | None = None
         # NOTE: the job is also held outside the dialog, for the lambda below: it
         # must not keep the dialog alive, and must still see the job once the
@@ -104,17 +99,17 @@ class ExportDialog(QDialog):
         self._poll_timer.timeout.connect(self._poll)
         self._preview_image: QImage | None = None
         self.kind = QComboBox()
-        for key, (label, _, needs_session, needs_metrics) in KINDS.items():
-            if (session is not None or not needs_session) and (metrics or not needs_metrics):
-                self.kind.addItem(label, key)
+        fill_kinds(self.kind, session is not None, bool(metrics))
         self.step = QSpinBox()
         self.dpi = QDoubleSpinBox()
         self.theme = QComboBox()
         self.layout_choice = QComboBox()
         self.transparent = QCheckBox("Transparent background")
         self.size_label, self.preview, self.status = QLabel(), QLabel(), QLabel()
+        self.hint = QLabel()
         self.progress = QProgressBar()
         self.export_button, self.cancel_button = QPushButton("Export…"), QPushButton("Cancel")
+        self.close_button = QPushButton("Close")
         self._build()
         self._connect()
         self.refresh()
@@ -129,7 +124,7 @@ class ExportDialog(QDialog):
             self.step.setSuffix(f" of {len(self.session.steps)}")
         self.dpi.setRange(10, 2400)
         self.dpi.setDecimals(0)
-        self.dpi.setValue(150)
+        self.dpi.setValue(DEFAULT_DPI)
         self.dpi.setSuffix(" dpi")
         self.theme.addItem("Light (print)", "light")
         self.theme.addItem("Dark", "dark")
@@ -143,17 +138,24 @@ class ExportDialog(QDialog):
         form.addRow("Layout", self.layout_choice)
         form.addRow("", self.transparent)
         form.addRow("Size", self.size_label)
+        form.addRow("", self.hint)
         self.preview.setMinimumSize(480, 200)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setStyleSheet("QLabel { background: #808080; }")
         self.progress.setVisible(False)
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.setVisible(False)  # only while an export runs
+        self.export_button.setDefault(True)
         self.status.setWordWrap(True)
+        self.hint.setWordWrap(True)
+        self.hint.setText(f"To export the forward and backward pass, {NO_PASS}."
+                          if self.session is None else "")
+        self.hint.setVisible(self.session is None)
         buttons = QHBoxLayout()
         buttons.addWidget(self.progress, 1)
         buttons.addStretch()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addLayout(form)
@@ -163,6 +165,7 @@ class ExportDialog(QDialog):
         layout.addLayout(buttons)
 
     def _connect(self) -> None:
+        self.dpi.valueChanged.connect(self._dpi_changed)  # before refresh sees the value
         for signal in (self.kind.currentIndexChanged, self.step.valueChanged,
                        self.dpi.valueChanged, self.theme.currentIndexChanged,
                        self.layout_choice.currentIndexChanged,
@@ -170,6 +173,7 @@ class ExportDialog(QDialog):
             signal.connect(self.refresh)
         self.export_button.clicked.connect(self.choose_and_export)
         self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.reject)  # as Esc
 
     # -- choices ------------------------------------------------------------
     @property
@@ -178,7 +182,7 @@ class ExportDialog(QDialog):
 
     def set_kind(self, kind: str) -> None:
         index = self.kind.findData(kind)
-        if index < 0:
+        if index < 0 or not self.kind.model().item(index).isEnabled():
             raise ValueError(f"{kind!r} cannot be exported from what this dialog was given")
         self.kind.setCurrentIndex(index)
 
@@ -193,10 +197,33 @@ class ExportDialog(QDialog):
                                              "curves_svg"})
         self.status.setText("")
         try:
+            self._fit_gif_dpi(kind)
             self._show_preview(kind)
         except Exception as error:  # a preview must never break the dialog
             self.preview.setText(f"no preview: {error}")
             self.size_label.setText("")
+
+    def _dpi_changed(self) -> None:
+        if not self._setting_dpi:
+            self.dpi_chosen = True
+
+    def _set_dpi(self, dpi: float) -> None:
+        before, self._setting_dpi = self._setting_dpi, True  # refresh may come back here
+        try:
+            self.dpi.setValue(dpi)
+        finally:
+            self._setting_dpi = before
+
+    def _fit_gif_dpi(self, kind: str) -> None:
+        """Unless the user chose the DPI: a GIF's frames at most GIF_MAX_WIDTH px
+        wide (a big graph's would be tens of MB), other kinds at DEFAULT_DPI."""
+        if self.dpi_chosen:
+            return
+        dpi = DEFAULT_DPI
+        if kind == "gif":
+            width = self._frame_preview().width() * DEFAULT_DPI / PREVIEW_DPI
+            dpi = min(DEFAULT_DPI, max(10, int(DEFAULT_DPI * GIF_MAX_WIDTH / width)))
+        self._set_dpi(dpi)
 
     def _show_preview(self, kind: str) -> None:
         from bpviz.export.devices import base_dpi
@@ -215,7 +242,10 @@ class ExportDialog(QDialog):
         width, height = round(image.width() * scale), round(image.height() * scale)
         inches = f"{width / self.dpi.value():.1f} × {height / self.dpi.value():.1f} in" \
             if kind in RASTER else f"{width / base_dpi():.1f} × {height / base_dpi():.1f} in"
-        self.size_label.setText(f"{width} × {height} px ({inches})")
+        fitted = kind == "gif" and not self.dpi_chosen and self.dpi.value() < DEFAULT_DPI
+        self.size_label.setText(f"{width} × {height} px ({inches})" + (
+            f"\nfitted to {GIF_MAX_WIDTH} px wide; set the resolution to change it"
+            if fitted else ""))
         self._preview_image = image
         self._fit_preview()
 
@@ -278,11 +308,17 @@ class ExportDialog(QDialog):
     def choose_and_export(self) -> None:
         label, file_filter, *_ = KINDS[self.current_kind]
         if file_filter is None:
-            path = QFileDialog.getExistingDirectory(self, label)
+            path = QFileDialog.getExistingDirectory(self, label, self.folder)
         else:
-            path, _ = QFileDialog.getSaveFileName(self, label, "", file_filter)
+            path, _ = QFileDialog.getSaveFileName(self, label, self.suggested_path(),
+                                                  file_filter)
         if path:
             self.export_to(path)
+
+    def suggested_path(self) -> str:
+        """"<graph file's name>.<extension>" in the folder the dialog was given."""
+        name = suggested_name(self.current_kind, self.stem)
+        return str(Path(self.folder) / name) if self.folder else name
 
     @property
     def exporting(self) -> bool:
@@ -307,7 +343,7 @@ class ExportDialog(QDialog):
         self._job = self._job_box[0] = job
         self.progress.setRange(0, 0)  # busy until the first frame
         self.progress.setVisible(True)
-        self.cancel_button.setEnabled(True)
+        self.cancel_button.setVisible(True)
         self.export_button.setEnabled(False)
         self.status.setText(f"Exporting to {path}…")
         self._poll_timer.start()
@@ -336,7 +372,7 @@ class ExportDialog(QDialog):
     def _finish(self, news: News) -> None:
         self._poll_timer.stop()
         self._job = self._job_box[0] = None
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.setVisible(False)
         self.export_button.setEnabled(True)
         self.progress.setVisible(False)
         if news.cancelled:

@@ -10,11 +10,12 @@ from PIL import Image
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 from bpviz.export.curves import CurveRecorder  # noqa: E402
 from bpviz.ui.export_dialog import ExportDialog  # noqa: E402
-from tests.export.helpers import TINY, session_for  # noqa: E402
+from bpviz.ui.export_kinds import GIF_MAX_WIDTH, KINDS  # noqa: E402
+from tests.export.helpers import EXAMPLES, TINY, session_for  # noqa: E402
 
 
 @pytest.fixture
@@ -29,7 +30,10 @@ def dialog(qtbot):
 
 
 def kinds(widget) -> list[str]:
-    return [widget.kind.itemData(i) for i in range(widget.kind.count())]
+    """The kinds that can be chosen (the others are listed greyed)."""
+    model = widget.kind.model()
+    return [widget.kind.itemData(i) for i in range(widget.kind.count())
+            if model.item(i).isEnabled()]
 
 
 def test_offers_what_it_was_given(qtbot):
@@ -38,6 +42,60 @@ def test_offers_what_it_was_given(qtbot):
     qtbot.addWidget(plain)
     assert kinds(plain) == ["svg", "pdf", "png", "tex"]
     assert not plain.step.isEnabled()
+
+
+def test_what_needs_a_pass_or_a_run_is_greyed_with_how_to_get_it(qtbot):
+    document, *_ = session_for(TINY)
+    plain = ExportDialog(document)
+    qtbot.addWidget(plain)
+    assert plain.kind.count() == len(KINDS)
+    gif = plain.kind.findData("gif")
+    assert "F10" in plain.kind.itemData(gif, Qt.ItemDataRole.ToolTipRole)
+    assert "F10" in plain.hint.text() and not plain.hint.isHidden()
+    curves = plain.kind.findData("curves_png")
+    assert "train" in plain.kind.itemData(curves, Qt.ItemDataRole.ToolTipRole)
+    with pytest.raises(ValueError):
+        plain.set_kind("gif")
+
+
+def test_close_button_and_esc_close_and_cancel_shows_only_while_exporting(qtbot, dialog,
+                                                                          tmp_path):
+    dialog.show()
+    assert dialog.close_button.isVisible() and not dialog.cancel_button.isVisible()
+    assert dialog.hint.isHidden()
+    dialog.set_kind("svg")
+    with qtbot.waitSignal(dialog.export_finished, timeout=60_000):
+        dialog.export_to(tmp_path / "g.svg")
+        assert dialog.cancel_button.isVisible()
+    assert not dialog.cancel_button.isVisible()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    dialog.show()
+    dialog.close_button.click()
+    assert not dialog.isVisible()
+
+
+def test_a_gif_starts_at_most_full_hd_wide_unless_the_dpi_is_chosen(qtbot):
+    document, *_, session = session_for(EXAMPLES / "deep_residual_20.json")
+    widget = ExportDialog(document, session=session)
+    qtbot.addWidget(widget)
+    widget.set_kind("gif")
+    width = int(widget.size_label.text().split(" × ")[0])
+    assert 1500 <= width <= GIF_MAX_WIDTH and widget.dpi.value() < 150
+    assert "1920 px" in widget.size_label.text()
+    widget.set_kind("png")
+    assert widget.dpi.value() == 150
+    widget.dpi.setValue(200)  # the user's choice stays
+    widget.set_kind("gif")
+    assert widget.dpi.value() == 200 and "1920 px" not in widget.size_label.text()
+
+
+def test_export_offers_the_graph_name_in_the_given_folder(qtbot, tmp_path):
+    document, *_ = session_for(TINY)
+    widget = ExportDialog(document, folder=str(tmp_path), stem="tiny_cnn")
+    qtbot.addWidget(widget)
+    widget.set_kind("pdf")
+    assert widget.suggested_path() == str(tmp_path / "tiny_cnn.pdf")
 
 
 def test_preview_and_size_follow_the_choices(dialog):
