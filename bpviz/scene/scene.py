@@ -58,9 +58,7 @@ class GraphScene(QGraphicsScene):
         """Drop every item and build them anew from the model's document."""
         self._unsubscribe()
         self.update(self.itemsBoundingRect())
-        self.clear()
-        self.nodes.clear()
-        self.wires.clear()
+        self._drop_items()
         doc = self.model.doc
         self._building = True
         self._fallback = {}
@@ -79,6 +77,17 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe = doc.subscribe(self._on_event)
         self.apply_report(self.model.report)
         self.grow_rect()
+
+    def _drop_items(self) -> None:
+        """Forget the items, then delete them; the selection they lose as they go is
+        not the model's (a new document with the same ids would take it over)."""
+        self.nodes.clear()
+        self.wires.clear()
+        self._syncing_selection = True
+        try:
+            self.clear()
+        finally:
+            self._syncing_selection = False
 
     def _add_item(self, node_id: str) -> NodeItem:
         node = self.model.doc.nodes[node_id]
