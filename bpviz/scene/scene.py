@@ -37,6 +37,7 @@ class GraphScene(QGraphicsScene):
         self._fallback: dict[str, tuple[float, float]] = {}
         self._unsubscribe: Callable[[], None] = lambda: None
         self._syncing_selection = False
+        self.selecting_here = False  # the model's selection comes from this scene's
         self._building = False
         self.step_state: tuple | None = None  # the arguments of the last show_step
         self._route_timer = QTimer(self)
@@ -316,7 +317,11 @@ class GraphScene(QGraphicsScene):
 
     def _selection_to_model(self) -> None:
         if not self._syncing_selection:
-            self.model.set_selection(self.selected_node_ids())
+            self.selecting_here = True
+            try:
+                self.model.set_selection(self.selected_node_ids())
+            finally:
+                self.selecting_here = False
 
     def _select_ids(self, ids: list) -> None:
         self._syncing_selection = True

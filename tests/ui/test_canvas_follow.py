@@ -60,3 +60,31 @@ def test_a_node_out_of_sight_is_scrolled_in_by_the_least_amount(qtbot):
             shown.top() - seen.top(), seen.bottom() - shown.bottom())
     assert min(gaps) <= 81
     assert not view.bring_into_view(last)  # in sight: nothing moves
+
+
+def zoomed_in_at_the_start(qtbot):
+    window = fitted_window(qtbot, DILATED, (900, 700))
+    view = window.view
+    view.reset_zoom()
+    view.centerOn(box(view, next(iter(view.graph_scene.nodes))).center())
+    return window, view
+
+
+def test_a_node_selected_elsewhere_is_scrolled_into_sight(qtbot):
+    window, view = zoomed_in_at_the_start(qtbot)
+    last = list(view.graph_scene.nodes)[-1]
+    assert not view.visible_scene_rect().contains(box(view, last))
+    window.editor.set_selection([last])  # e.g. a training run paused on this node
+    assert view.visible_scene_rect().contains(box(view, last))
+
+
+def test_a_node_selected_on_the_canvas_does_not_scroll_it(qtbot):
+    window, view = zoomed_in_at_the_start(qtbot)
+    before = view.visible_scene_rect()
+    names = list(view.graph_scene.nodes)
+    partly = next(node_id for node_id in names
+                  if before.intersects(box(view, node_id))
+                  and not before.contains(box(view, node_id)))
+    view.graph_scene.nodes[partly].setSelected(True)  # as a click does
+    assert window.editor.selection == [partly]
+    assert view.visible_scene_rect() == before

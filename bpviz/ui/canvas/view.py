@@ -52,6 +52,7 @@ class GraphView(QGraphicsView):
         self._space_down = False
         self.rubberBandChanged.connect(self._band_selects_nodes_only)
         editor.document_replaced.connect(self._cancel_gestures)
+        editor.selection_changed.connect(self._show_selection)
 
     # -- zoom -----------------------------------------------------------
     def zoom(self, factor: float, focus: QPointF | None = None) -> None:
@@ -122,6 +123,19 @@ class GraphView(QGraphicsView):
         y_margin = max(0, min(margin, (room.height() - on_screen.height()) // 2))
         self.ensureVisible(box, x_margin, y_margin)
         return before != (self.horizontalScrollBar().value(), self.verticalScrollBar().value())
+
+    def _show_selection(self, ids: list) -> None:
+        """A selection made elsewhere (the inspector, a paused run, a paste) comes
+        into sight: unless one of its nodes is in sight already, the first one is
+        scrolled in. A selection made on the canvas is where the user looks."""
+        if self.graph_scene.selecting_here or not ids:
+            return
+        seen = self.visible_scene_rect()
+        nodes = self.graph_scene.nodes
+        if any(seen.contains(nodes[node_id].mapRectToScene(nodes[node_id].rect()))
+               for node_id in ids if node_id in nodes):
+            return
+        self.bring_into_view(ids[0])
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
