@@ -24,8 +24,6 @@ from bpviz.graph.weights import load_weights, read_npz
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 ALL = sorted(EXAMPLES.glob("*.json"))
 TOO_BIG_TO_RUN = {"vgg16"}
-DESCRIBED = ["two_layer_classifier", "mlp_softmax", "dilated_convolutions", "resnet_blocks",
-             "densenet_block", "vgg16", "transfer_digits", "transfer_digits_source"]
 
 
 def run(capsys, *argv) -> tuple[int, str]:
@@ -62,10 +60,18 @@ def test_every_runnable_example_agrees_with_torch(capsys, path):
     assert json.loads(out)["ok"]
 
 
-@pytest.mark.parametrize("name", DESCRIBED)
-def test_described_examples_have_one_paragraph(name):
-    description = load_graph(EXAMPLES / f"{name}.json").description
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_every_example_has_a_description_of_one_paragraph(path):
+    description = load_graph(path).description
     assert len(description) > 200 and "\n" not in description
+
+
+def test_tiny_cnn_counts_as_its_description_says(capsys):
+    total, nodes = info(capsys, "tiny_cnn")
+    # c1: 8 filters of 1·3·3 and 8 biases = 80; fc: 8·4·4 = 128 inputs · 10 + 10 = 1290
+    assert (nodes["c1"]["params"], nodes["fc"]["params"], total) == (80, 1290, 1370)
+    description = load_graph(EXAMPLES / "tiny_cnn.json").description
+    assert "1,370 parameters" in description and "8·1·9 + 8 = 80" in description
 
 
 def test_two_layer_classifier_is_the_lectures(capsys):
