@@ -6,8 +6,9 @@ one). Import from PyTorch asks about unsaved changes first (like Open), then
 for a .py file, a factory and an input shape, and imports in a process of
 its own (bpviz.ui.process_job): the file runs the user's code, which may take
 long or never return, and only a process can be stopped whatever it does.
-Meanwhile the status bar shows a busy bar and a Cancel button; Cancel kills
-the process and nothing changes ("import cancelled"). The graph opens as a
+Meanwhile the status bar shows a busy bar, a Cancel button and what runs
+(loading PyTorch, then the user's factory); Cancel kills the process and
+nothing changes ("import cancelled"). The graph opens as a
 new unsaved document and its weights become the window's (HeldWeights).
 Export to PyTorch writes model.py with write_export and, beside it,
 model.npz with the weights step-through would show, which the module's usage
@@ -46,9 +47,20 @@ def _import(request: ImportRequest):
     return import_torch(request.spec, request.shape)
 
 
+TORCH_LOADED = "torch loaded"  # what the import's process reports once torch is in
+
+
 def _import_in_child(child, request: ImportRequest):
-    """The import's process: the ImportedModel (a GraphDocument and its weights)."""
+    """The import's process: the ImportedModel (a GraphDocument and its weights).
+    Reports TORCH_LOADED before the user's file and factory run."""
+    import bpviz.oracle.importer  # noqa: F401 (imports torch, which takes seconds)
+
+    child.report(TORCH_LOADED, force=True)
     return _import(request)
+
+
+def running_message(request: ImportRequest) -> str:
+    return f"importing from {Path(request.path).name}: running {request.factory}…"
 
 
 def _export(document, path: str, weights_path: str | None) -> str:
@@ -169,6 +181,8 @@ class FileExtras(QObject):
             self._poll_timer.stop()
             return
         news: News = job.poll()
+        if news.progress == TORCH_LOADED and self._pending_import is not None:
+            self.window.statusBar().showMessage(running_message(self._pending_import[0]))
         if not news.finished:
             return
         self._poll_timer.stop()

@@ -155,7 +155,10 @@ def test_an_import_that_hangs_can_be_cancelled(qtbot, window, tmp_path):
     window.actions_["import_torch"].trigger()
     job = window.files.job
     assert job.process.is_alive() and window.files.cancel.isVisible()
-    qtbot.wait(1500)  # well into the factory
+    assert "loading PyTorch" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() ==
+                    "importing from hangs.py: running make…", timeout=60_000)
+    qtbot.wait(500)  # well into the factory
     assert window.files.job is job and job.process.is_alive()
     window.files.cancel.click()
     wait_for_torch(qtbot, window)
