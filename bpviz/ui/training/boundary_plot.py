@@ -17,6 +17,9 @@ from bpviz.ui.training.boundary import BoundaryImage, class_colour
 from bpviz.ui.training.curves import TrainingPlot
 
 LINE_WIDTH = 1.6
+NOTE_WIDTH = 230  # px: the note's widest lines
+NOTE_MIN_WIDTH = 80  # px
+NOTE_MARGIN = 8  # px each side of the note in a narrow view
 
 
 class BoundaryPlot(TrainingPlot):
@@ -38,6 +41,7 @@ class BoundaryPlot(TrainingPlot):
         item.addItem(self.note)
         self.last: BoundaryImage | None = None
         theme_manager().changed.connect(self._redraw)
+        item.vb.sigResized.connect(self._fit_note)
         self.show_note("2-D data only: the boundary appears while training on "
                        "xor, circles, moons, spiral or blobs")
 
@@ -47,9 +51,14 @@ class BoundaryPlot(TrainingPlot):
         self.points.setData([])
         self.last = None
         self.note.setText(text)
-        self.note.setTextWidth(230)
+        self._fit_note()
         self.note.setPos(0.5, 0.5)
         self.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def _fit_note(self, *_view) -> None:
+        """The note wraps inside the view, however narrow."""
+        room = self.getPlotItem().vb.width() - 2 * NOTE_MARGIN
+        self.note.setTextWidth(max(NOTE_MIN_WIDTH, min(NOTE_WIDTH, room)))
 
     def _redraw(self, _theme=None) -> None:
         self.note.setColor(current_theme().muted)

@@ -14,17 +14,17 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor
 
 from bpviz.scene.theme import Theme, current_theme, theme_manager
+from bpviz.ui.training.axes import LogAxis, tick_font
+from bpviz.ui.training.plot_fit import MIN_HEIGHT, axis_room, minimum_width, wrap_legend
 
 # Okabe–Ito colours by role; the dark theme takes the lighter ones.
 ROLE_COLOURS = {"light": {"train": "#0072B2", "val": "#D55E00"},
                 "dark": {"train": "#56B4E9", "val": "#E69F00"}}
 GRAD_MAP = "plasma"
 GRAD_MAP_RANGE = {"light": (0.0, 0.85), "dark": (0.25, 1.0)}  # off the background's end
-MIN_WIDTH = 120  # px: four plots fit a narrow window
 MAX_SYMBOLS = 60  # epoch markers up to this many points
 SMOOTHING = 10  # iterations in the gradient norms' running mean
 BATCH_POINTS = 20000  # batch losses kept (thinned beyond)
@@ -98,25 +98,6 @@ class Trace:
         self.stride, self.seen = 1, 0
 
 
-def tick_font() -> QFont:
-    font = QFont(QApplication.font())
-    font.setPointSizeF(max(font.pointSizeF(), 9.0))
-    return font
-
-
-class LogAxis(pg.AxisItem):
-    """A log axis that labels only the powers of ten when it spans more than one."""
-
-    def tickStrings(self, values, scale, spacing):
-        strings = super().tickStrings(values, scale, spacing)
-        if not self.logMode:
-            return strings
-        decades = [abs(v - round(v)) < 1e-9 for v in values]
-        if sum(decades) < 2:
-            return strings
-        return [f"{10.0 ** round(v):g}" if whole else "" for v, whole in zip(values, decades)]
-
-
 class TrainingPlot(pg.PlotWidget):
     """A themed plot with a title, axis labels and a legend."""
 
@@ -125,13 +106,13 @@ class TrainingPlot(pg.PlotWidget):
         axes = {"left": LogAxis("left")} if log_y else {}
         super().__init__(parent, axisItems=axes)
         self.title_text, self.y_label = title, y_label
+        self.legend_above = legend_at == ABOVE
         item = self.getPlotItem()
         item.setLogMode(y=log_y)
         item.setLabel("bottom", "iteration")
         item.setLabel("left", y_label)
         self.legend = self._add_legend(legend_at)
         item.setContentsMargins(0, 0, RIGHT_MARGIN, 0)  # the right end is never flush
-        self.setMinimumSize(MIN_WIDTH, 170)
         self.apply_theme(current_theme())
         theme_manager().changed.connect(self.apply_theme)
 
@@ -155,6 +136,7 @@ class TrainingPlot(pg.PlotWidget):
         item = self.getPlotItem()
         size = tick_font().pointSizeF() + 1
         item.setTitle(self.title_text, color=theme.text, size=f"{size:g}pt")
+        self.fit_width()
         for name in ("left", "bottom"):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.muted))
@@ -172,6 +154,21 @@ class TrainingPlot(pg.PlotWidget):
 
     def restyle(self, theme: Theme) -> None:
         """Give the curves the theme's colours (subclasses)."""
+
+    def fit_width(self) -> None:
+        """A minimum width at which the title and a legend above the view do not clip."""
+        legend = self.legend if self.legend_above else None
+        self.setMinimumSize(minimum_width(self.getPlotItem(), legend, tick_font(),
+                                          RIGHT_MARGIN), MIN_HEIGHT)
+        self._wrap_legend()
+
+    def _wrap_legend(self) -> None:
+        if getattr(self, "legend_above", False):  # not yet while PlotWidget is made
+            wrap_legend(self.legend, self.width() - axis_room(tick_font()) - RIGHT_MARGIN)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._wrap_legend()
 
     def curve(self, name: str | None, symbol: str | None = None) -> pg.PlotDataItem:
         """A curve; one without symbols is clipped to the view and down-sampled when long."""
@@ -213,6 +210,7 @@ class SeriesPlot(TrainingPlot):
         self.symbols[key] = symbol
         self.styles[key] = {"role": role, **style}
         self.restyle(current_theme())
+        self.fit_width()
 
     def restyle(self, theme: Theme) -> None:
         for key, spec in getattr(self, "styles", {}).items():

@@ -32,7 +32,15 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QScrollArea,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.boundary_plot import BoundaryPlot
@@ -101,8 +109,21 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.controls)
-        layout.addWidget(plots, 1)
+        layout.addWidget(self._scrolling(plots), 1)
         self.plots = plots
+
+    def _scrolling(self, plots: QSplitter) -> QScrollArea:
+        """The plots fill the panel's width, and scroll sideways in a panel narrower
+        than they need (e.g. tabbed beside the formula); the panel keeps their height."""
+        area = QScrollArea()
+        area.setWidget(plots)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        area.setMinimumHeight(plots.minimumSizeHint().height() + bar)
+        self.plot_area = area
+        return area
 
     def _connect(self) -> None:
         self.controls.train_clicked.connect(self.start)
