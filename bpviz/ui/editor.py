@@ -9,7 +9,7 @@ to the editor's signals; they never change the document directly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,6 +59,9 @@ class GraphEditor(SceneModel):
         self.destroyed.connect(lambda *_: stack.blockSignals(True))
         self.path: str | None = None
         self._selection: list[str] = []
+        # Set by the canvas: where a new node asked for at its pos goes (a place
+        # where it covers no other node); None: exactly there.
+        self.place_new: Callable[[NodeData], tuple[float, float]] | None = None
         self._batch_depth = 0
         self._dirty = False
         self._unsubscribe = self.doc.subscribe(self._on_doc_event)
@@ -151,13 +154,16 @@ class GraphEditor(SceneModel):
 
     def add_node(self, op_name: str, pos: tuple[float, float] | None = None,
                  params: dict[str, Any] | None = None) -> str:
-        """Add a node of `op_name` (with DEFAULT_PARAMS unless given); returns its id."""
+        """Add a node of `op_name` (with DEFAULT_PARAMS unless given) at `pos`, or
+        the free place `place_new` finds near it; returns its id."""
         if op_name not in OPS:
             raise EditError(f"there is no op '{op_name}'")
         params = copy.deepcopy(DEFAULT_PARAMS.get(op_name, {}) if params is None else params)
         node_id = self.fresh_id(op_name)
         node = NodeData(node_id, op_name, [], params, True,
                         None if pos is None else (float(pos[0]), float(pos[1])))
+        if node.pos is not None and self.place_new is not None:
+            node.pos = self.place_new(node)
         self._push(cmd.AddNodesCommand(self.doc, [node], f"Add {op_name}", self.batched))
         return node_id
 

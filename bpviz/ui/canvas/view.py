@@ -12,10 +12,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
-from bpviz.scene.node_item import remove_from_scene
+from bpviz.graph import NodeData
+from bpviz.scene.node_item import NodeItem, remove_from_scene
 from bpviz.scene.port_item import PortItem
 from bpviz.scene.scene import GraphScene
 from bpviz.scene.wire_item import WIRE_SELECTED, WireItem, bezier
+from bpviz.ui.canvas import placement
 from bpviz.ui.editor import EditError, GraphEditor
 
 OP_MIME = "application/x-bpviz-op"
@@ -50,9 +52,11 @@ class GraphView(QGraphicsView):
         self._press_positions: dict[str, tuple[float, float]] | None = None
         self._pan_from: QPointF | None = None
         self._space_down = False
+        self._dropping = False
         self.rubberBandChanged.connect(self._band_selects_nodes_only)
         editor.document_replaced.connect(self._cancel_gestures)
         editor.selection_changed.connect(self._show_selection)
+        editor.place_new = self.spot_for_new_node
 
     # -- zoom -----------------------------------------------------------
     def zoom(self, factor: float, focus: QPointF | None = None) -> None:
@@ -123,6 +127,29 @@ class GraphView(QGraphicsView):
         y_margin = max(0, min(margin, (room.height() - on_screen.height()) // 2))
         self.ensureVisible(box, x_margin, y_margin)
         return before != (self.horizontalScrollBar().value(), self.verticalScrollBar().value())
+
+    # -- placing new nodes --------------------------------------------------
+    def node_boxes(self) -> list[QRectF]:
+        return [item.mapRectToScene(item.rect()) for item in self.graph_scene.nodes.values()]
+
+    def spot_in_sight(self, centre: tuple[float, float],
+                      boxes: list[QRectF] | None = None) -> tuple[float, float]:
+        """Where to centre a block of new nodes (`boxes` about its centre; default:
+        one fresh node) wanted at `centre`: moved into the visible area, then
+        on to the nearest place where it covers no node."""
+        boxes = boxes or [placement.with_room(placement.NEW_NODE)]
+        seen = self.visible_scene_rect()
+        spot = placement.clamp_into(QPointF(*centre), boxes, seen)
+        spot = placement.free_spot(spot, boxes, self.node_boxes(), seen)
+        return spot.x(), spot.y()
+
+    def spot_for_new_node(self, node: NodeData) -> tuple[float, float]:
+        """A new node asked for at its pos: there when dropped, or when it covers
+        no node there; else the nearest free place in sight."""
+        box, spot = NodeItem(node).rect(), QPointF(*node.pos)
+        if self._dropping or placement.clear_of([box], spot, self.node_boxes(), 0.0):
+            return node.pos
+        return self.spot_in_sight(node.pos, [placement.with_room(box)])
 
     def _show_selection(self, ids: list) -> None:
         """A selection made elsewhere (the inspector, a paused run, a paste) comes
@@ -202,12 +229,15 @@ class GraphView(QGraphicsView):
             return
         op_name = bytes(event.mimeData().data(OP_MIME)).decode("utf-8", "replace").strip()
         pos = self.mapToScene(event.position().toPoint())
+        self._dropping = True  # exactly where the user let go
         try:
             node_id = self.editor.add_node(op_name, (pos.x(), pos.y()))
         except EditError as exc:
             self.status_message.emit(str(exc))
             event.ignore()
             return
+        finally:
+            self._dropping = False
         self.editor.set_selection([node_id])
         self.graph_scene.grow_rect()
         event.acceptProposedAction()
