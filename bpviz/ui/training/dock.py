@@ -32,15 +32,7 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QApplication,
-    QFrame,
-    QScrollArea,
-    QSplitter,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
 
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.boundary_plot import BoundaryPlot
@@ -56,6 +48,7 @@ from bpviz.ui.training.fit import (
 )
 from bpviz.ui.training.lrbox import compact
 from bpviz.ui.training.metrics import RunMetrics
+from bpviz.ui.training.plot_fit import scroll_row
 from bpviz.ui.training.worker import RunInfo, TrainingRun, Update
 
 UPDATE_MS = 33  # at most ~30 redraws a second
@@ -109,21 +102,9 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.controls)
-        layout.addWidget(self._scrolling(plots), 1)
+        self.plot_area = scroll_row(plots)
+        layout.addWidget(self.plot_area, 1)
         self.plots = plots
-
-    def _scrolling(self, plots: QSplitter) -> QScrollArea:
-        """The plots fill the panel's width, and scroll sideways in a panel narrower
-        than they need (e.g. tabbed beside the formula); the panel keeps their height."""
-        area = QScrollArea()
-        area.setWidget(plots)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.Shape.NoFrame)
-        area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bar = area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        area.setMinimumHeight(plots.minimumSizeHint().height() + bar)
-        self.plot_area = area
-        return area
 
     def _connect(self) -> None:
         self.controls.train_clicked.connect(self.start)

@@ -2,7 +2,7 @@
 
 `minimum_width` is what a plot needs beside its left axis: room for its title,
 and for a legend above the view wrapped to at most LEGEND_ROWS rows. Narrower
-docks scroll the row of plots instead (the panel's plot row is a scroll area).
+docks scroll the row of plots instead (`scroll_row`).
 `wrap_legend` gives a legend above the view as many columns as fit the view
 (one row when there is room, more rows in a narrow plot).
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QWidget
 
 MIN_WIDTH = 200  # px: no plot gets narrower than this
 MIN_HEIGHT = 170  # px
@@ -52,3 +54,16 @@ def wrap_legend(legend: pg.LegendItem, room: float) -> None:
     while columns > 1 and legend_width(legend, columns) > room:
         columns -= 1
     legend.setColumnCount(columns)
+
+
+def scroll_row(row: QWidget) -> QScrollArea:
+    """`row` fills the area's width, and scrolls sideways where the area is narrower
+    than it needs (e.g. the panel tabbed beside the formula); the area keeps its height."""
+    area = QScrollArea()
+    area.setWidget(row)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    bar = area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    area.setMinimumHeight(row.minimumSizeHint().height() + bar)
+    return area
