@@ -63,7 +63,6 @@ from bpviz.ui.export_kinds import (
     GIF_MAX_WIDTH,
     KINDS,
     LAYOUT_CHOICES,
-    NO_PASS,
     PICTURES,
     RASTER,
     fill_kinds,
@@ -147,7 +146,8 @@ class ExportDialog(QDialog):
         self.export_button.setDefault(True)
         self.status.setWordWrap(True)
         self.hint.setWordWrap(True)
-        self.hint.setText(f"To export the forward and backward pass, {NO_PASS}."
+        self.hint.setText("The forward and backward pass and its tensors: step through "
+                          "once first (F10, Run menu)."
                           if self.session is None else "")
         self.hint.setVisible(self.session is None)
         buttons = QHBoxLayout()

@@ -93,11 +93,10 @@ def open_example(window, path: str | Path) -> str:
     message = f"opened the example {path.stem} (Save asks for a file of your own)"
     weights = example_weights(path)
     if weights is not None and window.weights.load(str(weights), quiet=True):
-        message = (f"opened the example {path.stem} with its weights from {weights.name} "
-                   f"(File › Use Initial Weights for the seed's)")
+        message = f"opened the example {path.stem} with its weights ({weights.name})"
     dataset = window.training_dock.widget().controls.config().dataset
     misfit = training_misfit(window.editor.doc, window.editor.report, dataset)
     if misfit:
-        message += (f" · the Training panel's {dataset} cannot train it "
-                    f"({misfit.split(':')[0]}): its description says which data can")
+        message += (f" · the Training panel's {dataset} does not fit it: "
+                    f"its description says which data does")
     return message

@@ -89,6 +89,7 @@ def test_a_foreign_drag_is_refused(window):
 
 def test_double_clicking_a_palette_entry_adds_it_at_the_view_centre(window, qtbot):
     win, _ = window
+    win.new_graph()  # nothing at the centre (a node there would send it to a free place)
     tree = win.palette.tree
     rect = tree.visualItemRect(win.palette.items["tanh"])
     # A real double click: press and release, then the double-click press.

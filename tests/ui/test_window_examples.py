@@ -110,8 +110,8 @@ def test_an_example_opens_with_the_weights_shipped_beside_it(qtbot, examples, mi
     assert held is not None and held.kind == "file"
     assert held.path == str(examples / "transfer_digits.npz")
     message = window.statusBar().currentMessage()
-    assert "with its weights from transfer_digits.npz" in message
-    assert "cannot train it" in message and "description" in message
+    assert "with its weights (transfer_digits.npz)" in message
+    assert "digits does not fit it" in message and "description" in message
     window.actions_["initial_weights"].trigger()
     assert window.weights.current is None and "initial weights" in \
         window.statusBar().currentMessage()
@@ -121,7 +121,7 @@ def test_an_example_without_weights_keeps_the_seeds(qtbot, examples, mine):
     window, _ = open_example(qtbot, examples, "tiny_cnn")
     assert window.weights.current is None
     message = window.statusBar().currentMessage()
-    assert "opened the example tiny_cnn" in message and "cannot train" not in message
+    assert "opened the example tiny_cnn" in message and "not fit" not in message
 
 
 def test_a_folder_that_cannot_be_written_gives_a_message(qtbot, examples, mine, monkeypatch):
