@@ -42,6 +42,7 @@ from bpviz.engine.events import (
     StoppedEvent,
 )
 from bpviz.engine.executor import Executor, Network
+from bpviz.engine.finite import all_finite, square_norm
 from bpviz.engine.labels import Tally, Targets, label_targets, node_shapes, predicted_labels
 from bpviz.engine.rollback import Rollback
 
@@ -55,29 +56,6 @@ class TrainingError(ValueError):
 
 
 NON_FINITE = ("stop", "pause")
-
-
-def all_finite(a: np.ndarray) -> bool:
-    a = np.asarray(a)
-    if a.size < 1 << 16:
-        return bool(np.isfinite(a).all())
-    # NOTE: for large arrays, a float64 sum allocates nothing: any NaN or
-    # infinity makes it non-finite, and finite values can only overflow it
-    # near 1e308, when the elements are checked one by one after all.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(a, dtype=np.float64)):
-            return True
-    return bool(np.isfinite(a).all())
-
-
-def _square_norm(arrays) -> float:
-    """Σ a² over all arrays, in float64 (infinite for finite but huge weights)."""
-    total = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for a in arrays:
-            flat = np.asarray(a, dtype=np.float64).ravel()
-            total += float(np.dot(flat, flat))
-    return total
 
 
 def _check_settings(network: Network, batch_size, eval_batch_size, epochs,
@@ -307,7 +285,7 @@ class Trainer:
             if problem is None:
                 before = [list(checkpoint.params[n.id].values()) if checkpoint else
                           [p.copy() for p in n.op.params.values()] for n in self.trainable]
-                grads = [_square_norm(n.op.grads.values()) for n in self.trainable]
+                grads = [square_norm(n.op.grads.values()) for n in self.trainable]
                 if checkpoint is not None:
                     self.rollback.keep_gradients()
                 self.optimizer.step()
@@ -370,10 +348,10 @@ class Trainer:
         stats = {}
         for node, old, grad in zip(self.trainable, before, grads):
             new = list(node.op.params.values())
-            old_norm = _square_norm(old) ** 0.5
-            delta = _square_norm(n - o for n, o in zip(new, old)) ** 0.5
+            old_norm = square_norm(old) ** 0.5
+            delta = square_norm(n - o for n, o in zip(new, old)) ** 0.5
             ratio = delta / old_norm if old_norm else (0.0 if delta == 0 else float("inf"))
-            stats[node.id] = NodeStats(grad**0.5, _square_norm(new) ** 0.5, ratio)
+            stats[node.id] = NodeStats(grad**0.5, square_norm(new) ** 0.5, ratio)
         return stats
 
     def _labels(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray | None:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from bpviz.engine.finite import all_finite
 from bpviz.engine.optim import SGD, Adam, make_optimizer
 from bpviz.engine.trainer import (
     EpochEvent,
@@ -20,7 +21,6 @@ from bpviz.engine.trainer import (
     StoppedEvent,
     Trainer,
     TrainingError,
-    all_finite,
     predicted_labels,
 )
 from bpviz.graph import build_network, load_graph, loads_graph
