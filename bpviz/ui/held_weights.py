@@ -6,11 +6,13 @@ HeldWeights decides what step-through shows and where training starts:
   (the pass then runs on standardised validation samples of the training
   data, as training fed them);
 * weights loaded with File › Load Weights… or imported from PyTorch, while
-  their tensors fit the graph; training starts from them too;
+  their tensors fit the graph;
 * otherwise the initial weights of the step bar's seed (File › Use Initial
   Weights comes back to them).
 
-The newest of these wins; opening another graph forgets them. Load checks the
+The newest of these wins, and training starts from it too: a head trained
+with frozen layers is fine-tuned from there once they are unfrozen. Opening
+another graph forgets them. Load checks the
 file against the graph at once and changes nothing when it does not fit (the
 loader's message is shown). Save writes the weights step-through would show
 now. The file dialogs are `ask_load_path` and `ask_save_path`, replaced in
@@ -45,7 +47,7 @@ class HeldWeights(QObject):
         self.editor = window.editor
         self.panel = window.training_dock.widget()
         self.current: WeightSource | None = None  # the newest: trained, loaded or imported
-        self.start: WeightSource | None = None  # loaded or imported: training starts here
+        self.start: WeightSource | None = None  # loaded or imported (kept after training)
         window.stepping.weight_source = self.source_for
         self.panel.start_weights = self.start_for
         self.panel.weights_trained.connect(lambda _network: self._trained())
@@ -66,8 +68,10 @@ class HeldWeights(QObject):
         return current
 
     def start_for(self, doc) -> tuple[dict, str] | None:
-        """Where training starts: (tensors, label) of loaded or imported weights."""
-        return (self.start.tensors, self.start.label) if self.start is not None else None
+        """Where training starts: (tensors, label) of the weights step-through uses
+        (trained while they fit, else loaded or imported), or None for the seed's."""
+        source = self.source_for(doc)
+        return (source.tensors, source.label) if source is not None else None
 
     # -- changes -----------------------------------------------------------------
     def _set(self, current: WeightSource | None, start: WeightSource | None) -> None:

@@ -176,3 +176,17 @@ def test_loaded_weights_that_no_longer_fit_give_way_to_the_seed(qtbot, cnn, tmp_
     assert built.note.startswith("the weights from w.npz: 'fc/weight' has shape [10, 128]")
     assert weights_label(cnn) == "⚠ initial weights (seed 0)"
     assert built.note in cnn.stepping.bar.weights.toolTip()
+
+
+def test_a_second_run_starts_from_the_trained_weights_after_unfreezing(qtbot, moons):
+    node = next(n for n in moons.editor.doc.nodes.values() if n.op == "dense")
+    moons.editor.set_trainable(node.id, False)
+    panel = train(qtbot, moons, epochs=1)
+    trained = panel.trained.tensors()
+    moons.editor.set_trainable(node.id, True)
+    tensors, label = moons.weights.start_for(moons.editor.doc)
+    assert label == "trained weights" and set(tensors) == set(trained)
+    for key, value in trained.items():
+        np.testing.assert_array_equal(tensors[key], value)
+    panel = train(qtbot, moons, epochs=1)
+    assert panel.info.start == "trained weights"
