@@ -123,6 +123,9 @@ def _child_main(target, payload_path: str, data, control) -> None:
         os.nice(NICE)  # when cores are short, the window goes first
     child = ChildSide(data, control)
     try:
+        # NOTE: unpickling runs code, so only a file this app's own ProcessJob wrote is
+        # read: mkstemp made it private to the user (mode 0600) moments before, and
+        # its name comes over the spawn arguments, never from outside.
         args = pickle.loads(Path(payload_path).read_bytes())
         Path(payload_path).unlink(missing_ok=True)
         outcome = ("result", target(child, *args))
