@@ -13,11 +13,6 @@ from bpviz.cli import main  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 @pytest.fixture
 def opened(monkeypatch):
     calls = []

@@ -31,11 +31,6 @@ CRASHING_SESSION = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
 
 def recovery_files(data_dir):
     return sorted(p.name for p in (data_dir / "recovery").glob("recovery-*.json")

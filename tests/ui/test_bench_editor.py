@@ -17,8 +17,7 @@ def test_the_benchmark_graph_has_the_asked_size_and_is_sound(n_nodes):
     validate(doc)
 
 
-def test_the_benchmark_prints_its_figures(qapp, capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path))
+def test_the_benchmark_prints_its_figures(qapp, capsys):
     assert main(["--nodes", "20", "--repeats", "2"]) == 0
     out = capsys.readouterr().out
     assert "graph: 20 nodes" in out and "parameter edit, re-infer and repaint" in out

@@ -17,8 +17,7 @@ def test_the_benchmark_graph_has_the_asked_size_and_is_sound(n_nodes):
     assert validate(doc).shapes["x"] == (8, 8, 8)
 
 
-def test_the_benchmark_prints_its_figures(qapp, capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path))
+def test_the_benchmark_prints_its_figures(qapp, capsys):
     assert main(["--nodes", "12", "--size", "8", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "graph: 12 nodes, 8×8 feature maps" in out

@@ -11,10 +11,6 @@ from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
 DILATED = EXAMPLES / "dilated_convolutions.json"
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
 
 def fitted_window(qtbot, path, size=(1600, 1000)):
     window, _ = make_window(qtbot, path)

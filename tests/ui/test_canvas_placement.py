@@ -13,11 +13,6 @@ from bpviz.ui.canvas import placement  # noqa: E402
 from tests.ui.windowkit import TINY_CNN, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 def box(window, node_id):
     item = window.view.graph_scene.nodes[node_id]
     return item.mapRectToScene(item.rect())

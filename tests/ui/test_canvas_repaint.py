@@ -15,10 +15,6 @@ from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
 TRANSFER = EXAMPLES / "transfer_digits.json"
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
 
 def shown_canvas(window) -> QImage:
     """The canvas as it is on screen now (the backing store, with whatever an

@@ -14,11 +14,6 @@ from bpviz.ui.editor import GraphEditor  # noqa: E402
 from tests.ui.windowkit import TINY_CNN, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 def test_a_document_with_the_same_ids_replaces_a_selected_one_cleanly(qtbot):
     editor = GraphEditor(load_graph(TINY_CNN))
     view = GraphView(editor)

@@ -14,10 +14,6 @@ from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
 DILATED = EXAMPLES / "dilated_convolutions.json"
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
 
 def screen_image(window) -> QImage:
     """What the window shows on screen (its backing store), not a fresh repaint."""

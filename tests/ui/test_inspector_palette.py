@@ -15,11 +15,6 @@ from bpviz.ui.palette import OP_MIME, grouped_ops, op_tooltip  # noqa: E402
 from tests.ui.windowkit import TINY_CNN, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 @pytest.fixture
 def win(qtbot):
     return make_window(qtbot, TINY_CNN)[0]

@@ -31,10 +31,6 @@ class NotAModel:
 SHAPE = (1, 8, 8)
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
 
 @pytest.fixture
 def model_file(tmp_path):

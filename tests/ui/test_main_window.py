@@ -21,12 +21,6 @@ from bpviz.ui.main_window import about_text  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN, TWO_LAYER, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 @pytest.fixture
 def window(qtbot):
     return make_window(qtbot)

@@ -13,11 +13,6 @@ from bpviz.scene.colours import NORM_STOPS  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 def reddish(image: QImage) -> int:
     """Pixels near the gradient ramp's deep end (only backward wires and glows are)."""
     deep = QColor(NORM_STOPS[-2])

@@ -17,12 +17,6 @@ from bpviz.ui import menus, templates  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 @pytest.fixture
 def examples(tmp_path, monkeypatch):
     """A copy of the bundled examples, which bpviz takes for its own."""

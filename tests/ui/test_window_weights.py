@@ -15,10 +15,6 @@ MOONS = EXAMPLES / "moons_mlp.json"
 FINISH_S = 60_000
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
 
 def window_for(qtbot, path):
     win, answers = make_window(qtbot, path)

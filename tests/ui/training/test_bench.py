@@ -9,8 +9,7 @@ pytest.importorskip("PySide6")
 from bpviz.ui.training.bench import main  # noqa: E402
 
 
-def test_the_quick_benchmark_prints_its_figures(qapp, capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path))
+def test_the_quick_benchmark_prints_its_figures(qapp, capsys):
     assert main(["--quick"]) == 0
     out = capsys.readouterr().out
     print(out)

@@ -11,11 +11,6 @@ from bpviz.ui.training.axes import LogAxis, round_step  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 @pytest.fixture
 def tabbed_panel(qtbot):
     """The training panel brought to the front of the formula's tab group (where

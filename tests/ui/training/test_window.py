@@ -14,11 +14,6 @@ from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("BPVIZ_DATA_DIR", str(tmp_path / "data"))
-
-
 @pytest.fixture
 def window(qtbot):
     win, _ = make_window(qtbot, EXAMPLES / "two_layer_classifier.json")
