@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QRect  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
+from tests.ui.windowkit import EXAMPLES, TINY_CNN, fitted_and_stepped  # noqa: E402
 
 TRANSFER = EXAMPLES / "transfer_digits.json"
 
@@ -45,22 +45,10 @@ def scroll_by(view, pixels: int) -> None:
     QApplication.processEvents()
 
 
-def step_into_backward(qtbot, path, steps):
-    window, _ = make_window(qtbot, path)
-    window.resize(1600, 1000)
-    qtbot.wait(50)
-    window.view.zoom_to_fit()
-    window.stepping.synchronous = True
-    for _ in range(steps):
-        window.stepping.request("step")
-        qtbot.wait(30)
-    return window
-
-
 @pytest.mark.parametrize(("path", "steps", "node"), [(TRANSFER, 17, "conv1"),
                                                       (TINY_CNN, 12, "c1")])
 def test_clearing_the_pass_leaves_no_gradient_labels_behind(qtbot, path, steps, node):
-    window = step_into_backward(qtbot, path, steps)
+    window, _ = fitted_and_stepped(qtbot, path, steps)
     assert window.stepping.session.current.phase == "backward"
     scene = window.view.graph_scene
     assert any(wire.note for wire in scene.wires.values())

@@ -9,7 +9,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, QPointF, QRect  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 
-from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
+from tests.ui.windowkit import EXAMPLES, TINY_CNN, fitted_and_stepped, make_window  # noqa: E402
 
 DILATED = EXAMPLES / "dilated_convolutions.json"
 
@@ -42,15 +42,7 @@ def stray_pixels(image: QImage, rect: QRect, background: QColor) -> int:
 
 def stepped_window(qtbot, steps: int = 6):
     """The dilated example stepped far enough for the canvas to follow the pass."""
-    window, answers = make_window(qtbot, DILATED)
-    window.resize(1600, 1000)
-    qtbot.wait(50)
-    window.view.zoom_to_fit()
-    window.stepping.synchronous = True
-    for _ in range(steps):
-        window.stepping.request("step")
-        qtbot.wait(30)
-    return window, answers
+    return fitted_and_stepped(qtbot, DILATED, steps)
 
 
 @pytest.mark.parametrize("edit", ["new", "delete"])

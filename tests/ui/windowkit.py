@@ -54,3 +54,16 @@ def make_window(qtbot, path: Path | None = TWO_LAYER) -> tuple[MainWindow, Answe
     if path is not None:
         assert window.open_path(str(path))
     return window, answers
+
+
+def fitted_and_stepped(qtbot, path: Path, steps: int) -> tuple[MainWindow, Answers]:
+    """A 1600×1000 window on `path`, zoomed to fit, `steps` steps into its pass."""
+    window, answers = make_window(qtbot, path)
+    window.resize(1600, 1000)
+    qtbot.wait(50)
+    window.view.zoom_to_fit()
+    window.stepping.synchronous = True
+    for _ in range(steps):
+        window.stepping.request("step")
+        qtbot.wait(30)
+    return window, answers
