@@ -8,9 +8,12 @@ describe the arrays that flow through `forward` and `backward`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bpviz.engine.explain import Explained, OpPass
 
 Shape = tuple[int, ...]
 
@@ -126,6 +129,14 @@ class Op:
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError
+
+    # -- explanation ----------------------------------------------------
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """One entry of this op's output ("out"), of a gradient it sends back
+        ("grad_in/<k>") or of a parameter's gradient ("grad/<p>") at index `at`
+        (batch axis first where the tensor has one), as the lecture's sum of
+        terms: see bpviz.engine.explain. The terms must add up to the entry."""
+        raise NotImplementedError(f"{self.op_name} cannot explain '{tensor}' yet")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hp.items())
