@@ -305,6 +305,21 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
                       kink_flips(network, ours, theirs))
 
 
+def torch_pass(network: Network, feeds: dict[str, np.ndarray],
+               targets: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """torch's tensors of one pass, keyed as the npz export: `<node>/out`,
+    `<node>/grad_out` and `<node>/grad/<p>` (from the network's current
+    parameters and buffers, in the feeds' dtype). The network is left as it was."""
+    dtype = _feed_dtype(feeds)
+    theirs = _run_torch(network, feeds, targets, _snapshot(network, "params"),
+                        _snapshot(network, "buffers"), dtype)
+    tensors = {f"{i}/out": value for i, value in theirs.values.items()}
+    tensors |= {f"{i}/grad_out": g for i, g in theirs.grads.items() if g is not None}
+    tensors |= {f"{i}/grad/{k}": g for i, store in theirs.param_grads.items()
+                for k, g in store.items() if g is not None}
+    return tensors
+
+
 KINKED = ("relu", "leaky_relu")
 
 
