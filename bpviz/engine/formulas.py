@@ -46,6 +46,7 @@ from bpviz.engine.loss_formulas import (
     loss_forward_line,
     loss_shapes_line,
 )
+from bpviz.engine.update_formulas import NO_JACOBIAN, update_text
 
 TINY = 16
 LOSS = "L"  # the loss, in every op's formulas (the lecture's conv slides write J)
@@ -142,6 +143,8 @@ def _parts(formula: str) -> list[str]:
 
 # -- describe_step ---------------------------------------------------------------
 def describe_step(step: Step, network: Network) -> StepFormula:
+    if step.phase == "update":
+        return _update_formula(step, network)
     names = _Names(step, network)
     title = f"{step.op} '{step.node}' · {step.phase}" + (" · frozen" if names.frozen else "")
     upstream = []
@@ -156,6 +159,13 @@ def describe_step(step: Step, network: Network) -> StepFormula:
         context += ("  ·  " if context else "") + "J in the lecture's conv slides = L"
     return StepFormula(title, tuple(lines), jacobian_line(step, names),
                        tuple(_caption_lines(formula)), context)
+
+
+def _update_formula(step: Step, network: Network) -> StepFormula:
+    """An update step's rule and numbers (bpviz.engine.update_formulas)."""
+    symbols = BATCHNORM_PARAMS if step.op == "batchnorm" else PARAM_SYMBOLS
+    text = update_text(step, symbols)
+    return StepFormula(text.title, text.lines, NO_JACOBIAN, text.lines, text.context)
 
 
 # Lines a caption leaves out: conv's "W: … · U: … · ∂L/∂Z: …" repeats the shapes

@@ -14,9 +14,18 @@ through that wire (the executor hands it to the source as one of its
 `contributions`). `wire_gradient_norms` reports its Frobenius norm over the
 whole batch as soon as c's backward step is done, keyed (source, c, port).
 
+The update phase (optional). `StepSession(..., update=optimizer)` adds,
+after the backward steps, one "update" Step per node the optimizer changes
+(bpviz.engine.updating: its parameters before and after, the optimizer's
+state, in forward order) and `loss_after`, L on the same batch after the
+update. Without it (the default) a session has exactly its forward and
+backward steps.
+
 Showing a pass changes nothing the network keeps: batchnorm's running
-statistics are put back as they were. A session is a snapshot: after the
-network's parameters change (training, editing), start a new one.
+statistics are put back as they were, and the update is made on a copy of
+the network and of the optimizer's state, so neither the parameters nor the
+optimizer change. A session is a snapshot: after the network's parameters
+change (training, editing), start a new one.
 
 Receptive fields. `effective_receptive_field` seeds the backward pass with a
 one-hot ∂unit/∂(node output) instead of the loss (Executor.backward(seeds=…))
@@ -30,16 +39,24 @@ from __future__ import annotations
 import numpy as np
 
 from bpviz.engine.executor import Executor, Network, Step
+from bpviz.engine.optim import Optimizer
 from bpviz.engine.receptive import ReceptiveField, receptive_fields
+from bpviz.engine.updating import update_steps
 
 WireKey = tuple[str, str, int]  # (source, consumer, port)
 
 
 class StepSession:
-    """One forward and backward pass of `network`, shown one Step at a time."""
+    """One forward and backward pass of `network`, shown one Step at a time.
+
+    update: an optimizer of `network` (bpviz.engine.optim) whose next step the
+    session shows after the backward steps, from the optimizer's state as it
+    is (a fresh one: a first step); None for no update phase.
+    """
 
     def __init__(self, network: Network, feeds: dict[str, np.ndarray],
-                 targets: dict[str, np.ndarray] | None = None) -> None:
+                 targets: dict[str, np.ndarray] | None = None,
+                 update: Optimizer | None = None) -> None:
         self.network = network
         self.feeds = dict(feeds)
         self.targets = dict(targets or {})
@@ -50,9 +67,15 @@ class StepSession:
             backward = list(self.executor.backward())
         finally:
             _restore_buffers(network, saved)
-        self.steps: list[Step] = forward + backward
-        self.forward_count = len(forward)
         self.loss = float(self.executor.loss)
+        updates: list[Step] = []
+        self.loss_after: float | None = None
+        if update is not None:
+            updates, self.loss_after = update_steps(network, update, self.feeds, self.targets,
+                                                    self.executor.values, self.loss)
+        self.steps: list[Step] = forward + backward + updates
+        self.forward_count = len(forward)
+        self.update_count = len(updates)
         self.position = -1
         self._wires = [_wires_of(step, network) for step in self.steps]
         self._fields: dict[str, ReceptiveField | None] | None = None
@@ -64,12 +87,19 @@ class StepSession:
         return self.forward_count
 
     @property
+    def update_start(self) -> int:
+        """Index of the first update step (len(steps) when there is none)."""
+        return len(self.steps) - self.update_count
+
+    @property
     def current(self) -> Step | None:
         return self.steps[self.position] if self.position >= 0 else None
 
     @property
     def phase(self) -> str:
-        """"forward" or "backward": the phase of the current step ("forward" before any)."""
+        """"forward", "backward" or "update": the current step's ("forward" before any)."""
+        if self.position >= self.update_start:
+            return "update"
         return "backward" if self.position >= self.forward_count else "forward"
 
     @property
@@ -111,7 +141,7 @@ class StepSession:
 
     def run_to_end_of_phase(self) -> None:
         """To the last step of the current phase; at its end already, to the next one's."""
-        ends = [self.forward_count - 1, len(self.steps) - 1]
+        ends = [self.forward_count - 1, self.update_start - 1, len(self.steps) - 1]
         self.position = next((end for end in ends if end > self.position), self.position)
 
     # -- derived state --------------------------------------------------
@@ -120,8 +150,10 @@ class StepSession:
         phase = phase or self.phase
         if phase == "forward":
             shown = self.steps[:min(self.position + 1, self.forward_count)]
+        elif phase == "backward":
+            shown = self.steps[self.forward_count:min(self.position + 1, self.update_start)]
         else:
-            shown = self.steps[self.forward_count:self.position + 1]
+            shown = self.steps[self.update_start:self.position + 1]
         return frozenset(step.node for step in shown)
 
     def wire_gradient_norms(self) -> dict[WireKey, float]:
