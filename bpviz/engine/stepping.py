@@ -40,7 +40,7 @@ import numpy as np
 
 from bpviz.engine.executor import Executor, Network, Step
 from bpviz.engine.optim import Optimizer
-from bpviz.engine.receptive import ReceptiveField, receptive_fields
+from bpviz.engine.receptive import ReceptiveField, field_box, receptive_fields
 from bpviz.engine.updating import update_steps
 
 WireKey = tuple[str, str, int]  # (source, consumer, port)
@@ -193,13 +193,7 @@ class StepSession:
         field = self.fields().get(node_id)
         if field is None or not self.network.inputs:
             return None
-        image_h, image_w = self.feeds[self.network.inputs[0]].shape[-2:]
-        top = i * field.stride[0] - field.padding[0]
-        left = j * field.stride[1] - field.padding[1]
-        bottom, right = top + field.size[0], left + field.size[1]
-        top, left = max(top, 0), max(left, 0)
-        bottom, right = min(bottom, image_h), min(right, image_w)
-        return top, left, max(bottom - top, 0), max(right - left, 0)
+        return field_box(field, i, j, self.feeds[self.network.inputs[0]].shape[-2:])
 
     def effective_receptive_field(self, node_id: str, sample: int, channel: int, i: int,
                                   j: int, input_id: str | None = None) -> np.ndarray:
@@ -219,6 +213,32 @@ class StepSession:
                 node.op.grads = saved[node.id]
             self.executor.grads = saved_grads
         return np.abs(gradient)
+
+    def alive_unit(self, node_id: str, sample: int = 0, budget: int = 64) -> tuple[int, int, int]:
+        """(channel, i, j) of a unit of `node_id` whose effective field is alive.
+
+        The unit nearest the centre of the map (its field the least clipped)
+        whose |∂unit/∂input| is not all zero, and there the channel with the
+        largest Σ|∂unit/∂input|: a dead ReLU's unit sees nothing. At most
+        `budget` backward passes are tried; then the centre unit of channel 0.
+        """
+        _, channels, height, width = self.output(node_id).shape
+        centre = ((height - 1) // 2, (width - 1) // 2)
+        places = sorted(np.ndindex(height, width),
+                        key=lambda p: (max(abs(p[0] - centre[0]), abs(p[1] - centre[1])),
+                                       abs(p[0] - centre[0]) + abs(p[1] - centre[1]), p))
+        tried = 0
+        for i, j in places:
+            totals = []
+            for channel in range(channels):
+                if tried == budget:
+                    return 0, *centre
+                tried += 1
+                field = self.effective_receptive_field(node_id, sample, channel, i, j)
+                totals.append(float(field.sum()))
+            if max(totals) > 0:
+                return int(np.argmax(totals)), i, j
+        return 0, *centre
 
 
 def _save_buffers(network: Network) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
