@@ -7,6 +7,11 @@ What is written follows --to's ending:
   .gif             the whole pass, one frame per step
   a folder         with --frames: the pass as frame_0001.png …; with --heatmaps: a PNG per tensor
 With --curves, --to curves.{png,svg,pdf,csv} draws --metrics (a metrics.csv of bpviz train).
+With --receptive-field NODE, --to rf.{png,svg,pdf} draws one unit's receptive field: on
+the input picture (sample --sample of the pass, 0 by default) the theoretical box of
+every conv and pool layer up to NODE, nested and labelled with its size, and beside it
+the effective field |∂unit/∂input|. --unit I,J (or C,I,J) picks the unit; by default
+the one nearest the centre whose effective field is not zero.
 
 --layout places the nodes of a graph picture (.svg .pdf .png .tex .gif, --frames):
   auto (default)  as on the canvas, unless that picture is more than 3:1 wide
@@ -15,8 +20,16 @@ With --curves, --to curves.{png,svg,pdf,csv} draws --metrics (a metrics.csv of b
                   nearest --aspect (default 16:9; e.g. 4:3 or 1.6)
 The graph file itself is not changed.
 
-Steps are counted over the whole pass: 1 … F are the forward steps, F+1 … N the
-backward ones (the phase follows from K); 0 is before the first step.
+Steps are counted over the whole pass: 1 … F are the forward steps, F+1 … B the
+backward ones, and with --update B+1 … N one update step per trainable node (the
+phase follows from K); 0 is before the first step.
+
+--update sgd|adam (with --step, .gif or --frames) ends the pass with one step of
+that optimizer, as `bpviz train` makes it: --lr (default 0.05 for sgd, 0.01 for
+adam), --momentum (sgd, default 0.9), --weight-decay (default 0). Each update step
+shows a node's weights before and after, with the rule as its caption, and the
+last one the loss on the same batch before and after. The graph file and any
+--weights are not changed.
 """
 
 from __future__ import annotations
@@ -26,22 +39,25 @@ import os
 from pathlib import Path
 
 from bpviz.cli.common import CliError, add_run_options, prepare_run
+from bpviz.cli.train import DEFAULT_LR, DEFAULT_MOMENTUM, number
 
 GRAPH_PICTURES = (".svg", ".pdf", ".png")
 ENDINGS = GRAPH_PICTURES + (".tex", ".npz", ".csv", ".gif")
 # Which options each kind of export reads: anything else given is a mistake.
+UPDATE = {"update", "lr", "momentum", "weight_decay"}
 USES = {
-    "graph": {"dpi", "step", "theme", "transparent", "layout", "aspect"},
+    "graph": {"dpi", "step", "theme", "transparent", "layout", "aspect"} | UPDATE,
     "tikz": {"layout", "aspect"},
     "bmatrix": {"tensor", "sample"},
     "tensors": set(),
     "heatmaps": {"dpi", "theme", "sample"},
-    "gif": {"dpi", "theme", "layout", "aspect"},
-    "frames": {"dpi", "theme", "transparent", "layout", "aspect"},
+    "gif": {"dpi", "theme", "layout", "aspect"} | UPDATE,
+    "frames": {"dpi", "theme", "transparent", "layout", "aspect"} | UPDATE,
     "curves": {"dpi", "theme", "transparent", "metrics"},
+    "receptive": {"dpi", "theme", "transparent", "sample", "receptive_field", "unit"},
 }
 CHOSEN = ("dpi", "step", "theme", "transparent", "tensor", "sample", "metrics", "layout",
-          "aspect")
+          "aspect", "update", "lr", "momentum", "weight_decay", "receptive_field", "unit")
 
 
 def add_parser(commands) -> None:
@@ -66,6 +82,19 @@ def add_parser(commands) -> None:
     parser.add_argument("--tensor", metavar="KEY[i,…]",
                         help="with --to X.tex: one tensor (≤ 8×8), e.g. 'c1/grad/weight[0,0]'")
     parser.add_argument("--sample", type=int, help="the batch sample heatmaps and --tensor show")
+    parser.add_argument("--update", choices=("sgd", "adam"),
+                        help="end the pass with one step of this optimizer (see above)")
+    parser.add_argument("--lr", type=number(0.0, True),
+                        help="--update's learning rate (default: 0.05 for sgd, 0.01 for adam)")
+    parser.add_argument("--momentum", type=number(0.0, False),
+                        help=f"--update sgd's momentum (default {DEFAULT_MOMENTUM})")
+    parser.add_argument("--weight-decay", type=number(0.0, False),
+                        help="--update's L2 weight decay (default 0)")
+    parser.add_argument("--receptive-field", metavar="NODE",
+                        help="--to rf.png|svg|pdf: NODE's nested and effective fields")
+    parser.add_argument("--unit", type=unit_index, metavar="I,J",
+                        help="the unit of --receptive-field (I,J or C,I,J; default: one "
+                             "near the centre whose field is alive)")
     parser.add_argument("--curves", action="store_true", help="training curves of --metrics")
     parser.add_argument("--metrics", metavar="metrics.csv", help="bpviz train's metrics file")
     add_run_options(parser)
@@ -80,6 +109,17 @@ def dots_per_inch(text: str) -> float:
     if not 10 <= value <= 2400:
         raise argparse.ArgumentTypeError(f"must lie between 10 and 2400, got {text}")
     return value
+
+
+def unit_index(text: str) -> tuple[int, ...]:
+    try:
+        index = tuple(int(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I,J or C,I,J, got {text!r}") from None
+    if len(index) not in (2, 3) or min(index) < 0:
+        raise argparse.ArgumentTypeError(f"expected I,J or C,I,J of whole numbers ≥ 0, "
+                                         f"got {text!r}")
+    return index
 
 
 def layout_name(text: str) -> str:
@@ -111,10 +151,16 @@ def layout_options(args: argparse.Namespace) -> dict:
 
 def kind_of(args: argparse.Namespace) -> str:
     """Which export the arguments ask for (CliError when they contradict each other)."""
-    flags = [name for name in ("frames", "heatmaps", "curves") if getattr(args, name)]
+    flags = [name for name in ("frames", "heatmaps", "curves", "receptive_field")
+             if getattr(args, name)]
     if len(flags) > 1:
-        raise CliError(f"choose one of --{' or --'.join(flags)}")
+        raise CliError(f"choose one of --{' or --'.join(flags)}".replace("_", "-"))
     ending = Path(args.to).suffix.lower()
+    if flags == ["receptive_field"]:
+        if ending not in GRAPH_PICTURES:
+            raise CliError("--receptive-field writes .png, .svg or .pdf, not "
+                           f"{ending or 'a folder'}")
+        return "receptive"
     if flags and flags[0] in ("frames", "heatmaps"):
         if ending:
             raise CliError(f"--{flags[0]} writes a folder of PNGs: --to names a folder, "
@@ -146,14 +192,42 @@ def check_arguments(args: argparse.Namespace, kind: str) -> None:
         raise CliError(f"--sample must be 0 or more, got {args.sample}")
     if "layout" in USES[kind]:
         layout_options(args)
+    check_update(args, kind)
     check_writable(Path(args.to), folder=kind in ("frames", "heatmaps"))
+
+
+def check_update(args: argparse.Namespace, kind: str) -> None:
+    """--lr, --momentum and --weight-decay need --update; a picture needs --step for it."""
+    settings = [name for name in ("lr", "momentum", "weight_decay") if getattr(args, name)
+                is not None]
+    if settings and args.update is None:
+        raise CliError(f"--{settings[0].replace('_', '-')} is for --update sgd|adam")
+    if args.update == "adam" and args.momentum is not None:
+        raise CliError("--momentum is for --update sgd (Adam keeps its own moments)")
+    if args.update is not None and kind == "graph" and args.step is None:
+        raise CliError("--update shows the update steps of a pass: give --step K "
+                       "(or export a .gif or --frames)")
+
+
+def make_update(args: argparse.Namespace, network):
+    """The optimizer --update asks for, with `bpviz train`'s defaults; None without."""
+    from bpviz.engine.optim import make_optimizer
+
+    if args.update is None:
+        return None
+    lr = DEFAULT_LR[args.update] if args.lr is None else args.lr
+    decay = args.weight_decay or 0.0
+    if args.update == "adam":
+        return make_optimizer("adam", network, lr=lr, weight_decay=decay)
+    momentum = DEFAULT_MOMENTUM if args.momentum is None else args.momentum
+    return make_optimizer("sgd", network, lr=lr, momentum=momentum, weight_decay=decay)
 
 
 def describe(kind: str) -> str:
     return {"graph": "a picture of the graph", "tikz": "a TikZ picture",
             "bmatrix": "a bmatrix", "tensors": "the tensors of a pass",
             "heatmaps": "heatmaps", "gif": "an animation", "frames": "animation frames",
-            "curves": "training curves"}[kind]
+            "curves": "training curves", "receptive": "a receptive field"}[kind]
 
 
 def check_writable(out: Path, folder: bool) -> None:
@@ -201,6 +275,8 @@ def make_exporter(args: argparse.Namespace, kind: str):
         from bpviz.export.tikz import TikzExporter
 
         return TikzExporter(load_document(args.graph), **layout_options(args))
+    if kind == "receptive":
+        return receptive_exporter(args)
     if kind == "graph" and args.step is None:
         from bpviz.cli.common import load_document
 
@@ -215,15 +291,26 @@ def start_session(args: argparse.Namespace):
     from bpviz.engine.stepping import StepSession
 
     document, network, feeds, targets = prepare_run(args)
-    return document, StepSession(network, feeds, targets)
+    return document, StepSession(network, feeds, targets, update=make_update(args, network))
 
 
 def step_position(step: int, session) -> int:
-    total, forward = len(session.steps), session.forward_count
+    total, forward, start = len(session.steps), session.forward_count, session.update_start
     if not 0 <= step <= total:
+        updates = f", {start + 1}–{total} update" if session.update_count else ""
         raise CliError(f"--step must lie between 0 and {total}: this pass has {total} steps "
-                       f"(1–{forward} forward, {forward + 1}–{total} backward)")
+                       f"(1–{forward} forward, {forward + 1}–{start} backward{updates})")
     return step - 1
+
+
+def receptive_exporter(args: argparse.Namespace):
+    from bpviz.export.receptive import ReceptiveFieldExporter
+
+    document, session = start_session(args)
+    return ReceptiveFieldExporter(session, args.receptive_field, Path(args.to).suffix[1:].lower(),
+                                  unit=args.unit, sample=args.sample or 0,
+                                  theme=args.theme or "light", dpi=args.dpi,
+                                  transparent=args.transparent, name=document.name)
 
 
 def graph_exporter(args, document, session, position):

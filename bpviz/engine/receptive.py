@@ -136,7 +136,7 @@ def nested_boxes(network: Network, node_id: str, i: int, j: int) -> list[NestedB
         raise ValueError(f"unit ({i}, {j}) is outside the {height}×{width} output "
                          f"of '{node_id}'")
     layers = field_layers(network, node_id)
-    source = _source_input(network, layers[0] if layers else node_id, fields)
+    source = field_input(network, layers[0] if layers else node_id, fields)
     image = shapes[source]
     centre = [(unit * jump - pad) + (size - 1) / 2
               for unit, jump, pad, size in zip((i, j), field.stride, field.padding, field.size)]
@@ -150,8 +150,9 @@ def nested_boxes(network: Network, node_id: str, i: int, j: int) -> list[NestedB
     return boxes
 
 
-def _source_input(network: Network, node_id: str, fields) -> str:
+def field_input(network: Network, node_id: str, fields=None) -> str:
     """The input node the field of `node_id` is measured on (its widest branch's)."""
+    fields = fields or receptive_fields(network.order)
     current = network.nodes[node_id]
     while current.inputs:
         current = network.nodes[max(current.inputs, key=lambda source: _width(fields[source]))]

@@ -6,7 +6,8 @@ for every parameter θ of the node (W and b; γ and β for batchnorm), with
 weight decay g = ∂L/∂θ + λθ where it is on; momentum as a velocity
 v ← μ v + g, θ ← θ − α v (torch's momentum_buffer, v = g at the first
 step); Adam's moments m and v with the step count t and their bias
-corrections m̂ and v̂. Then, per parameter, how far it moved (‖Δθ‖/‖θ‖) and
+corrections 1 − β₁ᵗ and 1 − β₂ᵗ (written out: a combining hat, m̂, does not
+print reliably in every font). Then, per parameter, how far it moved (‖Δθ‖/‖θ‖) and
 the rule again with the numbers of the entry that moved most, read from the
 step's own before, after and state. The last update step of a pass ends with
 L on the same batch before and after the whole update.
@@ -40,6 +41,12 @@ class UpdateText:
 def number(value: float) -> str:
     """Four significant digits: 0.04213, -1.207, 3.1e-05."""
     return "0" if value == 0 else f"{float(value):.4g}"
+
+
+def factor(value: float) -> str:
+    """A number after an operator: negative ones in parentheses, 0.05 · (−1.207)."""
+    text = number(value)
+    return f"({text})" if text.startswith("-") else text
 
 
 def update_text(step: UpdateStep, symbols: dict[str, str]) -> UpdateText:
@@ -78,7 +85,7 @@ def rule_lines(settings: dict[str, Any], thetas: str) -> list[str]:
         lines.append(f"{lead}t ← t + 1,  m ← β₁ m + (1 − β₁) {grad},  "
                      f"v ← β₂ v + (1 − β₂) {'g²' if decay else '(∂L/∂θ)²'}  "
                      "(m = v = 0 before the first step)")
-        lines.append(f"θ ← θ − α m̂ / (√v̂ + ε),  m̂ = m/(1 − β₁ᵗ),  v̂ = v/(1 − β₂ᵗ);  "
+        lines.append("θ ← θ − α · (m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε);  "
                      f"{lr}, β₁ = {number(beta1)}, β₂ = {number(beta2)}, "
                      f"ε = {number(settings['eps'])}")
         return lines
@@ -124,31 +131,31 @@ def _entry_text(step: UpdateStep, name: str, symbol: str) -> str:
     decay = settings.get("weight_decay", 0.0)
     g = grad + decay * old
     parts = []
-    if decay or settings["optimizer"] == "adam" or settings.get("momentum"):
+    if decay or settings["optimizer"] == "adam" or "momentum_buffer" in state_before:
         parts.append(f"∂L/∂{symbol}{index} = {number(grad)}")
     if decay:
-        parts.append(f"g = {number(grad)} + {number(decay)} · {number(old)} = {number(g)}")
+        parts.append(f"g = {number(grad)} + {number(decay)} · {factor(old)} = {number(g)}")
     if settings["optimizer"] == "adam":
         t = state_after["step"]
         m, v = float(state_after["exp_avg"][at]), float(state_after["exp_avg_sq"][at])
-        m_hat = m / (1 - settings["betas"][0] ** t)
-        v_hat = v / (1 - settings["betas"][1] ** t)
+        first, second = (1 - beta ** t for beta in settings["betas"])
         parts.append(f"t = {int(t)}, m = {number(m)}, v = {number(v)}")
-        parts.append(f"{symbol}{index} = {number(old)} − {lr} · {number(m_hat)} / "
-                     f"(√{number(v_hat)} + ε) = {number(new)}")
+        parts.append(f"{symbol}{index} = {number(old)} − {lr} · ({number(m)}/{number(first)}) / "
+                     f"(√({number(v)}/{number(second)}) + ε) = {number(new)}")
     elif settings.get("momentum"):
         velocity = float(state_after["momentum_buffer"][at])
         if "momentum_buffer" in state_before:
             earlier = float(state_before["momentum_buffer"][at])
             damping = settings.get("dampening", 0.0)
-            added = f"{number(1 - damping)} · {number(g)}" if damping else number(g)
-            parts.append(f"v = {number(settings['momentum'])} · {number(earlier)} + {added} "
+            added = f"{number(1 - damping)} · {factor(g)}" if damping else factor(g)
+            parts.append(f"v = {number(settings['momentum'])} · {factor(earlier)} + {added} "
                          f"= {number(velocity)}")
         else:
-            parts.append(f"v = g = {number(velocity)} (first step)")
-        moved = (f"({number(g)} + {number(settings['momentum'])} · {number(velocity)})"
-                 if settings.get("nesterov") else number(velocity))
+            first = "g" if decay else f"∂L/∂{symbol}"
+            parts.append(f"v = {first} = {number(velocity)} (first step)")
+        moved = (f"({number(g)} + {number(settings['momentum'])} · {factor(velocity)})"
+                 if settings.get("nesterov") else factor(velocity))
         parts.append(f"{symbol}{index} = {number(old)} − {lr} · {moved} = {number(new)}")
     else:
-        parts.append(f"{symbol}{index} = {number(old)} − {lr} · {number(g)} = {number(new)}")
+        parts.append(f"{symbol}{index} = {number(old)} − {lr} · {factor(g)} = {number(new)}")
     return ",  ".join(parts)

@@ -129,7 +129,7 @@ def _loss_after(twin: Network, feeds: dict[str, np.ndarray],
 def _rule(settings: dict[str, Any]) -> str:
     """The update rule in one line, θ for every parameter (the Step's `formula`)."""
     if settings["optimizer"] == "adam":
-        return "θ ← θ − α m̂/(√v̂ + ε),  m̂ = m/(1 − β₁ᵗ),  v̂ = v/(1 − β₂ᵗ)"
+        return "θ ← θ − α · (m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε)"
     if settings.get("momentum"):
         return "v ← μ v + ∂L/∂θ,  θ ← θ − α v"
     return "θ ← θ − α ∂L/∂θ"

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 DIVERGING, SEQUENTIAL = "CET-D1", "viridis"
+GREY = "CET-L1"  # input pictures, as the Receptive field panel shows them
 
 
 @lru_cache(maxsize=16)

@@ -256,4 +256,5 @@ def test_the_entry_line_shows_the_numbers_of_the_entry_that_moved_most():
     before, after = step.params_before["weight"][i, j], step.params_after["weight"][i, j]
     grad = step.grad_params["weight"][i, j]
     assert after == pytest.approx(before - 0.5 * grad, rel=1e-12)
-    assert f"W[{i},{j}] = {before:.4g} − 0.5 · {grad:.4g} = {after:.4g}" in line
+    factor = f"({grad:.4g})" if grad < 0 else f"{grad:.4g}"
+    assert f"W[{i},{j}] = {before:.4g} − 0.5 · {factor} = {after:.4g}" in line
