@@ -22,10 +22,7 @@ from bpviz.export.tensors import collect_tensors
 
 def pass_tensors(session: StepSession) -> dict[str, np.ndarray]:
     """The session's tensors as the npz export names them, targets included."""
-    tensors = collect_tensors(session)
-    for node, target in session.targets.items():
-        tensors[f"{node}/target"] = np.asarray(target)
-    return tensors
+    return collect_tensors(session)
 
 
 def torch_reference(session: StepSession) -> dict[str, np.ndarray]:
