@@ -327,6 +327,8 @@ def _conv_input_grad(at, ctx: OpPass, geometry: WindowGeometry, filters: int) ->
     b, n, j1, j2 = at
     terms, missing = [], 0
     for m, tap in product(range(filters), geometry.taps()):
+        # NOTE: with stride s only every s-th shift lands on a window: a tap whose
+        # j + p − d·k is not a multiple of s (or leaves Z) sends nothing back here.
         window = geometry.window_of((j1, j2), tap)
         if window is None:
             missing += 1
