@@ -213,7 +213,7 @@ def make_update(args: argparse.Namespace, network):
     """The optimizer --update asks for, with `bpviz train`'s defaults; None without."""
     from bpviz.engine.optim import make_optimizer
 
-    if args.update is None:
+    if getattr(args, "update", None) is None:  # commands without --update run no update
         return None
     lr = DEFAULT_LR[args.update] if args.lr is None else args.lr
     decay = args.weight_decay or 0.0
