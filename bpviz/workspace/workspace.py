@@ -35,7 +35,7 @@ from typing import Any
 from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
 from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
 from bpviz.workspace.passes import snapshot_spec as _spec
-from bpviz.workspace.sources import initial_label
+from bpviz.workspace.sources import data_label, initial_label
 from bpviz.workspace.training import Training
 from bpviz.workspace.weights import HeldWeights
 
@@ -203,8 +203,6 @@ class Workspace:
         what batch, and why the held ones are not used."""
         if self.built is not None:
             return self.built.weights, self.built.batch, self.built.note
-        from bpviz.workspace.sources import data_label
-
         source = self.weights.in_use
         label = source.label if source is not None else initial_label(self.settings.seed)
         data = source.data if source is not None else None

@@ -11,13 +11,11 @@ The run's settings, state, metrics and result are the workspace's
 draws what the workspace then tells (its events), and reads `state`,
 `trained`, `metrics`, `iteration` and `epoch` from it. Editing the graph
 while it trains is allowed: the run goes on with the copy taken at Train,
-and the panel says that the graph has changed. The trained weights are kept
-as a TrainedWeights (with the copy of the graph they belong to) and sent with
-`weights_trained(network)` when a run ends with finite weights (finished or
-stopped); `TrainedWeights.fits(doc)` tells whether they still fit the graph.
-A run starts from the weights the workspace uses (bpviz.workspace.weights:
-trained while they fit, loaded or imported), or from the seed, so a head
-trained with frozen layers can be fine-tuned once they are unfrozen. Without
+and the panel says that the graph has changed. A run that ends with finite
+weights (finished or stopped) keeps them in the workspace (a TrainedWeights)
+and sends `weights_trained(network)`. A run starts from the weights the
+workspace uses (trained while they fit, loaded or imported) or from the seed,
+so a head trained with frozen layers can be fine-tuned once unfrozen. Without
 a workspace of its own the panel makes one that follows its editor.
 
 A NaN or infinity pauses the run (the trainer puts back the last finite
