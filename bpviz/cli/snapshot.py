@@ -2,6 +2,8 @@
 
 Renders offscreen when there is no display (QT_QPA_PLATFORM=offscreen); the
 window is never shown on a screen. Useful for documentation and bug reports.
+With --step, the pass is built and moved through the window's workspace
+(bpviz.workspace), which the window's panels show.
 """
 
 from __future__ import annotations
@@ -97,16 +99,16 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
         QApplication.processEvents()
     try:
         if step is not None:
-            show_step(window, *step)
+            build_pass(window)
             window.resize(*size)  # the docks that appeared may have widened it
             QApplication.processEvents()
+        window.view.zoom_to_fit()
+        if step is not None:
+            show_step(window, *step)  # after the zoom: the node comes into view
     except CliError:
         window.editor.undo_stack.setClean()
         window.close()
         raise
-    window.view.zoom_to_fit()
-    if step is not None:
-        window.stepping.presenter.show(window.stepping.built)  # the node in view
     if select is not None:
         window.editor.set_selection([select])
     QApplication.processEvents()
@@ -118,17 +120,25 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
     return image
 
 
-def show_step(window, phase: str, number: int) -> None:
-    """Build the pass on this thread and show step `number` of `phase` (CliError if not)."""
+def build_pass(window) -> None:
+    """Build the workspace's pass on this thread, with no dots moving along the
+    wires (CliError if it cannot be built)."""
     from PySide6.QtWidgets import QApplication
 
-    controller = window.stepping
-    controller.presenter.pulses.enabled = False
-    why = controller.build_now()
+    window.stepping.set_animate(False)
+    why = window.workspace.build_pass()
     if why is not None:
         raise CliError(f"--step: {why}")
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def show_step(window, phase: str, number: int) -> None:
+    """Move the workspace's pass to step `number` of `phase` (CliError if none)."""
+    from PySide6.QtWidgets import QApplication
+
     try:
-        controller.seek(phase, number)
+        window.workspace.seek_step(phase, number)
     except IndexError as error:
         raise CliError(f"--step: {error}") from None
     for _ in range(3):

@@ -9,8 +9,6 @@ and clear of every node, so no copy hides another or lands out of sight.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication
@@ -18,10 +16,7 @@ from PySide6.QtWidgets import QApplication
 from bpviz.graph import GraphError
 from bpviz.graph.fileformat import loads_graph
 from bpviz.ui.canvas import placement
-from bpviz.ui.editor import EditError
-
-if TYPE_CHECKING:
-    from bpviz.ui.main_window import MainWindow
+from bpviz.ui.editor import EditError, GraphEditor
 
 PASTE_STEP = (40.0, 100.0)  # a node's height and more: the copy below its original
 
@@ -31,8 +26,10 @@ def plural(count: int, word: str) -> str:
 
 
 class NodeClipboard:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    def __init__(self, editor: GraphEditor, view, show_message) -> None:
+        self.editor = editor
+        self.view = view  # the canvas (a GraphView)
+        self.show_message = show_message  # for the status bar
         self._last_text = ""
         self._repeats = 0  # pastes of `_last_text` so far
 
@@ -42,16 +39,16 @@ class NodeClipboard:
         Plain text on purpose: a QMimeData made in Python and left on the
         clipboard crashes Qt's clean-up after the interpreter has gone.
         """
-        editor = self.window.editor
+        editor = self.editor
         ids = editor.selection
         if ids:
             QApplication.clipboard().setText(editor.copy(ids))
-            self.window.show_message(f"copied {plural(len(ids), 'node')}")
+            self.show_message(f"copied {plural(len(ids), 'node')}")
 
     def paste(self) -> None:
         text = QApplication.clipboard().text()
         if '"bpviz-graph"' not in text:
-            self.window.show_message("the clipboard holds no bpviz nodes")
+            self.show_message("the clipboard holds no bpviz nodes")
             return
         self._repeats = self._repeats + 1 if text == self._last_text else 1
         self._last_text = text
@@ -60,15 +57,15 @@ class NodeClipboard:
         try:
             if mouse is not None:
                 extra = self._repeats - 1
-                ids = self.window.editor.paste(
+                ids = self.editor.paste(
                     text, at=(mouse[0] + extra * step_x, mouse[1] + extra * step_y))
             else:
-                ids = self.window.editor.paste(text, at=self.spot_in_sight(text))
+                ids = self.editor.paste(text, at=self.spot_in_sight(text))
         except EditError as error:
-            self.window.show_message(str(error))
+            self.show_message(str(error))
             return
-        self.window.view.graph_scene.grow_rect()
-        self.window.show_message(f"pasted {plural(len(ids), 'node')}")
+        self.view.graph_scene.grow_rect()
+        self.show_message(f"pasted {plural(len(ids), 'node')}")
 
     def spot_in_sight(self, text: str) -> tuple[float, float] | None:
         """Where a paste not under the mouse is centred: beside the copied nodes
@@ -83,14 +80,14 @@ class NodeClipboard:
             return None
         xs, ys = [x for x, _ in spots], [y for _, y in spots]
         centre = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
-        drawn = self.window.view.graph_scene.nodes
+        drawn = self.view.graph_scene.nodes
         boxes = [placement.with_room(drawn[node.id].rect() if node.id in drawn
                                      else placement.NEW_NODE)
                  .translated(node.pos[0] - centre[0], node.pos[1] - centre[1])
                  for node in fragment.nodes.values()]
         step_x, step_y = PASTE_STEP
         wanted = (centre[0] + self._repeats * step_x, centre[1] + self._repeats * step_y)
-        view = self.window.view
+        view = self.view
         plain = [box.adjusted(0, placement.ERROR_LINES / 2, 0, -placement.ERROR_LINES / 2)
                  for box in boxes]
         if (view.visible_scene_rect().contains(placement.outline(boxes).translated(*wanted))
@@ -101,7 +98,7 @@ class NodeClipboard:
     def mouse_on_canvas(self) -> tuple[float, float] | None:
         """The scene point under the mouse, when the mouse is over the canvas (not
         over a menu that covers it)."""
-        view = self.window.view
+        view = self.view
         viewport = view.viewport()
         spot = viewport.mapFromGlobal(QCursor.pos())
         if (QApplication.activePopupWidget() is not None or not viewport.rect().contains(spot)

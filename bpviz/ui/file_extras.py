@@ -1,6 +1,6 @@
 """File › Export…, Import from PyTorch… and Export to PyTorch… for the main window.
 
-FileExtras opens the ExportDialog with the editor's graph, the step-through
+FileExtras opens the ExportDialog with the editor's graph, the workspace's
 pass (if one is built) and the last training run's metrics (if there was
 one). Import from PyTorch asks about unsaved changes first (like Open), then
 for a .py file, a factory and an input shape, and imports in a process of
@@ -9,7 +9,7 @@ long or never return, and only a process can be stopped whatever it does.
 Meanwhile the status bar shows a busy bar, a Cancel button and what runs
 (loading PyTorch, then the user's factory); Cancel kills the process and
 nothing changes ("import cancelled"). The graph opens as a
-new unsaved document and its weights become the window's (HeldWeights).
+new unsaved document and its weights become the workspace's (HeldWeights).
 Export to PyTorch writes model.py with write_export and, beside it,
 model.npz with the weights step-through would show, which the module's usage
 note loads (on a worker thread: it runs only bpviz's code). Every failure is
@@ -32,7 +32,9 @@ from bpviz.engine import OPS
 from bpviz.ui import templates
 from bpviz.ui.import_dialog import ImportRequest, TorchImportDialog
 from bpviz.ui.process_job import News, ProcessJob
-from bpviz.ui.stepthrough.worker import Job
+from bpviz.ui.thread_job import Job
+from bpviz.ui.weight_files import save_weights_file
+from bpviz.workspace import Workspace
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
@@ -73,9 +75,10 @@ class FileExtras(QObject):
     imported = Signal()  # an imported graph is in the editor
     exported = Signal(str)  # the path of the module written
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow, workspace: Workspace) -> None:
         super().__init__(window)
         self.window = window
+        self.workspace = workspace
         self.synchronous = False
         self.job: Job | ProcessJob | None = None  # the torch work running, if any
         self._pending_import: tuple | None = None  # (request, asked_at) while importing
@@ -123,9 +126,9 @@ class FileExtras(QObject):
         from bpviz.ui.export_dialog import ExportDialog
 
         window = self.window
-        rows = window.training_dock.widget().metrics.rows
+        rows = self.workspace.training.metrics.rows
         path = window.editor.path
-        dialog = ExportDialog(window.editor.doc, session=window.stepping.session,
+        dialog = ExportDialog(window.editor.doc, session=self.workspace.session,
                               metrics=list(rows) or None, parent=window,
                               folder=templates.save_folder(path),
                               stem=Path(path).stem if path else None)
@@ -212,7 +215,7 @@ class FileExtras(QObject):
             return
         editor.set_document(result.document)
         editor.undo_stack.resetClean()  # a new graph, unsaved until the user saves it
-        window.weights.set_imported(result.weights, f"imported weights "
+        self.workspace.weights.set_imported(result.weights, f"imported weights "
                                     f"({Path(request.path).name}:{request.factory})")
         window.update_title()
         window.refit()
@@ -239,7 +242,7 @@ class FileExtras(QObject):
         if not path:
             return
         weights_path = str(Path(path).with_suffix(".npz"))
-        weights = window.weights.save(weights_path)
+        weights = save_weights_file(window, self.workspace, weights_path)
         if weights is None:
             return
         job = Job(_export, window.editor.doc.copy(), path, weights_path, parent=self)

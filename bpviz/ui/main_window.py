@@ -4,6 +4,11 @@ Every question the window asks (save changes? restore? which file?) and every
 error it shows goes through one method (`ask_save_changes`, `ask_restore`,
 `ask_open_path`, `ask_save_path`, `show_error`) so tests can answer it.
 More panels join with `add_dock`; toolbars with `addToolBar`.
+
+What a run has (the pass, the weights held, the training run) is the
+window's Workspace (bpviz.workspace), which follows the editor's document.
+The panels of PANELS are each made with the window and the workspace and
+observe the workspace, never one another, so their order does not matter.
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ from bpviz.ui.clipboard import NodeClipboard
 from bpviz.ui.dock_room import make_room
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
-from bpviz.ui.held_weights import HeldWeights
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
-from bpviz.ui.stepthrough.controller import StepController
+from bpviz.ui.stepping.controller import StepController
 from bpviz.ui.training import install as install_training
+from bpviz.ui.weight_files import WeightFiles
+from bpviz.ui.workspace_link import follow_editor
+from bpviz.workspace import Workspace
 
 FILE_FILTER = "bpviz graphs (*.json);;All files (*)"
 MESSAGE_MS = 6000
@@ -53,6 +60,12 @@ def file_name_for(graph_name: str) -> str:
 
 
 class MainWindow(QMainWindow):
+    # (attribute, factory(window, workspace)): each observes the workspace only
+    PANELS = (("stepping", StepController),  # Run menu, step bar, tensor/formula docks
+              ("training_dock", install_training),  # bottom dock and Train menu
+              ("weights", WeightFiles),  # File › Load/Save Weights…, Use Initial Weights
+              ("files", FileExtras))  # Export…, PyTorch import and export
+
     def __init__(self, autosave: bool = True, remember_layout: bool = True,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,11 +82,11 @@ class MainWindow(QMainWindow):
         self.docks = [
             self.add_dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
             self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)]
-        self.stepping = StepController(self)  # Run menu, step bar, tensor/formula docks
-        self.training_dock = install_training(self)  # bottom dock and Train menu
-        self.weights = HeldWeights(self)  # trained, loaded or imported weights
-        self.files = FileExtras(self)  # Export…, PyTorch import and export
-        self.clipboard = NodeClipboard(self)
+        self.workspace = Workspace(self.editor.doc, self.editor.report)
+        follow_editor(self.workspace, self.editor)
+        for name, make in self.PANELS:
+            setattr(self, name, make(self, self.workspace))
+        self.clipboard = NodeClipboard(self.editor, self.view, self.show_message)
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None

@@ -26,7 +26,7 @@ changes never reach the job) and handed over in a temporary file. Passed as
 the Process's arguments instead, anything larger than a pipe's buffer would
 block `start()` until the child has imported its modules (up to a second);
 sent from a thread, a garbage collection there could free Qt objects off the
-UI thread (see bpviz.ui.stepthrough.worker).
+UI thread (see bpviz.ui.thread_job).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def open_example(window, path: str | Path) -> str:
     weights = example_weights(path)
     if weights is not None and window.weights.load(str(weights), quiet=True):
         message = f"opened the example {path.stem} with its weights ({weights.name})"
-    dataset = window.training_dock.widget().controls.config().dataset
+    dataset = window.workspace.training.config.dataset
     misfit = training_misfit(window.editor.doc, window.editor.report, dataset)
     if misfit:
         message += (f" · the Training panel's {dataset} does not fit it: "

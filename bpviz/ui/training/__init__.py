@@ -1,9 +1,10 @@
 """Live training in the window: the Training panel and its Train menu.
 
-`install(window)` puts a TrainingPanel (dock.py) for the window's editor in a
-bottom dock (with its toggle in View › Panels), adds a Train menu before Help
-(Train Ctrl+T, Pause/Resume, Stop Ctrl+Shift+T) and sends the panel's
-messages to the status bar. Training itself runs in a process of its own
+`install(window, workspace)` puts a TrainingPanel (dock.py) on the window's
+workspace in a bottom dock (with its toggle in View › Panels), adds a Train
+menu before Help (Train Ctrl+T, Pause/Resume, Stop Ctrl+Shift+T; enabled as
+the workspace's training state allows) and sends the panel's messages to
+the status bar. Training itself runs in a process of its own
 (job.py, worker.py), which imports nothing from Qt: this file imports Qt only
 inside install().
 """
@@ -11,7 +12,7 @@ inside install().
 from __future__ import annotations
 
 
-def install(window):
+def install(window, workspace):
     """Add the training panel to a MainWindow; returns the QDockWidget (its
     widget() is the panel)."""
     from PySide6.QtCore import Qt
@@ -19,8 +20,9 @@ def install(window):
 
     from bpviz.ui.menus import action
     from bpviz.ui.training.dock import TrainingPanel
+    from bpviz.ui.workspace_link import observe
 
-    panel = TrainingPanel(window.editor)
+    panel = TrainingPanel(window.editor, workspace=workspace)
     dock = window.add_dock("Training", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
     panel.message.connect(window.show_message)
     acts = {
@@ -36,8 +38,9 @@ def install(window):
     else:
         window.menuBar().addMenu(menu)
     menu.addActions(list(acts.values()))
-    panel.state_changed.connect(lambda state: _enable(acts, state))
-    _enable(acts, panel.state)
+    observe(workspace, menu, lambda event, payload: event == "training_state"
+            and _enable(acts, payload["state"]))
+    _enable(acts, workspace.training.state)
     window.actions_.update(acts)
     return dock
 

@@ -77,6 +77,7 @@ class TrainingControls(QWidget):
     train_clicked = Signal()
     pause_toggled = Signal(bool)
     stop_clicked = Signal()
+    changed = Signal()  # a setting of config() changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,6 +155,11 @@ class TrainingControls(QWidget):
         self.lr.out_of_range.connect(self._show_lr_note)
         self.lr.accepted.connect(self._clear_lr_note)
         self.lr.valueChanged.connect(self._clear_lr_note)
+        for signal in (self.dataset.currentIndexChanged, self.optimizer.currentIndexChanged,
+                       self.lr.valueChanged, self.momentum.valueChanged,
+                       self.batch.valueChanged, self.epochs.valueChanged,
+                       self.seed.valueChanged):
+            signal.connect(lambda *_: self.changed.emit())
 
     # -- settings ----------------------------------------------------------------------
     def config(self) -> TrainConfig:

@@ -6,17 +6,17 @@ reported every UPDATE_MS and redraws once, so the window stays responsive
 however fast the trainer runs. Stop asks the job to cancel (it stops before
 its next iteration) and ends the process if it has not within CANCEL_WAIT_S.
 
-Editing the graph while it trains is allowed: the run goes on with the copy
-taken at Train, and the panel says that the graph has changed. The trained
-weights are kept in `trained` (a TrainedWeights, with the copy of the graph
-they belong to) and sent with `weights_trained(network)` when a run ends with
-finite weights (finished or stopped); `TrainedWeights.fits(doc)` tells whether
-they still fit the editor's graph, e.g. for stepping through the trained net.
-`metrics` keeps the run's rows (per iteration and per epoch) for File › Export.
-A run starts from the weights `start_weights(doc)` gives ((tensors, label),
-e.g. weights the window loaded), or from the seed when it gives None; by
-default (`trained_start`) from the last run's weights while they fit, so a head
-trained with frozen layers can be fine-tuned once they are unfrozen.
+The run's settings, state, metrics and result are the workspace's
+(bpviz.workspace.training): the panel reports what the job says into it and
+draws what the workspace then tells (its events), and reads `state`,
+`trained`, `metrics`, `iteration` and `epoch` from it. Editing the graph
+while it trains is allowed: the run goes on with the copy taken at Train,
+and the panel says that the graph has changed. A run that ends with finite
+weights (finished or stopped) keeps them in the workspace (a TrainedWeights)
+and sends `weights_trained(network)`. A run starts from the weights the
+workspace uses (trained while they fit, loaded or imported) or from the seed,
+so a head trained with frozen layers can be fine-tuned once unfrozen. Without
+a workspace of its own the panel makes one that follows its editor.
 
 A NaN or infinity pauses the run (the trainer puts back the last finite
 state); the panel shows the trainer's message in red, which names the
@@ -38,25 +38,20 @@ from bpviz.graph import GraphDocument
 from bpviz.ui.training.boundary_plot import BoundaryPlot
 from bpviz.ui.training.controls import TrainingControls
 from bpviz.ui.training.curves import AccuracyPlot, GradNormPlot, LossPlot
-from bpviz.ui.training.fit import (
-    NAMED,
-    TrainedWeights,
-    same_kind,
-    setup,
-    structure,
-    suggest_dataset,
-)
+from bpviz.ui.training.fit import NAMED, same_kind, suggest_dataset
 from bpviz.ui.training.lrbox import compact
-from bpviz.ui.training.metrics import RunMetrics
 from bpviz.ui.training.plot_fit import scroll_row
 from bpviz.ui.training.worker import RunInfo, TrainingRun, Update
+from bpviz.ui.workspace_link import follow_editor, observe
+from bpviz.workspace import Workspace
+from bpviz.workspace.metrics import RunMetrics
+from bpviz.workspace.trained import TrainedWeights, structure
 
 UPDATE_MS = 33  # at most ~30 redraws a second
 RATE_SECONDS = 1.0  # iterations per second over this window
 STOP_WAIT_S = 2.0  # how long quitting waits for the job
 CANCEL_WAIT_S = 3.0  # how long Stop waits before it ends the job's process
 PANEL_HEIGHT = 330
-TRAINED_LABEL = "trained weights"
 
 
 class TrainingPanel(QWidget):
@@ -64,22 +59,23 @@ class TrainingPanel(QWidget):
     weights_trained = Signal(object)  # the trained Network
     state_changed = Signal(str)  # "idle", "preparing", "training", "paused"
 
-    def __init__(self, editor=None, parent: QWidget | None = None) -> None:
+    def __init__(self, editor=None, parent: QWidget | None = None,
+                 workspace: Workspace | None = None) -> None:
         super().__init__(parent)
         self.editor = editor
+        if workspace is None:
+            workspace = Workspace(editor.doc, editor.report) if editor is not None else \
+                Workspace()
+            if editor is not None:
+                follow_editor(workspace, editor)
+        self.workspace = workspace
+        self.training = workspace.training
         self.controls = TrainingControls()
         self.loss_plot, self.accuracy_plot = LossPlot(), AccuracyPlot()
         self.grad_plot, self.boundary_plot = GradNormPlot(), BoundaryPlot()
         self.run: TrainingRun | None = None
         self.info: RunInfo | None = None
-        self.trained: TrainedWeights | None = None
-        self.metrics = RunMetrics()
-        self.start_weights = self.trained_start  # → (tensors, label) or None
-        self.state = "idle"
-        self.iteration = 0
-        self.epoch = 0  # the epoch running, as the job last said
         self._rates: deque[tuple[float, int]] = deque()
-        self._graph_changed = False
         self._options: dict[str, float] = {}  # the optimizer settings the run has now
         self._changes: list[str] = []  # "lr 50 → 0.5 at iteration 57", for the status
         self._run_box: list[TrainingRun | None] = [None]
@@ -110,52 +106,85 @@ class TrainingPanel(QWidget):
         self.controls.train_clicked.connect(self.start)
         self.controls.pause_toggled.connect(self.set_paused)
         self.controls.stop_clicked.connect(self.stop)
+        self.controls.changed.connect(self._config_changed)
         box = self._run_box
         self.destroyed.connect(lambda *_: box[0] is not None and box[0].kill())
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shut_down)
-        if self.editor is not None:
-            self.editor.report_changed.connect(self._graph_edited)
-            self.editor.document_replaced.connect(self._document_replaced)
+        observe(self.workspace, self, self._workspace_event)
+        self._config_changed()
+        self.controls.set_state(self.training.state)
 
-    # -- commands ------------------------------------------------------------------------
+    def _config_changed(self) -> None:
+        self.training.set_config(self.controls.config())
+
+    def _workspace_event(self, event: str, payload: dict) -> None:
+        if event == "training_state":
+            self.controls.set_state(payload["state"])
+            self.state_changed.emit(payload["state"])
+        elif event == "training_progress":
+            self._show(payload["update"])
+        elif event == "weights_trained":
+            self.weights_trained.emit(payload["trained"].network)
+        elif event == "document_replaced":
+            self._document_replaced()
+
+    # -- what the workspace holds ----------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self.training.state
+
     @property
     def running(self) -> bool:
-        return self.state != "idle"
+        return self.training.running
 
+    @property
+    def trained(self) -> TrainedWeights | None:
+        return self.training.trained
+
+    @property
+    def metrics(self) -> RunMetrics:
+        return self.training.metrics
+
+    @property
+    def iteration(self) -> int:
+        return self.training.iteration
+
+    @property
+    def epoch(self) -> int:
+        return self.training.epoch
+
+    def trained_start(self, doc: GraphDocument) -> tuple[dict, str] | None:
+        """The last run's weights while they fit `doc`: (tensors, label), else None."""
+        return self.training.trained_start(doc)
+
+    # -- commands ------------------------------------------------------------------------
     def start(self) -> bool:
-        """Train a copy of the editor's graph; False (with the reason shown) if it cannot."""
+        """Train a copy of the workspace's graph; False (with the reason shown) if it cannot."""
         if self.running:
             return False
-        doc = self.editor.doc if self.editor is not None else None
-        problem = self._graph_problem(doc)
+        problem = self.training.problem()
         if problem:
             self._show_problem(problem)
             return False
+        doc = self.workspace.doc
         self._reset_plots()
         # NOTE: the gradient curves are made now, at the click, not when the first news
         # arrives: a deep net's dozens of curves would be a stall in the middle of training.
-        self.grad_plot.set_nodes(self._trainable(doc))
-        initial = self.start_weights(doc)
+        self.grad_plot.set_nodes(self.training.trainable())
+        initial = self.training.start_weights()
         self.run = self._run_box[0] = TrainingRun(doc, self.controls.config(), initial)
-        self._graph_changed = False
         self._options, self._changes = self.controls.optimizer_options(), []
-        self.iteration, self.epoch, self.info = 0, 0, None
+        self.info = None
         self._rates.clear()
         self.run.start()
-        self._set_state("preparing")
+        self.training.begin(self.run.doc, self.run.config, initial)
         start = f" from the {initial[1]}" if initial is not None else ""
         self.controls.set_status(f"preparing {self.run.config.dataset}…{start}")
         self.controls.set_progress(0, 0, None)
         self.timer.start()
         return True
-
-    def trained_start(self, doc: GraphDocument) -> tuple[dict, str] | None:
-        """The last run's weights while they fit `doc`: (tensors, label), else None."""
-        if self.trained is None or not self.trained.fits(doc):
-            return None
-        return self.trained.tensors(), TRAINED_LABEL
 
     def set_paused(self, paused: bool) -> None:
         if self.run is None or not self.running:
@@ -201,21 +230,6 @@ class TrainingPanel(QWidget):
         self.timer.stop()
 
     # -- problems ---------------------------------------------------------------------------
-    def _graph_problem(self, doc: GraphDocument | None) -> str | None:
-        if doc is None or not doc.nodes:
-            return "there is no graph to train"
-        report = self.editor.report
-        errors = [report.errors[i] for i in doc.nodes if i in report.errors]
-        if errors:
-            return f"fix the graph first: {errors[0]}"
-        return None
-
-    def _trainable(self, doc: GraphDocument) -> list[str]:
-        """The nodes the trainer will report, as far as the editor's report tells."""
-        report = self.editor.report
-        return [i for i in report.order
-                if report.param_counts.get(i, 0) > 0 and doc.nodes[i].trainable]
-
     def _show_problem(self, text: str) -> None:
         self.controls.set_status(text, error=True)
         self.message.emit(f"cannot train: {text}")
@@ -232,7 +246,7 @@ class TrainingPanel(QWidget):
         update = run.drain()
         if update.info is not None:
             self._started(update.info)
-        self._show(update)
+        self.training.add(update)  # the workspace tells _show
         if update.error is not None:
             self._failed(update.error)
         elif update.stopped is not None:
@@ -254,13 +268,10 @@ class TrainingPanel(QWidget):
             self._set_state("training")
 
     def _show(self, update: Update) -> None:
-        self.metrics.add(update)
+        """Draw what the run reported (the workspace has its metrics already)."""
         if update.iterations:
             self.loss_plot.add_batches(update.iterations, update.losses)
             self.grad_plot.add(update.iterations, update.grad_norms)
-            self.iteration = update.iterations[-1]
-        # NOTE: an Update with no news says epoch 0: keep the last one heard of.
-        self.epoch = update.epoch or self.epoch
         if update.epochs:
             self.loss_plot.add_epochs(update.epochs)
             self.accuracy_plot.add_epochs(update.epochs)
@@ -300,7 +311,7 @@ class TrainingPanel(QWidget):
         if val.size:
             parts.append(f"val acc {val.values[-1]:.1f}%")
         parts += self._changes
-        if self._graph_changed:
+        if self.training.graph_changed:
             parts.append("the graph has changed: this run trains it as it was at Train")
         return " · ".join(parts)
 
@@ -333,9 +344,9 @@ class TrainingPanel(QWidget):
         val = self.accuracy_plot.data["val"].y
         if val.size:
             text += f" · validation accuracy {val.values[-1]:.1f}%"
-        if self._graph_changed:
+        if self.training.graph_changed:
             text += " · the graph has changed since Train"
-            if structure(self.editor.doc) != structure(self.run.doc):
+            if structure(self.workspace.doc) != structure(self.run.doc):
                 text += ": the weights fit the graph as it was"
         self.controls.set_status(text)
         self.message.emit(f"Training: {text}")
@@ -353,47 +364,37 @@ class TrainingPanel(QWidget):
         run = self.run
         if run.network is None or event.iteration == 0:
             return
-        self.trained = TrainedWeights(run.network, run.doc, run.config,
-                                      run.info.normalizer, event.iteration)
-        self.weights_trained.emit(run.network)
+        self.training.keep(TrainedWeights(run.network, run.doc, run.config,
+                                          run.info.normalizer, event.iteration))
 
     def _select(self, node: str | None) -> None:
         if node and self.editor is not None and node in self.editor.doc.nodes:
             self.editor.set_selection([node])
 
     def _set_state(self, state: str) -> None:
-        self.state = state
-        self.controls.set_state(state)
-        self.state_changed.emit(state)
+        self.training.set_state(state)  # the workspace tells the controls
 
     def _reset_plots(self) -> None:
-        self.metrics.clear()
         self.loss_plot.clear_data()
         self.accuracy_plot.clear_data()
         self.grad_plot.clear_data()
         self.boundary_plot.show_note("")
 
-    # -- the editor --------------------------------------------------------------------------
-    def _graph_edited(self, _report=None) -> None:
-        if self.running and self.run is not None:
-            self._graph_changed = setup(self.editor.doc) != setup(self.run.doc)
-
+    # -- the graph ---------------------------------------------------------------------------
     def _document_replaced(self) -> None:
         """Another graph: a run goes on with its copy (the status says the graph
-        changed); when idle, the last run's plots and status go, and its weights too
-        unless they fit the new graph."""
+        changed); when idle, the last run's plots and status go (the workspace
+        drops its metrics, and its weights unless they fit the new graph)."""
         if self.running:
-            self._graph_edited()
             return
         self._reset_plots()
         self.grad_plot.set_nodes([])
         self.controls.set_status("")
         self.controls.clear_progress()
-        if self.trained is not None and not self.trained.fits(self.editor.doc):
-            self.trained = None
-        suggestion = suggest_dataset(self.editor.doc)
+        suggestion = suggest_dataset(self.workspace.doc)
         if suggestion:
             current = self.controls.config().dataset
             if current in NAMED and not same_kind(suggestion, current):
                 self.controls.set_dataset(suggestion)
+                self._config_changed()
 

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from bpviz.graph import GraphDocument, NodeData  # noqa: E402
-from bpviz.ui.training.fit import structure  # noqa: E402
+from bpviz.workspace.trained import structure  # noqa: E402
 from tests.ui.training.panelkit import wait_idle  # noqa: E402
 
 BATCH = 256  # more than moons' 160 training samples: every iteration sees them all

@@ -10,8 +10,8 @@ node during forward, back out of it to its inputs during backward.
 from __future__ import annotations
 
 from bpviz.ui.stepping import FormulaPanel, TensorView
-from bpviz.ui.stepthrough.jobs import Built
-from bpviz.ui.stepthrough.pulse import Pulses
+from bpviz.ui.stepping.pulse import Pulses
+from bpviz.workspace.passes import Built
 
 
 class StepPresenter:

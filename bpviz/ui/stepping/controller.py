@@ -1,18 +1,20 @@
-"""Step through backprop in the main window: the session's life, the docks, the checks.
+"""Step through backprop in the main window: the Run menu, the step bar, the docks.
 
-StepController builds a StepSession from the editor's document when the
-user first steps (F10, F5, run to end, verify), on a worker thread with a
-busy bar in the status bar, and refuses graphs with errors or too big to
-hold (with the memory estimate). Any edit of the document other than moving
-a node drops the session and the drawing; so does a new batch size or seed.
+StepController shows the workspace's pass (bpviz.workspace): it builds one
+from the document when the user first steps (F10, F5, run to end, verify),
+on a worker thread with a busy bar in the status bar, and reports it into
+the workspace; graphs with errors or too big to hold are refused (with the
+memory estimate). It observes the workspace: a pass built (by it or anyone
+else) shows the docks and the step bar; a pass dropped (any edit other than
+moving a node, a new batch size or seed, other weights) clears the drawing
+and stops a build or check under way; a new position is drawn on the canvas,
+the tensors and the formula. The step bar's batch size and seed are the
+workspace's step settings, and it says which weights the pass shows (the
+seed's, or the trained, loaded or imported weights the workspace holds).
 "Verify against torch" compares the same network and batch with PyTorch on
 a worker thread and puts a tick or a cross on every node.
 
-The pass runs with the seed's initial weights unless `weight_source(doc)`
-gives others (the window's trained, loaded or imported weights); the step
-bar says which (`show_weights`).
-
-`synchronous = True` builds and verifies on the calling thread (snapshots).
+`synchronous = True` builds and verifies on the calling thread (tests).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
 
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
-from bpviz.ui.stepthrough import jobs
-from bpviz.ui.stepthrough.bar import WindowStepBar, build_run_menu
-from bpviz.ui.stepthrough.presenter import StepPresenter
-from bpviz.ui.stepthrough.pulse import Pulses
-from bpviz.ui.stepthrough.sources import data_label, initial_label
-from bpviz.ui.stepthrough.worker import Job
+from bpviz.ui.stepping.presenter import StepPresenter
+from bpviz.ui.stepping.pulse import Pulses
+from bpviz.ui.stepping.step_bar import WindowStepBar, build_run_menu
+from bpviz.ui.stepping.torch_check import verify
+from bpviz.ui.thread_job import Job
+from bpviz.ui.workspace_link import observe
+from bpviz.workspace import Workspace
+from bpviz.workspace.passes import Built, Verified, build_session
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
@@ -52,21 +56,19 @@ def in_sight(widget: QWidget) -> bool:
 class StepController(QObject):
     session_ready = Signal()
     session_dropped = Signal()
-    verified = Signal(object)  # jobs.Verified
+    verified = Signal(object)  # passes.Verified
     busy_changed = Signal(bool)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow, workspace: Workspace) -> None:
         super().__init__(window)
         self.window = window
-        self.editor = window.editor
+        self.workspace = workspace
         self.scene = window.view.graph_scene
-        self.built: jobs.Built | None = None
         self.synchronous = False
         self.pending: str | None = None
         self.job: Job | None = None
         self.verify_job: Job | None = None
-        self._unsubscribe = lambda: None
-        self.weight_source = lambda _doc: None  # → sources.WeightSource or None
+        self._bar_moving = False
         self._build_widgets()
         self.presenter = StepPresenter(window.view, self.tensors, self.formula,
                                        Pulses(self))
@@ -115,7 +117,7 @@ class StepController(QObject):
         self.animate_action = QAction("&Animate the Flow", self.window)
         self.animate_action.setCheckable(True)
         self.animate_action.setChecked(True)
-        self.animate_action.toggled.connect(self._set_animate)
+        self.animate_action.toggled.connect(self.set_animate)
         self.leave_action = QAction("&Leave Step-Through", self.window)
         self.leave_action.setStatusTip("drop the pass; back to the plain graph")
         self.leave_action.triggered.connect(lambda: self.invalidate())
@@ -123,23 +125,49 @@ class StepController(QObject):
                                                           self.animate_action,
                                                           self.leave_action])
 
-    def _set_animate(self, on: bool) -> None:
+    def set_animate(self, on: bool) -> None:
+        """Dots along the wires at each step (Run › Animate the Flow)."""
+        if self.animate_action.isChecked() != on:
+            self.animate_action.setChecked(on)  # comes back here
+            return
         self.presenter.pulses.enabled = on
         if not on:
             self.presenter.pulses.stop()
 
     def _connect(self) -> None:
         self.bar.session_wanted.connect(self.request)
-        self.bar.settings_changed.connect(self.invalidate)
-        self.bar.position_changed.connect(self._position_changed)
+        self.bar.settings_changed.connect(self._settings_edited)
+        self.bar.position_changed.connect(self._bar_moved)
         self.tensors.sample_changed.connect(self.formula.set_sample)
-        self.editor.document_replaced.connect(self._document_replaced)
-        self._document_replaced()
+        observe(self.workspace, self, self._workspace_event)
+        self._show_settings()
+        if self.workspace.built is not None:
+            self._pass_built(self.workspace.built)
+        else:
+            self._pass_dropped(False)
+
+    def _workspace_event(self, event: str, payload: dict) -> None:
+        if event == "pass_built":
+            self._pass_built(payload["built"])
+        elif event == "pass_dropped":
+            self._pass_dropped(payload["had"])
+        elif event == "position_changed":
+            self._position_changed()
+        elif event == "verified":
+            self._verified(payload["result"])
+        elif event == "settings_changed":
+            self._show_settings()
+        elif event == "weights_changed":
+            self.show_weights()
 
     # -- the session ------------------------------------------------------
     @property
+    def built(self) -> Built | None:
+        return self.workspace.built
+
+    @property
     def session(self):
-        return self.built.session if self.built is not None else None
+        return self.workspace.session
 
     @property
     def building(self) -> bool:
@@ -153,63 +181,55 @@ class StepController(QObject):
         self.pending = move
         if self.job is not None:
             return
-        batch = self.bar.batch.value()
-        why = jobs.refusal(self.editor.doc, self.editor.report, batch)
+        why = self.workspace.refusal()
         if why is not None:
             self.pending = None
             self.window.show_message(why)
             self.bar.label.setText(why if len(why) < 90 else why[:88] + "…")
             return
-        self.job = Job(jobs.build_session, self._spec(batch), parent=self)
-        self.job.finished.connect(self._built)
+        spec = self.workspace.pass_spec()
+        self.job = Job(build_session, spec, parent=self)
+        self.job.finished.connect(self._job_built)
         self.job.failed.connect(self._build_failed)
-        self._set_busy(f"running forward and backward on a batch of {batch}…")
+        self._set_busy(f"running forward and backward on a batch of {spec.batch}…")
         self.job.run_here() if self.synchronous else self.job.start()
 
     def build_now(self) -> str | None:
-        """Build the pass on this thread (snapshots); why not, when it cannot be built."""
-        batch = self.bar.batch.value()
-        why = jobs.refusal(self.editor.doc, self.editor.report, batch)
-        if why is not None:
-            return why
-        try:
-            built = jobs.build_session(self._spec(batch))
-        except (ValueError, MemoryError) as error:
-            return str(error) or type(error).__name__
-        self._built(built)
-        return None
+        """Build the pass on this thread; why not, when it cannot be built."""
+        return self.workspace.build_pass()
 
-    def _spec(self, batch: int) -> jobs.SessionSpec:
-        doc = self.editor.doc
-        return jobs.snapshot_spec(doc, batch, self.bar.seed.value(), self.weight_source(doc))
+    def _settings_edited(self) -> None:
+        self.workspace.set_settings(batch=self.bar.batch.value(), seed=self.bar.seed.value())
+
+    def _show_settings(self) -> None:
+        settings = self.workspace.settings
+        for spin, value in ((self.bar.batch, settings.batch), (self.bar.seed, settings.seed)):
+            if spin.value() != value:
+                spin.blockSignals(True)
+                spin.setValue(value)
+                spin.blockSignals(False)
+        self.show_weights()
 
     def show_weights(self) -> None:
         """Say in the step bar which weights the pass shows (or will show)."""
-        if self.built is not None:
-            built = self.built
-            self.bar.set_weights(built.weights, built.batch, built.note)
-            return
-        source = self.weight_source(self.editor.doc)
-        label = source.label if source is not None else initial_label(self.bar.seed.value())
-        data = source.data if source is not None else None
-        self.bar.set_weights(label, "a random batch" if data is None else data_label(data))
+        self.bar.set_weights(*self.workspace.weights_label())
 
     def seek(self, phase: str, number: int) -> None:
         """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""
-        session = self.session
-        count = session.forward_count if phase == "forward" else (len(session.steps)
-                                                                   - session.forward_count)
-        if not 1 <= number <= count:
-            raise IndexError(f"the {phase} pass has steps 1 to {count}, not {number}")
-        offset = 0 if phase == "forward" else session.forward_count
-        self.bar.seek(offset + number - 1)
+        self.workspace.seek_step(phase, number)
 
-    def _built(self, built: jobs.Built) -> None:
+    def _job_built(self, built: Built) -> None:
         self.job = None
+        self.workspace.set_pass(built)
+
+    def _pass_built(self, built: Built) -> None:
+        if self.job is not None:  # built by someone else meanwhile
+            self.job.discard()
+            self.job = None
         self._set_busy(None)
-        self.built = built
         self._show_docks()
         self.bar.set_session(built.session)
+        self._draw_position()
         self.receptive.set_session(built.session)
         self.show_weights()
         note = f" · {built.note}" if built.note else ""
@@ -240,13 +260,14 @@ class StepController(QObject):
             self.window.show_message("stopped waiting for the pass")
 
     def invalidate(self) -> None:
-        """Drop the pass, its drawing and the torch badges (the graph changed)."""
+        """Drop the pass, its drawing and the torch badges."""
+        self.workspace.drop_pass()
+
+    def _pass_dropped(self, had: bool) -> None:
         self.cancel_build()
         if self.verify_job is not None:
             self.verify_job.discard()
             self.verify_job = None
-        had = self.built is not None
-        self.built = None
         self.bar.set_session(None)
         self.receptive.set_session(None)
         self.presenter.clear()
@@ -256,16 +277,21 @@ class StepController(QObject):
         if had:
             self.session_dropped.emit()
 
-    def _document_replaced(self) -> None:
-        self._unsubscribe()
-        self._unsubscribe = self.editor.doc.subscribe(self._doc_event)
-        self.invalidate()
+    def _bar_moved(self, position: int) -> None:
+        """The step bar moved the pass: the workspace hears of it."""
+        self._bar_moving = True
+        try:
+            self.workspace.seek(position)
+        finally:
+            self._bar_moving = False
 
-    def _doc_event(self, event: str, payload: dict) -> None:
-        if event != "pos_changed":
-            self.invalidate()
+    def _position_changed(self) -> None:
+        if not self._bar_moving:
+            self.bar.show_position()  # moved by someone else
+        self._draw_position()
 
-    def _position_changed(self, _position: int) -> None:
+    def _draw_position(self) -> None:
+        """The canvas, tensors, formula and receptive field show the current step."""
         speed = self.bar.steps_per_second() if self.bar.playing else None
         self.presenter.show(self.built, speed)
         self._receptive_follows()
@@ -293,16 +319,19 @@ class StepController(QObject):
         if self.verify_job is not None:
             return
         session = self.built.session
-        self.verify_job = Job(jobs.verify, self.built.spec, session.feeds, session.targets,
+        self.verify_job = Job(verify, self.built.spec, session.feeds, session.targets,
                               parent=self)
-        self.verify_job.finished.connect(self._verified)
+        self.verify_job.finished.connect(self._job_verified)
         self.verify_job.failed.connect(self._verify_failed)
         self.bar.verify_action.setEnabled(False)
         self._set_busy("checking every node against PyTorch…")
         self.verify_job.run_here() if self.synchronous else self.verify_job.start()
 
-    def _verified(self, result: jobs.Verified) -> None:
+    def _job_verified(self, result: Verified) -> None:
         self.verify_job = None
+        self.workspace.set_verification(result)
+
+    def _verified(self, result: Verified) -> None:
         self._set_busy(None)
         self.bar.verify_action.setEnabled(True)
         self.scene.show_verification(result.results)

@@ -1,6 +1,6 @@
 """Which weights a pass runs with, and on what batch (plain functions, no Qt).
 
-A WeightSource is weights the window holds besides the seed's: trained,
+A WeightSource is weights the workspace holds besides the seed's: trained,
 loaded from a file or imported from PyTorch, as '<node id>/<name>' arrays.
 `make_network` builds the graph and puts them in when they fit; otherwise
 the seed's initial weights stay and the note says why. Trained weights carry

@@ -1,6 +1,6 @@
 """A training run's metrics as rows, for File › Export (bpviz.export.curves).
 
-RunMetrics collects what the panel receives: one row per iteration (its
+RunMetrics collects what a training run reports: one row per iteration (its
 batch `loss` and `grad_norm/<node>`) and one per epoch (train_loss,
 train_acc, val_loss, val_acc), as a CurveRecorder would from the trainer's
 events. Iteration rows are thinned past MAX_ITERATION_ROWS (every other one

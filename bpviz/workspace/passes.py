@@ -1,13 +1,13 @@
-"""The slow work behind stepping, as plain functions a worker thread can run (no Qt).
+"""A pass to step through, built from a document: plain functions a worker may run.
 
 `refusal` says why a document cannot be stepped through (errors, no input,
 too big), before anything is built. `build_session` builds the network from
 a snapshot of the document (its text: the editor may change the document
-meanwhile) with the spec's weights (the seed's, or those the window holds:
-see sources.py), draws a batch and runs one forward and backward pass.
-`verify` rebuilds the same network (same seed and weights) and compares it
-with PyTorch on the same batch; torch is imported there, on the
-worker thread, never when the window starts.
+meanwhile) with the spec's weights (the seed's, or those the workspace holds:
+see sources.py), draws a batch and runs one forward and backward pass, in
+training mode (batch statistics, dropout masks from the seed) unless the
+spec's mode is "eval". A Verified is what the torch check found (the check
+itself imports torch, so it lives with the window: bpviz.ui.stepping.torch_check).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
-from bpviz.ui.stepthrough.sources import WeightSource, batch_for, make_network
+from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
 
 STEP_LIMIT = 768 * 2**20  # parameters, gradients, every value and gradient of the batch
 DTYPE = np.float64
@@ -28,14 +28,16 @@ DTYPE = np.float64
 
 @dataclass
 class SessionSpec:
-    """What a session is built from: the document's text, the batch size, the seed
-    and the weights the window holds (None: the seed's)."""
+    """What a session is built from: the document's text, the batch size, the seed,
+    the weights the workspace holds (None: the seed's), the dtype and the mode."""
 
     text: str
     batch: int = 4
     seed: int = 0
     name: str = ""
     weights: WeightSource | None = None
+    dtype: str = "float64"
+    mode: str = "train"  # "train" or "eval"
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Built:
 
 @dataclass
 class Verified:
+    """The torch check of a pass: ok, per node (ok, badge text, tooltip), and a summary."""
+
     ok: bool
     results: dict[str, tuple[bool, str, str]] = field(default_factory=dict)
     summary: str = ""
@@ -96,57 +100,23 @@ def build_session(spec: SessionSpec) -> Built:
     import time
 
     started = time.perf_counter()
-    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, DTYPE)
-    feeds, targets, batch = batch_for(made, spec.batch, spec.seed, DTYPE)
+    made = spec_network(spec)
+    feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
     session = StepSession(made.network, feeds, targets)
     return Built(spec, session, gradient_span(session), time.perf_counter() - started,
                  made.label, batch, made.note)
 
 
-def verify(spec: SessionSpec, feeds: dict[str, np.ndarray],
-           targets: dict[str, np.ndarray]) -> Verified:
-    """Compare the engine with torch on the session's network and batch."""
-    from bpviz.oracle.compare import compare_network
-
-    network = make_network(loads_graph(spec.text), spec.seed, spec.weights, DTYPE).network
-    comparison = compare_network(network, feeds, targets)
-    results = {node.id: badge(node) for node in comparison.nodes}
-    bad = [node.id for node in comparison.failed]
-    if comparison.ok:
-        worst = max((largest_error(node) for node in comparison.nodes), default=0.0)
-        summary = (f"torch agrees on every node (largest error {worst:.2g}, "
-                   f"tolerance {comparison.tolerance:g})")
-    elif bad:
-        summary = f"torch disagrees on {len(bad)} node(s): {', '.join(bad[:6])}"
-    else:
-        summary = (f"torch disagrees on the loss: {comparison.loss_engine:.6g} vs "
-                   f"{comparison.loss_torch:.6g}")
-    return Verified(comparison.ok, results, summary)
-
-
-def largest_error(node) -> float:
-    errors = [node.forward_err, node.grad_err, node.param_grad_err, node.buffer_err]
-    return max((e for e in errors if e is not None), default=0.0)
-
-
-def badge(node) -> tuple[bool, str, str]:
-    """(ok, text on the badge, tooltip) for one NodeComparison."""
-    worst = largest_error(node)
-    text = f"{worst:.1e}".replace("e-0", "e-").replace("e+0", "e")
-    lines = [f"torch check of '{node.id}' ({node.op}): " + ("agrees" if node.ok else
-                                                            "DISAGREES"),
-             f"output error {node.forward_err:.3g} (scale {node.forward_scale:.3g})"]
-    if node.grad_err is not None:
-        lines.append(f"∂L/∂out error {node.grad_err:.3g} (scale {node.grad_scale:.3g})")
-    if node.param_grad_err is not None:
-        lines.append(f"∂L/∂θ error {node.param_grad_err:.3g}")
-    if node.failures:
-        lines.append("failed: " + ", ".join(node.failures))
-    return node.ok, text, "\n".join(lines)
+def spec_network(spec: SessionSpec) -> Made:
+    """The spec's network with its weights, in its mode."""
+    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, np.dtype(spec.dtype))
+    made.network.set_training(spec.mode != "eval")
+    return made
 
 
 def snapshot_spec(doc: GraphDocument, batch: int, seed: int,
-                  weights: WeightSource | None = None) -> SessionSpec:
+                  weights: WeightSource | None = None, dtype: str = "float64",
+                  mode: str = "train") -> SessionSpec:
     from bpviz.graph import dumps_graph
 
-    return SessionSpec(dumps_graph(doc), batch, seed, doc.name or "", weights)
+    return SessionSpec(dumps_graph(doc), batch, seed, doc.name or "", weights, dtype, mode)

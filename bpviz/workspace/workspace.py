@@ -1,0 +1,209 @@
+"""Workspace: everything a run of the document has, without Qt.
+
+One Workspace belongs to one window (and to each headless command or test
+that wants the same behaviour). It holds
+
+* the document being edited (`doc`) and its shape report (`report`): the
+  window's editor tells it with `set_document` and `set_report`; any edit
+  other than moving a node drops the pass;
+* the step settings (`settings`: seed, batch, dtype, mode; `set_settings`
+  drops the pass), the pass (`built`, a passes.Built with its StepSession:
+  `session`), its step position (`seek`, `seek_step`), and the torch check
+  of that pass (`verification`);
+* the weights held besides the seed's (`weights`, weights.HeldWeights);
+* the training run (`training`, training.Training).
+
+Observers `subscribe(callback)` and are called with (event, payload) after
+every change, as the graph document calls its listeners:
+"document_replaced", "settings_changed" (settings), "pass_built" (built),
+"pass_dropped" (had: a pass was built; also sent when none was, so builds
+under way stop), "position_changed" (position, -1 before the first step),
+"verified" (result), "weights_changed" (source) and the training's events
+(training.py).
+
+Work that runs elsewhere (a build on a worker thread, the torch check, a
+training process) reports into the workspace: `set_pass`, `set_verification`,
+`training.add`, …; `build_pass` builds on the calling thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
+from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
+from bpviz.workspace.passes import snapshot_spec as _spec
+from bpviz.workspace.sources import data_label, initial_label
+from bpviz.workspace.training import Training
+from bpviz.workspace.weights import HeldWeights
+
+Listener = Callable[[str, dict[str, Any]], None]
+DTYPES = ("float64", "float32")
+MODES = ("train", "eval")
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What a pass is built with besides the document and the weights."""
+
+    seed: int = 0  # the initial weights' and the random batch's
+    batch: int = 4  # samples in the batch
+    dtype: str = "float64"
+    mode: str = "train"  # "train": batch statistics, dropout; "eval": running statistics
+
+    def problem(self) -> str | None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            return f"the seed must be a whole number of at least 0, got {self.seed!r}"
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
+            return f"the batch size must be a whole number of at least 1, got {self.batch!r}"
+        if self.dtype not in DTYPES:
+            return f"the dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}"
+        if self.mode not in MODES:
+            return f"the mode must be one of {', '.join(MODES)}, got {self.mode!r}"
+        return None
+
+
+class Workspace:
+    def __init__(self, doc: GraphDocument | None = None,
+                 report: ShapeReport | None = None) -> None:
+        self._listeners: list[Listener] = []
+        self.doc = doc if doc is not None else GraphDocument("untitled")
+        self.report = report if report is not None else infer_shapes(self.doc)
+        self.settings = StepSettings()
+        self.built: Built | None = None
+        self.verification: Verified | None = None
+        self.weights = HeldWeights(self)
+        self.training = Training(self)
+        self._position = -1  # the position last announced
+        self._unsubscribe = self.doc.subscribe(self._doc_event)
+
+    # -- observers -------------------------------------------------------------
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Call `callback(event_name, payload)` after each change; returns an unsubscriber."""
+        self._listeners.append(callback)
+        return lambda: self.unsubscribe(callback)
+
+    def unsubscribe(self, callback: Listener) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def emit(self, event: str, **payload: Any) -> None:
+        for callback in list(self._listeners):
+            callback(event, payload)
+
+    # -- the document ----------------------------------------------------------
+    def set_document(self, doc: GraphDocument, report: ShapeReport | None = None) -> None:
+        """Another document: the pass goes, held weights are forgotten, an idle
+        training run's metrics go (its weights too unless they fit)."""
+        self._unsubscribe()
+        self.doc = doc
+        self.report = report if report is not None else infer_shapes(doc)
+        self._unsubscribe = doc.subscribe(self._doc_event)
+        self.drop_pass()
+        self.training.document_replaced()
+        self.weights.forget()
+        self.emit("document_replaced")
+
+    def set_report(self, report: ShapeReport) -> None:
+        """The shape report of the document as it is now (after an edit)."""
+        self.report = report
+        self.training.graph_edited()
+
+    def _doc_event(self, event: str, _payload: dict) -> None:
+        if event != "pos_changed":
+            self.drop_pass()
+
+    # -- step settings ---------------------------------------------------------
+    def set_settings(self, **changes) -> None:
+        """Change seed, batch, dtype or mode (ValueError for a bad one); the pass goes."""
+        settings = replace(self.settings, **changes)
+        problem = settings.problem()
+        if problem:
+            raise ValueError(problem)
+        if settings == self.settings:
+            return
+        self.settings = settings
+        self.drop_pass()
+        self.emit("settings_changed", settings=settings)
+
+    # -- the pass --------------------------------------------------------------
+    @property
+    def session(self):
+        return self.built.session if self.built is not None else None
+
+    def refusal(self) -> str | None:
+        """Why no pass can be built now, or None."""
+        return refusal(self.doc, self.report, self.settings.batch)
+
+    def pass_spec(self) -> SessionSpec:
+        """What a pass of the document is built from now (its text: edits made
+        meanwhile do not reach a build under way)."""
+        settings = self.settings
+        return _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
+                     settings.dtype, settings.mode)
+
+    def build_pass(self) -> str | None:
+        """Build the pass on this thread; why not, when it cannot be built."""
+        why = self.refusal()
+        if why is not None:
+            return why
+        try:
+            built = build_session(self.pass_spec())
+        except (ValueError, MemoryError) as error:
+            return str(error) or type(error).__name__
+        self.set_pass(built)
+        return None
+
+    def set_pass(self, built: Built) -> None:
+        """A pass was built (here or on a worker thread)."""
+        self.built, self.verification = built, None
+        self._position = built.session.position
+        self.emit("pass_built", built=built)
+
+    def drop_pass(self) -> None:
+        """Drop the pass and its torch check (the graph, the settings or the weights
+        changed); observers stop builds and checks under way."""
+        had = self.built is not None
+        self.built, self.verification, self._position = None, None, -1
+        self.emit("pass_dropped", had=had)
+
+    def seek(self, position: int) -> None:
+        """Move the pass to `position` (-1: before the first step)."""
+        session = self.session
+        if session is None:
+            return
+        if session.position != position:
+            session.seek(position)
+        if position != self._position:
+            self._position = position
+            self.emit("position_changed", position=position)
+
+    def seek_step(self, phase: str, number: int) -> None:
+        """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""
+        session = self.session
+        if session is None:
+            raise IndexError("there is no pass to step through")
+        count = session.forward_count if phase == "forward" else (len(session.steps)
+                                                                   - session.forward_count)
+        if not 1 <= number <= count:
+            raise IndexError(f"the {phase} pass has steps 1 to {count}, not {number}")
+        offset = 0 if phase == "forward" else session.forward_count
+        self.seek(offset + number - 1)
+
+    def set_verification(self, result: Verified) -> None:
+        """The torch check of the pass came back."""
+        self.verification = result
+        self.emit("verified", result=result)
+
+    # -- what the pass shows ---------------------------------------------------
+    def weights_label(self) -> tuple[str, str, str]:
+        """(weights, batch, note): which weights the pass shows (or will show), on
+        what batch, and why the held ones are not used."""
+        if self.built is not None:
+            return self.built.weights, self.built.batch, self.built.note
+        source = self.weights.in_use
+        label = source.label if source is not None else initial_label(self.settings.seed)
+        data = source.data if source is not None else None
+        return label, "a random batch" if data is None else data_label(data), ""
