@@ -15,10 +15,10 @@ from bpviz.cli.common import CliError, expected_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bpviz.cli import bench, check, export, info, interop, snapshot, train
+    from bpviz.cli import bench, check, explain, export, info, interop, snapshot, train
 
     # Each command module has add_parser(commands); the order is the help's order.
-    command_modules = (check, info, bench, snapshot, interop, train, export)
+    command_modules = (check, info, bench, snapshot, interop, train, export, explain)
 
     parser = argparse.ArgumentParser(prog="bpviz", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"bpviz {__version__}")

@@ -7,6 +7,7 @@ Keys (node ids as in the graph; the batch axis first where there is one):
     <node>/grad_in/<k>    ∂L/∂(input k) the node sends back         [N, …]
     <node>/param/<name>   parameter, torch layout (weight, bias)
     <node>/grad/<name>    ∂L/∂(parameter), summed over the batch
+    <loss>/target         a loss node's target y (class labels [N], or [N, …])
 
 `collect_tensors` takes a StepSession (everything) or an Executor after
 `run` (everything but grad_in, which an Executor does not keep).
@@ -32,7 +33,7 @@ from bpviz.export.base import Exporter, ExportError, Progress
 
 MAX_CSV_VALUES = 5_000_000
 MAX_BMATRIX_SIDE = 8
-BATCH_KINDS = ("out", "grad_out", "grad_in")
+BATCH_KINDS = ("out", "grad_out", "grad_in", "target")
 
 
 def collect_tensors(source: StepSession | Executor) -> dict[str, np.ndarray]:
@@ -49,6 +50,8 @@ def _from_session(session: StepSession) -> dict[str, np.ndarray]:
     backward = {step.node: step for step in session.steps if step.phase == "backward"}
     for node in session.network.order:
         tensors[f"{node.id}/out"] = session.output(node.id)
+        if node.id in session.targets and node.op.is_loss:
+            tensors[f"{node.id}/target"] = np.asarray(session.targets[node.id])
         for name, value in node.op.params.items():
             tensors[f"{node.id}/param/{name}"] = value
         step = backward.get(node.id)
@@ -68,6 +71,8 @@ def _from_executor(executor: Executor) -> dict[str, np.ndarray]:
     for node in executor.network.order:
         if node.id in executor.values:
             tensors[f"{node.id}/out"] = executor.values[node.id]
+        if node.id in executor.targets and node.op.is_loss:
+            tensors[f"{node.id}/target"] = np.asarray(executor.targets[node.id])
         for name, value in node.op.params.items():
             tensors[f"{node.id}/param/{name}"] = value
         if node.id in executor.grads:
@@ -80,14 +85,15 @@ def _from_executor(executor: Executor) -> dict[str, np.ndarray]:
 def split_key(key: str) -> tuple[str, str, str | None]:
     """'c1/grad/weight' → ('c1', 'grad', 'weight'); 'c1/out' → ('c1', 'out', None).
     A node id may itself contain '/': the kind is found from the right."""
-    match = re.fullmatch(r"(.+)/(out|grad_out)", key)
+    match = re.fullmatch(r"(.+)/(out|grad_out|target)", key)
     if match:
         return match[1], match[2], None
     match = re.fullmatch(r"(.+)/(grad_in|param|grad)/([^/]+)", key)
     if match:
         return match[1], match[2], match[3]
     raise ExportError(f"'{key}' is not a tensor key (<node>/out, <node>/grad_out, "
-                      "<node>/grad_in/<k>, <node>/param/<name>, <node>/grad/<name>)")
+                      "<node>/grad_in/<k>, <node>/param/<name>, <node>/grad/<name>, "
+                      "<loss>/target)")
 
 
 def is_gradient(key: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
 
@@ -90,6 +91,37 @@ class Dense(Op):
                 self.grads["bias"] = gy.sum(axis=0)
         return (gy @ self.params["weight"],)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """z[b,o] = Σ_i W[o,i] u[b,i] + b[o]; ∂L/∂W[o,i] = Σ_b ∂L/∂z[b,o] u[b,i];
+        ∂L/∂b[o] = Σ_b ∂L/∂z[b,o]; ∂L/∂u[b,i] = Σ_o W[o,i] ∂L/∂z[b,o]."""
+        weight = self.params["weight"]
+        units, features = weight.shape
+        batch = ctx.inputs[0].shape[0]
+        if tensor == "out":
+            b, o = at
+            terms = [Term(1.0, (ctx.param("weight", (o, i)), ctx.x((b, i))))
+                     for i in range(features)]
+            if self.hp["bias"]:
+                terms.append(Term(1.0, (ctx.param("bias", (o,)),)))
+            bias = f" + b[{o}]" if self.hp["bias"] else ""
+            return Explained(f"z[{o}] = Σ_i W[{o},i] u[i]{bias}, sample {b}", tuple(terms))
+        over = f" over the batch (N = {batch})"
+        if tensor == "grad/weight":
+            o, i = at
+            return Explained(f"∂L/∂W[{o},{i}] = Σ_b ∂L/∂z[b,{o}] u[b,{i}]{over}",
+                             tuple(Term(1.0, (ctx.gy((b, o)), ctx.x((b, i))))
+                                   for b in range(batch)))
+        if tensor == "grad/bias":
+            (o,) = at
+            return Explained(f"∂L/∂b[{o}] = Σ_b ∂L/∂z[b,{o}]{over}",
+                             tuple(Term(1.0, (ctx.gy((b, o)),)) for b in range(batch)))
+        if tensor == "grad_in/0":
+            b, i = at
+            return Explained(f"∂L/∂u[{i}] = Σ_o W[o,{i}] ∂L/∂z[o], sample {b}",
+                             tuple(Term(1.0, (ctx.param("weight", (o, i)), ctx.gy((b, o))))
+                                   for o in range(units)))
+        return super().explain(tensor, at, ctx)
+
 
 @register
 class Flatten(Op):
@@ -114,3 +146,21 @@ class Flatten(Op):
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         return (gy.reshape(self._shape),)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """One entry moved: z[b,f] = U[b, unravel(f)], f the C-order position."""
+        shape = ctx.inputs[0].shape[1:]
+        if tensor == "out":
+            b, f = at
+            source = np.unravel_index(f, shape)
+            index = ",".join(str(int(i)) for i in source)
+            return Explained(f"z[{f}] = U[{index}] (flatten moves numbers: position {f} "
+                             f"in C order of {'×'.join(map(str, shape))}), sample {b}",
+                             (Term(1.0, (ctx.x((b, *source)),)),))
+        if tensor == "grad_in/0":
+            b, *source = at
+            f = int(np.ravel_multi_index(source, shape))
+            index = ",".join(map(str, source))
+            return Explained(f"∂L/∂U[{index}] = ∂L/∂z[{f}] (the entry U[{index}] moved to), "
+                             f"sample {b}", (Term(1.0, (ctx.gy((b, f)),)),))
+        return super().explain(tensor, at, ctx)

@@ -9,10 +9,12 @@ H' = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1 pixels (torch's floor mode).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
 
+from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
 from bpviz.engine.ops.lowering import Lowering, wants_batch_last
@@ -71,6 +73,67 @@ def taps(kernel: Pair, stride: Pair, out_hw: Pair,
         r, q = k1 * dilation[0], k2 * dilation[1]
         yield (k1 * kernel[1] + k2,
                (slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw)))
+
+
+# -- where windows read: for the explanation of one entry ------------------------
+@dataclass(frozen=True)
+class WindowGeometry:
+    """Which pixel of U [H, W] tap (k1, k2) of window (i1, i2) reads:
+    (s·i1 + d·k1 − p, s·i2 + d·k2 − p), or nothing when that is padding."""
+
+    size: Pair
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+    dilation: Pair = (1, 1)
+
+    @property
+    def out_size(self) -> Pair:
+        return output_size(self.size, self.kernel, self.stride, self.padding, self.dilation)
+
+    def taps(self) -> Iterator[Pair]:
+        """Kernel offsets (k1, k2) in row-major order."""
+        return product(range(self.kernel[0]), range(self.kernel[1]))
+
+    def read(self, window: Pair, tap: Pair) -> Pair | None:
+        pixel = tuple(s * i + d * k - p for i, k, s, d, p in
+                      zip(window, tap, self.stride, self.dilation, self.padding))
+        inside = all(0 <= j < size for j, size in zip(pixel, self.size))
+        return pixel if inside else None
+
+    def window_of(self, pixel: Pair, tap: Pair) -> Pair | None:
+        """The window whose tap (k1, k2) reads `pixel`, if there is one."""
+        window = []
+        for j, k, s, d, p, size in zip(pixel, tap, self.stride, self.dilation,
+                                       self.padding, self.out_size):
+            shifted = j + p - d * k
+            if shifted % s or not 0 <= shifted // s < size:
+                return None
+            window.append(shifted // s)
+        return tuple(window)
+
+
+def number_text(n: int) -> str:
+    return f"−{-n}" if n < 0 else str(n)
+
+
+def linear_text(offset: int, coefficient: int, variable: str) -> str:
+    """offset + coefficient·variable as an index reads: 2+k1, k1−1, 2·i1, 3−k1."""
+    scaled = variable if abs(coefficient) == 1 else f"{abs(coefficient)}·{variable}"
+    if offset == 0:
+        return scaled if coefficient > 0 else f"−{scaled}"
+    sign = "+" if coefficient > 0 else "−"
+    return f"{number_text(offset)}{sign}{scaled}"
+
+
+def over_batch(batch: int) -> str:
+    return f", summed over the batch (N = {batch})" if batch > 1 else ""
+
+
+def lecture_order_note(extra: str = "") -> str:
+    """The labels name stored entries; the formula line is the lecture's order."""
+    stored = "labels are stored indices: U[b,n,h,w], W[m,n,k1,k2], Z[b,m,i1,i2]"
+    return f"{extra}; {stored}" if extra else stored
 
 
 # -- the op --------------------------------------------------------------------
@@ -177,3 +240,100 @@ class Conv2d(Op):
                 db = gy.sum(axis=(0, 2, 3))
                 self.grads["bias"] = db.astype(self.params["bias"].dtype, copy=False)
         return (lowering.input_grad(self._w_mat(gy.dtype), g),)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """Z[b,m,i1,i2] = Σ_{n,k1,k2} W[m,n,k1,k2] U[b,n,s·i1+d·k1−p, s·i2+d·k2−p] + b[m]
+        and its three gradients, as sums over the taps that read U itself: a tap
+        that lands in the zero padding adds nothing and is not a term."""
+        kernel, stride, padding, dilation = self._geometry()
+        u = ctx.inputs[0]
+        geometry = WindowGeometry(u.shape[2:], kernel, stride, padding, dilation)
+        if tensor == "out":
+            return _conv_out(at, ctx, geometry, self.hp["bias"])
+        if tensor == "grad/weight":
+            return _conv_weight_grad(at, ctx, geometry)
+        if tensor == "grad/bias":
+            return _conv_bias_grad(at, ctx)
+        if tensor == "grad_in/0":
+            return _conv_input_grad(at, ctx, geometry, self.params["weight"].shape[0])
+        return super().explain(tensor, at, ctx)
+
+
+# -- explanations ----------------------------------------------------------------
+def _tap_vars(geometry: WindowGeometry, window: Pair) -> tuple[str, str]:
+    return tuple(linear_text(s * i - p, d, var) for i, s, p, d, var in
+                 zip(window, geometry.stride, geometry.padding, geometry.dilation,
+                     ("k1", "k2")))
+
+
+def _padding_note(skipped: int, total: int, what: str) -> str:
+    return f"{skipped} of {total} {what} in the zero padding: not terms" if skipped else ""
+
+
+def _conv_out(at, ctx: OpPass, geometry: WindowGeometry, bias: bool) -> Explained:
+    b, m, i1, i2 = at
+    channels = ctx.inputs[0].shape[1]
+    terms, skipped = [], 0
+    for tap in geometry.taps():
+        pixel = geometry.read((i1, i2), tap)
+        if pixel is None:
+            skipped += 1
+            continue
+        for n in range(channels):
+            terms.append(Term(1.0, (ctx.param("weight", (m, n, *tap)),
+                                    ctx.x((b, n, *pixel)))))
+    if bias:
+        terms.append(Term(1.0, (ctx.param("bias", (m,)),)))
+    r, c = _tap_vars(geometry, (i1, i2))
+    formula = (f"Z[{i1},{i2},{m}] = Σ_{{k1,k2,n}} W[k1,k2,n,{m}] U[{r}, {c}, n]"
+               f"{f' + b[{m}]' if bias else ''}, sample {b}")
+    total = geometry.kernel[0] * geometry.kernel[1]
+    return Explained(formula, tuple(terms),
+                     lecture_order_note(_padding_note(skipped, total, "taps (k1,k2) land")))
+
+
+def _conv_weight_grad(at, ctx: OpPass, geometry: WindowGeometry) -> Explained:
+    m, n, k1, k2 = at
+    batch = ctx.inputs[0].shape[0]
+    oh, ow = geometry.out_size
+    terms, skipped = [], 0
+    for b, i1, i2 in product(range(batch), range(oh), range(ow)):
+        pixel = geometry.read((i1, i2), (k1, k2))
+        if pixel is None:
+            skipped += 1
+            continue
+        terms.append(Term(1.0, (ctx.x((b, n, *pixel)), ctx.gy((b, m, i1, i2)))))
+    r, c = (linear_text(d * k - p, s, var) for k, s, p, d, var in
+            zip((k1, k2), geometry.stride, geometry.padding, geometry.dilation, ("i1", "i2")))
+    formula = (f"∂L/∂W[{k1},{k2},{n},{m}] = Σ_{{i1,i2}} U[{r}, {c}, {n}] ∂L/∂Z[i1,i2,{m}]"
+               f"{over_batch(batch)}")
+    note = _padding_note(skipped, batch * oh * ow, "(sample, window) pairs read this tap")
+    return Explained(formula, tuple(terms), lecture_order_note(note))
+
+
+def _conv_bias_grad(at, ctx: OpPass) -> Explained:
+    (m,) = at
+    batch, _, oh, ow = ctx.grad_output.shape
+    terms = tuple(Term(1.0, (ctx.gy((b, m, i1, i2)),))
+                  for b, i1, i2 in product(range(batch), range(oh), range(ow)))
+    return Explained(f"∂L/∂b[{m}] = Σ_{{i1,i2}} ∂L/∂Z[i1,i2,{m}]{over_batch(batch)}", terms,
+                     lecture_order_note())
+
+
+def _conv_input_grad(at, ctx: OpPass, geometry: WindowGeometry, filters: int) -> Explained:
+    b, n, j1, j2 = at
+    terms, missing = [], 0
+    for m, tap in product(range(filters), geometry.taps()):
+        window = geometry.window_of((j1, j2), tap)
+        if window is None:
+            missing += 1
+            continue
+        terms.append(Term(1.0, (ctx.param("weight", (m, n, *tap)), ctx.gy((b, m, *window)))))
+    rows, cols = (linear_text(j + p, -d, var) if s == 1 else f"({linear_text(j + p, -d, var)})/{s}"
+                  for j, s, p, d, var in zip((j1, j2), geometry.stride, geometry.padding,
+                                             geometry.dilation, ("k1", "k2")))
+    formula = (f"∂L/∂U[{j1},{j2},{n}] = Σ_{{m,k1,k2}} W[k1,k2,{n},m] ∂L/∂Z[{rows}, {cols}, m], "
+               f"over the taps whose Z entry exists, sample {b}")
+    note = (f"{missing} of {filters * geometry.kernel[0] * geometry.kernel[1]} (m, k1, k2) "
+            "read no entry of Z (outside it, or between strides): not terms") if missing else ""
+    return Explained(formula, tuple(terms), lecture_order_note(note))

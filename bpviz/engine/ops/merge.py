@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpviz.engine.explain import Explained, OpPass, Term, index_text
 from bpviz.engine.op import Op, Shape, ShapeError, register
 
 
 def dims(shape: Shape) -> str:
     """A per-sample shape as the app writes it: 16×8×8."""
     return "×".join(map(str, shape)) if len(shape) else "a single number"
+
+
+def input_port(tensor: str, count: int) -> int | None:
+    """k of "grad_in/<k>" when the node has that input, else None."""
+    kind, _, port = tensor.partition("/")
+    if kind == "grad_in" and port.isdigit() and int(port) < count:
+        return int(port)
+    return None
 
 
 @register
@@ -54,6 +63,21 @@ class Add(Op):
         shared.flags.writeable = False
         return (shared,) * self._count
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """y[at] = Σ_i x_i[at]; ∂L/∂x_k[at] = ∂L/∂y[at] (the whole of it, for every k)."""
+        where = index_text(at)
+        if tensor == "out":
+            count = len(ctx.inputs)
+            return Explained(f"y{where} = " + " + ".join(f"{ctx.x_name(k)}{where}"
+                                                         for k in range(count)),
+                             tuple(Term(1.0, (ctx.x(at, k),)) for k in range(count)))
+        k = input_port(tensor, len(ctx.inputs))
+        if k is not None:
+            return Explained(f"∂L/∂{ctx.x_name(k)}{where} = ∂L/∂y{where}: "
+                             "∂y/∂x_i is the identity, every input gets all of ∂L/∂y",
+                             (Term(1.0, (ctx.gy(at),)),))
+        return super().explain(tensor, at, ctx)
+
 
 @register
 class Concat(Op):
@@ -97,3 +121,23 @@ class Concat(Op):
         # gradient is exactly the block of channels it contributed.
         bounds = np.cumsum(self._channels)[:-1]
         return tuple(part.copy() for part in np.split(gy, bounds, axis=1))
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """y[b,c,…] = x_k[b, c − offset_k, …] for the input k whose channels hold c;
+        ∂L/∂x_k[b,c,…] = ∂L/∂y[b, c + offset_k, …]."""
+        offsets = np.cumsum([0] + [x.shape[1] for x in ctx.inputs])
+        if tensor == "out":
+            b, c, *rest = at
+            k = int(np.searchsorted(offsets, c, side="right")) - 1
+            source = (b, c - int(offsets[k]), *rest)
+            return Explained(f"y{index_text(at)} = {ctx.x_name(k)}{index_text(source)}: "
+                             f"channels {offsets[k]}…{offsets[k + 1] - 1} of y are "
+                             f"{ctx.x_name(k)}'s", (Term(1.0, (ctx.x(source, k),)),))
+        k = input_port(tensor, len(ctx.inputs))
+        if k is not None:
+            b, c, *rest = at
+            target = (b, c + int(offsets[k]), *rest)
+            return Explained(f"∂L/∂{ctx.x_name(k)}{index_text(at)} = ∂L/∂y{index_text(target)}"
+                             f": {ctx.x_name(k)} filled channels {offsets[k]}…"
+                             f"{offsets[k + 1] - 1} of y", (Term(1.0, (ctx.gy(target),)),))
+        return super().explain(tensor, at, ctx)

@@ -9,12 +9,17 @@ at the bottom or right edge is dropped.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
 from bpviz.engine.ops.conv import (
     Pair,
+    WindowGeometry,
     check_batch,
+    linear_text,
     output_size,
     show_pair,
     spatial_shape,
@@ -99,6 +104,15 @@ class _Pool2d(Op):
         self._x_shape = x.shape
         return (*self.geometry(), (oh, ow))
 
+    def _windows(self, ctx: OpPass) -> WindowGeometry:
+        return WindowGeometry(ctx.inputs[0].shape[2:], *self.geometry())
+
+    @staticmethod
+    def _window_text(window: Pair, geometry: WindowGeometry) -> tuple[str, str]:
+        """U's rows and columns of window (i1, i2): "2+k1", "k2−1"."""
+        return tuple(linear_text(s * i - p, 1, var) for i, s, p, var in
+                     zip(window, geometry.stride, geometry.padding, ("k1", "k2")))
+
 
 @register
 class MaxPool2d(_Pool2d):
@@ -181,6 +195,40 @@ class MaxPool2d(_Pool2d):
                 target += routed
         return (unpadded(grad, padding),)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """z[b,c,i1,i2] = the window's winning entry of U; ∂L/∂U[b,c,j1,j2] = Σ of
+        ∂L/∂z over the windows U[b,c,j1,j2] won. The winner is found from U itself."""
+        geometry = self._windows(ctx)
+        if tensor == "out":
+            b, c, i1, i2 = at
+            tap, pixel = max_winner(ctx.inputs[0][b, c], geometry, (i1, i2))
+            rows, cols = self._window_text((i1, i2), geometry)
+            rivals = sum(geometry.read((i1, i2), other) is not None for other in geometry.taps())
+            note = (f"the winner is tap (k1,k2) = {tap} of the window's {rivals} pixels "
+                    "inside U (ties: the first maximum in row-major order; padding never "
+                    "wins); only it passes the gradient back")
+            return Explained(f"z[{i1},{i2},{c}] = max_{{k1,k2}} U[{rows}, {cols}, {c}] = "
+                             f"U[{pixel[0]},{pixel[1]},{c}], sample {b}",
+                             (Term(1.0, (ctx.x((b, c, *pixel)),)),), note)
+        if tensor == "grad_in/0":
+            b, c, j1, j2 = at
+            terms, windows = [], 0
+            for tap in geometry.taps():
+                window = geometry.window_of((j1, j2), tap)
+                if window is None:
+                    continue
+                windows += 1
+                if max_winner(ctx.inputs[0][b, c], geometry, window)[1] == (j1, j2):
+                    terms.append(Term(1.0, (ctx.gy((b, c, *window)),)))
+            formula = (f"∂L/∂U[{j1},{j2},{c}] = Σ ∂L/∂z[i1,i2,{c}] over the windows (i1,i2) "
+                       f"whose maximum is U[{j1},{j2},{c}], sample {b}")
+            note = (f"U[{j1},{j2},{c}] wins {len(terms)} of the {windows} windows that "
+                    "contain it")
+            if not terms:
+                note += ": its gradient is 0"
+            return Explained(formula, tuple(terms), note)
+        return super().explain(tensor, at, ctx)
+
 
 def first_real_tap(kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> np.ndarray:
     """[H', W'] tap index of each window's first pixel that is not padding.
@@ -191,6 +239,23 @@ def first_real_tap(kernel: Pair, stride: Pair, padding: Pair, out_hw: Pair) -> n
     rows = np.maximum(0, padding[0] - stride[0] * np.arange(out_hw[0]))
     cols = np.maximum(0, padding[1] - stride[1] * np.arange(out_hw[1]))
     return rows[:, None] * kernel[1] + cols[None, :]
+
+
+def max_winner(plane: np.ndarray, geometry: WindowGeometry,
+               window: Pair) -> tuple[Pair, Pair]:
+    """(tap, pixel of U) that wins `window` of one [H, W] plane, as forward picks it:
+    the first maximum in row-major tap order among the pixels inside U (padding,
+    −∞, never wins); a NaN takes over, as in torch."""
+    best = winner = None
+    for tap in geometry.taps():
+        pixel = geometry.read(window, tap)
+        if pixel is None:
+            continue
+        value = plane[pixel]
+        if winner is None or value > best or math.isnan(value):
+            winner = (tap, pixel)
+        best = value if best is None else np.maximum(best, value)
+    return winner
 
 
 @register
@@ -230,6 +295,35 @@ class AvgPool2d(_Pool2d):
             grad[:, :, rows, cols] += share
         return (unpadded(grad, padding),)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """z[b,c,i1,i2] = 1/(kh·kw) Σ_{k1,k2} U[…]; ∂L/∂U[b,c,j1,j2] = Σ over the windows
+        holding it of 1/(kh·kw) ∂L/∂z. Padded zeros count in the divisor (as torch's
+        count_include_pad) but add nothing: they are not terms."""
+        geometry = self._windows(ctx)
+        kh, kw = geometry.kernel
+        share = OpPass.constant(f"1/{kh * kw}", 1.0 / (kh * kw))
+        if tensor == "out":
+            b, c, i1, i2 = at
+            pixels = [geometry.read((i1, i2), tap) for tap in geometry.taps()]
+            terms = tuple(Term(1.0, (share, ctx.x((b, c, *pixel))))
+                          for pixel in pixels if pixel is not None)
+            rows, cols = self._window_text((i1, i2), geometry)
+            padded = len(pixels) - len(terms)
+            note = (f"{padded} of the {kh * kw} taps are padding: they count in 1/{kh * kw} "
+                    "(as torch's count_include_pad) but add 0 and are not terms") if padded else ""
+            return Explained(f"z[{i1},{i2},{c}] = 1/({kh}·{kw}) Σ_{{k1,k2}} "
+                             f"U[{rows}, {cols}, {c}], sample {b}", terms, note)
+        if tensor == "grad_in/0":
+            b, c, j1, j2 = at
+            windows = [geometry.window_of((j1, j2), tap) for tap in geometry.taps()]
+            terms = tuple(Term(1.0, (share, ctx.gy((b, c, *window))))
+                          for window in windows if window is not None)
+            note = "" if terms else f"no window contains U[{j1},{j2},{c}]: its gradient is 0"
+            return Explained(f"∂L/∂U[{j1},{j2},{c}] = Σ over the windows (i1,i2) containing "
+                             f"U[{j1},{j2},{c}] of 1/({kh}·{kw}) ∂L/∂z[i1,i2,{c}], sample {b}",
+                             terms, note)
+        return super().explain(tensor, at, ctx)
+
 
 @register
 class GlobalAvgPool(Op):
@@ -260,3 +354,19 @@ class GlobalAvgPool(Op):
         # NOTE: every pixel gets an equal 1/(H·W) share of its channel's gradient.
         grad[...] = (gy / np.asarray(h * w, dtype=gy.dtype))[:, :, None, None]
         return (grad,)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        """z[b,c] = 1/(H·W) Σ_{i1,i2} U[b,c,i1,i2]; ∂L/∂U[b,c,i1,i2] = 1/(H·W) ∂L/∂z[b,c]."""
+        h, w = ctx.inputs[0].shape[2:]
+        share = OpPass.constant(f"1/{h * w}", 1.0 / (h * w))
+        if tensor == "out":
+            b, c = at
+            return Explained(f"z[{c}] = 1/({h}·{w}) Σ_{{i1,i2}} U[i1,i2,{c}], sample {b}",
+                             tuple(Term(1.0, (share, ctx.x((b, c, i1, i2))))
+                                   for i1 in range(h) for i2 in range(w)))
+        if tensor == "grad_in/0":
+            b, c, i1, i2 = at
+            return Explained(f"∂L/∂U[{i1},{i2},{c}] = 1/({h}·{w}) ∂L/∂z[{c}]: every pixel "
+                             f"gets an equal share, sample {b}",
+                             (Term(1.0, (share, ctx.gy((b, c)))),))
+        return super().explain(tensor, at, ctx)
