@@ -136,9 +136,10 @@ class BatchNorm(Op):
         # ∂L/∂x_i reads ∂L/∂y_j at every position j of the channel, not only at i.
         m = len(positions)
         one_over_m = ctx.constant("1/m", 1 / m)
+        own = [at] + [p for p in positions if p != at]  # j = i first: the m ∂L/∂y_i term
         terms = tuple(Term(1.0, (gamma, inverse, one_over_m, ctx.constant(
-            f"(m·δ − 1 − x̂{i} x̂{index_text(p)})", m * (p == at) - 1 - x_hat[at] * x_hat[p]),
-            ctx.gy(p))) for p in positions)
+            f"(m − 1 − x̂{i}²)" if p == at else f"(−1 − x̂{i} x̂{index_text(p)})",
+            m * (p == at) - 1 - x_hat[at] * x_hat[p]), ctx.gy(p))) for p in own)
         return Explained(f"∂L/∂x{i} = γ{ic} / (m √(σ²_B{ic} + ε)) · Σ_j (m δ_ij − 1 − x̂_i x̂_j) "
                          f"∂L/∂y_j,  i = {i}, j over the m = {m} values of channel {c}",
                          terms, where + ": every value of the channel moves μ_B and σ²_B")
