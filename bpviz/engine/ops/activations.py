@@ -51,9 +51,8 @@ class ReLU(_Activation):
         return (np.where(active, gy, constant(0, gy.dtype)),)  # ±∞·0 would be NaN
 
     def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
-        z = float(ctx.inputs[0][at])
-        gate = ctx.constant(f"1[z{index_text(at)} > 0]", 1.0 if z > 0 else 0.0)
         i = index_text(at)
+        gate = ctx.constant(f"1[z{i} > 0]", 1.0 if float(ctx.inputs[0][at]) > 0 else 0.0)
         return _pointwise(tensor, at, ctx, f"max(0, z{i}) = z{i} · 1[z{i} > 0]",
                           Term(1.0, (ctx.x(at), gate)), gate)
 
