@@ -269,8 +269,10 @@ def tensor_of(session: StepSession, node: str, tensor: str) -> np.ndarray:
                                f"(inputs: 0…{len(backward.grad_inputs) - 1})")
         return backward.grad_inputs[k]
     if name not in backward.grad_params:
-        frozen = " (the node is frozen: no parameter gradient is kept)" if not op.trainable else ""
-        raise ExplainError(f"node '{node}' has no gradient '{name}'{frozen}")
+        if not op.trainable and name in op.params:
+            raise ExplainError(f"node '{node}' is frozen: no gradient '{name}' is kept")
+        raise ExplainError(f"node '{node}' has no gradient '{name}' "
+                           f"(it has: {', '.join(backward.grad_params) or 'none'})")
     return backward.grad_params[name]
 
 

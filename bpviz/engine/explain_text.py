@@ -92,6 +92,7 @@ MATH = {
 MATH_WORDS = {"max": r"\max", "min": r"\min", "exp": r"\exp", "log": r"\log", "ln": r"\ln",
               "tanh": r"\tanh", "argmax": r"\operatorname{argmax}"}
 ESCAPES = {"\\": r"\backslash ", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$"}
+NAME_ESCAPES = {**ESCAPES, "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\wedge ", "~": r"\sim "}
 TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}", "’": "'", "…": r"\dots{}", "−": "-"}
@@ -104,24 +105,39 @@ PARTIAL = re.compile(r"∂(\w+)/∂([^\s\[\],:;()]+(?:\[[^\]]*\])?)")
 
 
 def latex_math(text: str) -> str:
-    """A formula line (math with prose in it) as LaTeX math-mode source."""
+    """A formula line (math with prose in it) as LaTeX math-mode source.
+
+    ∂L/∂X[…] becomes a fraction first, X taken as a name (a node id may hold any
+    character); then words become \\text{…} and the rest math."""
+    fractions: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        fractions.append(rf"\frac{{\partial {_name(match[1])}}}{{\partial {_name(match[2])}}}")
+        return f"\0{len(fractions) - 1}\0"
+
+    text = PARTIAL.sub(hold, text)
     parts, position = [], 0
     for match in PROSE.finditer(text):
         parts.append(_math(text[position:match.start()]))
         parts.append(r"\text{" + _prose(match.group()) + "}")
         position = match.end()
     parts.append(_math(text[position:]))
-    return "".join(parts).strip()
+    return re.sub("\0(\\d+)\0", lambda m: fractions[int(m[1])], "".join(parts)).strip()
 
 
-def _math(text: str) -> str:
-    text = "".join(ESCAPES.get(c, c) for c in text)
-    text = PARTIAL.sub(lambda m: rf"\frac{{∂{m[1]}}}{{∂{m[2]}}}", text)
+def _math(text: str, escapes: dict[str, str] = ESCAPES) -> str:
+    text = "".join(escapes.get(c, c) for c in text)
     text = re.sub(r"(?<![A-Za-z\\])([a-z])([0-9])(?![0-9])", r"\1_{\2}", text)
     text = re.sub(r"(?<![A-Za-z\\])(" + "|".join(MATH_WORDS) + r")(?![A-Za-z])",
                   lambda m: MATH_WORDS[m[1]], text)
     return "".join(MATH.get(c, c) if ord(c) < 128 or c in MATH else r"\text{?}"
                    for c in text)
+
+
+def _name(text: str) -> str:
+    """A symbol or node id with its index, as math: words upright, nothing unbalanced."""
+    upright = re.sub(r"[A-Za-z]{2,}", lambda w: f"\1{w[0]}\2", text)
+    return _math(upright, NAME_ESCAPES).replace("\1", r"\mathrm{").replace("\2", "}")
 
 
 def _prose(text: str) -> str:

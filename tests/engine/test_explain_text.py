@@ -117,3 +117,22 @@ def test_no_minus_zero_in_numbers():
     assert number_text(-1.5e-7) == "−1.5e-07" and latex_number(-1.5e-7) == (
         r"(-1.5 \times 10^{-7})")
     assert np.isnan(float("nan")) and number_text(float("nan")) == "NaN"
+
+
+@pytest.mark.parametrize("node", ["c1", "relu_1", "we{ird^ id~ñ", "back\\slash_", "50%&#$"])
+def test_any_node_id_in_a_label_stays_ascii_and_balanced(node):
+    converted = latex_math(f"∂L/∂L = ∂L/∂{node}.in0[0,2] + ∂L/∂{node}.in1[0,2]")
+    assert converted.isascii() and balanced(converted)
+    assert converted.count(r"\frac{\partial L}") == 3
+
+
+def test_a_fork_s_gradient_in_latex():
+    session = example_session("resnet_blocks", batch=2, seed=0)
+    fork = next(node for node, consumers in session.network.consumers.items()
+                if len(consumers) > 1)
+    explanation = explain_entry(session, fork, "grad_out", (0, 0, 0, 0))
+    assert len(explanation.terms) == len(session.network.consumers[fork])
+    block = latex_block(explanation, shown=8)
+    body = "\n".join(line for line in block.splitlines() if not line.startswith("%"))
+    assert body.isascii() and balanced(body)
+    assert body.count(r"\frac{\partial L}") >= len(explanation.terms)

@@ -93,3 +93,14 @@ def test_bmatrix_of_a_kernel(tmp_path):
     assert len(rows) == 3
     with pytest.raises(ExportError, match="no tensor"):
         BmatrixExporter(session, "c9/out").export()
+
+
+def test_npz_holds_each_loss_targets(tmp_path):
+    document, network, feeds, targets, session = session_for(RESIDUAL)
+    saved = NpzExporter(session).export()
+    losses = [node.id for node in network.order if node.op.is_loss]
+    assert losses and {key for key in saved if key.endswith("/target")} == {
+        f"{loss}/target" for loss in losses}
+    for loss in losses:
+        assert np.array_equal(saved[f"{loss}/target"], targets[loss])
+    assert split_key(f"{losses[0]}/target") == (losses[0], "target", None)

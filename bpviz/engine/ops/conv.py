@@ -117,11 +117,14 @@ def number_text(n: int) -> str:
     return f"−{-n}" if n < 0 else str(n)
 
 
-def linear_text(offset: int, coefficient: int, variable: str) -> str:
-    """offset + coefficient·variable as an index reads: 2+k1, k1−1, 2·i1, 3−k1."""
+def linear_text(offset: int, coefficient: int, variable: str, number_first: bool = True) -> str:
+    """offset + coefficient·variable as an index reads: 2+k1, −1+k1, 3−k1, 2·i1, or
+    with the number last (the lecture's U[i1+k1] with k1 known): i1+1, i1−1."""
     scaled = variable if abs(coefficient) == 1 else f"{abs(coefficient)}·{variable}"
     if offset == 0:
         return scaled if coefficient > 0 else f"−{scaled}"
+    if not number_first and coefficient > 0:
+        return f"{scaled}{'+' if offset > 0 else '−'}{abs(offset)}"
     sign = "+" if coefficient > 0 else "−"
     return f"{number_text(offset)}{sign}{scaled}"
 
@@ -303,7 +306,7 @@ def _conv_weight_grad(at, ctx: OpPass, geometry: WindowGeometry) -> Explained:
             skipped += 1
             continue
         terms.append(Term(1.0, (ctx.x((b, n, *pixel)), ctx.gy((b, m, i1, i2)))))
-    r, c = (linear_text(d * k - p, s, var) for k, s, p, d, var in
+    r, c = (linear_text(d * k - p, s, var, number_first=False) for k, s, p, d, var in
             zip((k1, k2), geometry.stride, geometry.padding, geometry.dilation, ("i1", "i2")))
     formula = (f"∂L/∂W[{k1},{k2},{n},{m}] = Σ_{{i1,i2}} U[{r}, {c}, {n}] ∂L/∂Z[i1,i2,{m}]"
                f"{over_batch(batch)}")
@@ -324,6 +327,8 @@ def _conv_input_grad(at, ctx: OpPass, geometry: WindowGeometry, filters: int) ->
     b, n, j1, j2 = at
     terms, missing = [], 0
     for m, tap in product(range(filters), geometry.taps()):
+        # NOTE: with stride s only every s-th shift lands on a window: a tap whose
+        # j + p − d·k is not a multiple of s (or leaves Z) sends nothing back here.
         window = geometry.window_of((j1, j2), tap)
         if window is None:
             missing += 1

@@ -252,6 +252,7 @@ def max_winner(plane: np.ndarray, geometry: WindowGeometry,
         if pixel is None:
             continue
         value = plane[pixel]
+        # NOTE: strict `>`: an equal value later in the window does not take over.
         if winner is None or value > best or math.isnan(value):
             winner = (tap, pixel)
         best = value if best is None else np.maximum(best, value)
