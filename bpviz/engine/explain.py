@@ -150,7 +150,8 @@ class OpPass:
     # factors ----------------------------------------------------------------
     def _entry(self, label: str, array: np.ndarray, key: str, at: Index) -> Factor:
         at = tuple(int(i) for i in at)
-        return Factor(f"{label}{index_text(at)}", float(np.asarray(array)[at]), key, at)
+        name = f"{label}{index_text(at)}" if at else label  # a 0-d tensor: "∂L/∂L", not "∂L/∂L[]"
+        return Factor(name, float(np.asarray(array)[at]), key, at)
 
     def x(self, at: Index, k: int = 0) -> Factor:
         """Input k's entry: the source node's output."""

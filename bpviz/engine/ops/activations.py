@@ -7,8 +7,11 @@ whose outputs all depend on every input of the same sample and position.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from bpviz.engine.explain import Explained, Factor, OpPass, Term, index_text
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
 
 
@@ -47,6 +50,12 @@ class ReLU(_Activation):
             return (gy * active,)  # exact: g·1 = g and g·0 = 0 for finite g
         return (np.where(active, gy, constant(0, gy.dtype)),)  # ±∞·0 would be NaN
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        i = index_text(at)
+        gate = ctx.constant(f"1[z{i} > 0]", 1.0 if float(ctx.inputs[0][at]) > 0 else 0.0)
+        return _pointwise(tensor, at, ctx, f"max(0, z{i}) = z{i} · 1[z{i} > 0]",
+                          Term(1.0, (ctx.x(at), gate)), gate)
+
 
 @register
 class LeakyReLU(_Activation):
@@ -75,6 +84,15 @@ class LeakyReLU(_Activation):
         factor = np.maximum(active, slope) if slope <= 1 else np.where(active, 1, slope)
         return (gy * factor.astype(gy.dtype, copy=False),)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        i = index_text(at)
+        if float(ctx.inputs[0][at]) > 0:
+            slope = ctx.constant(f"1 (z{i} > 0)", 1.0)
+        else:  # z = 0 included: torch's slope there
+            slope = ctx.constant(f"a (z{i} ≤ 0)", self.hp["slope"])
+        text = f"z{i} · (1 if z{i} > 0 else a),  a = {self.hp['slope']:g}"
+        return _pointwise(tensor, at, ctx, text, Term(1.0, (ctx.x(at), slope)), slope)
+
 
 @register
 class Sigmoid(_Activation):
@@ -94,6 +112,14 @@ class Sigmoid(_Activation):
         # forward pass already computed: σ'(z) = u (1 − u).
         u = self._u
         return (gy * (constant(1, u.dtype) - u) * u,)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        i = index_text(at)
+        u = float(sigmoid(ctx.inputs[0][at]))
+        value = ctx.constant(f"σ(z{i})", u)
+        slope = ctx.constant(f"σ(z{i})(1 − σ(z{i}))", u * (1 - u))
+        return _pointwise(tensor, at, ctx, f"σ(z{i}) = 1/(1 + e^(−z{i}))",
+                          Term(1.0, (value,)), slope)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -142,6 +168,13 @@ class Tanh(_Activation):
         u = self._u
         return (gy * (constant(1, u.dtype) - u * u),)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        i = index_text(at)
+        u = float(np.tanh(ctx.inputs[0][at]))
+        return _pointwise(tensor, at, ctx, f"tanh(z{i})",
+                          Term(1.0, (ctx.constant(f"tanh(z{i})", u),)),
+                          ctx.constant(f"(1 − tanh²(z{i}))", 1 - u * u))
+
 
 @register
 class Softmax(_Activation):
@@ -172,6 +205,48 @@ class Softmax(_Activation):
         # depends on every input, so the gradient of one class reaches all.
         y = self._y
         return (y * (gy - np.sum(gy * y, axis=1, keepdims=True)),)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        k = at[1]
+        row = [(*at[:1], j, *at[2:]) for j in range(ctx.output.shape[1])]
+        i, ik = _row_text(at), index_text(at)
+        if tensor == "out":
+            z = np.asarray(ctx.inputs[0][(at[0], slice(None), *at[2:])], dtype=np.float64)
+            # NOTE: e^z overflows beyond z ≈ 709; the largest z is then taken
+            # out of every exponent (it cancels between the numerator and Σ).
+            shift = float(np.max(z)) if not -700 < float(np.max(z)) < 700 else 0.0
+            minus = f" − {shift:g}" if shift else ""
+            e = np.exp(z - shift)
+            terms = (Term(1.0, (ctx.constant(f"e^(z{ik}{minus})", float(e[k])),
+                                ctx.constant(f"1/Σ_j e^(z{i}{minus})", 1 / math.fsum(e)))),)
+            return Explained(f"ŷ{ik} = e^(z{ik}) / Σ_j e^(z{i})", terms,
+                             f"the largest score {shift:g} is subtracted from every exponent "
+                             "(it cancels)" if shift else "")
+        y_k = float(ctx.output[at])
+        terms = tuple(Term(1.0, (ctx.gy(j_at), ctx.y(j_at),
+                                 ctx.constant(f"({int(j == k)} − ŷ{ik})", (j == k) - y_k)))
+                      for j, j_at in enumerate(row))
+        return Explained(f"∂L/∂z{ik} = Σ_j ∂L/∂ŷ{i} · ŷ{i} · (δ_j{k} − ŷ{ik}),  "
+                         f"δ_j{k} = 1[j = {k}]", terms,
+                         "the softmax Jacobian ∂ŷ_j/∂z_k = ŷ_j (δ_jk − ŷ_k) is not diagonal: "
+                         "every class's gradient reaches z_k")
+
+
+def _pointwise(tensor: str, at: tuple[int, ...], ctx: OpPass, value_text: str,
+               out_term: Term, local: Factor) -> Explained:
+    """An elementwise activation's entry: u = g(z) as one term, or
+    ∂L/∂z = ∂L/∂u · g'(z) with the local derivative g'(z) as a labelled constant."""
+    i = index_text(at)
+    if tensor == "out":
+        return Explained(f"u{i} = {value_text}", (out_term,))
+    return Explained(f"∂L/∂z{i} = ∂L/∂u{i} · {local.label}", (Term(1.0, (ctx.gy(at), local)),),
+                     f"g'(z{i}) = {local.label} is the local derivative of u = g(z): "
+                     "one number per entry (the Jacobian is diagonal)")
+
+
+def _row_text(at: tuple[int, ...]) -> str:
+    """The index of a whole softmax row: the class axis (axis 1) as j."""
+    return "[" + ",".join(["j" if axis == 1 else str(i) for axis, i in enumerate(at)]) + "]"
 
 
 def softmax(z: np.ndarray, axis: int) -> np.ndarray:

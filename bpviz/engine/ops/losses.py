@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpviz.engine.explain import Explained, Factor, OpPass, Term, index_text
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
 from bpviz.engine.ops.activations import sigmoid, softmax
 from bpviz.engine.ops.merge import dims
@@ -54,6 +55,14 @@ class _Loss(Op):
         gy = np.asarray(gy, dtype=dtype)
         return gy / count if self.hp["reduction"] == "mean" else gy
 
+    def _mean(self, ctx: OpPass, per_sample: bool = False) -> tuple[Factor, ...]:
+        """The reduction's factor: (1/(N·F),), or (1/N,) with `per_sample`; () for "sum"."""
+        if self.hp["reduction"] != "mean":
+            return ()
+        pred = ctx.inputs[0]
+        count = pred.shape[0] if per_sample else pred.size
+        return (ctx.constant("1/N" if per_sample else "1/(N·F)", 1 / count),)
+
 
 @register
 class MSE(_Loss):
@@ -73,6 +82,24 @@ class MSE(_Loss):
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         diff = self._diff
         return ((2 * self._scale(gy, diff.size, diff.dtype)) * diff,)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        mean, (scale, count) = self._mean(ctx), _mean_text(self, ctx)
+        pred, y = ctx.inputs[0], np.asarray(ctx.target, dtype=ctx.inputs[0].dtype)
+        if tensor == "out":
+            terms = []
+            for i in np.ndindex(pred.shape):
+                diff = ctx.constant(f"(ŷ{index_text(i)} − y{index_text(i)})",
+                                    pred[i] - y[i])
+                terms += [Term(1.0, (*mean, diff, ctx.x(i))),
+                          Term(-1.0, (*mean, diff, ctx.y_true(i)))]
+            return Explained(f"L = {scale}Σ_n Σ_k (ŷ[n,k] − y[n,k])²{count}", tuple(terms),
+                             "each square (ŷ − y)² is written (ŷ − y)·ŷ − (ŷ − y)·y, "
+                             "so that ŷ and y appear as entries")
+        i = index_text(at)
+        terms = (Term(2.0, (ctx.gy(()), *mean, ctx.x(at))),
+                 Term(-2.0, (ctx.gy(()), *mean, ctx.y_true(at))))
+        return Explained(f"∂L/∂ŷ{i} = ∂L/∂L · {scale}2 (ŷ{i} − y{i}){count}", terms)
 
 
 # torch clamps each log in binary_cross_entropy at −100 (so L stays finite at
@@ -117,6 +144,37 @@ class BCE(_Loss):
         denom = np.maximum((1 - pred) * pred, pred.dtype.type(BCE_EPSILON))
         return (self._scale(gy, pred.size, pred.dtype) * (pred - y) / denom,)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        mean, (scale, count) = self._mean(ctx), _mean_text(self, ctx)
+        pred, y = ctx.inputs[0], np.asarray(ctx.target, dtype=ctx.inputs[0].dtype)
+        if tensor == "out":
+            with np.errstate(divide="ignore"):  # as forward: ln 0 = −∞, then the clamp
+                logs = np.log(pred), np.log1p(-pred)
+            terms = []
+            for i in np.ndindex(pred.shape):
+                it = index_text(i)
+                terms += [Term(-1.0, (*mean, ctx.y_true(i), _log(f"ln ŷ{it}", logs[0][i]))),
+                          Term(-1.0, (*mean, ctx.constant(f"(1 − y{it})", 1 - y[i]),
+                                      _log(f"ln(1 − ŷ{it})", logs[1][i])))]
+            clamped = int(np.sum(logs[0] < LOG_FLOOR) + np.sum(logs[1] < LOG_FLOOR))
+            note = (f"{clamped} logarithm(s) clamped at −100 (ŷ at or next to 0 or 1), as torch"
+                    if clamped else "")
+            return Explained(f"L = −{scale}Σ_n Σ_k [y[n,k] ln ŷ[n,k] + (1 − y[n,k]) "
+                             f"ln(1 − ŷ[n,k])]{count}", tuple(terms), note)
+        i = index_text(at)
+        product = float((1 - pred[at]) * pred[at])
+        denominator = max(product, BCE_EPSILON)
+        label = (f"1/(ŷ{i}(1 − ŷ{i}))" if product >= BCE_EPSILON
+                 else f"1/max(ŷ{i}(1 − ŷ{i}), 1e-12)")
+        inverse = ctx.constant(label, 1 / denominator)
+        terms = (Term(1.0, (ctx.gy(()), *mean, ctx.x(at), inverse)),
+                 Term(-1.0, (ctx.gy(()), *mean, ctx.y_true(at), inverse)))
+        note = ("" if product >= BCE_EPSILON else
+                f"ŷ{i}(1 − ŷ{i}) = {product:g} is below 1e-12: the denominator is clamped "
+                "there, as torch (the exact gradient is infinite at ŷ = 0 or 1)")
+        return Explained(f"∂L/∂ŷ{i} = ∂L/∂L · {scale}(ŷ{i} − y{i}) / (ŷ{i}(1 − ŷ{i})){count}",
+                         terms, note)
+
 
 @register
 class BCEWithLogits(_Loss):
@@ -139,6 +197,27 @@ class BCEWithLogits(_Loss):
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         z, y = self._z, self._y
         return (self._scale(gy, z.size, z.dtype) * (sigmoid(z) - y),)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        mean, (scale, count) = self._mean(ctx), _mean_text(self, ctx)
+        z = ctx.inputs[0]
+        if tensor == "out":
+            # −[y ln σ(z) + (1 − y) ln(1 − σ(z))] = ln(1 + e^z) − z·y, and
+            # ln(1 + e^z) = max(z, 0) + ln(1 + e^(−|z|)) as forward computes it.
+            softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+            terms = []
+            for i in np.ndindex(z.shape):
+                terms += [Term(1.0, (*mean, ctx.constant(f"ln(1 + e^(z{index_text(i)}))",
+                                                         softplus[i]))),
+                          Term(-1.0, (*mean, ctx.x(i), ctx.y_true(i)))]
+            return Explained(f"L = −{scale}Σ_n Σ_k [y[n,k] ln σ(z[n,k]) + (1 − y[n,k]) "
+                             f"ln(1 − σ(z[n,k]))] = {scale}Σ_n Σ_k [ln(1 + e^(z[n,k])) "
+                             f"− z[n,k] y[n,k]]{count}",
+                             tuple(terms), "ŷ = σ(z) is computed inside the loss")
+        i = index_text(at)
+        terms = (Term(1.0, (ctx.gy(()), *mean, ctx.constant(f"σ(z{i})", sigmoid(z)[at]))),
+                 Term(-1.0, (ctx.gy(()), *mean, ctx.y_true(at))))
+        return Explained(f"∂L/∂z{i} = ∂L/∂L · {scale}(σ(z{i}) − y{i}){count}", terms)
 
 
 @register
@@ -181,6 +260,29 @@ class SoftmaxCrossEntropy(_Loss):
         grad[np.arange(n), labels] -= 1
         return (self._scale(gy, n, probs.dtype) * grad,)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        mean, (scale, count) = self._mean(ctx, True), _mean_text(self, ctx, True)
+        z = ctx.inputs[0]
+        labels = np.asarray(ctx.target).astype(np.int64)
+        shown = "[" + ", ".join(map(str, labels[:8])) + (", …]" if len(labels) > 8 else "]")
+        if tensor == "out":
+            shifted = z - np.max(z, axis=1, keepdims=True)  # as forward: no overflow
+            log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+            terms = tuple(Term(-1.0, (*mean, ctx.constant(f"ln ŷ[{n},{c}]", log_probs[n, c])))
+                          for n, c in enumerate(labels))
+            return Explained(f"L = −{scale}Σ_n Σ_k y[n,k] ln ŷ[n,k] = −{scale}Σ_n ln ŷ[n,y[n]]"
+                             f"{count}", terms,
+                             f"ŷ = softmax(z) inside the loss; the labels y = {shown} are "
+                             "one-hot: only the true class's term is left")
+        n, k = at
+        i = index_text(at)
+        terms = (Term(1.0, (ctx.gy(()), *mean,
+                            ctx.constant(f"ŷ{i}", softmax(z[n:n + 1], axis=1)[0, k]))),
+                 Term(-1.0, (ctx.gy(()), *mean,
+                             ctx.constant(f"1[y[{n}] = {k}]", float(labels[n] == k)))))
+        return Explained(f"∂L/∂z{i} = ∂L/∂L · {scale}(ŷ{i} − y{i}){count}", terms,
+                         f"y{i} = 1[y[{n}] = {k}]: the one-hot label (y[{n}] = {labels[n]})")
+
     def _labels(self, z: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Integer labels as int64, checked against the batch size and the K classes."""
         target = np.asarray(target)
@@ -200,3 +302,21 @@ class SoftmaxCrossEntropy(_Loss):
             raise ValueError(f"softmax_cross_entropy label {int(bad[0])} is out of range: "
                              f"labels must lie in 0..{k - 1} for {k} classes")
         return labels
+
+
+def _mean_text(loss: _Loss, ctx: OpPass, per_sample: bool = False) -> tuple[str, str]:
+    """("1/(N·F) · ", ",  N·F = 4·3") for a mean, ("", "") for a sum."""
+    if loss.hp["reduction"] != "mean":
+        return "", ""
+    pred = ctx.inputs[0]
+    n = pred.shape[0]
+    if per_sample:
+        return "1/N · ", f",  N = {n}"
+    return "1/(N·F) · ", f",  N·F = {n}·{pred.size // max(n, 1)}"
+
+
+def _log(text: str, log: np.floating) -> Factor:
+    """A logarithm of bce's forward pass as a constant, clamped at −100 as torch."""
+    if log >= LOG_FLOOR:
+        return OpPass.constant(text, log)
+    return OpPass.constant(f"max({text}, −100)", LOG_FLOOR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpviz.engine.explain import Explained, OpPass, Term, index_text
 from bpviz.engine.op import Hyper, HyperError, Op, Shape, ShapeError, register
 from bpviz.engine.ops.merge import dims
 
@@ -102,6 +103,47 @@ class BatchNorm(Op):
                           - x_hat * (sum_gy_xhat / m).reshape(shape))
         return (grad_x,)
 
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        x = ctx.inputs[0]
+        c = at[1] if tensor in ("out", "grad_in/0") else at[0]
+        stats = _statistics(x, c, self.training, self.buffers, self.hp["eps"])
+        mu, inv_std, x_hat, positions, batch = stats
+        ic, i = f"[{c}]", index_text(at)
+        gamma = ctx.param("weight", (c,))
+        mean = ctx.constant(f"μ{batch}{ic}", mu)
+        inverse = ctx.constant(f"1/√(σ²{batch}{ic} + ε)", inv_std)
+        where = (f"the batch statistics of channel {c} over its m = {len(positions)} values"
+                 if self.training else f"the running statistics of channel {c} (eval)")
+        if tensor == "out":
+            terms = (Term(1.0, (gamma, ctx.x(at), inverse)),
+                     Term(-1.0, (gamma, mean, inverse)),
+                     Term(1.0, (ctx.param("bias", (c,)),)))
+            return Explained(f"y{i} = γ{ic} x̂{i} + β{ic},  x̂{i} = (x{i} − μ{batch}{ic}) "
+                             f"/ √(σ²{batch}{ic} + ε)", terms, where)
+        if tensor == "grad/weight":
+            terms = tuple(Term(1.0, (ctx.gy(p), ctx.constant(f"x̂{index_text(p)}", x_hat[p])))
+                          for p in positions)
+            return Explained(f"∂L/∂γ{ic} = Σ ∂L/∂y[n,{c},…] · x̂[n,{c},…] over the "
+                             f"{len(positions)} values of channel {c}", terms, where)
+        if tensor == "grad/bias":
+            return Explained(f"∂L/∂β{ic} = Σ ∂L/∂y[n,{c},…] over the {len(positions)} values "
+                             f"of channel {c}", tuple(Term(1.0, (ctx.gy(p),)) for p in positions))
+        if not self.training:
+            return Explained(f"∂L/∂x{i} = γ{ic} / √(σ²{batch}{ic} + ε) · ∂L/∂y{i}",
+                             (Term(1.0, (gamma, inverse, ctx.gy(at))),),
+                             where + ": a fixed affine map, one term")
+        # NOTE: in training μ_B and σ²_B depend on every x of the channel, so
+        # ∂L/∂x_i reads ∂L/∂y_j at every position j of the channel, not only at i.
+        m = len(positions)
+        one_over_m = ctx.constant("1/m", 1 / m)
+        own = [at] + [p for p in positions if p != at]  # j = i first: the m ∂L/∂y_i term
+        terms = tuple(Term(1.0, (gamma, inverse, one_over_m, ctx.constant(
+            f"(m − 1 − x̂{i}²)" if p == at else f"(−1 − x̂{i} x̂{index_text(p)})",
+            m * (p == at) - 1 - x_hat[at] * x_hat[p]), ctx.gy(p))) for p in own)
+        return Explained(f"∂L/∂x{i} = γ{ic} / (m √(σ²_B{ic} + ε)) · Σ_j (m δ_ij − 1 − x̂_i x̂_j) "
+                         f"∂L/∂y_j,  i = {i}, j over the m = {m} values of channel {c}",
+                         terms, where + ": every value of the channel moves μ_B and σ²_B")
+
 
 @register
 class Dropout(Op):
@@ -153,3 +195,58 @@ class Dropout(Op):
         if not self._training:
             return (gy.copy(),)
         return (gy * self.mask,)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        i = index_text(at)
+        source, symbol = (ctx.x(at), "x") if tensor == "out" else (ctx.gy(at), "∂L/∂y")
+        target = "y" if tensor == "out" else "∂L/∂x"
+        if not self.training:
+            return Explained(f"{target}{i} = {symbol}{i}", (Term(1.0, (source,)),),
+                             "eval: dropout passes everything through unchanged")
+        p, scale = self.hp["p"], self._scale(ctx)
+        keep = self._kept(at, ctx)
+        mask = ctx.constant(f"mask{i} = {'1/(1 − p)' if keep else '0'}",
+                            float(scale) if keep else 0.0)
+        return Explained(f"{target}{i} = {symbol}{i} · mask{i}", (Term(1.0, (source, mask)),),
+                         f"{'kept' if keep else 'dropped'} in this pass (p = {p:g}): the "
+                         "mask is 0 or 1/(1 − p), and backward uses the forward pass's mask")
+
+    def _kept(self, at: tuple[int, ...], ctx: OpPass) -> bool:
+        """Whether the entry was kept in this pass: the recorded mask when it fits the
+        pass, else the choice that reproduces the pass's output and gradient."""
+        scale = self._scale(ctx)
+
+        def fits(keep: bool) -> bool:
+            factor = scale if keep else 0
+            return bool(ctx.inputs[0][at] * factor == ctx.output[at] and (
+                not ctx.grad_inputs or ctx.grad_output[at] * factor == ctx.grad_inputs[0][at]))
+
+        if self.mask is not None and self.mask.shape == ctx.output.shape:
+            recorded = bool(self.mask[at] != 0)
+            if fits(recorded):
+                return recorded
+        return not fits(False)
+
+    def _scale(self, ctx: OpPass) -> np.ndarray:
+        """1/(1 − p) in the pass's dtype, rounded as forward rounds the mask."""
+        dtype = ctx.output.dtype
+        return np.asarray(1, dtype) / dtype.type(1 - self.hp["p"])
+
+
+def _statistics(x: np.ndarray, c: int, training: bool, buffers: dict[str, np.ndarray],
+                eps: float) -> tuple[float, float, np.ndarray, list[tuple[int, ...]], str]:
+    """Channel c's (μ, 1/√(σ² + ε), x̂ of the whole input, the positions of channel c,
+    "_B" for batch statistics or "_run" for running ones), computed as the forward pass."""
+    axes = (0, *range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if training:
+        mean = x.mean(axis=axes)
+        centred = x - mean.reshape(shape)
+        var = np.mean(centred * centred, axis=axes)
+    else:
+        mean, var = buffers["running_mean"], buffers["running_var"]
+        centred = x - mean.reshape(shape)
+    inv_std = 1 / np.sqrt(var + eps)
+    x_hat = centred * inv_std.reshape(shape)
+    positions = [(n, c, *rest) for n in range(x.shape[0]) for rest in np.ndindex(x.shape[2:])]
+    return float(mean[c]), float(inv_std[c]), x_hat, positions, "_B" if training else "_run"
