@@ -4,6 +4,7 @@ imports point one way (nothing outside the window imports bpviz.ui)."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -29,6 +30,27 @@ def test_quick_start_has_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert readme_commands()[1] in ci_lines
+
+
+def test_ci_fails_on_any_skip():
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    before_the_tests = ci_lines[:ci_lines.index(readme_commands()[1])]
+    assert "export BPVIZ_REQUIRE_ALL_TESTS=1" in before_the_tests
+
+
+def test_a_skip_becomes_a_failure_when_every_test_must_run():
+    # pdflatex hidden from the PATH: the TeX test skips, or fails when all must run
+    tex_test = "tests/export/test_tikz.py::test_awkward_names_compile"
+    without_tex = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    without_tex.pop("BPVIZ_REQUIRE_ALL_TESTS", None)
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", tex_test]
+    skipped = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=without_tex)
+    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout, skipped.stdout
+    assert "texlive-latex-base" in skipped.stdout  # says which package unlocks it
+    required = {**without_tex, "BPVIZ_REQUIRE_ALL_TESTS": "1"}
+    failed = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=required)
+    assert failed.returncode == 1, failed.stdout
+    assert "skipped, but BPVIZ_REQUIRE_ALL_TESTS is set: " in failed.stdout
 
 
 def test_engine_and_graph_import_without_qt_or_torch():

@@ -203,7 +203,7 @@ NORM_SPECS: list[OpSpec] = [
     OpSpec("batchnorm_eval_hypers", "batchnorm", {"eps": 0.01, "momentum": 0.5},
            [(3, 2, 2, 3)], _batchnorm, training=False),
     # Dropout draws a fresh mask per forward call, so the finite-difference
-    # check (which calls forward again) runs in test_pointwise_extra with reuse_mask.
+    # check (which calls forward again) runs in test_dropout with reuse_mask.
     OpSpec("dropout_train_4d", "dropout", {}, [(4, 5, 3, 3)], _dropout, fd=False),
     OpSpec("dropout_train_p02", "dropout", {"p": 0.2}, [(3, 17)], _dropout, fd=False),
     OpSpec("dropout_eval", "dropout", {}, [(3, 8)], _dropout, training=False),

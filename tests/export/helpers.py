@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import build_network, load_graph
@@ -26,16 +27,59 @@ def session_for(path: Path, batch: int = 2, seed: int = 0):
     return document, network, feeds, targets, StepSession(network, feeds, targets)
 
 
-def pdf_page_pixels(pdf: Path, tmp_path: Path, dpi: int = 50) -> np.ndarray:
-    """Page 1 of `pdf` as an RGB array, rendered by poppler's pdftoppm."""
-    assert shutil.which("pdftoppm"), "pdftoppm (poppler-utils) is needed: .ci/run installs it"
-    prefix = tmp_path / "page"
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", "-png",
-                    str(pdf), str(prefix)], check=True, capture_output=True, timeout=120)
-    from PIL import Image
+# NOTE: Debian's texlive-latex-base has pdflatex; the TikZ figures also need PGF
+# from texlive-pictures. .ci/run installs both and fails on any skip.
+needs_pdflatex = pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="pdflatex is not on the PATH: install Debian's texlive-latex-base and "
+           "texlive-pictures to run the tests that compile TeX")
 
-    with Image.open(prefix.with_suffix(".png")) as image:
+
+def compile_tex(tex: Path) -> Path:
+    """The PDF pdflatex makes of `tex` (in its folder); fails with pdflatex's log."""
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                             tex.name], cwd=tex.parent, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return tex.with_suffix(".pdf")
+
+
+def open_pdf(pdf: Path):
+    """`pdf` read by PDFium (pypdfium2), a reader independent of Qt's PDF writer."""
+    import pypdfium2
+
+    return pypdfium2.PdfDocument(pdf)
+
+
+def pdf_page_pixels(pdf: Path, dpi: int = 50) -> np.ndarray:
+    """Page 1 of `pdf` as an RGB array, rendered by PDFium at `dpi` (1 pt = 1/72 inch)."""
+    document = open_pdf(pdf)
+    try:
+        image = document[0].render(scale=dpi / 72).to_pil()
         return np.asarray(image.convert("RGB"))
+    finally:
+        document.close()
+
+
+def pdf_text(pdf: Path) -> str:
+    """The text of every page of `pdf`, as PDFium extracts it."""
+    document = open_pdf(pdf)
+    try:
+        return "\n".join(page.get_textpage().get_text_bounded() for page in document)
+    finally:
+        document.close()
+
+
+def pdf_image_count(pdf: Path) -> int:
+    """How many bitmaps the pages of `pdf` draw (also inside form XObjects)."""
+    import pypdfium2.raw as pdfium_c
+
+    document = open_pdf(pdf)
+    try:
+        return sum(1 for page in document
+                   for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
+    finally:
+        document.close()
 
 
 def non_blank(pixels: np.ndarray) -> bool:

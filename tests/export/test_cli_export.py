@@ -31,7 +31,7 @@ def test_svg_pdf_and_png(qapp, capsys, tmp_path):
     assert len(groups) == len(load_graph(RESIDUAL).nodes)
     assert run(capsys, "export", TINY, "--to", tmp_path / "g.pdf", "--step", "9",
                "--theme", "dark")[0] == 0
-    assert non_blank(pdf_page_pixels(tmp_path / "g.pdf", tmp_path))
+    assert non_blank(pdf_page_pixels(tmp_path / "g.pdf"))
     assert run(capsys, "export", TINY, "--to", tmp_path / "g.png", "--dpi", "144",
                "--transparent")[0] == 0
     svg_tiny = tmp_path / "t.svg"

@@ -55,7 +55,7 @@ def test_png_svg_pdf_and_csv(qapp, tmp_path, recorded):
     texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     assert "validation loss" in texts and "hidden" in texts
     pdf = CurvesExporter(rows, "pdf").export(tmp_path / "c.pdf")
-    assert non_blank(pdf_page_pixels(pdf, tmp_path))
+    assert non_blank(pdf_page_pixels(pdf))
     out = CurvesExporter(rows, "csv").export(tmp_path / "c.csv")
     with open(out, newline="") as handle:
         back = list(csv.DictReader(handle))

@@ -17,7 +17,14 @@ from bpviz.export.tensors import (
     split_key,
 )
 from bpviz.graph import build_network
-from tests.export.helpers import RESIDUAL, TINY, session_for
+from tests.export.helpers import (
+    RESIDUAL,
+    TINY,
+    compile_tex,
+    needs_pdflatex,
+    pdf_page_pixels,
+    session_for,
+)
 
 
 def independent_run(document, feeds, targets, seed=0):
@@ -104,3 +111,15 @@ def test_npz_holds_each_loss_targets(tmp_path):
     for loss in losses:
         assert np.array_equal(saved[f"{loss}/target"], targets[loss])
     assert split_key(f"{losses[0]}/target") == (losses[0], "target", None)
+
+
+@needs_pdflatex
+def test_bmatrix_compiles_in_an_amsmath_display(tmp_path):
+    *_, session = session_for(TINY)
+    kernel = BmatrixExporter(session, "c1/grad/weight[0, 0]").export()
+    special = bmatrix(np.array([[2.5e-5, -np.inf], [np.nan, 3.0]]))
+    tex = tmp_path / "matrices.tex"
+    tex.write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\pagestyle{empty}\n"
+                   "\\begin{document}\n\\[\n" + kernel + special + "\\]\n\\end{document}\n")
+    pixels = pdf_page_pixels(compile_tex(tex), dpi=150)
+    assert (pixels < 128).any(axis=2).sum() > 500  # the ink of two matrices on a white page

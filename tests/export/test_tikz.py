@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from bpviz.export.tikz import TikzExporter, tex_text
 from bpviz.graph import GraphDocument, NodeData, load_graph
-from tests.export.helpers import EXAMPLES, RESIDUAL, TINY, non_blank, pdf_page_pixels
-
-needs_pdflatex = pytest.mark.skipif(
-    shutil.which("pdflatex") is None,
-    reason="pdflatex is not installed (Debian: texlive-latex-base texlive-pictures; "
-           ".ci/run installs them)")
-
-
-def compile_tex(tex, tmp_path):
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
-                             tex.name], cwd=tex.parent, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return tex.with_suffix(".pdf")
+from tests.export.helpers import (
+    EXAMPLES,
+    RESIDUAL,
+    TINY,
+    compile_tex,
+    needs_pdflatex,
+    non_blank,
+    pdf_page_pixels,
+)
 
 
 @needs_pdflatex
@@ -31,8 +24,8 @@ def compile_tex(tex, tmp_path):
                                   EXAMPLES / "vgg16.json"])
 def test_tikz_compiles_to_a_non_blank_page(tmp_path, path):
     tex = TikzExporter(load_graph(path)).export(tmp_path / "figure.tex")
-    pdf = compile_tex(tex, tmp_path)
-    assert non_blank(pdf_page_pixels(pdf, tmp_path))
+    pdf = compile_tex(tex)
+    assert non_blank(pdf_page_pixels(pdf))
 
 
 @needs_pdflatex
@@ -43,7 +36,7 @@ def test_awkward_names_compile(tmp_path):
         NodeData("ŷ <out> $", "sigmoid", ["h{1}\\ ~ε"]),
     ])
     tex = TikzExporter(doc).export(tmp_path / "weird.tex")
-    compile_tex(tex, tmp_path)
+    compile_tex(tex)
 
 
 def test_one_node_per_layer_with_op_shape_and_parameters():

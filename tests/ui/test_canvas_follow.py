@@ -6,6 +6,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
 
 DILATED = EXAMPLES / "dilated_convolutions.json"
@@ -15,7 +16,7 @@ DILATED = EXAMPLES / "dilated_convolutions.json"
 def fitted_window(qtbot, path, size=(1600, 1000)):
     window, _ = make_window(qtbot, path)
     window.resize(*size)
-    qtbot.wait(50)
+    settle()
     window.view.zoom_to_fit()
     window.stepping.synchronous = True
     return window

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF  # noqa: E402
 from PySide6.QtGui import QCursor  # noqa: E402
 
 from bpviz.ui.canvas import placement  # noqa: E402
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import TINY_CNN, make_window  # noqa: E402
 
 
@@ -30,7 +31,7 @@ def assert_in_sight_and_apart(window, new_ids):
 def test_palette_adds_never_stack_nodes(qtbot):
     window, _ = make_window(qtbot, TINY_CNN)
     window.resize(1600, 1000)
-    qtbot.wait(50)
+    settle()
     for _ in range(3):
         window.palette.op_activated.emit("relu")  # a double click in the palette
     new_ids = [node_id for node_id in window.editor.doc.nodes if node_id.startswith("relu")]
@@ -41,7 +42,7 @@ def test_palette_adds_never_stack_nodes(qtbot):
 def test_a_paste_away_from_the_canvas_lands_in_sight(qtbot):
     window, _ = make_window(qtbot, TINY_CNN)
     window.resize(1200, 800)
-    qtbot.wait(50)
+    settle()
     view = window.view
     view.reset_zoom()
     window.editor.set_selection(["c1", "r1"])

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QRect  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN, fitted_and_stepped  # noqa: E402
 
 TRANSFER = EXAMPLES / "transfer_digits.json"
@@ -55,6 +56,6 @@ def test_clearing_the_pass_leaves_no_gradient_labels_behind(qtbot, path, steps, 
     scroll_by(window.view, 90)  # the labels move on screen by blitting
     trainable = window.editor.doc.nodes[node].trainable
     window.editor.set_trainable(node, not trainable)  # drops the pass
-    qtbot.wait(100)
+    settle()  # repainted
     assert not any(wire.note for wire in scene.wires.values())
     assert differing_pixels(shown_canvas(window), fresh_canvas(window)) == 0

@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent  # noqa: E402
 from bpviz.graph import load_graph  # noqa: E402
 from bpviz.ui.canvas.view import GraphView  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import TINY_CNN, make_window  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def test_quitting_with_nodes_selected_raises_nothing(qtbot):
     window.editor.set_selection(["c1", "r1"])
     answers.save_changes = "discard"
     assert window.close()
-    qtbot.wait(20)
+    settle()  # what closing set off has run
 
 
 def test_a_canvas_gone_before_its_editor_leaves_no_listener_behind(qtbot):

@@ -9,6 +9,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QPoint, QPointF, QRect  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN, fitted_and_stepped, make_window  # noqa: E402
 
 DILATED = EXAMPLES / "dilated_convolutions.json"
@@ -55,7 +56,7 @@ def test_removed_nodes_leave_no_trace_after_stepping_scrolled_the_canvas(qtbot, 
         window.actions_["new"].trigger()
     else:
         window.editor.remove_nodes(removed, [])
-    qtbot.wait(100)
+    settle()  # repainted
     image = screen_image(window)
     background = window.view.graph_scene.backgroundBrush().color()
     assert [stray_pixels(image, rect, background) for rect in rects] == [0] * len(rects)
@@ -74,7 +75,7 @@ def pixels_apart(view, a: QPointF, b: QPointF) -> float:
 def test_zoom_to_fit_shows_the_whole_graph_centred(qtbot, path):
     window, _ = make_window(qtbot, path)
     window.resize(1600, 1000)
-    qtbot.wait(50)
+    settle()
     window.actions_["zoom_fit"].trigger()
     view = window.view
     seen = visible_area(view)
@@ -112,16 +113,16 @@ def test_a_small_window_keeps_half_of_itself_for_the_canvas(qtbot):
     window, _ = make_window(qtbot, TINY_CNN)
     window.stepping.synchronous = True
     window.stepping.request("step")  # the tensor, formula and training docks appear
-    qtbot.wait(50)
+    settle()
     window.resize(800, 500)
-    qtbot.wait(100)
+    settle()
     view = window.view
     assert view.width() >= 0.45 * window.width()
     assert view.height() >= 180
     window.resize(1600, 1000)
-    qtbot.wait(100)
+    settle()
     window.stepping.docks["formula"].raise_()  # behind it, the training panel
     window.training_dock.raise_()
-    qtbot.wait(100)
+    settle()
     panel = window.training_dock.widget()
     assert panel.height() >= panel.minimumSizeHint().height()

@@ -145,7 +145,9 @@ def test_a_bad_factory_shows_the_error_and_keeps_the_graph(qtbot, window, model_
 
 def test_an_import_that_hangs_can_be_cancelled(qtbot, window, tmp_path):
     path = tmp_path / "hangs.py"
-    path.write_text("import time\n\n\ndef make():\n    time.sleep(1000)\n", "utf-8")
+    entered = tmp_path / "make_entered"
+    path.write_text(f"import pathlib\nimport time\n\n\ndef make():\n"
+                    f"    pathlib.Path({str(entered)!r}).touch()\n    time.sleep(1000)\n", "utf-8")
     before, text = window.editor.doc, window.editor.text()
     window.files.ask_torch_import = lambda: ImportRequest(str(path), "make", SHAPE)
     window.actions_["import_torch"].trigger()
@@ -154,7 +156,7 @@ def test_an_import_that_hangs_can_be_cancelled(qtbot, window, tmp_path):
     assert "loading PyTorch" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() ==
                     "importing from hangs.py: running make…", timeout=60_000)
-    qtbot.wait(500)  # well into the factory
+    qtbot.waitUntil(entered.exists, timeout=60_000)  # well into the factory
     assert window.files.job is job and job.process.is_alive()
     window.files.cancel.click()
     wait_for_torch(qtbot, window)

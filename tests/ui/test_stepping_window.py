@@ -6,11 +6,12 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, Qt, QVariantAnimation  # noqa: E402
 
 from bpviz.engine.executor import Executor  # noqa: E402
 from bpviz.graph import build_network, load_graph  # noqa: E402
 from bpviz.graph.batch import random_batch  # noqa: E402
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN, make_window  # noqa: E402
 
 RESNET = EXAMPLES / "resnet_blocks.json"
@@ -181,12 +182,12 @@ def test_dots_travel_when_stepping_slowly_only(qtbot, cnn):
     controller = started(qtbot, cnn)
     pulses = controller.presenter.pulses
     pulses.enabled = True
-    qtbot.wait(400)
+    qtbot.waitUntil(lambda: not pulses.too_fast())  # the next step counts as slow
     controller.bar.step()
     assert pulses.running and len(pulses.dots) == 1  # x → c1
     controller.bar.step()  # at once: too fast to animate
     assert not pulses.running
-    qtbot.wait(400)
+    qtbot.waitUntil(lambda: not pulses.too_fast())
     controller.bar.seek(len(controller.session.steps) - 2)  # backward of c1
     assert pulses.running
     qtbot.waitUntil(lambda: not pulses.running, timeout=2000)
@@ -215,9 +216,10 @@ def test_an_edit_while_the_pass_is_being_built_drops_it(qtbot, cnn):
     activate(qtbot, cnn)
     qtbot.keyClick(cnn, Qt.Key.Key_F10)
     assert controller.building
+    job = controller.job
     cnn.editor.set_params("fc", {"units": 12})
     assert not controller.building
-    qtbot.wait(1500)
+    qtbot.waitUntil(lambda: not job.running, timeout=20000)  # the dropped build came back
     assert controller.session is None and controller.scene.step_state is None
 
 
@@ -233,12 +235,15 @@ def test_a_new_seed_drops_the_pass(qtbot, cnn):
 def test_opening_another_graph_while_dots_travel(qtbot, cnn):
     controller = started(qtbot, cnn)
     controller.presenter.pulses.enabled = True
-    qtbot.wait(400)
+    qtbot.waitUntil(lambda: not controller.presenter.pulses.too_fast())
     controller.bar.step()
     assert controller.presenter.pulses.running
     assert cnn.open_path(str(RESNET))
     assert controller.session is None and not controller.presenter.pulses.running
-    qtbot.wait(500)
+    journey = controller.presenter.pulses.findChild(QVariantAnimation).duration()
+    travelled = QElapsedTimer()
+    travelled.start()
+    qtbot.waitUntil(lambda: travelled.elapsed() > journey)  # the dots would have arrived
 
 
 def test_a_narrow_window_keeps_the_torch_check_in_sight_and_elides_the_step(qtbot, cnn):
@@ -246,7 +251,7 @@ def test_a_narrow_window_keeps_the_torch_check_in_sight_and_elides_the_step(qtbo
     bar = controller.bar
     cnn.resize(1024, 640)
     qtbot.waitUntil(lambda: bar.width() <= 1024)
-    qtbot.wait(50)
+    settle()
     verify_button = bar.widgetForAction(bar.verify_action)
     assert verify_button is not None and verify_button.isVisible()
     assert bar.weights.isVisible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bpviz.ui.main_window import MainWindow
+from tests.ui.eventloop import settle
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "resources" / "examples"
@@ -60,10 +61,10 @@ def fitted_and_stepped(qtbot, path: Path, steps: int) -> tuple[MainWindow, Answe
     """A 1600×1000 window on `path`, zoomed to fit, `steps` steps into its pass."""
     window, answers = make_window(qtbot, path)
     window.resize(1600, 1000)
-    qtbot.wait(50)
+    settle()
     window.view.zoom_to_fit()
     window.stepping.synchronous = True
     for _ in range(steps):
         window.stepping.request("step")
-        qtbot.wait(30)
+        settle()  # painted after every step, as a user would see it
     return window, answers

@@ -13,6 +13,7 @@ from bpviz.engine.stepping import StepSession  # noqa: E402
 from bpviz.graph import build_network, load_graph  # noqa: E402
 from bpviz.ui.stepping import ReceptiveFieldView  # noqa: E402
 from tests.engine.stepping_graphs import EXAMPLES  # noqa: E402
+from tests.ui.eventloop import settle  # noqa: E402
 
 
 def session_with_long_ids(suffix: str) -> StepSession:
@@ -43,9 +44,9 @@ def test_the_node_picker_shows_whole_node_ids(qtbot, suffix, width):
     view.resize(width, 300)
     view.show()
     qtbot.waitExposed(view)
-    qtbot.wait(20)  # laid out while empty ("no pass yet"), as in the window
+    settle()  # laid out while empty ("no pass yet"), as in the window
     view.set_session(session_with_long_ids(suffix))
-    qtbot.wait(10)
+    settle()
     combo = view.node
     ids = [combo.itemText(index) for index in range(combo.count())]
     longest = max(combo.fontMetrics().horizontalAdvance(text) for text in ids)

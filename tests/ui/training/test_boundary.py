@@ -50,10 +50,15 @@ def test_the_grid_covers_the_data_and_leaves_the_network_training():
 def test_a_run_reports_and_hands_back_the_trained_weights():
     run = TrainingRun(load_graph(EXAMPLES / "moons_mlp.json"), TrainConfig(epochs=4))
     run.start()
-    assert run.join(60)
+    # NOTE: read while it runs, as the panel's timer does: a job whose news nobody
+    # reads blocks once the pipe is full (a slow run sends two boundary pictures).
     update = run.drain()
-    while run.running:
+    for _ in range(6000):  # up to a minute
+        if not run.running:
+            break
+        run.join(0.01)
         update.merge(run.drain())
+    assert run.join(60)
     assert not run.running and update.error is None
     assert update.stopped.reason == "finished" and update.iterations == list(range(1, 21))
     assert [e.epoch for e in update.epochs] == [1, 2, 3, 4]

@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from bpviz.ui.training.axes import LogAxis, round_step  # noqa: E402
+from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
 
@@ -22,7 +23,7 @@ def tabbed_panel(qtbot):
     assert window.tabifiedDockWidgets(dock)
     dock.raise_()
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=5000)
-    qtbot.wait(50)  # the layouts settle
+    settle()  # the layouts settle
     panel = dock.widget()
     yield panel
     panel.shut_down()
@@ -57,7 +58,7 @@ def test_tabbed_beside_the_formula_the_plots_scroll_instead_of_clipping(tabbed_p
 def test_wide_the_plots_fill_the_panel_without_a_scroll_bar(qtbot, make_panel):
     panel = make_panel()
     panel.resize(1600, 330)
-    qtbot.wait(50)
+    settle()
     assert panel.plot_area.horizontalScrollBar().maximum() == 0
     assert panel.plots.width() == panel.plot_area.viewport().width()
     assert panel.loss_plot.legend.columnCount == 3  # one row

@@ -3,7 +3,7 @@ misfits."""
 
 from __future__ import annotations
 
-import time
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -15,18 +15,16 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from bpviz.graph import GraphDocument, NodeData, load_graph  # noqa: E402
 from bpviz.ui.training.dock import suggest_dataset  # noqa: E402
 from bpviz.ui.training.worker import TrainConfig, TrainingRun  # noqa: E402
-from tests.ui.training.panelkit import FINISH_S, batch_points, wait_idle  # noqa: E402
+from tests.ui.training.panelkit import FINISH_S, batch_points, wait_idle, wait_polls  # noqa: E402,E501
 from tests.ui.windowkit import EXAMPLES  # noqa: E402
 
 
 def test_training_updates_the_curves_while_the_window_answers(qtbot, make_panel):
     panel = make_panel(epochs=1000)  # moons_mlp: 5 iterations an epoch, ~1 s
-    gaps, last, sizes = [], [time.perf_counter()], []
+    states, sizes = [], []
 
     def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
+        states.append(panel.state)
         sizes.append(batch_points(panel))
 
     ticker = QTimer()
@@ -35,14 +33,15 @@ def test_training_updates_the_curves_while_the_window_answers(qtbot, make_panel)
     with qtbot.waitSignal(panel.weights_trained, timeout=FINISH_S) as trained:
         assert panel.start()
         qtbot.waitUntil(lambda: panel.state == "training", timeout=FINISH_S)
-        last[0] = time.perf_counter()
+        workers = [p.name for p in multiprocessing.active_children()]
         ticker.start()
     ticker.stop()
     growing = sorted(set(sizes))
-    print(f"UI timer during training: {len(gaps)} ticks, longest gap "
-          f"{1000 * max(gaps):.1f} ms, curve sizes seen {len(growing)}")
+    print(f"UI timer during training: {states.count('training')} ticks, "
+          f"curve sizes seen {len(growing)}")
+    assert "bpviz-training" in workers  # the run is a process of its own, not the UI's work
     assert len(growing) >= 3  # the curve grew while training ran, not only at the end
-    assert max(gaps) < 0.25
+    assert states.count("training") >= 10  # the UI thread kept running its timer meanwhile
     assert batch_points(panel) == panel.info.total_iterations == 5000
     val = panel.accuracy_plot.data["val"]
     assert val.x.size == 1000 and val.y.values[-1] > 90
@@ -85,7 +84,7 @@ def test_a_nan_pauses_training_with_the_nodes_name_and_a_lower_lr_lets_it_finish
     assert controls.lr.isEnabled() and controls.momentum.isEnabled()
     assert not controls.optimizer.isEnabled() and not controls.batch.isEnabled()
     held = batch_points(panel)
-    qtbot.wait(300)
+    wait_polls(qtbot, panel)
     assert batch_points(panel) == held and panel.state == "paused"
     controls.lr.setValue(0.1)
     controls.pause_button.click()
@@ -100,20 +99,17 @@ def test_a_nan_pauses_training_with_the_nodes_name_and_a_lower_lr_lets_it_finish
     assert all(np.isfinite(v).all() for v in panel.trained.tensors().values())
 
 
-def test_stop_cancels_within_a_short_time_and_keeps_the_weights(qtbot, make_panel):
+def test_stop_ends_the_run_early_and_keeps_the_weights(qtbot, make_panel):
     panel = make_panel(epochs=100000)
     assert panel.start()
     qtbot.waitUntil(lambda: batch_points(panel) > 20, timeout=FINISH_S)
     assert panel.controls.stop_button.isEnabled() and not panel.controls.train_button.isEnabled()
-    start = time.perf_counter()
     panel.controls.stop_button.click()
-    wait_idle(qtbot, panel, timeout=10_000)
-    seconds = time.perf_counter() - start
-    print(f"stopped {1000 * seconds:.0f} ms after Stop")
-    assert seconds < 2.0
+    wait_idle(qtbot, panel)
     assert "stopped after" in panel.controls.status.toolTip()
     assert panel.trained is not None and panel.trained.fits(panel.editor.doc)
     assert panel.trained.iterations == panel.iteration > 20
+    assert panel.trained.iterations < panel.info.total_iterations  # cut short, not run out
     assert panel.controls.train_button.isEnabled()
 
 
@@ -123,9 +119,9 @@ def test_pause_holds_the_iterations_and_resume_goes_on(qtbot, make_panel):
     qtbot.waitUntil(lambda: batch_points(panel) > 10, timeout=FINISH_S)
     panel.controls.pause_button.click()
     assert panel.state == "paused" and panel.controls.pause_button.text() == "Resume"
-    qtbot.wait(300)  # news already on its way arrives
+    wait_polls(qtbot, panel)  # news already on its way arrives
     held = batch_points(panel)
-    qtbot.wait(300)
+    wait_polls(qtbot, panel)
     assert batch_points(panel) == held
     panel.controls.pause_button.click()
     assert panel.state == "training"

@@ -27,14 +27,18 @@ def test_the_status_counts_the_epoch_the_iterations_are_in(qtbot, make_panel):
     assert train_size == 160  # moons: 200 samples, a fifth kept for validation
     per_epoch = -(-train_size // 40)
     panel.timer.stop()  # polled here instead: some polls find no news
-    seen = set()
-    for _ in range(60):
+    seen, wrong = set(), []
+
+    def poll_until_epoch_4() -> bool:
         panel.poll()
         epoch, epochs = status_epoch(panel)
-        assert epochs == 100000
-        assert epoch == (panel.iteration - 1) // per_epoch + 1, panel.iteration
+        if epochs != 100000 or epoch != (panel.iteration - 1) // per_epoch + 1:
+            wrong.append((epoch, epochs, panel.iteration))
         seen.add(epoch)
-        qtbot.wait(2)
+        return len(seen) > 1 and max(seen) > 3
+
+    qtbot.waitUntil(poll_until_epoch_4, timeout=FINISH_S)  # a poll every 10 ms
+    assert wrong == []  # (epoch shown, epochs shown, iteration)
     assert len(seen) > 1 and max(seen) > 3
     panel.timer.start()
     panel.stop()

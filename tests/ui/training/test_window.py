@@ -93,7 +93,7 @@ def test_a_nan_pauses_the_run_the_window_answers_and_stop_keeps_the_last_finite_
     ticker = QTimer()
     ticker.timeout.connect(lambda: ticks.append(1))
     ticker.start(10)
-    qtbot.wait(300)  # the window answers while the run waits
+    qtbot.waitUntil(lambda: len(ticks) >= 10)  # the window answers while the run waits
     ticker.stop()
     assert len(ticks) >= 10 and panel.state == "paused"
     window.editor.set_selection(["x"])
