@@ -123,6 +123,6 @@ def close_on_interrupt(app: QApplication) -> None:
 
 
 def default_graph() -> Path:
-    from bpviz.cli.common import default_example
+    from bpviz.graph.examples import default_example
 
     return default_example()

@@ -28,7 +28,7 @@ TICK_MS = 5
 
 
 def examples_dir():
-    from bpviz.cli.common import EXAMPLES
+    from bpviz.graph.examples import EXAMPLES
 
     return EXAMPLES
 
