@@ -11,6 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpviz.engine import OPS
+from bpviz.engine.shape_text import shape_text
 from bpviz.graph import NodeData
 from bpviz.scene import labels
 from bpviz.scene.badges import SumBadge, VerifyBadge
@@ -142,7 +143,7 @@ class NodeItem(QGraphicsItem):
 
         Returns whether the box changed size (its wires then need re-routing).
         """
-        self.shape_text = labels.format_shape(shape)
+        self.shape_text = shape_text(shape)
         self.error = error
         self.param_count = param_count
         return self._relayout()
