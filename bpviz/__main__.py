@@ -1,5 +1,5 @@
 import sys
 
-from bpviz.cli import main
+from bpviz.main import main
 
 sys.exit(main())

@@ -1,5 +1,5 @@
 """The project's own promises: CI runs the README's command; the core stays headless;
-imports point one way (nothing outside the window imports bpviz.ui)."""
+imports point down the layers (the import-linter contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -53,9 +53,11 @@ def test_a_skip_becomes_a_failure_when_every_test_must_run():
     assert "skipped, but BPVIZ_REQUIRE_ALL_TESTS is set: " in failed.stdout
 
 
-def test_engine_and_graph_import_without_qt_or_torch():
+def test_start_up_imports_neither_qt_nor_torch():
+    """The contracts allow the commands to import the window and torch inside functions;
+    starting bpviz and building its parser must not run those imports."""
     code = ("import sys, bpviz.engine, bpviz.graph, bpviz.graph.batch, bpviz.graph.weights, "
-            "bpviz.engine.receptive, bpviz.cli; "
+            "bpviz.engine.receptive, bpviz.cli, bpviz.main; bpviz.main.build_parser(); "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'pyqtgraph', 'torch', 'shiboken6')); print(','.join(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -63,65 +65,38 @@ def test_engine_and_graph_import_without_qt_or_torch():
     assert result.stdout.strip() == "", f"imported at start-up: {result.stdout}"
 
 
-# The commands that open the app's window (`bpviz`, `bpviz snapshot`) are the only
-# code outside bpviz/ui that may import it, and only inside these functions.
-WINDOW_ENTRY_POINTS = {
-    "bpviz/cli/__init__.py": {"open_window"},  # runs the app
-    "bpviz/cli/snapshot.py": {"render_window"},  # renders the app's MainWindow
-}
+def test_the_import_contracts_hold():
+    """pyproject.toml's [tool.importlinter]: the layers, a headless engine and graph, torch
+    only in the oracle, no cycles inside a package."""
+    code = ("import sys; from importlinter.cli import lint_imports; "
+            "sys.exit(lint_imports(no_cache=True, no_logo=True))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
 # What the graph picture may take from QtWidgets: the graphics-scene family and
 # the QApplication (whose palette follows the theme); no widgets or windows.
+# (import-linter sees PySide6 as one package, so this one is checked here.)
 SCENE_WIDGETS = re.compile(r"QGraphics\w*|QStyleOptionGraphicsItem|QApplication")
 
 
-def imports(tree: ast.AST, path: Path) -> list[tuple[str, list[str], str | None]]:
-    """(module, names, top-level function around it or None) for every import in
-    `tree`, also those inside functions; relative imports resolved."""
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
+def imported_names(tree: ast.AST) -> list[tuple[str, list[str]]]:
+    """(module, names) for every absolute import in `tree`, also those inside functions."""
     found = []
-
-    def visit(node: ast.AST, function: str | None) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.Import):
-                found.extend((alias.name, [], function) for alias in child.names)
-            elif isinstance(child, ast.ImportFrom):
-                module = child.module or ""
-                if child.level:
-                    base = package.rsplit(".", child.level - 1)[0] if child.level > 1 else package
-                    module = f"{base}.{module}" if module else base
-                found.append((module, [alias.name for alias in child.names], function))
-            inner = child.name if (function is None and isinstance(
-                child, ast.FunctionDef | ast.AsyncFunctionDef)) else function
-            visit(child, inner)
-
-    visit(tree, None)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.append((node.module or "", [alias.name for alias in node.names]))
     return found
-
-
-def imports_ui(module: str, names: list[str]) -> bool:
-    return (module == "bpviz.ui" or module.startswith("bpviz.ui.")
-            or (module == "bpviz" and "ui" in names))
-
-
-def test_nothing_outside_the_window_imports_ui():
-    offenders = []
-    for path in sorted((ROOT / "bpviz").rglob("*.py")):
-        relative = path.relative_to(ROOT).as_posix()
-        if relative.startswith("bpviz/ui/"):
-            continue
-        allowed = WINDOW_ENTRY_POINTS.get(relative, set())
-        for module, names, function in imports(ast.parse(path.read_text()), path):
-            if imports_ui(module, names) and function not in allowed:
-                offenders.append(f"{relative} ({function or 'module level'}): {module}")
-    assert offenders == [], "imports point one way: ui → scene/export → graph → engine"
 
 
 def test_the_scene_has_no_widgets_or_windows():
     offenders = []
     for path in sorted((ROOT / "bpviz" / "scene").rglob("*.py")):
-        for module, names, _ in imports(ast.parse(path.read_text()), path):
+        for module, names in imported_names(ast.parse(path.read_text())):
             if module == "PySide6.QtWidgets":
                 offenders += [f"{path.name}: {name}" for name in names
                               if not SCENE_WIDGETS.fullmatch(name)]

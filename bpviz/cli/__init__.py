@@ -1,7 +1,9 @@
 """The `bpviz` command: the app, and headless commands for checking and inspecting graphs.
 
-Exit codes: 0 success, 1 a check found a mismatch, 2 an invalid graph or bad
-arguments (a message on stderr, never a traceback).
+This package holds the commands and runs them; bpviz.main, above it and the
+window, opens the window and adds the commands that need the window or the
+benchmarks. Exit codes: 0 success, 1 a check found a mismatch, 2 an invalid
+graph or bad arguments (a message on stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -9,30 +11,38 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 
 from bpviz import __version__
 from bpviz.cli.common import CliError, expected_errors
 
+AddCommand = Callable[[argparse._SubParsersAction], None]
+"""Adds one command to the subparsers and sets its `run(args)` as the default `run`."""
 
-def build_parser() -> argparse.ArgumentParser:
-    from bpviz.cli import bench, check, explain, export, info, interop, snapshot, train
 
-    # Each command module has add_parser(commands); the order is the help's order.
-    command_modules = (check, info, bench, snapshot, interop, train, export, explain)
+def headless_commands() -> list[AddCommand]:
+    """The commands that need neither the window nor the benchmarks, in the help's order."""
+    from bpviz.cli import check, explain, export, info, interop, train
 
+    return [check.add_parser, info.add_parser, interop.add_parser, train.add_parser,
+            export.add_parser, explain.add_parser]
+
+
+def build_parser(commands: Sequence[AddCommand] | None = None) -> argparse.ArgumentParser:
+    """The parser of `bpviz COMMAND`, with `commands` (default: the headless ones)."""
     parser = argparse.ArgumentParser(prog="bpviz", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"bpviz {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in command_modules:
-        module.add_parser(commands)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add_command in headless_commands() if commands is None else commands:
+        add_command(subparsers)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None,
+         commands: Sequence[AddCommand] | None = None) -> int:
+    """Run one command of `argv`; its exit code (bad input: a message, never a traceback)."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (len(argv) == 1 and argv[0].endswith(".json")):
-        return open_window(argv[0] if argv else None)
-    parser = build_parser()
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -52,21 +62,6 @@ def main(argv: list[str] | None = None) -> int:
                     "set BPVIZ_DEBUG=1 for details", code=3)
 
 
-def open_window(path: str | None) -> int:
-    """`bpviz` alone opens the app on the bundled example; `bpviz FILE.json` on that file."""
-    if path is not None and not os.path.isfile(path):
-        return fail(f"graph file {path} does not exist")
-    try:
-        from bpviz.ui.app import run_app  # Qt is loaded for the window only
-    except ImportError as error:
-        return fail(f"the window needs PySide6, which failed to load: {error}")
-    return run_app(path)
-
-
 def fail(message: str, code: int = 2) -> int:
     print(f"bpviz: error: {message}", file=sys.stderr)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,11 +9,6 @@ import numpy as np
 
 from bpviz.engine import OPS, HyperError, Network, NodeSpec, ShapeError
 
-# resources/ sits at the top of the project, beside the bpviz package.
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-EXAMPLES = RESOURCES / "examples"
-DEFAULT_EXAMPLE = "two_layer_classifier.json"
-
 
 class CliError(ValueError):
     """Bad arguments: printed as one line, exit code 2."""
@@ -24,10 +19,6 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from bpviz.graph.weights import WeightsError
 
     return GraphError, WeightsError, HyperError, ShapeError, OSError
-
-
-def default_example() -> Path:
-    return EXAMPLES / DEFAULT_EXAMPLE
 
 
 def add_graph_argument(parser: argparse.ArgumentParser) -> None:

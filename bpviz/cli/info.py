@@ -7,6 +7,7 @@ import json
 
 from bpviz.cli.common import add_graph_argument, load_document, unbuilt_network
 from bpviz.engine.receptive import receptive_fields
+from bpviz.engine.shape_text import pair_text, shape_text, square_text
 
 
 def add_parser(commands) -> None:
@@ -33,18 +34,14 @@ def graph_info(document) -> dict:
     return {"total_params": sum(n["params"] for n in nodes), "nodes": nodes}
 
 
-def format_pair(pair: list[int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
-
-
 def format_table(info: dict) -> str:
     rows = [("node", "op", "output", "params", "receptive field")]
     for node in info["nodes"]:
         field = node["receptive_field"]
         text = "—" if field is None else (
-            f"{'×'.join(map(str, field['size']))} stride {format_pair(field['stride'])}"
-            f" pad {format_pair(field['padding'])}")
-        rows.append((node["id"], node["op"], "×".join(map(str, node["output_shape"])) or "scalar",
+            f"{square_text(field['size'])} stride {pair_text(field['stride'])}"
+            f" pad {pair_text(field['padding'])}")
+        rows.append((node["id"], node["op"], shape_text(node["output_shape"]),
                      f"{node['params']:,}", text))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i != 3 else cell.rjust(w)

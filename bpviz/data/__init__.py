@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bpviz.data.dataset import DataError, Dataset, dims
+from bpviz.data.dataset import DataError, Dataset
 from bpviz.data.images import digits, shapes
 from bpviz.data.prep import Normalizer, batches, check_fits, make_targets, split
 from bpviz.data.toy import blobs, circles, moons, spiral, xor
@@ -60,5 +60,5 @@ def get_dataset(name_or_path: str | Path, seed: int = 0, **options: Any) -> Data
 
 
 __all__ = ["DATASETS", "DataError", "Dataset", "Normalizer", "batches", "blobs",
-           "check_fits", "circles", "dataset_options", "digits", "dims", "get_dataset",
+           "check_fits", "circles", "dataset_options", "digits", "get_dataset",
            "load_user_data", "make_targets", "moons", "shapes", "spiral", "split", "xor"]

@@ -11,11 +11,6 @@ class DataError(ValueError):
     """A dataset cannot be made, read or used; the message says where and why."""
 
 
-def dims(shape: tuple[int, ...]) -> str:
-    """A shape as people write it: (1, 8, 8) → "1×8×8", (64,) → "64"."""
-    return "×".join(str(int(d)) for d in shape) or "a scalar"
-
-
 @dataclass
 class Dataset:
     """Labelled samples for classification.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bpviz.data.dataset import DataError, Dataset
 from bpviz.data.prep import Normalizer, check_fits, split
+from bpviz.engine.shape_text import shape_text
 
 MIN_EPOCHS, MIN_ITERATIONS = 10, 1000
 
@@ -78,7 +79,7 @@ def graph_io(network, who: str = "training") -> GraphIO:
     pred_id = loss.inputs[0]
     if len(shapes[pred_id]) != 1:
         raise DataError(f"the loss '{loss.id}' reads '{pred_id}', shaped "
-                        f"{'×'.join(map(str, shapes[pred_id]))}: {who} needs one score per "
+                        f"{shape_text(shapes[pred_id])}: {who} needs one score per "
                         f"class, a flat [K] output (add flatten and dense before the loss)")
     input_id = network.inputs[0]
     return GraphIO(input_id, shapes[input_id], loss.id, loss.op.op_name, pred_id,

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bpviz.data.dataset import DataError, Dataset, dims
+from bpviz.data.dataset import DataError, Dataset
+from bpviz.engine.shape_text import shape_text
 
 LOSSES = ("softmax_cross_entropy", "bce", "bce_with_logits", "mse")
 
@@ -111,7 +112,7 @@ def batches(x: np.ndarray, y: np.ndarray | None, batch_size: int,
 
 def _describe(name: str, shape: tuple[int, ...]) -> str:
     if len(shape) >= 2:
-        return f"the {name} images are {dims(shape)}"
+        return f"the {name} images are {shape_text(shape)}"
     return f"the {name} samples have {shape[0]} feature{'s' if shape[0] != 1 else ''}"
 
 
@@ -125,7 +126,7 @@ def _check_shape(dataset: Dataset, input_shape: tuple[int, ...], input_name: str
     else:
         hint = f"change the input's shape to {list(have)}"
     raise DataError(f"{_describe(dataset.name, have)} but the graph's input '{input_name}' "
-                    f"expects {dims(input_shape)}: {hint}")
+                    f"expects {shape_text(input_shape)}: {hint}")
 
 
 def check_fits(dataset: Dataset, input_shape: Sequence[int], num_outputs: int,

@@ -22,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 
+from bpviz.engine.shape_text import shape_text
 from bpviz.export.base import Exporter, Progress, ensure_app, png_bytes
 from bpviz.export.colours import (
     DIVERGING,
@@ -126,7 +127,7 @@ def heatmap_image(key: str, value: np.ndarray, sample: int = 0, theme: str = "li
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setFont(figure_font(12, True))
         painter.setPen(text)
-        shape = "×".join(str(d) for d in np.shape(value))
+        shape = shape_text(np.shape(value))
         where = f" · sample {sample}" if has_batch_axis(key) else ""
         painter.drawText(QRectF(MARGIN, 8, grid.width - 2 * MARGIN, 24),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

@@ -6,8 +6,8 @@ Knows nothing of Qt or torch; networkx underneath.
 from bpviz.graph.build import build_network, init_scheme
 from bpviz.graph.document import GraphDocument, GraphError, NodeData
 from bpviz.graph.fileformat import dumps_graph, load_graph, loads_graph, save_graph
-from bpviz.graph.limits import MAX_BYTES, estimate_bytes
-from bpviz.graph.shapes import ShapeReport, infer_shapes, validate
+from bpviz.graph.limits import MAX_BYTES
+from bpviz.graph.shapes import ShapeReport, estimate_bytes, infer_shapes, validate
 
 __all__ = ["MAX_BYTES", "GraphDocument", "GraphError", "NodeData", "ShapeReport",
            "build_network", "dumps_graph", "estimate_bytes", "infer_shapes", "init_scheme",

@@ -1,8 +1,9 @@
 """Size limits and the memory estimate, computed from shapes alone.
 
-`validate` and `build_network` refuse a graph whose estimate exceeds
-MAX_BYTES before a single array is allocated. All arithmetic uses Python
-ints, so absurd shapes cannot overflow.
+The shapes come from bpviz.graph.shapes (whose `estimate_bytes(doc)` infers
+them and asks this module). `validate` and `build_network` refuse a graph
+whose estimate exceeds MAX_BYTES before a single array is allocated. All
+arithmetic uses Python ints, so absurd shapes cannot overflow.
 """
 
 from __future__ import annotations
@@ -34,16 +35,6 @@ def node_elements(report: ShapeReport, node_id: str) -> int:
     shape = report.shapes.get(node_id)
     activations = numel(shape) if shape is not None else 0
     return activations + report.param_counts.get(node_id, 0) + report.buffer_counts.get(node_id, 0)
-
-
-def estimate_bytes(doc: GraphDocument, dtype=np.float64) -> int:
-    """Bytes of parameters, buffers and activations of every node for ONE sample.
-
-    Nodes whose shapes cannot be inferred count as zero.
-    """
-    from bpviz.graph.shapes import infer_shapes
-
-    return report_bytes(infer_shapes(doc), dtype)
 
 
 def report_bytes(report: ShapeReport, dtype=np.float64) -> int:

@@ -216,3 +216,11 @@ def validate(doc: GraphDocument, dtype=np.float64) -> ShapeReport:
             raise GraphError(report.errors[node_id], node_id)
     limits.check_memory(doc, report, dtype)
     return report
+
+
+def estimate_bytes(doc: GraphDocument, dtype=np.float64) -> int:
+    """Bytes of parameters, buffers and activations of every node for ONE sample.
+
+    Nodes whose shapes cannot be inferred count as zero.
+    """
+    return limits.report_bytes(infer_shapes(doc), dtype)

@@ -1,4 +1,4 @@
-"""The torch side of the speed benchmark (bpviz.bench): the same graph, timed in torch.
+"""The torch side of the speed benchmark (bpviz.bench.speed): the same graph, timed in torch.
 
 A Network's graph runs through bpviz.oracle.torch_graph with copies of the
 engine's parameters, batch and targets; one step is a forward pass and the

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpviz.scene.colours import canvas, norm_colour
+from bpviz.scene.fonts import canvas_font
 
 SUM_RADIUS = 11.0
 OK_COLOUR = "#009E73"  # bluish green (Okabe–Ito)
@@ -21,8 +22,6 @@ BAD_COLOUR = "#D55E00"  # vermillion, the canvas's error colour
 
 
 def _font(points: float = 10.0, bold: bool = True):
-    from bpviz.scene.node_item import canvas_font
-
     font = canvas_font(bold)
     font.setPointSizeF(points)
     return font

@@ -1,4 +1,5 @@
-"""Texts and colours the canvas shows: node titles, shapes, parameter counts.
+"""Texts and colours the canvas shows: node titles, parameter counts (shapes are
+written by bpviz.engine.shape_text).
 
 Plain functions of the graph data (no Qt objects), so the inspector and
 exports can write the same words.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bpviz.engine import OPS
+from bpviz.engine.shape_text import as_pair, pair_text, shape_text, square_text
 from bpviz.graph import NodeData
 
 # Okabe–Ito, a palette that colour-blind viewers can tell apart.
@@ -35,39 +37,17 @@ def family_colour(op_name: str) -> str:
     return FAMILY_COLOURS.get(family(op_name), UNKNOWN_COLOUR)
 
 
-def format_shape(shape: tuple[int, ...] | None) -> str:
-    """(16, 8, 8) → "16×8×8"; () → "scalar"; None → "?"."""
-    if shape is None:
-        return "?"
-    if not shape:
-        return "scalar"
-    return "×".join(str(d) for d in shape)
-
-
 def format_count(count: int) -> str:
     return f"{count:,} param" + ("" if count == 1 else "s")
-
-
-def _pair(value: Any) -> str:
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return "×".join(str(v) for v in value) if value[0] != value[1] else f"{value[0]}"
-    return str(value)
-
-
-def _square(value: Any) -> str:
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return f"{value[0]}×{value[1]}"
-    return f"{value}×{value}"
 
 
 def _extras(params: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     """Short forms of stride, padding and dilation that differ from the default."""
     words = []
     for key, letter in (("stride", "s"), ("padding", "p"), ("dilation", "d")):
-        value = params.get(key)
-        if value is not None and value != defaults.get(key) and _pair(value) != str(
-                defaults.get(key)):
-            words.append(f"{letter}{_pair(value)}")
+        value, default = params.get(key), defaults.get(key)
+        if value is not None and (default is None or as_pair(value) != as_pair(default)):
+            words.append(f"{letter}{pair_text(value)}")
     return words
 
 
@@ -94,15 +74,15 @@ def _title(node: NodeData) -> str:
     p = node.params if isinstance(node.params, dict) else {}
     op = str(node.op)
     if op == "input" and isinstance(p.get("shape"), list):
-        return f"input {'×'.join(str(d) for d in p['shape'])}"
+        return f"input {shape_text(p['shape'])}"
     if op == "dense" and "units" in p:
         return f"dense {p['units']}"
     if op == "conv2d":
-        words = [op, str(p.get("out_channels", "?")), _square(p.get("kernel", "?"))]
+        words = [op, str(p.get("out_channels", "?")), square_text(p.get("kernel", "?"))]
         return " ".join(words + _extras(p, {"stride": 1, "padding": 0, "dilation": 1}))
     if op in ("maxpool2d", "avgpool2d"):
         kernel = p.get("kernel", "?")
-        return " ".join([op, _square(kernel)] + _extras(p, {"stride": kernel, "padding": 0}))
+        return " ".join([op, square_text(kernel)] + _extras(p, {"stride": kernel, "padding": 0}))
     if op == "leaky_relu" and "slope" in p:
         return f"leaky_relu {_number(p['slope'])}"
     if op == "dropout" and "p" in p:

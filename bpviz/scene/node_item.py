@@ -7,17 +7,18 @@ edits the document. Its position is the node's centre.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpviz.engine import OPS
+from bpviz.engine.shape_text import shape_text
 from bpviz.graph import NodeData
 from bpviz.scene import labels
 from bpviz.scene.badges import SumBadge, VerifyBadge
 from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
+from bpviz.scene.fonts import canvas_font
 from bpviz.scene.port_item import PortItem
 
-FONT_POINTS = 11.0
 PAD = 10.0
 MIN_WIDTH = 150.0
 MAX_WIDTH = 280.0
@@ -29,13 +30,6 @@ INFO_WIDTH = 190.0  # a longer error wraps rather than widening the box
 GLOW = 14.0  # how far the current node's halo reaches beyond its box
 DONE_BAR = 4.0
 TEXT_DARK = QColor("#1a1a1a")
-
-
-def canvas_font(bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPointSizeF(FONT_POINTS)
-    font.setBold(bold)
-    return font
 
 
 def text_on(colour: QColor) -> QColor:
@@ -149,7 +143,7 @@ class NodeItem(QGraphicsItem):
 
         Returns whether the box changed size (its wires then need re-routing).
         """
-        self.shape_text = labels.format_shape(shape)
+        self.shape_text = shape_text(shape)
         self.error = error
         self.param_count = param_count
         return self._relayout()

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtWidgets import QGraphicsScene
 
+from bpviz.engine.shape_text import shape_text
 from bpviz.graph import ShapeReport
 from bpviz.graph.layout import WRAP_AFTER, layered_positions
-from bpviz.scene import labels, routing, step_drawing
+from bpviz.scene import routing, step_drawing
 from bpviz.scene.colours import canvas
 from bpviz.scene.model import SceneModel
 from bpviz.scene.node_item import NodeItem, remove_from_scene
@@ -124,7 +125,7 @@ class GraphScene(QGraphicsScene):
         for port, src in enumerate(self.model.doc.nodes[dst].inputs):
             if src in self.nodes:
                 wire = WireItem(self.nodes[src], self.nodes[dst], port)
-                wire.set_label(labels.format_shape(self.report.shapes.get(src)))
+                wire.set_label(shape_text(self.report.shapes.get(src)))
                 self.wires[(dst, port)] = wire
                 self.addItem(wire)
                 self._mark_output(wire.src)
@@ -210,7 +211,7 @@ class GraphScene(QGraphicsScene):
         if resized and not self._building:
             self.route_all()
         for wire in self.wires.values():
-            wire.set_label(labels.format_shape(report.shapes.get(wire.src.node_id)))
+            wire.set_label(shape_text(report.shapes.get(wire.src.node_id)))
 
     def _apply_node_report(self, item: NodeItem) -> bool:
         node_id = item.node_id

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from bpviz.scene import routing
 from bpviz.scene.colours import canvas, is_dark, mix
-from bpviz.scene.node_item import NodeItem, canvas_font, prepare_resize
+from bpviz.scene.fonts import canvas_font
+from bpviz.scene.node_item import NodeItem, prepare_resize
 
 WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
 

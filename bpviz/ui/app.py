@@ -1,4 +1,4 @@
-"""Starting the desktop app: the QApplication, settings, data folder and main window.
+"""The desktop app's QApplication, settings and data folder (bpviz.ui.launch opens the window).
 
 BPVIZ_DATA_DIR, when set, holds the settings (settings.ini) and the recovery
 files instead of the user's folders: tests and snapshots use it to leave the
@@ -8,23 +8,16 @@ user's settings alone.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, QTimer
+from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication
-
-from bpviz.display import has_display
 
 APP_NAME = "bpviz"
 ORGANIZATION = "bpviz"
 DATA_DIR_ENV = "BPVIZ_DATA_DIR"
 MIN_FONT_POINTS = 11.0
-NO_DISPLAY_MESSAGE = (
-    "bpviz: error: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY "
-    "is set). Run it from a desktop session, or use the headless commands "
-    "(bpviz check, bpviz info, bpviz snapshot); see bpviz --help.")
 
 
 def about_text() -> str:
@@ -64,11 +57,6 @@ def settings() -> QSettings:
     return QSettings(ORGANIZATION, APP_NAME)
 
 
-def display_available() -> bool:
-    """False on a Linux/BSD machine without X11 or Wayland (and no QT_QPA_PLATFORM)."""
-    return bool(os.environ.get("QT_QPA_PLATFORM")) or has_display()
-
-
 def application() -> QApplication:
     """The running QApplication, made and named on first use."""
     app = QApplication.instance()
@@ -87,42 +75,3 @@ def application() -> QApplication:
 
     app.setApplicationVersion(__version__)
     return app
-
-
-def run_app(path: str | None = None) -> int:
-    """Open the window on `path` (the bundled example when None); the exit code."""
-    if not display_available():
-        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
-        return 2
-    app = application()
-    from bpviz.ui.appearance import load_theme
-    from bpviz.ui.main_window import MainWindow
-
-    load_theme()
-    window = MainWindow()
-    if window.layout_restored:
-        window.show()
-    else:  # first launch: all the room there is for the canvas
-        screen = app.primaryScreen()
-        if screen is not None:
-            window.setGeometry(screen.availableGeometry())
-        window.showMaximized()
-    if not window.offer_recovery():
-        window.open_path(path or str(default_graph()), show_errors=True)
-    close_on_interrupt(app)
-    return app.exec()
-
-
-def close_on_interrupt(app: QApplication) -> None:
-    """Ctrl+C in the terminal closes the windows (asking about unsaved changes)."""
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, app.closeAllWindows))
-    # Python runs signal handlers only between bytecodes: wake it up now and then.
-    timer = QTimer(app)
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
-
-
-def default_graph() -> Path:
-    from bpviz.cli.common import default_example
-
-    return default_example()

@@ -24,22 +24,18 @@ from PySide6.QtWidgets import (
 
 from bpviz.engine import OPS, NodeSpec, Op
 from bpviz.engine.receptive import ReceptiveField, receptive_fields
+from bpviz.engine.shape_text import pair_text, shape_text, square_text
 from bpviz.graph import GraphDocument, ShapeReport
 from bpviz.graph.shapes import make_op
-from bpviz.scene.labels import format_shape
 from bpviz.scene.theme import FAMILY_TITLES, current_theme
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.inspector_fields import Field, make_field
 
 
-def format_pair(pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
-
-
 def format_field(field: ReceptiveField | None) -> str:
     if field is None:
         return "— (the output is not spatial)"
-    return f"{field.size[0]}×{field.size[1]}, stride {format_pair(field.stride)}"
+    return f"{square_text(field.size)}, stride {pair_text(field.stride)}"
 
 
 def receptive_field(doc: GraphDocument, report: ShapeReport, node_id: str):
@@ -224,9 +220,9 @@ class Inspector(QScrollArea):
         self._update_info(doc, report, node)
 
     def _update_info(self, doc: GraphDocument, report: ShapeReport, node) -> None:
-        inputs = [f"{format_shape(report.shapes.get(src))} from {src}" for src in node.inputs]
+        inputs = [f"{shape_text(report.shapes.get(src))} from {src}" for src in node.inputs]
         self.info["inputs"].setText("\n".join(inputs) or "none")
-        self.info["output"].setText(format_shape(report.shapes.get(node.id)))
+        self.info["output"].setText(shape_text(report.shapes.get(node.id)))
         count = report.param_counts.get(node.id, 0)
         buffers = report.buffer_counts.get(node.id, 0)
         extra = f" (+{buffers:,} running statistics)" if buffers else ""

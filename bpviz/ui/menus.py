@@ -40,7 +40,7 @@ def clear_recent() -> None:
 # -- examples --------------------------------------------------------------------
 def examples() -> list[tuple[Path, str, str]]:
     """(file, title, description) of every bundled example, by title."""
-    from bpviz.cli.common import EXAMPLES
+    from bpviz.graph.examples import EXAMPLES
 
     found = []
     for path in sorted(EXAMPLES.glob("*.json")):

@@ -1,6 +1,6 @@
 """Where the window's files come from and go: bundled examples and the user's folder.
 
-The examples bundled with bpviz (bpviz.cli.common.EXAMPLES, wherever bpviz is
+The examples bundled with bpviz (bpviz.graph.examples.EXAMPLES, wherever bpviz is
 installed) open as templates: Save asks for a new file, and every save dialog
 (graph, weights, exports) starts in the user's own folder, never in the
 package, whose files must stay as shipped (and may not be writable).
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bpviz.cli import common
+from bpviz.graph import examples
 from bpviz.ui import menus
 
 
 def examples_folder() -> Path:
-    return Path(common.EXAMPLES).resolve()
+    return Path(examples.EXAMPLES).resolve()
 
 
 def is_example(path: str | Path | None) -> bool:

@@ -8,22 +8,23 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QImage  # noqa: E402
 
-import bpviz.ui.app as app_module  # noqa: E402
-from bpviz.cli import main  # noqa: E402
+import bpviz.ui.launch as launch  # noqa: E402
+from bpviz.graph.examples import default_example  # noqa: E402
+from bpviz.main import main  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN  # noqa: E402
 
 
 @pytest.fixture
 def opened(monkeypatch):
     calls = []
-    monkeypatch.setattr(app_module, "run_app", lambda path=None: calls.append(path) or 0)
+    monkeypatch.setattr(launch, "run_app", lambda path=None: calls.append(path) or 0)
     return calls
 
 
 def test_no_arguments_open_the_window_on_the_bundled_example(opened):
     assert main([]) == 0
     assert opened == [None]
-    assert app_module.default_graph() == EXAMPLES / "two_layer_classifier.json"
+    assert default_example() == EXAMPLES / "two_layer_classifier.json"
 
 
 def test_a_json_file_opens_the_window_on_it(opened):
@@ -39,8 +40,8 @@ def test_a_missing_json_file_exits_2(opened, capsys, tmp_path):
 def test_without_a_display_the_window_says_so(monkeypatch, capsys):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(app_module.sys, "platform", "linux")
-    assert app_module.run_app(None) == 2
+    monkeypatch.setattr(launch.sys, "platform", "linux")
+    assert launch.run_app(None) == 2
     assert "no display" in capsys.readouterr().err
 
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPainter 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bpviz.graph import GraphDocument, NodeData, dumps_graph, load_graph  # noqa: E402
-from bpviz.scene.node_item import FONT_POINTS  # noqa: E402
+from bpviz.scene.fonts import FONT_POINTS  # noqa: E402
 from bpviz.ui.canvas import OP_MIME, GraphView  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
 

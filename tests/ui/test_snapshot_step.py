@@ -8,7 +8,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 
-from bpviz.cli import main  # noqa: E402
+from bpviz.main import main  # noqa: E402
 from bpviz.scene.colours import NORM_STOPS  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, TINY_CNN  # noqa: E402
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from bpviz.cli import common  # noqa: E402
+from bpviz.graph import examples as bundled  # noqa: E402
 from bpviz.ui import menus, templates  # noqa: E402
 from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
@@ -22,7 +22,7 @@ def examples(tmp_path, monkeypatch):
     """A copy of the bundled examples, which bpviz takes for its own."""
     copy = tmp_path / "package" / "examples"
     shutil.copytree(EXAMPLES, copy)
-    monkeypatch.setattr(common, "EXAMPLES", copy)
+    monkeypatch.setattr(bundled, "EXAMPLES", copy)
     return copy
 
 

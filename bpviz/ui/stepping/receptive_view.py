@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpviz.engine.shape_text import square_text
 from bpviz.engine.stepping import StepSession
 from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours
 
@@ -229,7 +230,7 @@ class ReceptiveFieldView(QWidget):
     def _describe(self, node: str, i: int, j: int, box) -> str:
         field = self.session.fields()[node]
         text = (f"unit ({i}, {j}) of {node}: theoretical field "
-                f"{field.size[0]}×{field.size[1]} (jump {field.stride[0]}), ")
+                f"{square_text(field.size)} (jump {field.stride[0]}), ")
         if box is not None:
             top, left, height, width = box
             text += f"rows {top}–{top + height - 1}, cols {left}–{left + width - 1} on the image"

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.executor import Network, Step
-from bpviz.engine.formulas import BATCHNORM_PARAMS, LOSS, PARAM_SYMBOLS, SYMBOLS, dims
+from bpviz.engine.formulas import BATCHNORM_PARAMS, LOSS, PARAM_SYMBOLS, SYMBOLS
+from bpviz.engine.shape_text import shape_text
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
@@ -272,7 +273,7 @@ class TensorView(QWidget):
             self.pages.show_single(self.pages.first + index)
 
     def _summary(self, entry: TensorEntry, values: np.ndarray, sample: int) -> str:
-        shape = dims(values.shape) if values.ndim else "a single number"
+        shape = shape_text(values.shape)
         return (f"{entry.label}: {shape}{' · sample ' + str(sample) if entry.per_sample else ''}"
                 f" · min {values.min():.4g} · max {values.max():.4g} · "
                 f"‖·‖ {np.linalg.norm(values):.4g}")

@@ -1,6 +1,6 @@
 """How quickly the window opens a 200-node graph and answers a parameter edit.
 
-    python -m bpviz.ui.bench_editor [--nodes 200] [--repeats 30]
+    python -m bpviz.bench.editor [--nodes 200] [--repeats 30]
 
 An edit is what a change in the inspector costs: the editor's undo command,
 shape inference over the whole graph, the canvas items and the inspector
@@ -133,7 +133,7 @@ def measure_edits(window, counter, app, repeats: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bpviz.ui.bench_editor",
+    parser = argparse.ArgumentParser(prog="python -m bpviz.bench.editor",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=30)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpviz.cli.common import positive_int
 from bpviz.engine.executor import Executor
 
 DTYPE = np.float32
@@ -328,9 +329,25 @@ def busy_before() -> str | None:
     return f"{load:.2f}" if load >= 0.5 * (os.cpu_count() or 1) else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    from bpviz.cli.bench import add_arguments
+def add_parser(commands) -> None:
+    """`bpviz bench`."""
+    parser = commands.add_parser("bench", help="time the engine against torch (CPU, float32)",
+                                 description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(run=main_with)
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `bpviz bench` and `python -m bpviz.bench`."""
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: one warm-up and one timed call per side")
+    parser.add_argument("--rounds", type=positive_int, default=None,
+                        help="timing rounds per workload (default 5, quick 1)")
+    parser.add_argument("--only", metavar="KEYS",
+                        help="comma-separated workload keys, e.g. W1,MLP")
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bpviz.bench",
                                      description=__doc__.splitlines()[0])
     add_arguments(parser)

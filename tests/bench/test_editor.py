@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from bpviz.bench.editor import main, residual_chain  # noqa: E402
 from bpviz.graph import validate  # noqa: E402
-from bpviz.ui.bench_editor import main, residual_chain  # noqa: E402
 
 
 @pytest.mark.parametrize("n_nodes", [10, 57, 200])

@@ -1,7 +1,7 @@
 """How long the window's UI thread stalls while the training panel trains.
 
-    python -m bpviz.ui.training.bench [--graph moons_mlp] [--dataset moons]
-                                       [--epochs 400] [--quick]
+    python -m bpviz.bench.training [--graph moons_mlp] [--dataset moons]
+                                    [--epochs 400] [--quick]
 
 Opens the main window with an example graph, starts training and, until it
 ends, lets a QTimer tick every TICK_MS on the UI thread; the longest gap
@@ -28,7 +28,7 @@ TICK_MS = 5
 
 
 def examples_dir():
-    from bpviz.cli.common import EXAMPLES
+    from bpviz.graph.examples import EXAMPLES
 
     return EXAMPLES
 
@@ -158,7 +158,7 @@ def report(graph: str, config, result: dict, headless: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bpviz.ui.training.bench",
+    parser = argparse.ArgumentParser(prog="python -m bpviz.bench.training",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--graph", default="moons_mlp", help="an example's name")
     parser.add_argument("--dataset", default="moons")

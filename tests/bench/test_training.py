@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from bpviz.ui.training.bench import main  # noqa: E402
+from bpviz.bench.training import main  # noqa: E402
 
 
 def test_the_quick_benchmark_prints_its_figures(qapp, capsys):

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bpviz import bench
-from bpviz.cli import main
+from bpviz.bench import speed as bench
+from bpviz.main import main
 
 pytest.importorskip("torch")
 

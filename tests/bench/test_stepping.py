@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from bpviz.bench.stepping import main, residual_maps  # noqa: E402
 from bpviz.graph import validate  # noqa: E402
-from bpviz.ui.bench_stepping import main, residual_maps  # noqa: E402
 
 
 @pytest.mark.parametrize("n_nodes", [10, 30, 41])

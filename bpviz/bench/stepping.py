@@ -1,6 +1,6 @@
 """How quickly the window shows one backward step of a 30-node graph with 32×32 maps.
 
-    python -m bpviz.ui.bench_stepping [--nodes 30] [--size 32] [--repeats 3]
+    python -m bpviz.bench.stepping [--nodes 30] [--size 32] [--repeats 3]
 
 A step is what F10 costs during the backward pass: the session moves, the
 canvas restyles every node and wire (glow, gradient colours, "+" badges),
@@ -16,9 +16,9 @@ import argparse
 import sys
 import time
 
+from bpviz.bench.editor import median_ms, paint_counter, settle_until_painted
 from bpviz.display import use_offscreen_without_display
 from bpviz.graph import GraphDocument, NodeData
-from bpviz.ui.bench_editor import median_ms, paint_counter, settle_until_painted
 
 TARGET_MS = 30.0
 
@@ -105,7 +105,7 @@ def _timed(fn, *args) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bpviz.ui.bench_stepping",
+    parser = argparse.ArgumentParser(prog="python -m bpviz.bench.stepping",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=30)
     parser.add_argument("--size", type=int, default=32, help="feature-map side (pixels)")

@@ -1,0 +1,5 @@
+import sys
+
+from bpviz.bench.speed import main
+
+sys.exit(main())

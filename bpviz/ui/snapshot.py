@@ -1,0 +1,77 @@
+"""The window's picture with a graph open, made without a screen (`bpviz snapshot`).
+
+The command (bpviz.cli.snapshot) checks its arguments, loads the graph and
+makes Qt render offscreen when there is no display; this module draws.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from bpviz.scene.theme import theme_manager
+from bpviz.ui.app import application
+from bpviz.ui.main_window import MainWindow
+
+
+class StepUnavailable(ValueError):
+    """The step asked for cannot be shown; the message says why."""
+
+
+def render_window(document, path: str, size: tuple[int, int], theme: str,
+                  select: str | None, step: tuple[str, int] | None = None) -> QImage:
+    """The window's picture at `size`, with `document` open (and, with `step` =
+    (phase, K), showing the K-th step of that phase of a pass); StepUnavailable
+    when that step cannot be shown."""
+    app = application()
+    theme_manager().set_theme(theme)
+    window = MainWindow(autosave=False, remember_layout=False)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.editor.set_document(document, path)
+    window.resize(*size)
+    window.show()
+    for _ in range(3):
+        QApplication.processEvents()
+    try:
+        if step is not None:
+            build_pass(window)
+            window.resize(*size)  # the docks that appeared may have widened it
+            QApplication.processEvents()
+        window.view.zoom_to_fit()
+        if step is not None:
+            show_step(window, *step)  # after the zoom: the node comes into view
+    except StepUnavailable:
+        window.editor.undo_stack.setClean()
+        window.close()
+        raise
+    if select is not None:
+        window.editor.set_selection([select])
+    QApplication.processEvents()
+    image = window.grab().toImage()
+    window.editor.undo_stack.setClean()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return image
+
+
+def build_pass(window: MainWindow) -> None:
+    """Build the workspace's pass on this thread, with no dots moving along the
+    wires (StepUnavailable if it cannot be built)."""
+    window.stepping.set_animate(False)
+    why = window.workspace.build_pass()
+    if why is not None:
+        raise StepUnavailable(why)
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def show_step(window: MainWindow, phase: str, number: int) -> None:
+    """Move the workspace's pass to step `number` of `phase` (StepUnavailable if none)."""
+    try:
+        window.workspace.seek_step(phase, number)
+    except IndexError as error:
+        raise StepUnavailable(str(error)) from None
+    for _ in range(3):
+        QApplication.processEvents()
