@@ -6,8 +6,6 @@ exports can write the same words.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bpviz.engine import OPS
 from bpviz.graph import NodeData
 
@@ -48,68 +46,11 @@ def format_count(count: int) -> str:
     return f"{count:,} param" + ("" if count == 1 else "s")
 
 
-def _pair(value: Any) -> str:
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return "×".join(str(v) for v in value) if value[0] != value[1] else f"{value[0]}"
-    return str(value)
-
-
-def _square(value: Any) -> str:
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return f"{value[0]}×{value[1]}"
-    return f"{value}×{value}"
-
-
-def _extras(params: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
-    """Short forms of stride, padding and dilation that differ from the default."""
-    words = []
-    for key, letter in (("stride", "s"), ("padding", "p"), ("dilation", "d")):
-        value = params.get(key)
-        if value is not None and value != defaults.get(key) and _pair(value) != str(
-                defaults.get(key)):
-            words.append(f"{letter}{_pair(value)}")
-    return words
-
-
-def _number(value: Any) -> str:
-    """A number as short as it goes ("0.5", "1e-05"); anything else as written."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"{value:g}"
-    return str(value)
-
-
 def node_title(node: NodeData) -> str:
-    """The op with its key parameters, e.g. "conv2d 8 3×3 d2" or "dense 10".
-
-    Never fails: a half-edited file may hold any value anywhere (a word where a
-    number belongs); the title then shows it as written, or just the op.
-    """
-    try:
-        return _title(node)
-    except Exception:  # noqa: BLE001 - a title must not stop the canvas from drawing
-        return str(node.op)
-
-
-def _title(node: NodeData) -> str:
-    p = node.params if isinstance(node.params, dict) else {}
-    op = str(node.op)
-    if op == "input" and isinstance(p.get("shape"), list):
-        return f"input {'×'.join(str(d) for d in p['shape'])}"
-    if op == "dense" and "units" in p:
-        return f"dense {p['units']}"
-    if op == "conv2d":
-        words = [op, str(p.get("out_channels", "?")), _square(p.get("kernel", "?"))]
-        return " ".join(words + _extras(p, {"stride": 1, "padding": 0, "dilation": 1}))
-    if op in ("maxpool2d", "avgpool2d"):
-        kernel = p.get("kernel", "?")
-        return " ".join([op, _square(kernel)] + _extras(p, {"stride": kernel, "padding": 0}))
-    if op == "leaky_relu" and "slope" in p:
-        return f"leaky_relu {_number(p['slope'])}"
-    if op == "dropout" and "p" in p:
-        return f"dropout p={_number(p['p'])}"
-    if p.get("reduction") not in (None, "mean"):
-        return f"{op} ({p['reduction']})"
-    return op
+    """The op with its key parameters, e.g. "conv2d 8 3×3 d2" or "dense 10", as the
+    op declares it (Op.title). Never fails, even on a half-edited file."""
+    cls = OPS.get(str(node.op))
+    return cls.title(node.params) if cls is not None else str(node.op)
 
 
 def input_port_count(node: NodeData) -> int:

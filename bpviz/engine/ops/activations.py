@@ -7,15 +7,19 @@ whose outputs all depend on every input of the same sample and position.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, number_text, register
 
 
 class _Activation(Op):
     """Shared shape rule: any input shape, the output has the same shape."""
 
     family = "activation"
+    symbols = ("z", "u")
+    elementwise = True
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes
@@ -30,8 +34,9 @@ class ReLU(_Activation):
     """
 
     op_name = "relu"
-    formula = "u = max(0, z);  ∂L/∂z = ∂L/∂u ⊙ 1[z > 0]"
     summary = "ReLU u = max(0, z): passes positive values, zeroes the rest."
+    forward_formula = "u = max(0, z)"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ 1[z > 0]",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -55,8 +60,13 @@ class LeakyReLU(_Activation):
     op_name = "leaky_relu"
     hypers = (Hyper("slope", "float", 0.01, minimum=0.0,
                     doc="factor a applied to negative inputs"),)
-    formula = "u = z if z > 0 else a z;  ∂L/∂z = ∂L/∂u ⊙ (1 if z > 0 else a)"
     summary = "Leaky ReLU: negative inputs are scaled by a small slope a instead of zeroed."
+    forward_formula = "u = z if z > 0 else a z"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ (1 if z > 0 else a)",)
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        return f"leaky_relu {number_text(params['slope'])}" if "slope" in params else cls.op_name
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -81,8 +91,9 @@ class Sigmoid(_Activation):
     """u = σ(z) = 1 / (1 + e^(−z)) for input [N, ...] of any shape."""
 
     op_name = "sigmoid"
-    formula = "u = σ(z) = 1/(1 + e^(−z));  ∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))"
     summary = "Sigmoid σ(z) = 1/(1 + e^(−z)): squashes values into (0, 1)."
+    forward_formula = "u = σ(z) = 1/(1 + e^(−z))"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -130,8 +141,9 @@ class Tanh(_Activation):
     """u = tanh(z) for input [N, ...] of any shape."""
 
     op_name = "tanh"
-    formula = "u = tanh(z);  ∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))"
     summary = "tanh: squashes values into (−1, 1)."
+    forward_formula = "u = tanh(z)"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -152,9 +164,11 @@ class Softmax(_Activation):
     """
 
     op_name = "softmax"
-    formula = ("ŷ_k = e^(z_k) / Σ_j e^(z_j);  "
-               "∂L/∂z_k = ŷ_k (∂L/∂ŷ_k − Σ_j ∂L/∂ŷ_j ŷ_j)")
     summary = "Softmax over axis 1: turns scores into probabilities that sum to 1."
+    symbols = ("z", "ŷ")
+    elementwise = False  # every output of a sample and position depends on every input
+    forward_formula = "ŷ_k = e^(z_k) / Σ_j e^(z_j)"
+    backward_formula = ("∂L/∂z_k = ŷ_k (∂L/∂ŷ_k − Σ_j ∂L/∂ŷ_j ŷ_j)",)
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes

@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from bpviz.engine.formulas import dims
+from bpviz.engine.shape_text import shape_text
 
 PAGE_SIZE = 16
 
@@ -51,7 +51,7 @@ def maps_from(values: np.ndarray, first: int, count: int) -> MapPage:
     "0,5"); a matrix → itself.
     """
     if values.ndim == 2:
-        title = dims(values.shape)
+        title = shape_text(values.shape)
         return MapPage([values], [title], [title], ("row", "col"))
     last = min(first + count, map_count(values))
     if values.ndim == 3:

@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpviz.engine import OPS
 from bpviz.engine.executor import Network, Step
-from bpviz.engine.formulas import BATCHNORM_PARAMS, LOSS, PARAM_SYMBOLS, SYMBOLS, dims
+from bpviz.engine.formulas import LOSS
+from bpviz.engine.shape_text import shape_text
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
@@ -53,10 +55,11 @@ class TensorEntry:
 
 
 def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEntry]:
-    x, y = SYMBOLS.get(step.op, ("x", "y"))
+    op = OPS[step.op]  # the lecture's symbols, as the op declares them
+    x, y = op.symbols
     count = len(step.inputs)
     inputs = [f"{x}_{k + 1}" if count > 1 else x for k in range(count)]
-    params = BATCHNORM_PARAMS if step.op == "batchnorm" else PARAM_SYMBOLS
+    params = op.param_symbols
     batched = step.output.ndim > 0
     entries = [TensorEntry("out", f"out {y}", step.output, batched, "activation")]
     if step.grad_output is not None:
@@ -272,7 +275,7 @@ class TensorView(QWidget):
             self.pages.show_single(self.pages.first + index)
 
     def _summary(self, entry: TensorEntry, values: np.ndarray, sample: int) -> str:
-        shape = dims(values.shape) if values.ndim else "a single number"
+        shape = shape_text(values.shape) if values.ndim else "a single number"
         return (f"{entry.label}: {shape}{' · sample ' + str(sample) if entry.per_sample else ''}"
                 f" · min {values.min():.4g} · max {values.max():.4g} · "
                 f"‖·‖ {np.linalg.norm(values):.4g}")
