@@ -109,3 +109,25 @@ class SoftmaxRule(TorchRule):
 
     def module(self, params, in_shape):
         return "nn.Softmax(dim=1)"
+
+
+def _gelu(ctx, input, approximate="none"):
+    if approximate != "tanh":
+        raise ctx.fail(f"GELU with approximate={approximate!r} (the exact erf form) is not "
+                       "supported: bpviz's gelu is the tanh form, approximate='tanh'")
+    return ctx.add("gelu", [ctx.tensor(input)])
+
+
+@torch_rule("gelu")
+class GELURule(TorchRule):
+    """F.gelu(x, approximate="tanh"); the exact erf form is refused (it differs by up to 5e-4)."""
+
+    modules = {nn.GELU: lambda ctx, m, input: _gelu(ctx, input, m.approximate)}
+    functions = {F.gelu: _gelu}
+    supported = ("nn.GELU(approximate='tanh')", "F.gelu(x, approximate='tanh')")
+
+    def forward(self, xs, params, buffers, hp, op):
+        return F.gelu(xs[0], approximate="tanh")
+
+    def module(self, params, in_shape):
+        return "nn.GELU(approximate='tanh')"
