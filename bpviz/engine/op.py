@@ -75,12 +75,16 @@ def register(cls: type[Op]) -> type[Op]:
 class Op:
     """One node's computation: forward and backward side by side.
 
-    Subclasses set the class attributes and implement `infer_shape`, `forward`
-    and `backward`; ops with weights also implement `param_shapes` and
-    `init_params`. `forward(*xs) -> y` caches what backward needs;
-    `backward(gy)` returns one gradient per graph input, in input order, and
-    stores parameter gradients in `self.grads` (only when `self.trainable`).
-    Neither ever mutates its arguments.
+    The class is the op's one home. Its class attributes declare what the app
+    shows about it (parameters with their defaults and start values, symbols,
+    formulas as data, layout flags) and `title_of` its canvas title; its
+    torch counterpart is registered by the oracle (bpviz.oracle.rules).
+    Subclasses implement `infer_shape`, `forward`, `backward` and `explain`;
+    ops with weights also implement `param_shapes` and `init_params`.
+    `forward(*xs) -> y` caches what backward needs; `backward(gy)` returns one
+    gradient per graph input, in input order, and stores parameter gradients
+    in `self.grads` (only when `self.trainable`). Neither ever mutates its
+    arguments.
     """
 
     op_name: ClassVar[str] = ""
@@ -102,6 +106,9 @@ class Op:
     lecture_layout: ClassVar[bool] = False
     # u_i depends on z_i alone: the Jacobian is diagonal.
     elementwise: ClassVar[bool] = False
+    # Piecewise linear with its kink at 0, as ReLU: the layers that feed it start
+    # with He initialisation, and the torch check counts inputs on the kink.
+    relu_like: ClassVar[bool] = False
     # The whole step on one line (derived: forward and backward joined by ";  "),
     # carried by every Step of the executor.
     formula: ClassVar[str] = ""

@@ -37,6 +37,7 @@ import torch
 from torch import fx, nn
 
 from bpviz.atomic import atomic_write
+from bpviz.engine.shape_text import shape_text
 from bpviz.graph import GraphDocument, GraphError, save_graph, validate
 from bpviz.oracle.interop import Context, InteropError, TensorValue, sanitise_id
 from bpviz.oracle.rules import handlers, supported_text
@@ -208,7 +209,7 @@ def import_module(model: nn.Module, input_shape: Sequence[int], name: str = "",
     cls = type(model).__name__
     described = source or cls
     description = (f"Imported from {described} by bpviz import-torch: {cls}.forward traced "
-                   f"with torch.fx for samples of shape {'×'.join(map(str, shape))}.")
+                   f"with torch.fx for samples of shape {shape_text(shape)}.")
     ctx = Context(model, (name or f"{cls} (imported from torch)")[:200], description)
     env: dict[fx.Node, Any] = {}
     outputs: list[str] = []

@@ -36,6 +36,7 @@ class ReLU(_Activation):
     """
 
     op_name = "relu"
+    relu_like = True
     summary = "ReLU u = max(0, z): passes positive values, zeroes the rest."
     forward_formula = "u = max(0, z)"
     backward_formula = ("∂L/∂z = ∂L/∂u ⊙ 1[z > 0]",)
@@ -60,6 +61,7 @@ class LeakyReLU(_Activation):
     """u = z for z > 0, u = a·z otherwise (a = slope), input [N, ...] of any shape."""
 
     op_name = "leaky_relu"
+    relu_like = True
     hypers = (Hyper("slope", "float", 0.01, minimum=0.0,
                     doc="factor a applied to negative inputs"),)
     summary = "Leaky ReLU: negative inputs are scaled by a small slope a instead of zeroed."
