@@ -25,11 +25,10 @@ weight files (BPVIZ_KEYS maps '<node id>/<param>' to state_dict keys)."""
 
 
 def add_parser(commands) -> None:
-    from bpviz.oracle.interop import SUPPORTED  # no torch here
-
     parser = commands.add_parser(
         "import-torch", help="trace a PyTorch nn.Module into a bpviz graph",
-        description=IMPORT_HELP, epilog=f"Supported: {SUPPORTED}.")
+        description=IMPORT_HELP)
+    parser.format_help = lambda: _with_supported(parser)
     parser.add_argument("factory", metavar="SOURCE:FACTORY",
                         help="e.g. models.py:make_model or mypackage.nets:Net")
     parser.add_argument("--input-shape", nargs="+", type=positive_int, required=True,
@@ -46,6 +45,14 @@ def add_parser(commands) -> None:
                         help="check that this weights file fits; its path goes in the usage "
                              "example of the generated file")
     parser.set_defaults(run=run_export)
+
+
+def _with_supported(parser: argparse.ArgumentParser) -> str:
+    """The help with what the ops' torch rules carry over (torch loads only for --help)."""
+    from bpviz.oracle.rules import supported_text
+
+    parser.epilog = f"Supported: {supported_text()}."
+    return argparse.ArgumentParser.format_help(parser)
 
 
 def _refuse_same_path(*paths: str | None) -> None:

@@ -223,13 +223,9 @@ def explain_entry(session: StepSession, node: str, tensor: str, at: Index) -> Ex
 
 
 def op_pass(network: Network, node: str, forward: Step, backward: Step | None) -> OpPass:
-    from bpviz.engine.formulas import BATCHNORM_PARAMS, PARAM_SYMBOLS, SYMBOLS
-
-    spec = network.nodes[node]
-    name = spec.op.op_name
-    symbols = SYMBOLS.get(name, ("x", "y"))
-    param_symbols = BATCHNORM_PARAMS if name == "batchnorm" else PARAM_SYMBOLS
-    return OpPass(node, spec.inputs, forward, backward, spec.op.params, symbols, param_symbols)
+    op = network.nodes[node].op
+    return OpPass(node, network.nodes[node].inputs, forward, backward, op.params, op.symbols,
+                  dict(op.param_symbols))
 
 
 def steps_of(session: StepSession, node: str) -> tuple[Step, Step | None]:

@@ -24,6 +24,12 @@ Losses show the node's reduction: "sum" is the lecture's sum over samples,
 "mean" puts 1/N (or 1/(N·F)) in front, forward and backward
 (bpviz.engine.loss_formulas), and the forward line ends with L's value.
 
+Every op declares its part (bpviz.engine.op.Op): its symbols, its forward
+formula and backward lines, whether its maps are written in the lecture's
+order and whether it acts element by element. This module fills them in with
+the step's shapes; conv2d, dense, add and input get lines of their own,
+worked with the step's sizes.
+
 `caption` is what a picture of the step prints: the formula lines with their
 shapes, without the context (upstream) line, which is `context`.
 
@@ -35,7 +41,6 @@ element with a one-hot upstream gradient, on a copy of the op. Exact.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,26 +51,13 @@ from bpviz.engine.loss_formulas import (
     loss_forward_line,
     loss_shapes_line,
 )
+from bpviz.engine.op import non_default
+from bpviz.engine.shape_text import pair_text, shape_text
 from bpviz.engine.update_formulas import NO_JACOBIAN, update_text
 
 TINY = 16
 LOSS = "L"  # the loss, in every op's formulas (the lecture's conv slides write J)
 LECTURE_J = "the lecture's conv slides write J for this same loss L: ∂J/∂… there is ∂L/∂… here"
-# op → (input symbol, output symbol)
-SYMBOLS = {
-    "input": ("", "x"), "dense": ("u", "z"), "conv2d": ("U", "Z"),
-    "flatten": ("U", "z"), "relu": ("z", "u"), "leaky_relu": ("z", "u"),
-    "sigmoid": ("z", "u"), "tanh": ("z", "u"), "softmax": ("z", "ŷ"),
-    "maxpool2d": ("U", "z"), "avgpool2d": ("U", "z"),
-    "global_avgpool": ("U", "z"), "add": ("x", "y"), "concat": ("x", "y"),
-    "batchnorm": ("x", "y"), "dropout": ("x", "y"), "mse": ("ŷ", "L"),
-    "bce": ("ŷ", "L"), "bce_with_logits": ("z", "L"),
-    "softmax_cross_entropy": ("z", "L"),
-}
-LECTURE_ORDER = frozenset({"conv2d", "maxpool2d", "avgpool2d", "global_avgpool"})
-ELEMENTWISE = frozenset({"relu", "leaky_relu", "sigmoid", "tanh", "dropout"})
-PARAM_SYMBOLS = {"weight": "W", "bias": "b"}
-BATCHNORM_PARAMS = {"weight": "γ", "bias": "β"}
 
 
 @dataclass(frozen=True)
@@ -88,11 +80,6 @@ class JacobianBlock:
 
 
 # -- small helpers ---------------------------------------------------------------
-def dims(shape) -> str:
-    shape = tuple(shape)
-    return "×".join(map(str, shape)) if shape else "1"
-
-
 def count(shape) -> int:
     return int(np.prod(tuple(shape), dtype=np.int64))
 
@@ -104,8 +91,8 @@ class _Names:
         node = network.nodes[step.node]
         self.op = node.op
         self.node = node
-        self.lecture = step.op in LECTURE_ORDER
-        self.x, self.y = SYMBOLS.get(step.op, ("x", "y"))
+        self.lecture = self.op.lecture_layout
+        self.x, self.y = self.op.symbols
         self.loss = LOSS
         self.batch = step.output.shape[0] if step.output.ndim else (
             step.inputs[0].shape[0] if step.inputs else 1)
@@ -113,7 +100,7 @@ class _Names:
         self.inputs = [f"{self.x}_{k + 1}" if many else self.x for k in range(len(node.inputs))]
         self.in_shapes = [self.shape(x.shape[1:]) for x in step.inputs]
         self.out_shape = self.shape(step.output.shape[1:] if step.output.ndim else ())
-        symbols = BATCHNORM_PARAMS if step.op == "batchnorm" else PARAM_SYMBOLS
+        symbols = self.op.param_symbols
         self.params = {name: (symbols.get(name, name), self.param_shape(value.shape))
                        for name, value in self.op.params.items()}
         self.frozen = bool(self.op.params) and not self.op.trainable
@@ -134,11 +121,6 @@ class _Names:
 
     def d(self, symbol: str) -> str:
         return f"∂{self.loss}/∂{symbol}"
-
-
-def _parts(formula: str) -> list[str]:
-    """The formula's clauses: op formulas separate them with ';' and two spaces."""
-    return [part.strip() for part in re.split(r";\s{2,}", formula) if part.strip()]
 
 
 # -- describe_step ---------------------------------------------------------------
@@ -163,8 +145,7 @@ def describe_step(step: Step, network: Network) -> StepFormula:
 
 def _update_formula(step: Step, network: Network) -> StepFormula:
     """An update step's rule and numbers (bpviz.engine.update_formulas)."""
-    symbols = BATCHNORM_PARAMS if step.op == "batchnorm" else PARAM_SYMBOLS
-    text = update_text(step, symbols)
+    text = update_text(step, network.nodes[step.node].op.param_symbols)
     return StepFormula(text.title, text.lines, NO_JACOBIAN, text.lines, text.context)
 
 
@@ -178,18 +159,17 @@ def _caption_lines(formula: list[str]) -> list[str]:
 
 
 def _forward_lines(step: Step, names: _Names) -> list[str]:
-    parts = _parts(names.op.formula)
-    lines = [parts[0] if parts and "∂" not in parts[0] else names.op.summary]
+    lines = [names.op.forward_formula or names.op.summary]
     if step.op == "input":
-        return [f"x: {dims(names.out_shape)} per sample, a batch of N = {names.batch}"]
+        return [f"x: {shape_text(names.out_shape)} per sample, a batch of N = {names.batch}"]
     if names.op.is_loss:
         per_sample = count(names.in_shapes[0])
         return [loss_forward_line(names.op, per_sample, step.output),
-                loss_shapes_line(names.op, names.x, dims(names.in_shapes[0]), per_sample,
+                loss_shapes_line(names.op, names.x, shape_text(names.in_shapes[0]), per_sample,
                                  names.batch, "forward")]
-    ins = " · ".join(f"{s}: {dims(shape)}" for s, shape in zip(names.inputs, names.in_shapes))
-    params = "".join(f" · {s}: {dims(shape)}" for s, shape in names.params.values())
-    lines.append(f"{ins} → {names.y}: {dims(names.out_shape)}{params}"
+    ins = " · ".join(f"{s}: {shape_text(shape)}" for s, shape in zip(names.inputs, names.in_shapes))
+    params = "".join(f" · {s}: {shape_text(shape)}" for s, shape in names.params.values())
+    lines.append(f"{ins} → {names.y}: {shape_text(names.out_shape)}{params}"
                  f"  (per sample, batch of N = {names.batch})")
     return lines
 
@@ -203,7 +183,7 @@ def _upstream_lines(step: Step, names: _Names) -> list[str]:
     if not sources:
         return [f"{d_out} = 0: nothing downstream reaches the loss"]
     if len(sources) == 1:
-        return [f"upstream {d_out}: {dims(names.out_shape)}, from '{sources[0]}'"]
+        return [f"upstream {d_out}: {shape_text(names.out_shape)}, from '{sources[0]}'"]
     wires = names.consumers  # in graph order, as the canvas draws them
     sources.sort(key=lambda s: wires.index(s) if s in wires else len(wires))
     terms = " + ".join(f"from '{s}'" for s in sources)
@@ -218,19 +198,17 @@ def _backward_lines(step: Step, names: _Names) -> list[str]:
     if names.op.is_loss:
         per_sample = count(names.in_shapes[0])
         return [loss_backward_line(names.op, per_sample),
-                loss_shapes_line(names.op, names.x, dims(names.in_shapes[0]), per_sample,
+                loss_shapes_line(names.op, names.x, shape_text(names.in_shapes[0]), per_sample,
                                  names.batch, "backward")]
-    parts = _parts(names.op.formula)
-    if parts and "∂" not in parts[0]:  # the forward formula comes first (flatten has none)
-        parts = parts[1:]
-    return parts + [_shapes_line(names)]
+    return [*names.op.backward_formula, _shapes_line(names)]
 
 
 def _shapes_line(names: _Names) -> str:
-    produced = [f"{names.d(s)}: {dims(shape)}" for s, shape in zip(names.inputs, names.in_shapes)]
+    produced = [f"{names.d(s)}: {shape_text(shape)}"
+                for s, shape in zip(names.inputs, names.in_shapes)]
     if not names.frozen:
-        produced += [f"{names.d(s)}: {dims(shape)}" for s, shape in names.params.values()]
-    return f"{names.d(names.y)}: {dims(names.out_shape)} → " + " · ".join(produced)
+        produced += [f"{names.d(s)}: {shape_text(shape)}" for s, shape in names.params.values()]
+    return f"{names.d(names.y)}: {shape_text(names.out_shape)} → " + " · ".join(produced)
 
 
 def _conv_lines(step: Step, names: _Names) -> list[str]:
@@ -244,12 +222,14 @@ def _conv_lines(step: Step, names: _Names) -> list[str]:
         if "bias" in names.params:
             lines.append(f"∂{j}/∂b[m] = Σ_{{i1,i2}} ∂{j}/∂Z[i1,i2,m],  and over the batch")
     lines.append(f"∂{j}/∂U = full correlation of ∂{j}/∂Z with the flipped kernel W")
-    lines.append(f"W: {dims(w_shape)} · U: {dims(u_shape)} · ∂{j}/∂Z: {dims(names.out_shape)}")
+    lines.append(f"W: {shape_text(w_shape)} · U: {shape_text(u_shape)} · "
+                 f"∂{j}/∂Z: {shape_text(names.out_shape)}")
     lines.append(_shapes_line(names))
-    hp = names.op.hp
-    if hp["stride"] != 1 or hp["dilation"] != 1 or hp["padding"] != 0:
-        lines.append(f"stride s = {hp['stride']}, dilation d = {hp['dilation']}, padding "
-                     f"p = {hp['padding']}: read U[s·i1 + d·k1, s·i2 + d·k2, n] of U padded by p")
+    window = {name: names.op.hp[name] for name in ("stride", "dilation", "padding")}
+    if non_default(names.op.op_name, window):
+        s, d, p = (pair_text(value) for value in window.values())
+        lines.append(f"stride s = {s}, dilation d = {d}, padding p = {p}: "
+                     "read U[s·i1 + d·k1, s·i2 + d·k2, n] of U padded by p")
     return lines
 
 
@@ -269,12 +249,12 @@ def _dense_lines(step: Step, names: _Names) -> list[str]:
 
 def _add_lines(step: Step, names: _Names) -> list[str]:
     sources = ", ".join(f"'{s}'" for s in names.node.inputs)
-    return [f"∂L/∂x_i = ∂L/∂y (each input): {dims(names.out_shape)} to each of {sources}",
+    return [f"∂L/∂x_i = ∂L/∂y (each input): {shape_text(names.out_shape)} to each of {sources}",
             "y = Σ_i x_i has ∂y/∂x_i = identity: every input gets the whole gradient"]
 
 
 def _input_lines(step: Step, names: _Names) -> list[str]:
-    return [f"∂L/∂x: {dims(names.out_shape)} per sample: computed, but x is data, "
+    return [f"∂L/∂x: {shape_text(names.out_shape)} per sample: computed, but x is data, "
             "so nothing is learned from it"]
 
 
@@ -311,14 +291,19 @@ def jacobian_line(step: Step, names: _Names | None = None, network: Network | No
     total = sum(count(names.out_shape) * count(shape) for shape in names.in_shapes)
     noun = "number" if total == 1 and len(terms) == 1 else "numbers"
     line = f"full Jacobian per sample {'; '.join(terms)} {noun}, never built"
-    if step.op in ELEMENTWISE and count(names.out_shape) > 1:
+    if names.op.elementwise and count(names.out_shape) > 1:
         line += f" (diagonal: only {count(names.out_shape):,} of them are not zero)"
     return line
 
 
 def _jacobian_term(out: str, symbol: str, out_shape, in_shape) -> str:
     total = count(out_shape) * count(in_shape)
-    return f"∂{out}/∂{symbol}: {dims(out_shape)} × {dims(in_shape)} = {total:,}"
+    return f"∂{out}/∂{symbol}: {_rows(out_shape)} × {_rows(in_shape)} = {total:,}"
+
+
+def _rows(shape) -> str:
+    """A Jacobian's side: a scalar (a loss) is one row, not "scalar"."""
+    return shape_text(shape) if len(tuple(shape)) else "1"
 
 
 # -- the Jacobian, built (tiny nodes only) ----------------------------------------

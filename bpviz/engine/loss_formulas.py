@@ -8,6 +8,10 @@ front: 1/N for the cross-entropy of class labels (one term per sample), and
 sample has a single number (the lecture's binary classifier). The backward
 formula carries the same factor, so the text on screen is the number shown.
 
+The loss op declares both formulas with blanks for the reduction
+(`reduced_formulas`), whether it has one term per sample or one per number
+(`one_term_per_sample`), and how its target is named (`target_symbol`).
+
 `loss_forward_line` ends with the value of L, as the step computed it.
 """
 
@@ -15,34 +19,20 @@ from __future__ import annotations
 
 import numpy as np
 
-# op → (forward body, backward body); {f} is the factor in front ("" for a sum),
-# {p} and {q} the brackets it needs, {i} the index of one term, {sum} the sums.
-LOSS_TEXTS = {
-    "mse": ("L = {f}{sum} (ŷ_{i} − y_{i})²",
-            "∂L/∂ŷ_{i} = {f}2(ŷ_{i} − y_{i})"),
-    "bce": ("L = −{f}{sum} [y_{i} ln ŷ_{i} + (1 − y_{i}) ln(1 − ŷ_{i})]",
-            "∂L/∂ŷ_{i} = {f}(ŷ_{i} − y_{i}) / (ŷ_{i} (1 − ŷ_{i}))"),
-    "bce_with_logits": ("ŷ_{i} = σ(z_{i}),  L = −{f}{sum} [y_{i} ln ŷ_{i} "
-                        "+ (1 − y_{i}) ln(1 − ŷ_{i})]",
-                        "∂L/∂z_{i} = {f}{p}ŷ_{i} − y_{i}{q}"),
-    "softmax_cross_entropy": ("ŷ_i = softmax(z_i),  L = −{f}Σ_i Σ_k y_ik ln ŷ_ik",
-                              "∂L/∂z_i = {f}{p}ŷ_i − y_i{q}  (y_i one-hot)"),
-}
-
 
 def is_mean(op) -> bool:
     return op.hp.get("reduction") == "mean"
 
 
-def divisor(op_name: str, per_sample: int) -> str:
+def divisor(op, per_sample: int) -> str:
     """What "mean" divides by: N (one term per sample) or N·F (one per number)."""
-    return "N" if op_name == "softmax_cross_entropy" or per_sample == 1 else "N·F"
+    return "N" if op.one_term_per_sample or per_sample == 1 else "N·F"
 
 
 def _texts(op, per_sample: int) -> tuple[str, str]:
-    forward, backward = LOSS_TEXTS[op.op_name]
-    one = per_sample == 1 or op.op_name == "softmax_cross_entropy"
-    by = divisor(op.op_name, per_sample)
+    forward, backward = op.reduced_formulas
+    one = per_sample == 1 or op.one_term_per_sample
+    by = divisor(op, per_sample)
     factor = (f"1/{by} · " if by == "N" else f"1/({by}) · ") if is_mean(op) else ""
     fill = {"f": factor, "p": "(" if factor else "", "q": ")" if factor else "",
             "i": "i" if one else "ik", "sum": "Σ_i" if one else "Σ_i Σ_k"}
@@ -61,13 +51,13 @@ def loss_backward_line(op, per_sample: int) -> str:
 def loss_shapes_line(op, symbol: str, shape: str, per_sample: int, batch: int,
                      phase: str) -> str:
     """The shapes (per sample) and the reduction's factor with the batch's numbers."""
-    target = "y one-hot" if op.op_name == "softmax_cross_entropy" else "y"
+    target = op.target_symbol
     if phase == "forward":
         line = f"{symbol}: {shape} · {target}: {shape} per sample → L: one number for the batch"
     else:
         line = f"{symbol}: {shape} · {target}: {shape} → ∂L/∂{symbol}: {shape} per sample"
     if not is_mean(op):
         return line + f"  (sum over the batch of N = {batch}, as the lecture writes it)"
-    if divisor(op.op_name, per_sample) == "N":
+    if divisor(op, per_sample) == "N":
         return line + f"  (mean: 1/N = 1/{batch})"
     return line + f"  (mean: 1/(N·F) = 1/({batch}·{per_sample}) = 1/{batch * per_sample:,})"

@@ -7,10 +7,15 @@ describe the arrays that flow through `forward` and `backward`.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+from bpviz.engine.shape_text import pair_text, square_text
 
 if TYPE_CHECKING:
     from bpviz.engine.explain import Explained, OpPass
@@ -32,8 +37,11 @@ class Hyper:
 
     kind is one of "int", "float", "bool", "pair" (an int or [h, w]), "shape"
     (a list of positive ints) or "choice" (one of `choices`). A default of
-    None with required=False means "derived from another parameter" (pooling
-    stride defaults to the kernel).
+    None with required=False means "derived from another parameter": `same_as`
+    names it (pooling stride defaults to the kernel).
+
+    `start` is the value a node gets when the editor adds it (None: nothing is
+    written, so the default applies); every required parameter has one.
     """
 
     name: str
@@ -44,6 +52,8 @@ class Hyper:
     choices: tuple = ()
     doc: str = ""
     required: bool = False
+    start: Any = None
+    same_as: str = ""
 
 
 def pair(value: int | list[int] | tuple[int, int]) -> tuple[int, int]:
@@ -65,12 +75,16 @@ def register(cls: type[Op]) -> type[Op]:
 class Op:
     """One node's computation: forward and backward side by side.
 
-    Subclasses set the class attributes and implement `infer_shape`, `forward`
-    and `backward`; ops with weights also implement `param_shapes` and
-    `init_params`. `forward(*xs) -> y` caches what backward needs;
-    `backward(gy)` returns one gradient per graph input, in input order, and
-    stores parameter gradients in `self.grads` (only when `self.trainable`).
-    Neither ever mutates its arguments.
+    The class is the op's one home. Its class attributes declare what the app
+    shows about it (parameters with their defaults and start values, symbols,
+    formulas as data, layout flags) and `title_of` its canvas title; its
+    torch counterpart is registered by the oracle (bpviz.oracle.rules).
+    Subclasses implement `infer_shape`, `forward`, `backward` and `explain`;
+    ops with weights also implement `param_shapes` and `init_params`.
+    `forward(*xs) -> y` caches what backward needs; `backward(gy)` returns one
+    gradient per graph input, in input order, and stores parameter gradients
+    in `self.grads` (only when `self.trainable`). Neither ever mutates its
+    arguments.
     """
 
     op_name: ClassVar[str] = ""
@@ -79,9 +93,54 @@ class Op:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     is_loss: ClassVar[bool] = False
-    # The chain-rule step in the lecture's notation, shown beside each Step.
-    formula: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    # The lecture's names for the input and the output (U and Z for a conv, z
+    # and u for an activation) and for the parameters.
+    symbols: ClassVar[tuple[str, str]] = ("x", "y")
+    param_symbols: ClassVar[Mapping[str, str]] = MappingProxyType({"weight": "W", "bias": "b"})
+    # The chain-rule step in the lecture's notation: the forward formula (empty
+    # when the op computes nothing worth a formula) and the backward lines.
+    forward_formula: ClassVar[str] = ""
+    backward_formula: ClassVar[tuple[str, ...]] = ()
+    # Maps written H×W×C and weights k1×k2×n×m, as the lecture's conv slides.
+    lecture_layout: ClassVar[bool] = False
+    # u_i depends on z_i alone: the Jacobian is diagonal.
+    elementwise: ClassVar[bool] = False
+    # Piecewise linear with its kink at 0, as ReLU: the layers that feed it start
+    # with He initialisation, and the torch check counts inputs on the kink.
+    relu_like: ClassVar[bool] = False
+    # The whole step on one line (derived: forward and backward joined by ";  "),
+    # carried by every Step of the executor.
+    formula: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.formula = ";  ".join(filter(None, (cls.forward_formula, *cls.backward_formula)))
+
+    # -- declarations read by the editor, the canvas and the exports ------
+    @classmethod
+    def start_params(cls) -> dict[str, Any]:
+        """The parameters a node of this op gets when the editor adds it."""
+        return {spec.name: copy.deepcopy(spec.start) for spec in cls.hypers
+                if spec.start is not None}
+
+    @classmethod
+    def title(cls, params: Any) -> str:
+        """The node's title on the canvas, e.g. "conv2d 8 3×3 s2" or "dense 10".
+
+        Never fails: a half-edited file may hold any value anywhere (a word
+        where a number belongs); the title then shows it as written, or just
+        the op's name.
+        """
+        try:
+            return cls.title_of(params if isinstance(params, dict) else {})
+        except Exception:  # noqa: BLE001 - a title must not stop the canvas from drawing
+            return cls.op_name
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        """The title from `params` as written in the file (defaults not filled in)."""
+        return cls.op_name
 
     def __init__(self, **hp: Any) -> None:
         self.hp: dict[str, Any] = check_hypers(type(self), hp)
@@ -203,3 +262,78 @@ def check_hypers(cls: type[Op], given: dict[str, Any]) -> dict[str, Any]:
         else:
             result[name] = spec.default
     return result
+
+
+# -- titles -------------------------------------------------------------------------
+def number_text(value: Any) -> str:
+    """A number as short as it goes ("0.5", "1e-05"); anything else as written."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
+
+
+def window_text(value: Any) -> str:
+    """A kernel in a title: 3 → "3×3", [3, 2] → "3×2"; a half-edited value as written."""
+    try:
+        return square_text(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def short_params(cls: type[Op], params: dict[str, Any], letters: dict[str, str]) -> list[str]:
+    """Parameters that differ from their defaults as short words: s2, p1, d2×1."""
+    changed = non_default(cls, params)
+    words = []
+    for name, letter in letters.items():
+        if changed.get(name) is not None:
+            try:
+                words.append(f"{letter}{pair_text(changed[name])}")
+            except (TypeError, ValueError):
+                words.append(f"{letter}{changed[name]}")
+    return words
+
+
+# -- which parameters differ from their defaults ----------------------------------
+def non_default(op: type[Op] | str, params: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `params` that differ from the op's defaults, in their order.
+
+    The one answer to "is this parameter its default?": a pair written [1, 1]
+    equals the default 1; a derived parameter (pooling stride) is its default
+    when null or equal to the parameter it follows (the kernel). Required
+    parameters, unknown names and values that cannot be compared (a
+    half-edited file) always count as given. Never raises.
+    """
+    cls = OPS.get(op) if isinstance(op, str) else op
+    specs = {spec.name: spec for spec in cls.hypers} if cls is not None else {}
+    return {name: value for name, value in params.items()
+            if not _is_default(specs.get(name), value, params)}
+
+
+def _is_default(spec: Hyper | None, value: Any, params: dict[str, Any]) -> bool:
+    if spec is None or spec.required:
+        return False
+    try:
+        if spec.same_as:
+            return value is None or _same(spec.kind, value, params.get(spec.same_as))
+        return _same(spec.kind, value, spec.default)
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
+def _same(kind: str, value: Any, default: Any) -> bool:
+    if value is None or default is None:
+        return value is None and default is None
+    if kind == "pair":
+        return _int_pair(value) is not None and _int_pair(value) == _int_pair(default)
+    if isinstance(value, bool) or isinstance(default, bool):
+        return value is default
+    return value == default
+
+
+def _int_pair(value: Any) -> tuple[int, int] | None:
+    """An int or [h, w] of ints as (h, w); None for anything else."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value, value]
+    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                   for v in values):
+        return None
+    return values[0], values[1]

@@ -20,6 +20,11 @@ def shape_text(shape: Iterable[int] | None) -> str:
     return "×".join(dims) if dims else SCALAR
 
 
+def batch_text(shape: Iterable[int]) -> str:
+    """A batch of samples of `shape` as torch sizes it: (3, 8, 8) → "[N, 3, 8, 8]"."""
+    return "[" + ", ".join(["N", *(str(int(d)) for d in shape)]) + "]"
+
+
 def as_pair(value: int | Iterable[int]) -> tuple[int, int]:
     """An int-or-[h, w] hyperparameter as an (h, w) tuple."""
     if isinstance(value, (list, tuple)):

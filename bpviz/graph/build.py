@@ -2,10 +2,11 @@
 
 Initialisation: every node gets its own generator,
 `bpviz.engine.init.node_rng(seed, node id)`, so adding or removing a node
-never changes another node's weights. A node whose output goes only to ReLU
-or leaky ReLU nodes (directly, or through one batchnorm node whose consumers
-are all ReLU or leaky ReLU) is initialised with He (Kaiming) normal; every
-other node with Glorot (Xavier) uniform. Biases start at zero.
+never changes another node's weights. A node whose output goes only to
+ReLU-like nodes (ops that declare `relu_like`: relu and leaky_relu), directly
+or through one batchnorm node whose consumers all are, is initialised with He
+(Kaiming) normal; every other node with Glorot (Xavier) uniform. Biases start
+at zero.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from bpviz.engine.init import node_rng
 from bpviz.graph.document import GraphDocument
 from bpviz.graph.shapes import validate
 
-RELU_OPS = frozenset({"relu", "leaky_relu"})
 NORM_OPS = frozenset({"batchnorm"})
+
+
+def _relu_like(op_name: str) -> bool:
+    return op_name in OPS and OPS[op_name].relu_like
 
 
 def init_scheme(doc: GraphDocument, node_id: str,
@@ -28,14 +32,14 @@ def init_scheme(doc: GraphDocument, node_id: str,
         consumers = doc.consumers()
 
     def relu_only(users: list[tuple[str, int]]) -> bool:
-        return bool(users) and all(doc.nodes[user].op in RELU_OPS for user, _ in users)
+        return bool(users) and all(_relu_like(doc.nodes[user].op) for user, _ in users)
 
     users = consumers[node_id]
     if not users:
         return "glorot"
     for user, _ in users:
         op = doc.nodes[user].op
-        if op in RELU_OPS:
+        if _relu_like(op):
             continue
         if op in NORM_OPS and relu_only(consumers[user]):
             continue

@@ -320,9 +320,6 @@ def torch_pass(network: Network, feeds: dict[str, np.ndarray],
     return tensors
 
 
-KINKED = ("relu", "leaky_relu")
-
-
 def kink_flips(network: Network, ours: _Pass, theirs: _Pass) -> dict[str, int]:
     """Per ReLU-like node, the inputs the engine and torch put on opposite sides of 0.
 
@@ -334,7 +331,7 @@ def kink_flips(network: Network, ours: _Pass, theirs: _Pass) -> dict[str, int]:
     """
     flips = {}
     for node in network.order:
-        if node.op.op_name in KINKED and node.inputs:
+        if node.op.relu_like and node.inputs:
             source = node.inputs[0]
             count = int(np.count_nonzero((ours.values[source] > 0)
                                          != (theirs.values[source] > 0)))

@@ -14,10 +14,11 @@ method for the graph's loss nodes (forward never includes them), and:
 * save_bpviz_weights(model, path): the reverse, for bpviz to read.
 
 forward returns the inputs of the loss nodes, then every other sink, in graph
-order (a single tensor when there is one). Nodes without a torch module are
-written as expressions: add as `a + b`, concat as `torch.cat([...], dim=1)`,
-global average pooling as `x.mean((2, 3))`; bpviz import-torch reads all of
-them back.
+order (a single tensor when there is one). Each node's module, or the
+expression written for it where there is none (add as `a + b`, concat as
+`torch.cat([...], dim=1)`, global average pooling as `x.mean((2, 3))`), and
+each loss's call come from its op's torch rule (bpviz.oracle.rules); bpviz
+import-torch reads all of them back.
 """
 
 from __future__ import annotations
@@ -26,29 +27,23 @@ import keyword
 import os
 import re
 import textwrap
-from typing import Any
 
 from torch import nn
 
 from bpviz.atomic import atomic_write
 from bpviz.engine import OPS
 from bpviz.engine.op import check_hypers
+from bpviz.engine.shape_text import batch_text
 from bpviz.graph import GraphDocument, GraphError, build_network, validate
 from bpviz.graph.document import NodeData
 from bpviz.graph.weights import load_weights
 from bpviz.oracle.interop import InteropError
+from bpviz.oracle.rules import rule_for
 
 __all__ = ["InteropError", "export_torch", "interface", "write_export"]
 
 RESERVED = {"self", "torch", "nn", "F", "np", "output", "target", "targets", "loss",
             "BPVIZ_KEYS", "load_bpviz_weights", "save_bpviz_weights"}
-LOSS_CODE = {
-    "mse": "F.mse_loss({p}, {t}.to({p}.dtype), reduction={r})",
-    "bce": "F.binary_cross_entropy({p}, {t}.to({p}.dtype), reduction={r})",
-    "bce_with_logits": "F.binary_cross_entropy_with_logits({p}, {t}.to({p}.dtype), "
-                       "reduction={r})",
-    "softmax_cross_entropy": "F.cross_entropy({p}, {t}.long(), reduction={r})",
-}
 
 
 def identifiers(doc: GraphDocument) -> dict[str, str]:
@@ -68,61 +63,15 @@ def identifiers(doc: GraphDocument) -> dict[str, str]:
     return names
 
 
-def _literal(value: Any) -> str:
-    return f"({value[0]}, {value[1]})" if isinstance(value, list) else repr(value)
-
-
-def _call(cls: str, positional: list[Any], keywords: dict[str, Any]) -> str:
-    args = [str(v) for v in positional] + [f"{k}={_literal(v)}" for k, v in keywords.items()]
-    return f"nn.{cls}({', '.join(args)})"
-
-
-def _changed(node: NodeData, names: tuple[str, ...]) -> dict[str, Any]:
-    """The node's parameters among `names` that differ from the op's defaults."""
-    defaults = {spec.name: spec.default for spec in OPS[node.op].hypers}
-    given = {k: v for k, v in node.params.items() if v is not None}
-    return {k: given[k] for k in names if k in given and given[k] != defaults[k]}
-
-
 def module_code(node: NodeData, in_shape: tuple[int, ...]) -> str | None:
     """The nn module constructor of a node, or None when forward writes an expression."""
-    op, hp = node.op, node.params
-    if op == "dense":
-        return _call("Linear", [in_shape[0], hp["units"]], _changed(node, ("bias",)))
-    if op == "conv2d":
-        keywords = {"kernel_size": hp["kernel"]}
-        keywords.update(_changed(node, ("stride", "padding", "dilation", "bias")))
-        return _call("Conv2d", [in_shape[0], hp["out_channels"]], keywords)
-    if op in ("maxpool2d", "avgpool2d"):
-        keywords = {"kernel_size": hp["kernel"]}
-        keywords.update(_changed(node, ("stride", "padding")))
-        return _call("MaxPool2d" if op == "maxpool2d" else "AvgPool2d", [], keywords)
-    if op == "batchnorm":
-        cls = "BatchNorm2d" if len(in_shape) == 3 else "BatchNorm1d"
-        return _call(cls, [in_shape[0]], _changed(node, ("eps", "momentum")))
-    if op == "dropout":
-        return _call("Dropout", [], _changed(node, ("p",)))
-    if op == "leaky_relu":
-        slope = check_hypers(OPS[op], node.params)["slope"]
-        return _call("LeakyReLU", [slope], {})
-    simple = {"relu": "ReLU()", "sigmoid": "Sigmoid()", "tanh": "Tanh()",
-              "softmax": "Softmax(dim=1)", "flatten": "Flatten()"}
-    return f"nn.{simple[op]}" if op in simple else None
+    return rule_for(node.op).module(node.params, in_shape)
 
 
 def _expression(node: NodeData, names: dict[str, str]) -> str:
     args = [names[src] for src in node.inputs]
-    if node.op == "add":
-        return " + ".join(args)
-    if node.op == "concat":
-        return f"torch.cat([{', '.join(args)}], dim=1)"
-    if node.op == "global_avgpool":
-        return f"{args[0]}.mean((2, 3))"
-    return f"self.{names[node.id]}({', '.join(args)})"
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(["N", *map(str, shape)]) + "]"
+    expression = rule_for(node.op).expression(args)
+    return expression or f"self.{names[node.id]}({', '.join(args)})"
 
 
 def _class_name(doc: GraphDocument) -> str:
@@ -175,7 +124,7 @@ class _Writer:
         lines = []
         for node_id in self.order:
             node = self.doc.nodes[node_id]
-            shape = _shape(self.report.shapes[node_id])
+            shape = batch_text(self.report.shapes[node_id])
             if node.op == "input":
                 lines.append(f"# {self.names[node_id]}: {shape}")
             elif not OPS[node.op].is_loss:
@@ -198,7 +147,7 @@ class _Writer:
             reduction = repr(check_hypers(OPS[node.op], node.params)["reduction"])
             body += [f"# {node.op} '{loss_id}' on {node.inputs[0]}",
                      f"{'L =' if k == 0 else 'L = L +'} "
-                     + LOSS_CODE[node.op].format(p=prediction, t=target, r=reduction)]
+                     + rule_for(node.op).loss_code(prediction, target, reduction)]
         argument = "targets" if several else "target"
         doc = (f"L, the sum of the graph's {len(self.losses)} loss nodes (targets in their "
                "order)" if several else f"L, the graph's loss node '{self.losses[0]}'")
@@ -254,7 +203,7 @@ def save_bpviz_weights(model: nn.Module, path: str) -> None:
 def _header(writer: _Writer, cls: str, weights_path: str | None, source: str) -> list[str]:
     doc = writer.doc
     inputs = ", ".join(writer.names[i] for i in writer.inputs)
-    shapes = "; ".join(f"{writer.names[i]}: {_shape(writer.report.shapes[i])}"
+    shapes = "; ".join(f"{writer.names[i]}: {batch_text(writer.report.shapes[i])}"
                        for i in writer.inputs)
     usage = [f"    model = {cls}()",
              f"    load_bpviz_weights(model, {str(weights_path or 'weights.npz')!r})",

@@ -2,8 +2,8 @@
 
 `import_torch("models.py:make_model", (1, 28, 28))` loads the source (a .py
 file or a dotted module name), calls the factory, traces the module with
-torch.fx and converts every fx node with the rules of
-bpviz.oracle.import_rules. The result is a validated GraphDocument and the
+torch.fx and converts every fx node with the import handlers of the ops'
+torch rules (bpviz.oracle.rules). The result is a validated GraphDocument and the
 weights in bpviz's layout ('<node id>/<param>', float64), ready for
 bpviz.graph.weights. A module with no loss gives a graph with no loss node.
 
@@ -37,9 +37,10 @@ import torch
 from torch import fx, nn
 
 from bpviz.atomic import atomic_write
+from bpviz.engine.shape_text import shape_text
 from bpviz.graph import GraphDocument, GraphError, save_graph, validate
-from bpviz.oracle import import_rules as rules
-from bpviz.oracle.interop import SUPPORTED, Context, InteropError, TensorValue, sanitise_id
+from bpviz.oracle.interop import Context, InteropError, TensorValue, sanitise_id
+from bpviz.oracle.rules import handlers, supported_text
 
 __all__ = ["ImportedModel", "InteropError", "import_module", "import_torch", "load_factory",
            "save_import"]
@@ -144,23 +145,24 @@ def _apply(ctx: Context, rule: Any, label: str, args: tuple, kwargs: dict) -> An
 
 
 def _call(ctx: Context, node: fx.Node, args: tuple, kwargs: dict) -> Any:
+    modules, functions, methods = handlers()
     if node.op == "call_module":
         module = ctx.root.get_submodule(node.target)
         label = f"{type(module).__module__}.{type(module).__name__} module '{node.target}'"
-        rule = rules.MODULE_RULES.get(type(module))
+        rule = modules.get(type(module))
         args = (module, *args)
     elif node.op == "call_function":
         label = _function_name(node.target)
         try:
-            rule = rules.FUNCTION_RULES.get(node.target)
+            rule = functions.get(node.target)
         except TypeError:  # an unhashable target
             rule = None
     else:
         label = f"the tensor method .{node.target}()"
-        rule = rules.METHOD_RULES.get(node.target)
+        rule = methods.get(node.target)
     if rule is None:
         raise ctx.fail(f"{label} is not supported by bpviz import-torch",
-                       f"It supports {SUPPORTED}")
+                       f"It supports {supported_text()}")
     return _apply(ctx, rule, label, args, kwargs)
 
 
@@ -175,7 +177,7 @@ def _convert_node(ctx: Context, node: fx.Node, env: dict, input_shape: tuple[int
     if node.op == "get_attr":
         raise ctx.fail(f"forward reads 'self.{node.target}' directly",
                        f"bpviz imports layers called as modules and the functions it knows: "
-                       f"{SUPPORTED}")
+                       f"{supported_text()}")
     args = fx.node.map_arg(node.args, env.__getitem__)
     kwargs = fx.node.map_arg(node.kwargs, env.__getitem__)
     return _call(ctx, node, tuple(args), dict(kwargs))
@@ -207,7 +209,7 @@ def import_module(model: nn.Module, input_shape: Sequence[int], name: str = "",
     cls = type(model).__name__
     described = source or cls
     description = (f"Imported from {described} by bpviz import-torch: {cls}.forward traced "
-                   f"with torch.fx for samples of shape {'×'.join(map(str, shape))}.")
+                   f"with torch.fx for samples of shape {shape_text(shape)}.")
     ctx = Context(model, (name or f"{cls} (imported from torch)")[:200], description)
     env: dict[fx.Node, Any] = {}
     outputs: list[str] = []

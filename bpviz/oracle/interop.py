@@ -25,16 +25,6 @@ from bpviz.graph.document import MAX_ID_LENGTH, GraphDocument, NodeData
 Shape = tuple[int, ...]
 
 
-SUPPORTED = (  # what bpviz import-torch carries over
-    "modules nn.Linear, nn.Conv2d (groups=1; padding a number, a pair, 'valid', or 'same' "
-    "with an odd kernel), nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d(1), "
-    "nn.BatchNorm2d, nn.BatchNorm1d, nn.Dropout, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, "
-    "nn.Tanh, nn.Softmax(dim=1), nn.Flatten, nn.Identity; in forward: torch.relu, F.relu, "
-    "torch.sigmoid, torch.tanh, F.leaky_relu, F.softmax(dim=1), F.max_pool2d, F.avg_pool2d, "
-    "F.adaptive_avg_pool2d(x, 1), x.mean((2, 3)), torch.flatten(x, 1), x.view(x.size(0), -1), "
-    "x.reshape(N, -1), a + b, torch.add, torch.cat(..., dim=1)")
-
-
 class InteropError(ValueError):
     """A model or graph cannot be carried between torch and bpviz; the message says why."""
 

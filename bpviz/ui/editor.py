@@ -26,15 +26,6 @@ from bpviz.graph.layout import WRAP_AFTER, layered_positions
 from bpviz.scene.model import SceneModel
 from bpviz.ui import commands as cmd
 
-# Starting values for ops whose parameters have no default.
-DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "input": {"shape": [1, 8, 8]},
-    "dense": {"units": 10},
-    "conv2d": {"out_channels": 8, "kernel": 3, "padding": 1},
-    "maxpool2d": {"kernel": 2},
-    "avgpool2d": {"kernel": 2},
-}
-
 PASTE_OFFSET = (40.0, 40.0)
 
 
@@ -154,11 +145,11 @@ class GraphEditor(SceneModel):
 
     def add_node(self, op_name: str, pos: tuple[float, float] | None = None,
                  params: dict[str, Any] | None = None) -> str:
-        """Add a node of `op_name` (with DEFAULT_PARAMS unless given) at `pos`, or
+        """Add a node of `op_name` (with the op's start_params unless given) at `pos`, or
         the free place `place_new` finds near it; returns its id."""
         if op_name not in OPS:
             raise EditError(f"there is no op '{op_name}'")
-        params = copy.deepcopy(DEFAULT_PARAMS.get(op_name, {}) if params is None else params)
+        params = OPS[op_name].start_params() if params is None else copy.deepcopy(params)
         node_id = self.fresh_id(op_name)
         node = NodeData(node_id, op_name, [], params, True,
                         None if pos is None else (float(pos[0]), float(pos[1])))

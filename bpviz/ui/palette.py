@@ -108,8 +108,9 @@ def op_tooltip(cls: type[Op]) -> str:
     parts = [f"<b>{e(cls.op_name)}</b> <i>({e(title)})</i>"]
     if cls.summary:
         parts.append(f"<p>{e(cls.summary)}</p>")
-    if cls.formula:
-        formula = "<br>".join(e(piece.strip()) for piece in cls.formula.split(";  "))
+    lines = [line for line in (cls.forward_formula, *cls.backward_formula) if line]
+    if lines:
+        formula = "<br>".join(e(line) for line in lines)
         parts.append(f"<p style='font-family: monospace'>{formula}</p>")
     if cls.hypers:
         rows = "".join(

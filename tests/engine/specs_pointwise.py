@@ -100,6 +100,11 @@ def _tanh(xs, params, hp):
     return torch.tanh(xs[0])
 
 
+def _gelu(xs, params, hp):
+    import torch.nn.functional as F
+    return F.gelu(xs[0], approximate="tanh")
+
+
 def _softmax(xs, params, hp):
     import torch
     return torch.softmax(xs[0], dim=1)
@@ -176,6 +181,10 @@ ACTIVATION_SPECS: list[OpSpec] = [
     OpSpec("tanh_2d", "tanh", {}, [(3, 11)], _tanh),
     OpSpec("tanh_4d", "tanh", {}, [(2, 2, 3, 5)], _tanh),
     OpSpec("tanh_large", "tanh", {}, [(2, 13)], _tanh, make_inputs=scaled((2, 13), 10.0)),
+    OpSpec("gelu_2d", "gelu", {}, [(4, 7)], _gelu),
+    OpSpec("gelu_4d", "gelu", {}, [(2, 3, 4, 4)], _gelu),
+    OpSpec("gelu_large", "gelu", {}, [(3, 11)], _gelu, make_inputs=scaled((3, 11), 10.0)),
+    OpSpec("gelu_with_zeros", "gelu", {}, [(3, 10)], _gelu, make_inputs=with_zeros((3, 10))),
     OpSpec("softmax_2d", "softmax", {}, [(4, 6)], _softmax),
     OpSpec("softmax_4d", "softmax", {}, [(2, 5, 3, 3)], _softmax),
     OpSpec("softmax_large", "softmax", {}, [(3, 7)], _softmax, make_inputs=scaled((3, 7), 30.0)),

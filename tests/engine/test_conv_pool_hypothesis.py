@@ -185,14 +185,14 @@ def test_max_pool_infinite_upstream_reaches_only_the_winner():
 @pytest.mark.parametrize("op_name, hp, shape, message", [
     ("conv2d", {"out_channels": 4, "kernel": 3}, (10,), "conv2d needs a [C, H, W] input, got 10"),
     ("conv2d", {"out_channels": 4, "kernel": 5, "dilation": 2}, (1, 8, 8),
-     "kernel 5 with dilation 2 spans 9 pixels but its input is 8x8"),
+     "kernel 5 with dilation 2 spans 9 pixels but its input is 8×8"),
     ("conv2d", {"out_channels": 4, "kernel": 6, "dilation": 2, "padding": 1}, (1, 8, 8),
-     "kernel 6 with dilation 2 spans 11 pixels but its padded input is 10x10"),
+     "kernel 6 with dilation 2 spans 11 pixels but its padded input is 10×10"),
     ("conv2d", {"out_channels": 1, "kernel": [3, 2]}, (2, 2, 8),
-     "kernel 3x2 is larger than its input 2x8"),
+     "kernel 3×2 is larger than its input 2×8"),
     ("maxpool2d", {"kernel": 3, "padding": 2}, (1, 8, 8),
      "maxpool2d padding 2 is more than half its kernel 3"),
-    ("avgpool2d", {"kernel": 4}, (1, 3, 3), "kernel 4 is larger than its input 3x3"),
+    ("avgpool2d", {"kernel": 4}, (1, 3, 3), "kernel 4 is larger than its input 3×3"),
     ("global_avgpool", {}, (4, 5), "global_avgpool needs a [C, H, W] input, got 4×5"),
 ])
 def test_shape_errors_name_the_rule(op_name, hp, shape, message):

@@ -266,7 +266,7 @@ def test_conv_shape_error_names_the_node_and_rule():
     with pytest.raises(GraphError) as info:
         loads_graph(text)
     assert str(info.value) == ("conv2d 'c1': kernel 5 with dilation 2 spans 9 pixels "
-                               "but its input is 8x8")
+                               "but its input is 8×8")
 
 
 @needs("add")

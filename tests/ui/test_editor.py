@@ -8,9 +8,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from bpviz.engine import OPS  # noqa: E402
 from bpviz.graph import dumps_graph, load_graph  # noqa: E402
 from bpviz.graph.layout import layered_positions  # noqa: E402
-from bpviz.ui.editor import DEFAULT_PARAMS, EditError, GraphEditor  # noqa: E402
+from bpviz.ui.editor import EditError, GraphEditor  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 RESIDUAL = Path(__file__).resolve().parents[1] / "data" / "residual_concat_cnn.json"
@@ -43,7 +44,8 @@ def test_add_node_gets_fresh_id_and_defaults(editor):
     node_id = editor.add_node("conv2d", (10, 20))
     assert node_id == "conv2d_1"
     node = editor.doc.nodes[node_id]
-    assert node.params == DEFAULT_PARAMS["conv2d"] and node.pos == (10.0, 20.0)
+    assert node.params == OPS["conv2d"].start_params() and node.pos == (10.0, 20.0)
+    assert node.params == {"out_channels": 8, "kernel": 3, "padding": 1}
     assert editor.add_node("conv2d") == "conv2d_2"
     assert editor.is_modified
 

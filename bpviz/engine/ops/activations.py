@@ -8,17 +8,20 @@ whose outputs all depend on every input of the same sample and position.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from bpviz.engine.explain import Explained, Factor, OpPass, Term, index_text
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, number_text, register
 
 
 class _Activation(Op):
     """Shared shape rule: any input shape, the output has the same shape."""
 
     family = "activation"
+    symbols = ("z", "u")
+    elementwise = True
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes
@@ -33,8 +36,10 @@ class ReLU(_Activation):
     """
 
     op_name = "relu"
-    formula = "u = max(0, z);  ∂L/∂z = ∂L/∂u ⊙ 1[z > 0]"
+    relu_like = True
     summary = "ReLU u = max(0, z): passes positive values, zeroes the rest."
+    forward_formula = "u = max(0, z)"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ 1[z > 0]",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -62,10 +67,16 @@ class LeakyReLU(_Activation):
     """u = z for z > 0, u = a·z otherwise (a = slope), input [N, ...] of any shape."""
 
     op_name = "leaky_relu"
+    relu_like = True
     hypers = (Hyper("slope", "float", 0.01, minimum=0.0,
                     doc="factor a applied to negative inputs"),)
-    formula = "u = z if z > 0 else a z;  ∂L/∂z = ∂L/∂u ⊙ (1 if z > 0 else a)"
     summary = "Leaky ReLU: negative inputs are scaled by a small slope a instead of zeroed."
+    forward_formula = "u = z if z > 0 else a z"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ (1 if z > 0 else a)",)
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        return f"leaky_relu {number_text(params['slope'])}" if "slope" in params else cls.op_name
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -99,8 +110,9 @@ class Sigmoid(_Activation):
     """u = σ(z) = 1 / (1 + e^(−z)) for input [N, ...] of any shape."""
 
     op_name = "sigmoid"
-    formula = "u = σ(z) = 1/(1 + e^(−z));  ∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))"
     summary = "Sigmoid σ(z) = 1/(1 + e^(−z)): squashes values into (0, 1)."
+    forward_formula = "u = σ(z) = 1/(1 + e^(−z))"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -156,8 +168,9 @@ class Tanh(_Activation):
     """u = tanh(z) for input [N, ...] of any shape."""
 
     op_name = "tanh"
-    formula = "u = tanh(z);  ∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))"
     summary = "tanh: squashes values into (−1, 1)."
+    forward_formula = "u = tanh(z)"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (z,) = xs
@@ -185,9 +198,11 @@ class Softmax(_Activation):
     """
 
     op_name = "softmax"
-    formula = ("ŷ_k = e^(z_k) / Σ_j e^(z_j);  "
-               "∂L/∂z_k = ŷ_k (∂L/∂ŷ_k − Σ_j ∂L/∂ŷ_j ŷ_j)")
     summary = "Softmax over axis 1: turns scores into probabilities that sum to 1."
+    symbols = ("z", "ŷ")
+    elementwise = False  # every output of a sample and position depends on every input
+    forward_formula = "ŷ_k = e^(z_k) / Σ_j e^(z_j)"
+    backward_formula = ("∂L/∂z_k = ŷ_k (∂L/∂ŷ_k − Σ_j ∂L/∂ŷ_j ŷ_j)",)
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes
@@ -253,3 +268,60 @@ def softmax(z: np.ndarray, axis: int) -> np.ndarray:
     """Softmax along `axis`; subtracting the maximum keeps e^z from overflowing."""
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@register
+class GELU(_Activation):
+    """u = ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))) for input [N, ...] of any shape:
+    the tanh form of the Gaussian error linear unit, as torch's gelu(approximate="tanh").
+
+    g'(z) = ½ (1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²), t = tanh(√(2/π) (z + 0.044715 z³)).
+    """
+
+    op_name = "gelu"
+    summary = "GELU (tanh form): a smooth ReLU, u ≈ z for large z and ≈ 0 for very negative z."
+    forward_formula = "u = ½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))"
+    backward_formula = ("∂L/∂z = ∂L/∂u ⊙ g'(z)",
+                        "g'(z) = ½ (1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²),  "
+                        "t = tanh(√(2/π) (z + 0.044715 z³))")
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        (z,) = xs
+        self._z = z
+        return gelu(z)
+
+    def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # NOTE: g'(z) is not a gate between 0 and 1 as ReLU's: the product rule
+        # adds ½ z (1 − t²)·…, so g' exceeds 1 just above 0 (≈ 1.13 at z ≈ 1.5)
+        # and is negative below z ≈ −0.75, where the gradient changes sign.
+        return (gy * gelu_slope(self._z),)
+
+    def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
+        z = np.asarray(ctx.inputs[0])[tuple(at)]
+        x, u, where = ctx.x_name(), ctx.y_symbol, index_text(at)
+        if tensor == "out":
+            return Explained(f"{u}{where} = ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))) "
+                             f"with z = {x}{where} = {float(z):.6g}",
+                             (Term(1.0, (ctx.constant(f"gelu({x}{where})", float(gelu(z))),)),))
+        if tensor == "grad_in/0":
+            slope = ctx.constant(f"g'({x}{where})", float(gelu_slope(z)))
+            return Explained(f"{ctx.d(x)}{where} = {ctx.d(u)}{where} · g'({x}{where}), "
+                             f"g'(z) = ½ (1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²) "
+                             f"at z = {float(z):.6g}",
+                             (Term(1.0, (ctx.gy(at), slope)),))
+        return super().explain(tensor, at, ctx)
+
+
+GELU_SCALE = math.sqrt(2 / math.pi)  # √(2/π)
+GELU_CUBIC = 0.044715
+
+
+def gelu(z: np.ndarray) -> np.ndarray:
+    """½ z (1 + tanh(√(2/π) (z + 0.044715 z³))), in z's dtype."""
+    return 0.5 * z * (1 + np.tanh(GELU_SCALE * (z + GELU_CUBIC * z * z * z)))
+
+
+def gelu_slope(z: np.ndarray) -> np.ndarray:
+    """g'(z) of the tanh form, in z's dtype."""
+    t = np.tanh(GELU_SCALE * (z + GELU_CUBIC * z * z * z))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_SCALE * (1 + 3 * GELU_CUBIC * z * z)

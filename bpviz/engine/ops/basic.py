@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+from bpviz.engine.shape_text import shape_text
 
 
 @register
@@ -15,12 +18,18 @@ class Input(Op):
 
     op_name = "input"
     family = "input"
-    hypers = (Hyper("shape", "shape", None, minimum=1, required=True,
+    hypers = (Hyper("shape", "shape", None, minimum=1, required=True, start=[1, 8, 8],
                     doc="per-sample shape, e.g. [1, 8, 8] or [2]"),)
     min_inputs = 0
     max_inputs = 0
-    formula = "x is data: its gradient ∂L/∂x is computed but not used for learning"
     summary = "Input batch x (batch axis first)."
+    symbols = ("", "x")
+    backward_formula = ("x is data: its gradient ∂L/∂x is computed but not used for learning",)
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        shape = params.get("shape")
+        return f"input {shape_text(shape)}" if isinstance(shape, list) else cls.op_name
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         return tuple(self.hp["shape"])
@@ -46,17 +55,22 @@ class Dense(Op):
     op_name = "dense"
     family = "layer"
     hypers = (Hyper("units", "int", None, minimum=1, maximum=1_000_000, required=True,
-                    doc="number of output units"),
+                    start=10, doc="number of output units"),
               Hyper("bias", "bool", True, doc="add a learned bias b"))
-    formula = ("z = W u + b;  ∂L/∂W = (∂L/∂z) uᵀ,  ∂L/∂b = Σ_samples ∂L/∂z,  "
-               "∂L/∂u = Wᵀ (∂L/∂z)")
     summary = "Dense (fully connected) layer z = W u + b."
+    symbols = ("u", "z")
+    forward_formula = "z = W u + b"
+    backward_formula = ("∂L/∂W = (∂L/∂z) uᵀ,  ∂L/∂b = Σ_samples ∂L/∂z,  ∂L/∂u = Wᵀ (∂L/∂z)",)
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        return f"dense {params['units']}" if "units" in params else cls.op_name
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes
         if len(shape) != 1:
-            dims = "×".join(map(str, shape))
-            raise ShapeError(f"dense needs a flat input [features], got {dims}: add a flatten node")
+            raise ShapeError(f"dense needs a flat input [features], got {shape_text(shape)}: "
+                             "add a flatten node")
         return (self.hp["units"],)
 
     def param_shapes(self, in_shapes: list[Shape]) -> dict[str, Shape]:
@@ -129,8 +143,9 @@ class Flatten(Op):
 
     op_name = "flatten"
     family = "layer"
-    formula = "∂L/∂U = reshape(∂L/∂z, shape of U): flatten only moves numbers"
     summary = "Flatten every axis but the batch axis."
+    symbols = ("U", "z")
+    backward_formula = ("∂L/∂U = reshape(∂L/∂z, shape of U): flatten only moves numbers",)
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes

@@ -11,29 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
+from typing import Any
 
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register, short_params, window_text
 from bpviz.engine.ops.lowering import Lowering, wants_batch_last
+from bpviz.engine.shape_text import pair_text, shape_text
 
 Pair = tuple[int, int]
 
 
 # -- shared window geometry --------------------------------------------------
-def show_pair(value: Pair) -> str:
-    """(5, 5) → "5", (3, 2) → "3x2"."""
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
-
-
 def spatial_shape(op_name: str, in_shapes: list[Shape]) -> tuple[int, int, int]:
     """The one per-sample input shape as (C, H, W), or a ShapeError."""
     (shape,) = in_shapes
     if len(shape) != 3:
-        dims = "×".join(map(str, shape)) or "a scalar"
-        raise ShapeError(f"{op_name} needs a [C, H, W] input, got {dims}")
+        raise ShapeError(f"{op_name} needs a [C, H, W] input, got {shape_text(shape)}")
     return int(shape[0]), int(shape[1]), int(shape[2])
 
 
@@ -50,17 +46,16 @@ def output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair,
     if span[0] <= padded[0] and span[1] <= padded[1]:
         return (padded[0] - span[0]) // stride[0] + 1, (padded[1] - span[1]) // stride[1] + 1
     where = "padded input" if any(padding) else "input"
-    shown = f"{padded[0]}x{padded[1]}"
+    shown = shape_text(padded)
     if dilation == (1, 1):
-        raise ShapeError(f"kernel {show_pair(kernel)} is larger than its {where} {shown}")
-    raise ShapeError(f"kernel {show_pair(kernel)} with dilation {show_pair(dilation)} "
-                     f"spans {show_pair(span)} pixels but its {where} is {shown}")
+        raise ShapeError(f"kernel {pair_text(kernel)} is larger than its {where} {shown}")
+    raise ShapeError(f"kernel {pair_text(kernel)} with dilation {pair_text(dilation)} "
+                     f"spans {pair_text(span)} pixels but its {where} is {shown}")
 
 
 def check_batch(op_name: str, x: np.ndarray) -> None:
     if x.ndim != 4:
-        dims = "×".join(map(str, x.shape)) or "a scalar"
-        raise ShapeError(f"{op_name} needs a batch [N, C, H, W], got {dims}")
+        raise ShapeError(f"{op_name} needs a batch [N, C, H, W], got {shape_text(x.shape)}")
 
 
 def taps(kernel: Pair, stride: Pair, out_hw: Pair,
@@ -157,23 +152,33 @@ class Conv2d(Op):
     op_name = "conv2d"
     family = "layer"
     hypers = (Hyper("out_channels", "int", None, minimum=1, maximum=1_000_000, required=True,
-                    doc="number of output channels (filters)"),
-              Hyper("kernel", "pair", None, minimum=1, required=True,
+                    start=8, doc="number of output channels (filters)"),
+              Hyper("kernel", "pair", None, minimum=1, required=True, start=3,
                     doc="kernel size k, or [kh, kw]"),
               Hyper("stride", "pair", 1, minimum=1, doc="step s between windows, or [sh, sw]"),
-              Hyper("padding", "pair", 0, minimum=0,
+              Hyper("padding", "pair", 0, minimum=0, start=1,
                     doc="zeros added on each side, or [ph, pw]"),
               Hyper("dilation", "pair", 1, minimum=1,
                     doc="spacing d between kernel taps, or [dh, dw]"),
               Hyper("bias", "bool", True, doc="add a learned bias b per output channel"))
-    formula = ("Z[i1,i2,m] = Σ_{k1,k2,n} W[k1,k2,n,m] U[i1+k1, i2+k2, n] + b[m];  "
-               "∂L/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] ∂L/∂Z[i1,i2,m];  "
-               "∂L/∂b[m] = Σ_{i1,i2} ∂L/∂Z[i1,i2,m];  "
-               "∂L/∂U = full correlation of ∂L/∂Z with the flipped kernel.  "
-               "With stride s and dilation d read U[s·i1 + d·k1, s·i2 + d·k2, n] "
-               "(U zero-padded by p); for ∂L/∂U spread ∂L/∂Z out by s and the "
-               "kernel taps by d; the W and b sums also run over the batch.")
     summary = "2-D convolution: each output channel slides one k×k×C filter over U."
+    symbols = ("U", "Z")
+    lecture_layout = True
+    forward_formula = "Z[i1,i2,m] = Σ_{k1,k2,n} W[k1,k2,n,m] U[i1+k1, i2+k2, n] + b[m]"
+    backward_formula = (
+        "∂L/∂W[k1,k2,n,m] = Σ_{i1,i2} U[i1+k1, i2+k2, n] ∂L/∂Z[i1,i2,m]",
+        "∂L/∂b[m] = Σ_{i1,i2} ∂L/∂Z[i1,i2,m]",
+        "∂L/∂U = full correlation of ∂L/∂Z with the flipped kernel.  "
+        "With stride s and dilation d read U[s·i1 + d·k1, s·i2 + d·k2, n] "
+        "(U zero-padded by p); for ∂L/∂U spread ∂L/∂Z out by s and the "
+        "kernel taps by d; the W and b sums also run over the batch.")
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        words = [cls.op_name, str(params.get("out_channels", "?")),
+                 window_text(params.get("kernel", "?"))]
+        return " ".join(words + short_params(cls, params, {"stride": "s", "padding": "p",
+                                                           "dilation": "d"}))
 
     def _geometry(self) -> tuple[Pair, Pair, Pair, Pair]:
         hp = self.hp

@@ -7,16 +7,23 @@ the network's loss) and returns (∂L/∂ŷ,).
 
 `reduction` "sum" is the lecture's formula; "mean" (torch's default) divides
 it by the number of terms, stated in each formula.
+
+`reduced_formulas` are the forward and backward formulas written for the
+node's reduction (bpviz.engine.loss_formulas fills them): {f} is the factor
+in front ("" for a sum), {p} and {q} the brackets it needs, {i} the index of
+one term, {sum} the sums.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from bpviz.engine.explain import Explained, Factor, OpPass, Term, index_text
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
 from bpviz.engine.ops.activations import sigmoid, softmax
-from bpviz.engine.ops.merge import dims
+from bpviz.engine.shape_text import shape_text
 
 REDUCTION = Hyper("reduction", "choice", "mean", choices=("mean", "sum"),
                   doc="mean (as torch) or sum (as the lecture's formulas) over the terms")
@@ -28,6 +35,15 @@ class _Loss(Op):
     family = "loss"
     is_loss = True
     hypers = (REDUCTION,)
+    symbols = ("ŷ", "L")
+    reduced_formulas: tuple[str, str] = ("", "")
+    one_term_per_sample = False  # True: one term per sample (class labels), not per number
+    target_symbol = "y"
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        reduction = params.get("reduction")
+        return cls.op_name if reduction in (None, "mean") else f"{cls.op_name} ({reduction})"
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         return ()
@@ -69,9 +85,11 @@ class MSE(_Loss):
     """Squared error between prediction ŷ and target y of one shape [N, ...]."""
 
     op_name = "mse"
-    formula = ("L = Σ_i Σ_k (ŷ_ik − y_ik)²;  ∂L/∂ŷ_ik = 2(ŷ_ik − y_ik)  "
-               "(mean: both times 1/(N·F), one term per number)")
     summary = "Mean squared error between prediction and target."
+    forward_formula = "L = Σ_i Σ_k (ŷ_ik − y_ik)²"
+    backward_formula = ("∂L/∂ŷ_ik = 2(ŷ_ik − y_ik)  (mean: both times 1/(N·F), one term per "
+                        "number)",)
+    reduced_formulas = ("L = {f}{sum} (ŷ_{i} − y_{i})²", "∂L/∂ŷ_{i} = {f}2(ŷ_{i} − y_{i})")
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         pred, target = xs
@@ -115,10 +133,12 @@ class BCE(_Loss):
     """Binary cross-entropy on probabilities ŷ ∈ [0, 1]; target y ∈ [0, 1], shape of ŷ."""
 
     op_name = "bce"
-    formula = ("L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)];  "
-               "∂L/∂ŷ_ik = (ŷ_ik − y_ik) / (ŷ_ik (1 − ŷ_ik))  "
-               "(mean: both times 1/(N·F), one term per number)")
     summary = "Binary cross-entropy of probabilities ŷ (put a sigmoid before it)."
+    forward_formula = "L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)]"
+    backward_formula = ("∂L/∂ŷ_ik = (ŷ_ik − y_ik) / (ŷ_ik (1 − ŷ_ik))  "
+                        "(mean: both times 1/(N·F), one term per number)",)
+    reduced_formulas = ("L = −{f}{sum} [y_{i} ln ŷ_{i} + (1 − y_{i}) ln(1 − ŷ_{i})]",
+                        "∂L/∂ŷ_{i} = {f}(ŷ_{i} − y_{i}) / (ŷ_{i} (1 − ŷ_{i}))")
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         pred, target = xs
@@ -181,9 +201,14 @@ class BCEWithLogits(_Loss):
     """Binary cross-entropy on logits z (ŷ = σ(z) inside); target y ∈ [0, 1], shape of z."""
 
     op_name = "bce_with_logits"
-    formula = ("ŷ_ik = σ(z_ik),  L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)];  "
-               "∂L/∂z_ik = ŷ_ik − y_ik  (mean: both times 1/(N·F), one term per number)")
     summary = "Sigmoid and binary cross-entropy in one numerically stable step."
+    symbols = ("z", "L")
+    forward_formula = "ŷ_ik = σ(z_ik),  L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)]"
+    backward_formula = ("∂L/∂z_ik = ŷ_ik − y_ik  (mean: both times 1/(N·F), one term per "
+                        "number)",)
+    reduced_formulas = ("ŷ_{i} = σ(z_{i}),  L = −{f}{sum} [y_{i} ln ŷ_{i} "
+                        "+ (1 − y_{i}) ln(1 − ŷ_{i})]",
+                        "∂L/∂z_{i} = {f}{p}ŷ_{i} − y_{i}{q}")
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         z, target = xs
@@ -229,15 +254,21 @@ class SoftmaxCrossEntropy(_Loss):
     """
 
     op_name = "softmax_cross_entropy"
-    formula = ("ŷ_i = softmax(z_i),  L = −Σ_i Σ_k y_ik ln ŷ_ik;  ∂L/∂z_i = ŷ_i − y_i  "
-               "(y_i one-hot; mean: both times 1/N, N the batch size)")
     summary = "Softmax and cross-entropy with class labels, in one stable step."
+    symbols = ("z", "L")
+    forward_formula = "ŷ_i = softmax(z_i),  L = −Σ_i Σ_k y_ik ln ŷ_ik"
+    backward_formula = ("∂L/∂z_i = ŷ_i − y_i  (y_i one-hot; mean: both times 1/N, N the "
+                        "batch size)",)
+    reduced_formulas = ("ŷ_i = softmax(z_i),  L = −{f}Σ_i Σ_k y_ik ln ŷ_ik",
+                        "∂L/∂z_i = {f}{p}ŷ_i − y_i{q}  (y_i one-hot)")
+    one_term_per_sample = True
+    target_symbol = "y one-hot"
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes
         if len(shape) != 1:
             raise ShapeError(f"softmax_cross_entropy needs flat class scores [K], got "
-                             f"{dims(tuple(shape))}: add a flatten or dense node")
+                             f"{shape_text(shape)}: add a flatten or dense node")
         return ()
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:

@@ -6,11 +6,7 @@ import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term, index_text
 from bpviz.engine.op import Op, Shape, ShapeError, register
-
-
-def dims(shape: Shape) -> str:
-    """A per-sample shape as the app writes it: 16×8×8."""
-    return "×".join(map(str, shape)) if len(shape) else "a single number"
+from bpviz.engine.shape_text import shape_text
 
 
 def input_port(tensor: str, count: int) -> int | None:
@@ -32,15 +28,16 @@ class Add(Op):
     family = "merge"
     min_inputs = 2
     max_inputs = None
-    formula = "y = Σ_i x_i;  ∂L/∂x_i = ∂L/∂y for every input i"
     summary = "Element-wise sum of its inputs (a residual connection)."
+    forward_formula = "y = Σ_i x_i"
+    backward_formula = ("∂L/∂x_i = ∂L/∂y for every input i",)
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         first = tuple(in_shapes[0])
         for shape in in_shapes[1:]:
             if tuple(shape) != first:
-                raise ShapeError(f"add needs inputs of one shape, got {dims(first)} "
-                                 f"and {dims(tuple(shape))}")
+                raise ShapeError(f"add needs inputs of one shape, got {shape_text(first)} "
+                                 f"and {shape_text(shape)}")
         return first
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
@@ -91,8 +88,8 @@ class Concat(Op):
     family = "merge"
     min_inputs = 2
     max_inputs = None
-    formula = ("y = [x_1; x_2; …] along channels;  "
-               "∂L/∂x_i = the channel slice of ∂L/∂y that x_i filled")
+    forward_formula = "y = [x_1; x_2; …] along channels"
+    backward_formula = ("∂L/∂x_i = the channel slice of ∂L/∂y that x_i filled",)
     summary = "Concatenate its inputs along the channel axis (a dense connection)."
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
@@ -103,10 +100,10 @@ class Concat(Op):
             shape = tuple(shape)
             if len(shape) != len(first):
                 raise ShapeError(f"concat needs inputs with the same number of axes, got "
-                                 f"{dims(first)} and {dims(shape)}")
+                                 f"{shape_text(first)} and {shape_text(shape)}")
             if shape[1:] != first[1:]:
                 raise ShapeError(f"concat needs inputs of one spatial size, got "
-                                 f"{dims(first)} and {dims(shape)}")
+                                 f"{shape_text(first)} and {shape_text(shape)}")
         return (sum(shape[0] for shape in in_shapes), *first[1:])
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:

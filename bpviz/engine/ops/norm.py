@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Any
+
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term, index_text
-from bpviz.engine.op import Hyper, HyperError, Op, Shape, ShapeError, register
-from bpviz.engine.ops.merge import dims
+from bpviz.engine.op import Hyper, HyperError, Op, Shape, ShapeError, number_text, register
+from bpviz.engine.shape_text import shape_text
 
 
 @register
@@ -28,16 +31,17 @@ class BatchNorm(Op):
                     doc="ε added to the variance before the square root"),
               Hyper("momentum", "float", 0.1, minimum=0.0, maximum=1.0,
                     doc="how far the running statistics move towards each batch's"))
-    formula = ("x̂ = (x − μ_B)/√(σ²_B + ε),  y = γ x̂ + β;  "
-               "∂L/∂γ = Σ ∂L/∂y ⊙ x̂,  ∂L/∂β = Σ ∂L/∂y,  "
-               "∂L/∂x = γ/(m√(σ²_B + ε)) · (m ∂L/∂y − Σ ∂L/∂y − x̂ Σ ∂L/∂y ⊙ x̂) "
-               "(training; in eval ∂L/∂x = γ/√(σ² + ε) · ∂L/∂y)")
     summary = "Batch normalisation: standardise each channel, then scale by γ and shift by β."
+    param_symbols = MappingProxyType({"weight": "γ", "bias": "β"})
+    forward_formula = "x̂ = (x − μ_B)/√(σ²_B + ε),  y = γ x̂ + β"
+    backward_formula = ("∂L/∂γ = Σ ∂L/∂y ⊙ x̂,  ∂L/∂β = Σ ∂L/∂y,  "
+                        "∂L/∂x = γ/(m√(σ²_B + ε)) · (m ∂L/∂y − Σ ∂L/∂y − x̂ Σ ∂L/∂y ⊙ x̂) "
+                        "(training; in eval ∂L/∂x = γ/√(σ² + ε) · ∂L/∂y)",)
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         (shape,) = in_shapes
         if len(shape) not in (1, 3):
-            raise ShapeError(f"batchnorm needs inputs [C] or [C, H, W], got {dims(tuple(shape))}")
+            raise ShapeError(f"batchnorm needs inputs [C] or [C, H, W], got {shape_text(shape)}")
         return tuple(shape)
 
     def param_shapes(self, in_shapes: list[Shape]) -> dict[str, Shape]:
@@ -160,9 +164,14 @@ class Dropout(Op):
     family = "norm"
     hypers = (Hyper("p", "float", 0.5, minimum=0.0, maximum=1.0,
                     doc="probability of dropping each value, 0 ≤ p < 1"),)
-    formula = ("y = x ⊙ mask / (1 − p), mask_i ∈ {0, 1};  ∂L/∂x = ∂L/∂y ⊙ mask / (1 − p) "
-               "(eval: y = x, ∂L/∂x = ∂L/∂y)")
     summary = "Dropout: zero each value with probability p in training, rescale the rest."
+    elementwise = True
+    forward_formula = "y = x ⊙ mask / (1 − p), mask_i ∈ {0, 1}"
+    backward_formula = ("∂L/∂x = ∂L/∂y ⊙ mask / (1 − p) (eval: y = x, ∂L/∂x = ∂L/∂y)",)
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        return f"dropout p={number_text(params['p'])}" if "p" in params else cls.op_name
 
     def __init__(self, **hp) -> None:
         super().__init__(**hp)

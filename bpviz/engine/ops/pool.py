@@ -10,21 +10,22 @@ at the bottom or right edge is dropped.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
+from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register, short_params, window_text
 from bpviz.engine.ops.conv import (
     Pair,
     WindowGeometry,
     check_batch,
     linear_text,
     output_size,
-    show_pair,
     spatial_shape,
     taps,
 )
+from bpviz.engine.shape_text import pair_text
 
 
 def axis_order(x: np.ndarray) -> list[int]:
@@ -75,12 +76,19 @@ class _Pool2d(Op):
     """What max and average pooling share: hyperparameters, shapes, geometry."""
 
     family = "pooling"
-    hypers = (Hyper("kernel", "pair", None, minimum=1, required=True,
+    hypers = (Hyper("kernel", "pair", None, minimum=1, required=True, start=2,
                     doc="window size k, or [kh, kw]"),
-              Hyper("stride", "pair", None, minimum=1,
+              Hyper("stride", "pair", None, minimum=1, same_as="kernel",
                     doc="step s between windows, or [sh, sw]; default: the kernel"),
               Hyper("padding", "pair", 0, minimum=0,
                     doc="pixels added on each side, or [ph, pw]; at most half the kernel"))
+    symbols = ("U", "z")
+    lecture_layout = True
+
+    @classmethod
+    def title_of(cls, params: dict[str, Any]) -> str:
+        return " ".join([cls.op_name, window_text(params.get("kernel", "?"))]
+                        + short_params(cls, params, {"stride": "s", "padding": "p"}))
 
     def geometry(self) -> tuple[Pair, Pair, Pair]:
         kernel = pair(self.hp["kernel"])
@@ -92,8 +100,8 @@ class _Pool2d(Op):
         kernel, stride, padding = self.geometry()
         if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
             # torch refuses this too (pad = ⌊k/2⌋ is the most a "same" pooling needs).
-            raise ShapeError(f"{self.op_name} padding {show_pair(padding)} is more than "
-                             f"half its kernel {show_pair(kernel)}: "
+            raise ShapeError(f"{self.op_name} padding {pair_text(padding)} is more than "
+                             f"half its kernel {pair_text(kernel)}: "
                              "pooling pads at most kernel/2 on each side")
         return (c, *output_size((h, w), kernel, stride, padding))
 
@@ -122,11 +130,11 @@ class MaxPool2d(_Pool2d):
     """
 
     op_name = "maxpool2d"
-    formula = ("z[i1,i2,c] = max_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
-               "∂L/∂U[j1,j2,c] = Σ of ∂L/∂z[i1,i2,c] over the windows whose maximum is "
-               "U[j1,j2,c]:  the gradient flows only through the winner, every other "
-               "pixel gets 0")
     summary = "Max pooling: keep the largest value of each window, per channel."
+    forward_formula = "z[i1,i2,c] = max_{k1,k2} U[s·i1+k1, s·i2+k2, c]"
+    backward_formula = ("∂L/∂U[j1,j2,c] = Σ of ∂L/∂z[i1,i2,c] over the windows whose maximum "
+                        "is U[j1,j2,c]:  the gradient flows only through the winner, every "
+                        "other pixel gets 0",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (x,) = xs
@@ -268,10 +276,10 @@ class AvgPool2d(_Pool2d):
     """
 
     op_name = "avgpool2d"
-    formula = ("z[i1,i2,c] = 1/(kh·kw) Σ_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
-               "∂L/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
-               "∂L/∂z[i1,i2,c] / (kh·kw)")
     summary = "Average pooling: the mean of each window, per channel."
+    forward_formula = "z[i1,i2,c] = 1/(kh·kw) Σ_{k1,k2} U[s·i1+k1, s·i2+k2, c]"
+    backward_formula = ("∂L/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
+                        "∂L/∂z[i1,i2,c] / (kh·kw)",)
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:
         (x,) = xs
@@ -332,9 +340,11 @@ class GlobalAvgPool(Op):
 
     op_name = "global_avgpool"
     family = "pooling"
-    formula = ("z[c] = 1/(H·W) Σ_{i1,i2} U[i1,i2,c];  "
-               "∂L/∂U[i1,i2,c] = ∂L/∂z[c] / (H·W) for every pixel")
     summary = "Global average pooling: one number per channel, the mean over H×W."
+    symbols = ("U", "z")
+    lecture_layout = True
+    forward_formula = "z[c] = 1/(H·W) Σ_{i1,i2} U[i1,i2,c]"
+    backward_formula = ("∂L/∂U[i1,i2,c] = ∂L/∂z[c] / (H·W) for every pixel",)
 
     def infer_shape(self, in_shapes: list[Shape]) -> Shape:
         c, _, _ = spatial_shape(self.op_name, in_shapes)

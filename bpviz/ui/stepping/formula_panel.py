@@ -20,10 +20,10 @@ from bpviz.engine.formulas import (
     JacobianBlock,
     StepFormula,
     describe_step,
-    dims,
     full_jacobian,
     is_tiny,
 )
+from bpviz.engine.shape_text import shape_text
 from bpviz.scene.theme import current_theme, theme_manager
 
 FONT_FAMILIES = ["DejaVu Sans Mono", "Menlo", "Consolas", "Noto Sans Mono", "monospace"]
@@ -114,7 +114,7 @@ class FormulaPanel(QWidget):
                  f"{loss}</b>: row = output element, column = input element (C order)</p>"]
         for block in blocks:
             parts.append(f"<p style='margin:6px 0 2px 0'>{html.escape(block.name)}: "
-                         f"{dims(block.out_shape)} × {dims(block.in_shape)}</p>")
+                         f"{shape_text(block.out_shape)} × {shape_text(block.in_shape)}</p>")
             parts.append(matrix_html(block.matrix))
         return "".join(parts)
 

@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpviz.engine import OPS
 from bpviz.engine.executor import Network, Step
-from bpviz.engine.formulas import BATCHNORM_PARAMS, LOSS, PARAM_SYMBOLS, SYMBOLS
+from bpviz.engine.formulas import LOSS
 from bpviz.engine.shape_text import shape_text
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
@@ -54,10 +55,11 @@ class TensorEntry:
 
 
 def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEntry]:
-    x, y = SYMBOLS.get(step.op, ("x", "y"))
+    op = OPS[step.op]  # the lecture's symbols, as the op declares them
+    x, y = op.symbols
     count = len(step.inputs)
     inputs = [f"{x}_{k + 1}" if count > 1 else x for k in range(count)]
-    params = BATCHNORM_PARAMS if step.op == "batchnorm" else PARAM_SYMBOLS
+    params = op.param_symbols
     batched = step.output.ndim > 0
     entries = [TensorEntry("out", f"out {y}", step.output, batched, "activation")]
     if step.grad_output is not None:
