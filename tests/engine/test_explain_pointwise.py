@@ -267,8 +267,6 @@ def wrong_factor(monkeypatch, op_name: str, label_start: str, wrong) -> list[boo
 MISTAKES = {  # op, tensor, label of the constant, the wrong value
     "σ' without (1 − σ)": ("sigmoid", "grad_in/0", "σ(z", lambda f, ctx, at: ctx.output[at]),
     "softmax without Σ": ("softmax", "out", "1/Σ", lambda f, ctx, at: 1.0),
-    "softmax Jacobian without δ": ("softmax", "grad_in/0", "(1 −", lambda f, ctx, at:
-                                   f.value - 1),
     "mse's 1/N for 1/(N·F)": ("mse", "grad_in/0", "1/(N·F)",
                               lambda f, ctx, at: 1 / ctx.inputs[0].shape[0]),
     "mse's mean missing from L": ("mse", "out", "1/(N·F)", lambda f, ctx, at: 1.0),
@@ -298,6 +296,29 @@ def test_a_wrong_constant_in_an_explanation_is_caught(monkeypatch, mistake):
                 caught.append(True)
     assert any(changed), "the mistake changed no explanation: the test shows nothing"
     assert caught == changed
+
+
+def test_a_softmax_jacobian_without_its_diagonal_is_caught(monkeypatch):
+    # ∂ŷ_j/∂z_k = ŷ_j (δ_jk − ŷ_k): dropping δ leaves only −Σ_j ŷ_k ŷ_j ∂L/∂ŷ_j
+    cls = OPS["softmax"]
+    right = cls.explain
+
+    def without_delta(self, tensor, at, ctx):
+        explained = right(self, tensor, at, ctx)
+        if tensor != "grad_in/0":
+            return explained
+        return dataclasses.replace(explained, terms=tuple(
+            term for term in explained.terms if term.coefficient < 0))
+
+    monkeypatch.setattr(cls, "explain", without_delta)
+    session = every_loss_session()
+    tensors = pass_tensors(session)
+    nodes = [n.id for n in session.network.order if n.op.op_name == "softmax"]
+    assert nodes
+    for node in nodes:
+        for at in list(np.ndindex(np.shape(tensors[f"{node}/grad_in/0"])))[:6]:
+            with pytest.raises(AssertionError):
+                check_entry(session, tensors, None, node, "grad_in/0", at)
 
 
 @pytest.mark.parametrize("op_name", ["relu", "tanh", "leaky_relu"])

@@ -237,12 +237,12 @@ class Softmax(_Activation):
             return Explained(f"ŷ{ik} = e^(z{ik}) / Σ_j e^(z{i})", terms,
                              f"the largest score {shift:g} is subtracted from every exponent "
                              "(it cancels)" if shift else "")
-        y_k = float(ctx.output[at])
-        terms = tuple(Term(1.0, (ctx.gy(j_at), ctx.y(j_at),
-                                 ctx.constant(f"({int(j == k)} − ŷ{ik})", (j == k) - y_k)))
-                      for j, j_at in enumerate(row))
-        return Explained(f"∂L/∂z{ik} = Σ_j ∂L/∂ŷ{i} · ŷ{i} · (δ_j{k} − ŷ{ik}),  "
-                         f"δ_j{k} = 1[j = {k}]", terms,
+        # NOTE: δ_jk − ŷ_k is written as two terms, ŷ_k ∂L/∂ŷ_k and −Σ_j ŷ_k ŷ_j ∂L/∂ŷ_j:
+        # as one constant, 1 − ŷ_k would lose the digits of a ŷ_k near 1.
+        terms = (Term(1.0, (ctx.gy(at), ctx.y(at))),) + tuple(
+            Term(-1.0, (ctx.gy(j_at), ctx.y(j_at), ctx.y(at))) for j_at in row)
+        return Explained(f"∂L/∂z{ik} = ŷ{ik} (∂L/∂ŷ{ik} − Σ_j ∂L/∂ŷ{i} · ŷ{i}), "
+                         f"from Σ_j ∂L/∂ŷ{i} · ŷ{i} · (δ_j{k} − ŷ{ik})", terms,
                          "the softmax Jacobian ∂ŷ_j/∂z_k = ŷ_j (δ_jk − ŷ_k) is not diagonal: "
                          "every class's gradient reaches z_k")
 
