@@ -57,7 +57,14 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.graph import GraphDocument
-from bpviz.ui.export_job import LAID_OUT, STEPPED, ExportOptions, make_exporter, run_export
+from bpviz.ui.export_job import (
+    DECKS,
+    LAID_OUT,
+    STEPPED,
+    ExportOptions,
+    make_exporter,
+    run_export,
+)
 from bpviz.ui.export_kinds import (
     DEFAULT_DPI,
     GIF_MAX_WIDTH,
@@ -191,7 +198,7 @@ class ExportDialog(QDialog):
         kind = self.current_kind
         self.step.setEnabled(self.session is not None and kind in STEPPED)
         self.dpi.setEnabled(kind in RASTER)
-        self.theme.setEnabled(kind in PICTURES or kind == "heatmaps")
+        self.theme.setEnabled(kind in PICTURES or kind in DECKS or kind == "heatmaps")
         self.layout_choice.setEnabled(kind in LAID_OUT)
         self.transparent.setEnabled(kind in {"svg", "pdf", "png", "frames", "curves_png",
                                              "curves_svg"})
@@ -272,6 +279,12 @@ class ExportDialog(QDialog):
     def _summary(self, kind: str) -> str:
         if kind == "tex":
             return f"A TikZ picture of {len(self.document.nodes)} nodes (compile with pdflatex)"
+        if kind in DECKS:
+            steps = len(self.session.steps)
+            return (f"A 16:9 slide deck: a title slide with the whole graph, then {steps} "
+                    "slides, one per step (the graph, the formula, heatmaps and speaker "
+                    "notes)" + (" (Beamer: pdflatex; the heatmaps go into a folder "
+                                "beside the .tex)" if kind == "deck_tex" else ""))
         if kind in ("npz", "csv", "heatmaps"):
             from bpviz.export.tensors import collect_tensors
 

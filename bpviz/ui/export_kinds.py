@@ -16,6 +16,10 @@ KINDS = {
     "npz": ("Tensors of the pass (.npz)", "NumPy (*.npz)", True, False),
     "csv": ("Tensors of the pass (CSV)", "CSV (*.csv)", True, False),
     "heatmaps": ("Tensors as heatmaps (PNG per tensor)", None, True, False),
+    "deck_pptx": ("Slide deck of the pass (PowerPoint .pptx)", "PowerPoint (*.pptx)", True,
+                  False),
+    "deck_tex": ("Slide deck of the pass (Beamer .tex)", "LaTeX (*.tex)", True, False),
+    "deck_pdf": ("Slide deck of the pass (PDF)", "PDF (*.pdf)", True, False),
     "curves_png": ("Training curves as PNG", "PNG (*.png)", False, True),
     "curves_svg": ("Training curves as SVG", "SVG (*.svg)", False, True),
     "curves_csv": ("Training curves as CSV", "CSV (*.csv)", False, True),
@@ -33,6 +37,7 @@ DEFAULT_DPI = 150
 GIF_MAX_WIDTH = 1920  # px: a GIF's frames at most this wide unless the user sets the DPI
 PICTURES = {"svg", "pdf", "png", "gif", "frames", "curves_png", "curves_svg"}
 RASTER = {"png", "gif", "frames", "heatmaps", "curves_png"}
+DECKS = {"deck_pptx", "deck_tex", "deck_pdf"}  # a title slide and one slide per step
 
 
 def fill_kinds(combo: QComboBox, has_pass: bool, has_metrics: bool) -> None:
@@ -57,4 +62,5 @@ def suggested_name(kind: str, stem: str) -> str:
     if file_filter is None:
         return f"{stem}_{kind}"
     suffix = file_filter[file_filter.index("*") + 1:file_filter.index(")")]
-    return f"{stem}{'_curves' if kind.startswith('curves') else ''}{suffix}"
+    tail = "_curves" if kind.startswith("curves") else "_deck" if kind in DECKS else ""
+    return f"{stem}{tail}{suffix}"
