@@ -202,7 +202,7 @@ def key_tensors(session: StepSession, position: int) -> list[DeckTensor]:
             found.append(DeckTensor(f"{node}/grad_out", f"∂L/∂out of {node}",
                                     step.grad_output))
         elif step.grad_inputs and step.grad_inputs[0] is not None:
-            source = step.inputs[0] if step.inputs else "input"
+            source = (sources_of(session, node) or ["input"])[0]
             found.append(DeckTensor(f"{node}/grad_in/0", f"∂L/∂{source} sent back by {node}",
                                     step.grad_inputs[0]))
         for name, grad in step.grad_params.items():
@@ -214,6 +214,11 @@ def key_tensors(session: StepSession, position: int) -> list[DeckTensor]:
             found.append(DeckTensor(f"{node}/param/{name}", f"{name} after", after[name]))
     return [trimmed(t) for t in found
             if t.value is not None and np.size(t.value) > 1][:MAX_TENSORS]
+
+
+def sources_of(session: StepSession, node: str) -> list[str]:
+    """The ids of the nodes that feed `node`, by port."""
+    return list(session.network.nodes[node].inputs)
 
 
 def trimmed(tensor: DeckTensor) -> DeckTensor:
@@ -257,7 +262,8 @@ def step_notes(session: StepSession, position: int, slide: DeckSlide) -> str:
         lines.append(f"  ∂L/∂out of {step.node}: {norm_text(step.grad_output)}")
         for port, grad in enumerate(step.grad_inputs):
             if grad is not None:
-                source = step.inputs[port] if port < len(step.inputs) else f"input {port}"
+                sources = sources_of(session, step.node)
+                source = sources[port] if port < len(sources) else f"input {port}"
                 lines.append(f"  ∂L/∂{source} sent back: {norm_text(grad)}")
         for name, grad in step.grad_params.items():
             lines.append(f"  ∂L/∂{name}: {norm_text(grad)}")

@@ -147,7 +147,7 @@ class DeckBeamerExporter(Exporter):
               figures: dict[str, bytes]) -> str:
         state = pictures.states[slide.position]
         text_room = "0.20" if slide.explanations else "0.26"
-        graph_room = "0.30" if slide.explanations else "0.44"
+        graph_room = "0.34" if slide.explanations else "0.50"
         left = [f"{{\\footnotesize\\color{{gray}}{deck_text(slide.heading)}}}\\par\n",
                 f"\\centering\\bpvizfit{{\\linewidth}}{{{graph_room}\\textheight}}{{"
                 f"{self.tikz.picture(state)}}}\\par\n\\raggedright\\vspace{{4pt}}\n",

@@ -55,6 +55,9 @@ def test_pptx_has_the_title_and_one_slide_per_backward_step(qapp, backward_decks
               for slide in slides[1:]]
     assert sorted(re.search(r"'(.+)'", title)[1] for title in titles) == sorted(nodes)
     assert all(title.endswith("backward") for title in titles)
+    loss = slides[1 + titles.index("softmax_cross_entropy 'loss' · backward")]
+    labels = [s.text_frame.text for s in loss.shapes if s.has_text_frame]
+    assert "∂L/∂fc sent back by loss, sample 0" in labels  # what the loss sends back
     for slide in slides[1:]:
         formula = next(s for s in slide.shapes if s.name == "Formula")
         assert "∂L/∂" in formula.text_frame.text  # editable text, not a picture
