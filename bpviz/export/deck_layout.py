@@ -43,7 +43,7 @@ LABEL_H = 16.0
 TEXT_FAMILY = "DejaVu Sans"
 PPTX_FAMILY = "Arial"
 HEADING_POINTS, TITLE_POINTS, LABEL_POINTS = 12.0, 22.0, 10.0
-FORMULA_POINTS, MIN_POINTS = 18.0, 8.0
+FORMULA_POINTS, MIN_POINTS = 16.0, 8.0
 MIN_GRAPH_H = 200.0
 PIXEL_FACTOR = 2.0  # pictures at twice the resolution they are shown at (96 dpi)
 
@@ -143,13 +143,16 @@ def slide_layout(slide: DeckSlide, picture_aspect: float,
                          fitted(graph, picture_aspect),
                          QRectF(MARGIN, text_top, graph.width(), text_h), paragraphs)
     count = len(slide.tensors)
-    if count:
-        cell_h = (bottom - BODY_Y - GAP * (count - 1)) / count
-        for k, (tensor, aspect) in enumerate(zip(slide.tensors, heatmap_aspects)):
-            top = BODY_Y + k * (cell_h + GAP)
+    if count:  # each as wide as the column, or all as much smaller as the height needs
+        room = bottom - BODY_Y - count * (LABEL_H + GAP)
+        heights = [RIGHT_W / aspect for aspect in heatmap_aspects]
+        shrink = min(1.0, room / sum(heights))
+        top = BODY_Y
+        for tensor, height, aspect in zip(slide.tensors, heights, heatmap_aspects):
             label = QRectF(RIGHT_X, top, RIGHT_W, LABEL_H)
-            box = QRectF(RIGHT_X, top + LABEL_H, RIGHT_W, cell_h - LABEL_H)
+            box = QRectF(RIGHT_X, top + LABEL_H, RIGHT_W, height * shrink)
             layout.heatmaps.append((tensor, label, fitted(box, aspect, top_aligned=True)))
+            top += LABEL_H + height * shrink + GAP
     return layout
 
 
