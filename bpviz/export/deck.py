@@ -38,6 +38,7 @@ from bpviz.graph import GraphDocument
 PHASES = ("forward", "backward", "update")
 MAX_TENSORS = 3  # heatmaps on one slide
 MAX_MAPS = 8  # tiles in one of them
+MAX_EXPLANATIONS = 2  # on one slide, beside its formula
 Selection = tuple[str, str, tuple[int, ...]]  # (node, tensor key, index)
 
 
@@ -187,6 +188,9 @@ def place_explanations(session: StepSession, selections: list[Selection],
             raise DeckError(f"--explain {name} belongs on step {position + 1}, which the "
                             "deck leaves out (see --steps and --phase)")
         placed.setdefault(position, []).append(explanation)
+        if len(placed[position]) > MAX_EXPLANATIONS:
+            raise DeckError(f"--explain: at most {MAX_EXPLANATIONS} explanations fit on one "
+                            f"slide; step {position + 1} was given more")
     return placed
 
 

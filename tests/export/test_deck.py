@@ -185,6 +185,8 @@ def test_explain_in_beamer_is_latex_and_compiles(qapp, capsys, tmp_path):
     (["--explain", "fc"], "NODE:KEY:I,J"),
     (["--explain", "fc:out:0,99"], "--explain fc:out:0,99"),
     (["--phase", "forward", "--explain", "fc:grad/weight:0,0"], "belongs on step 14"),
+    (["--explain", "fc:grad/weight:0,0", "--explain", "fc:grad/weight:0,1", "--explain",
+      "fc:grad/bias:0"], "at most 2 explanations fit on one slide"),
 ])
 def test_bad_deck_options_exit_2_with_a_message(qapp, capsys, tmp_path, argv, message):
     code, _, err = run(capsys, "export", DIGITS, "--deck", *argv, "--to", tmp_path / "d.pdf")
