@@ -37,6 +37,8 @@ from bpviz.export.deck import Deck, DeckSlide
 from bpviz.export.deck_layout import RIGHT_W, DeckPictures, tensor_label
 from bpviz.export.tikz import TEX_SPECIAL, TikzExporter, tex_text
 
+LONG_TEXT = 320  # characters of formula that take the room of a smaller graph
+
 PREAMBLE = r"""%% {name}: a slide deck made by bpviz (`bpviz export GRAPH.json --deck --to {file}`).
 %% Compile with pdflatex; the heatmaps are in {folder}/.
 \documentclass[aspectratio=169]{{beamer}}
@@ -146,8 +148,9 @@ class DeckBeamerExporter(Exporter):
     def _body(self, slide: DeckSlide, pictures: DeckPictures,
               figures: dict[str, bytes]) -> str:
         state = pictures.states[slide.position]
-        text_room = "0.20" if slide.explanations else "0.26"
-        graph_room = "0.34" if slide.explanations else "0.50"
+        long = sum(len(line) for line in slide.lines) > LONG_TEXT  # e.g. an Adam update
+        text_room = "0.20" if slide.explanations else "0.40" if long else "0.26"
+        graph_room = "0.34" if slide.explanations else "0.36" if long else "0.50"
         left = [f"{{\\footnotesize\\color{{gray}}{deck_text(slide.heading)}}}\\par\n",
                 f"\\centering\\bpvizfit{{\\linewidth}}{{{graph_room}\\textheight}}{{"
                 f"{self.tikz.picture(state)}}}\\par\n\\raggedright\\vspace{{4pt}}\n",
