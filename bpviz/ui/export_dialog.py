@@ -72,6 +72,7 @@ from bpviz.ui.export_kinds import (
     LAYOUT_CHOICES,
     PICTURES,
     RASTER,
+    deck_summary,
     fill_kinds,
     suggested_name,
 )
@@ -280,11 +281,7 @@ class ExportDialog(QDialog):
         if kind == "tex":
             return f"A TikZ picture of {len(self.document.nodes)} nodes (compile with pdflatex)"
         if kind in DECKS:
-            steps = len(self.session.steps)
-            return (f"A 16:9 slide deck: a title slide with the whole graph, then {steps} "
-                    "slides, one per step (the graph, the formula, heatmaps and speaker "
-                    "notes)" + (" (Beamer: pdflatex; the heatmaps go into a folder "
-                                "beside the .tex)" if kind == "deck_tex" else ""))
+            return deck_summary(kind, len(self.session.steps))
         if kind in ("npz", "csv", "heatmaps"):
             from bpviz.export.tensors import collect_tensors
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STEPPED = {"svg", "pdf", "png"}  # the graph, optionally at a step of the pass
-DECKS = {"deck_pptx", "deck_tex", "deck_pdf"}
+DECKS = {"deck_pptx", "deck_tex", "deck_pdf"}  # a title slide and one slide per step
 LAID_OUT = STEPPED | {"tex", "gif", "frames"} | DECKS  # the kinds that place the graph's nodes
 
 

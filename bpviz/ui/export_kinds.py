@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
+from bpviz.ui.export_job import DECKS
+
 # kind → (label, file filter or None for a folder, needs a session, needs metrics)
 KINDS = {
     "svg": ("Graph as SVG", "SVG (*.svg)", False, False),
@@ -37,7 +39,6 @@ DEFAULT_DPI = 150
 GIF_MAX_WIDTH = 1920  # px: a GIF's frames at most this wide unless the user sets the DPI
 PICTURES = {"svg", "pdf", "png", "gif", "frames", "curves_png", "curves_svg"}
 RASTER = {"png", "gif", "frames", "heatmaps", "curves_png"}
-DECKS = {"deck_pptx", "deck_tex", "deck_pdf"}  # a title slide and one slide per step
 
 
 def fill_kinds(combo: QComboBox, has_pass: bool, has_metrics: bool) -> None:
@@ -64,3 +65,11 @@ def suggested_name(kind: str, stem: str) -> str:
     suffix = file_filter[file_filter.index("*") + 1:file_filter.index(")")]
     tail = "_curves" if kind.startswith("curves") else "_deck" if kind in DECKS else ""
     return f"{stem}{tail}{suffix}"
+
+
+def deck_summary(kind: str, steps: int) -> str:
+    """What a deck of a pass of `steps` steps holds (the dialog's preview text)."""
+    beamer = " (Beamer: pdflatex; the heatmaps go into a folder beside the .tex)"
+    return (f"A 16:9 slide deck: a title slide with the whole graph, then {steps} slides, "
+            "one per step (the graph, the formula, heatmaps and speaker notes)"
+            + (beamer if kind == "deck_tex" else ""))
