@@ -69,7 +69,7 @@ def suggested_name(kind: str, stem: str) -> str:
 
 def deck_summary(kind: str, steps: int) -> str:
     """What a deck of a pass of `steps` steps holds (the dialog's preview text)."""
-    beamer = " (Beamer: pdflatex; the heatmaps go into a folder beside the .tex)"
-    return (f"A 16:9 slide deck: a title slide with the whole graph, then {steps} slides, "
-            "one per step (the graph, the formula, heatmaps and speaker notes)"
-            + (beamer if kind == "deck_tex" else ""))
+    beamer = "\n\nBeamer: compile with pdflatex;\nthe heatmaps go into a folder beside the .tex"
+    return ("A 16:9 slide deck of the pass:\na title slide with the whole graph,\n"
+            f"then {steps} slides, one per step:\nthe graph, the formula, heatmaps "
+            "and speaker notes" + (beamer if kind == "deck_tex" else ""))
