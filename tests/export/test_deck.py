@@ -12,7 +12,7 @@ from PIL import Image
 
 from bpviz.cli import main
 from bpviz.graph import load_graph
-from tests.export.helpers import EXAMPLES, compile_tex, needs_pdflatex, open_pdf, pdf_text
+from tests.export.helpers import EXAMPLES, compile_tex, needs_beamer, open_pdf, pdf_text
 
 pptx = pytest.importorskip("pptx")
 
@@ -83,7 +83,7 @@ def test_pptx_text_stays_on_its_slide(qapp, backward_decks):
                 assert overlap_x <= 0 or overlap_y <= 0
 
 
-@needs_pdflatex
+@needs_beamer
 def test_beamer_compiles_to_as_many_pages_as_the_pptx_has_slides(qapp, backward_decks):
     tex = backward_decks / "talk.tex"
     source = tex.read_text()
@@ -111,7 +111,7 @@ def test_qt_pdf_has_a_16_9_page_per_slide(qapp, backward_decks):
     assert "Step 12 of 24" not in text
 
 
-@needs_pdflatex
+@needs_beamer
 def test_overlays_make_one_frame_with_a_page_per_step(qapp, capsys, tmp_path):
     tex = tmp_path / "over.tex"
     assert run(capsys, "export", DIGITS, "--deck", "--overlays", "--steps", "3-7",
@@ -164,7 +164,7 @@ def test_explain_puts_the_entry_on_its_backward_slide(qapp, capsys, tmp_path):
     assert float(value.replace("−", "-")) == pytest.approx(expected, rel=1e-3)
 
 
-@needs_pdflatex
+@needs_beamer
 def test_explain_in_beamer_is_latex_and_compiles(qapp, capsys, tmp_path):
     tex = tmp_path / "explained.tex"
     assert run(capsys, "export", DIGITS, "--deck", "--steps", "14", "--explain",
