@@ -64,10 +64,6 @@ class DeckSlide:
     explanations: list[Explanation] = field(default_factory=list)
     notes: str = ""
 
-    @property
-    def phase(self) -> str:
-        return self.heading.rsplit("· ", 1)[-1] if self.position >= 0 else ""
-
 
 @dataclass
 class Deck:

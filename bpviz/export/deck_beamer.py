@@ -101,7 +101,7 @@ class DeckBeamerExporter(Exporter):
         super().__init__(progress)
         ensure_app()
         self.deck, self.theme, self.layout, self.overlays = deck, theme, layout, overlays
-        self.folder = folder
+        self.folder, self.file_name = folder, "talk.tex"
         self.tikz = TikzExporter(deck.document, layout=layout)
 
     # -- the document -------------------------------------------------------
@@ -118,7 +118,7 @@ class DeckBeamerExporter(Exporter):
         finally:
             pictures.close()
         deck = self.deck
-        parts = [PREAMBLE.format(name=deck.name.replace("\n", " "), file="talk.tex",
+        parts = [PREAMBLE.format(name=deck.name.replace("\n", " "), file=self.file_name,
                                  folder=self.folder, title=deck_text(deck.name)),
                  self._title_frame()]
         if self.overlays and bodies:
@@ -183,11 +183,13 @@ class DeckBeamerExporter(Exporter):
 
     def export(self, path: str | os.PathLike | None = None):
         """Without a path: (the .tex, its figures). With one: the figures into
-        `<stem>_figures/` beside it, then the .tex; the Path of the .tex."""
+        `<stem>_figures/` beside it (other characters than letters, digits, '.', '-'
+        and '_' as '_'), then the .tex; the Path of the .tex."""
         self._cancel.clear()
         if path is not None:
             path = Path(path)
-            self.folder = f"{path.stem}_figures"
+            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)  # TeX reads it as a path
+            self.folder, self.file_name = f"{stem}_figures", path.name
         tex, figures = self.data()
         if path is None:
             return tex, figures
@@ -196,7 +198,7 @@ class DeckBeamerExporter(Exporter):
         if not path.parent.is_dir():
             raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
         write_folder(path.parent / self.folder, figures, "step_*.png")
-        write_file(path, tex.replace("--to talk.tex", f"--to {path.name}").encode("utf-8"))
+        write_file(path, tex.encode("utf-8"))
         return path
 
 

@@ -20,7 +20,6 @@ slide, so the graph holds still from slide to slide, and the heatmaps
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QRectF, Qt
@@ -29,7 +28,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QImage
 from bpviz.export.deck import Deck, DeckSlide, DeckTensor
 from bpviz.export.devices import base_dpi, raster_image
 from bpviz.export.figure import SceneFigure, StepState, step_state
-from bpviz.export.heatmaps import heatmap_image
+from bpviz.export.heatmaps import heatmap_grid, heatmap_image
 from bpviz.export.paint import FigurePainter
 
 SLIDE_W, SLIDE_H = 960.0, 540.0  # points: 13.333 × 7.5 in
@@ -237,11 +236,6 @@ class DeckPictures:
 
 def heatmap_aspect(tensor: DeckTensor) -> float:
     """Width / height of a tensor's heatmap (sample 0), without painting it."""
-    from bpviz.export.heatmaps import heatmap_grid
-
     grid = heatmap_grid(tensor.key, tensor.value)
     return grid.width / grid.height
 
-
-def ceil_pixels(points: float) -> int:
-    return math.ceil(points / 72.0 * 96.0 * PIXEL_FACTOR)
