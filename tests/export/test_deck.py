@@ -202,3 +202,16 @@ def test_deck_endings_and_overlays_are_checked(qapp, capsys, tmp_path):
     assert code == 2 and "--overlays is for a Beamer deck" in err
     code, _, err = run(capsys, "export", DIGITS, "--steps", "1-2", "--to", tmp_path / "g.png")
     assert code == 2 and "--steps does not apply" in err
+
+
+@needs_beamer
+def test_an_adam_update_deck_compiles_with_its_symbols_as_math(qapp, capsys, tmp_path):
+    tex = tmp_path / "adam.tex"
+    assert run(capsys, "export", DIGITS, "--deck", "--phase", "update", "--update", "adam",
+               "--to", tex)[0] == 0
+    source = tex.read_text()
+    assert r"\leftarrow" in source and r"\|" in source and "^{t}" in source
+    assert r"\text{?}" not in source  # every symbol of the rules has its LaTeX
+    trainable = [n for n in load_graph(DIGITS).nodes.values() if n.op in
+                 ("conv2d", "batchnorm", "dense")]
+    assert page_count(compile_tex(tex)) == 1 + len(trainable)
