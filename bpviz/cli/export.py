@@ -1,4 +1,4 @@
-"""`bpviz export`: figures for lecture slides, and the tensors of a pass, without the window.
+r"""`bpviz export`: figures for lecture slides, and the tensors of a pass, without the window.
 
 What is written follows --to's ending:
   .svg .pdf .png   the graph as the canvas draws it (at a backprop step with --step K)
@@ -6,6 +6,7 @@ What is written follows --to's ending:
   .npz .csv        every tensor of one forward and backward pass (.csv: key,index,value)
   .gif             the whole pass, one frame per step
   a folder         with --frames: the pass as frame_0001.png …; with --heatmaps: a PNG per tensor
+With --deck, --to talk.{pptx,tex,pdf} writes a slide deck of the pass (see below).
 With --curves, --to curves.{png,svg,pdf,csv} draws --metrics (a metrics.csv of bpviz train).
 With --receptive-field NODE, --to rf.{png,svg,pdf} draws one unit's receptive field: on
 the input picture (sample --sample of the pass, 0 by default) the theoretical box of
@@ -30,6 +31,18 @@ adam), --momentum (sgd, default 0.9), --weight-decay (default 0). Each update st
 shows a node's weights before and after, with the rule as its caption, and the
 last one the loss on the same batch before and after. The graph file and any
 --weights are not changed.
+
+--deck: a title slide with the whole graph, then one 16:9 slide per step: the
+graph at that step, the step's formula, its key tensors as heatmaps (forward:
+the output; backward: ∂L/∂out and the parameter gradients; update: the weights
+before and after) and speaker notes with the numbers. .pptx (PowerPoint,
+Google Slides: pictures and editable text), .tex (Beamer, for pdflatex: the
+graph in TikZ, the heatmaps in talk_figures/ beside it; --overlays for one
+frame with \only<n> instead of a frame per step) or .pdf (drawn by Qt, no
+LaTeX). --steps 5-12 and --phase forward|backward|update choose the steps;
+--explain NODE:KEY:I,J,… (KEY as in `bpviz explain`, repeatable) puts that
+entry's explanation on the slide of its step (the backward step of NODE for
+a gradient, the forward step otherwise).
 """
 
 from __future__ import annotations
@@ -39,9 +52,11 @@ import os
 from pathlib import Path
 
 from bpviz.cli.common import CliError, add_run_options, prepare_run
+from bpviz.cli.export_deck import add_deck_options, check_deck, deck_exporter
 from bpviz.cli.train import DEFAULT_LR, DEFAULT_MOMENTUM, number
 
 GRAPH_PICTURES = (".svg", ".pdf", ".png")
+DECKS = (".pptx", ".tex", ".pdf")
 ENDINGS = GRAPH_PICTURES + (".tex", ".npz", ".csv", ".gif")
 # Which options each kind of export reads: anything else given is a mistake.
 UPDATE = {"update", "lr", "momentum", "weight_decay"}
@@ -55,9 +70,11 @@ USES = {
     "frames": {"dpi", "theme", "transparent", "layout", "aspect"} | UPDATE,
     "curves": {"dpi", "theme", "transparent", "metrics"},
     "receptive": {"dpi", "theme", "transparent", "sample", "receptive_field", "unit"},
+    "deck": {"theme", "layout", "steps", "phase", "explain", "overlays"} | UPDATE,
 }
 CHOSEN = ("dpi", "step", "theme", "transparent", "tensor", "sample", "metrics", "layout",
-          "aspect", "update", "lr", "momentum", "weight_decay", "receptive_field", "unit")
+          "aspect", "update", "lr", "momentum", "weight_decay", "receptive_field", "unit",
+          "steps", "phase", "explain", "overlays")
 
 
 def add_parser(commands) -> None:
@@ -95,6 +112,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--unit", type=unit_index, metavar="I,J",
                         help="the unit of --receptive-field (I,J or C,I,J; default: one "
                              "near the centre whose field is alive)")
+    add_deck_options(parser)
     parser.add_argument("--curves", action="store_true", help="training curves of --metrics")
     parser.add_argument("--metrics", metavar="metrics.csv", help="bpviz train's metrics file")
     add_run_options(parser)
@@ -151,11 +169,15 @@ def layout_options(args: argparse.Namespace) -> dict:
 
 def kind_of(args: argparse.Namespace) -> str:
     """Which export the arguments ask for (CliError when they contradict each other)."""
-    flags = [name for name in ("frames", "heatmaps", "curves", "receptive_field")
-             if getattr(args, name)]
+    flags = [name for name in ("frames", "heatmaps", "curves", "receptive_field", "deck")
+             if getattr(args, name, None)]
     if len(flags) > 1:
         raise CliError(f"choose one of --{' or --'.join(flags)}".replace("_", "-"))
     ending = Path(args.to).suffix.lower()
+    if flags == ["deck"]:
+        if ending not in DECKS:
+            raise CliError(f"--deck writes .pptx, .tex or .pdf, not {ending or 'a folder'}")
+        return "deck"
     if flags == ["receptive_field"]:
         if ending not in GRAPH_PICTURES:
             raise CliError("--receptive-field writes .png, .svg or .pdf, not "
@@ -193,6 +215,7 @@ def check_arguments(args: argparse.Namespace, kind: str) -> None:
     if "layout" in USES[kind]:
         layout_options(args)
     check_update(args, kind)
+    check_deck(args, kind)
     check_writable(Path(args.to), folder=kind in ("frames", "heatmaps"))
 
 
@@ -227,7 +250,8 @@ def describe(kind: str) -> str:
     return {"graph": "a picture of the graph", "tikz": "a TikZ picture",
             "bmatrix": "a bmatrix", "tensors": "the tensors of a pass",
             "heatmaps": "heatmaps", "gif": "an animation", "frames": "animation frames",
-            "curves": "training curves", "receptive": "a receptive field"}[kind]
+            "curves": "training curves", "receptive": "a receptive field",
+            "deck": "a slide deck"}[kind]
 
 
 def check_writable(out: Path, folder: bool) -> None:
@@ -277,6 +301,9 @@ def make_exporter(args: argparse.Namespace, kind: str):
         return TikzExporter(load_document(args.graph), **layout_options(args))
     if kind == "receptive":
         return receptive_exporter(args)
+    if kind == "deck":
+        document, session = start_session(args)
+        return deck_exporter(args, document, session, layout_options(args)["layout"])
     if kind == "graph" and args.step is None:
         from bpviz.cli.common import load_document
 

@@ -87,7 +87,8 @@ MATH = {
     "η": r"\eta ", "λ": r"\lambda ", "α": r"\alpha ", "δ": r"\delta ", "θ": r"\theta ",
     "ρ": r"\rho ", "τ": r"\tau ", "ϕ": r"\phi ", "φ": r"\varphi ", "ω": r"\omega ",
     "Δ": r"\Delta ", "∇": r"\nabla ", "⟨": r"\langle ", "⟩": r"\rangle ", "′": "'",
-    "’": "'", "ˆ": r"\hat{}", "₁": "_{1}", "₂": "_{2}", "ᵢ": "_{i}",
+    "’": "'", "ˆ": r"\hat{}", "₁": "_{1}", "₂": "_{2}", "ᵢ": "_{i}", "ᵗ": "^{t}",
+    "‖": r"\| ", "←": r"\leftarrow ",
 }
 MATH_WORDS = {"max": r"\max", "min": r"\min", "exp": r"\exp", "log": r"\log", "ln": r"\ln",
               "tanh": r"\tanh", "argmax": r"\operatorname{argmax}"}
@@ -127,6 +128,7 @@ def latex_math(text: str) -> str:
 
 def _math(text: str, escapes: dict[str, str] = ESCAPES) -> str:
     text = "".join(escapes.get(c, c) for c in text)
+    text = re.sub("([A-Za-z])\u0302", r"\\hat{\1}", text)  # x̂: x and a combining hat
     text = re.sub(r"(?<![A-Za-z\\])([a-z])([0-9])(?![0-9])", r"\1_{\2}", text)
     text = re.sub(r"(?<![A-Za-z\\])(" + "|".join(MATH_WORDS) + r")(?![A-Za-z])",
                   lambda m: MATH_WORDS[m[1]], text)

@@ -12,6 +12,8 @@ off screen when there is no display.
     heatmaps.py    HeatmapExporter: a PNG per tensor, a tile per channel, a colour bar
     curves.py      CurvesExporter: loss, accuracy and gradient norms to PNG, SVG, PDF, CSV
     animation.py   GifExporter, FramesExporter: the whole pass, one frame per step
+    deck.py        plan_deck: a slide deck's content, one slide per step (deck_layout.py
+                   places it; deck_pptx.py, deck_beamer.py, deck_pdf.py write it)
 
 `bpviz export` (bpviz.cli.export) runs them from the command line.
 """

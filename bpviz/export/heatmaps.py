@@ -108,6 +108,11 @@ class _Grid:
                       TITLE_H + MARGIN + row * (self.tile_h + GAP), self.tile_w, self.tile_h)
 
 
+def heatmap_grid(key: str, value: np.ndarray, sample: int = 0) -> _Grid:
+    """Where a tensor's tiles go, and its picture's size at scale 1."""
+    return _Grid.of(tiles_of(key, value, sample)[0])
+
+
 def heatmap_image(key: str, value: np.ndarray, sample: int = 0, theme: str = "light",
                   scale: float = 1.0) -> QImage:
     """One tensor's picture: a title, its tiles and a colour bar."""

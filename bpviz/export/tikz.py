@@ -67,11 +67,11 @@ PICTURE_OPTIONS = r"""\begin{tikzpicture}[x=0.02cm, y=-0.02cm,
   wire/.style={-{Stealth[length=2.2mm]}, semithick, black!75},
   skip/.style={wire, dashed, rounded corners=6pt},
   concat/.style={densely dotted},
-  tensor/.style={font=\scriptsize, fill=white, inner sep=1.5pt}]
+  tensor/.style={font=\scriptsize, fill=white, inner sep=1.5pt},
+  active/.style={draw=red!75!black, line width=2.5pt}]
 """
 
-CLOSING = r"""\end{tikzpicture}%
-}
+CLOSING = r"""}
 % The page: exactly the picture, with a 6pt border.
 \pdfpagewidth=\dimexpr\wd\bpvizfigure+12pt\relax
 \pdfpageheight=\dimexpr\ht\bpvizfigure+\dp\bpvizfigure+12pt\relax
@@ -114,13 +114,20 @@ class TikzExporter(Exporter):
         self.layout, self.aspect = check_layout(layout), aspect
 
     def data(self) -> str:
+        return (PREAMBLE.format(name=self.document.name or "graph") + self.picture() + "%\n"
+                + CLOSING)
+
+    def picture(self, state=None) -> str:
+        """The tikzpicture alone; at a step (a bpviz.export.figure.StepState) the
+        active node is outlined and the wires carry their gradient's colour and width."""
         from bpviz.scene.labels import family_colour, format_count, node_title
 
         doc = self.document
         report = infer_shapes(doc)
         names = {node_id: f"n{index}" for index, node_id in enumerate(doc.nodes)}
         positions = self.positions()
-        lines = [PREAMBLE.format(name=doc.name or "graph"), PICTURE_OPTIONS]
+        self._state = state
+        lines = [PICTURE_OPTIONS]
         colours = {}
         for node in doc.nodes.values():
             colours.setdefault(family_colour(node.op), f"bpvizfamily{len(colours)}")
@@ -135,10 +142,11 @@ class TikzExporter(Exporter):
                 parts.append(tex_text(format_count(count)))
             fill = colours[family_colour(node.op)]
             text = LINE_BREAK.join(parts)
-            lines.append(f"  \\node[layer, fill={fill}!30] ({names[node_id]}) at "
+            active = ", active" if state is not None and state.active == node_id else ""
+            lines.append(f"  \\node[layer, fill={fill}!30{active}] ({names[node_id]}) at "
                          f"({x:.1f}, {y:.1f}) {{{text}}};\n")
         lines += self._wires(names, positions, report)
-        lines.append(CLOSING)
+        lines.append("\\end{tikzpicture}")
         return "".join(lines)
 
     def encode(self, data: str) -> bytes:
@@ -170,6 +178,7 @@ class TikzExporter(Exporter):
                 style = "wire, concat" if node.op == "concat" else "wire"
                 if column[consumer] - column[source] > 1:
                     style = style.replace("wire", "skip")
+                style += self._gradient_style((source, consumer, port))
                 if band[consumer] != band[source]:
                     lines.append(self._band_wire(source, consumer, style, label, names,
                                                  positions, band, gaps))
@@ -184,6 +193,19 @@ class TikzExporter(Exporter):
                     lines.append(f"  \\draw[{style}] ({names[source]}.east) to[out=0, in=180] "
                                  f"node[tensor, midway] {{{label}}} {end};\n")
         return lines + self._skip_wires(skips, names, positions, band)
+
+    def _gradient_style(self, wire) -> str:
+        """A wire's colour and width by the norm of the gradient it carried (at a step)."""
+        state = getattr(self, "_state", None)
+        norm = state.norms.get(wire) if state is not None else None
+        if not norm or not state.has_norms:
+            return ""
+        from bpviz.scene.colours import norm_colour
+
+        level = state.level(norm)
+        colour = norm_colour(level)
+        return (f", draw={{rgb,255:red,{colour.red()};green,{colour.green()};"
+                f"blue,{colour.blue()}}}, line width={0.6 + 2.4 * level:.2f}pt")
 
     def _band_wire(self, source, consumer, style, label, names, positions, band, gaps) -> str:
         """A wire into another band (a long graph wraps): down into the gap under the

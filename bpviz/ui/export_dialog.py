@@ -57,7 +57,14 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.graph import GraphDocument
-from bpviz.ui.export_job import LAID_OUT, STEPPED, ExportOptions, make_exporter, run_export
+from bpviz.ui.export_job import (
+    DECKS,
+    LAID_OUT,
+    STEPPED,
+    ExportOptions,
+    make_exporter,
+    run_export,
+)
 from bpviz.ui.export_kinds import (
     DEFAULT_DPI,
     GIF_MAX_WIDTH,
@@ -65,6 +72,7 @@ from bpviz.ui.export_kinds import (
     LAYOUT_CHOICES,
     PICTURES,
     RASTER,
+    deck_summary,
     fill_kinds,
     suggested_name,
 )
@@ -191,7 +199,7 @@ class ExportDialog(QDialog):
         kind = self.current_kind
         self.step.setEnabled(self.session is not None and kind in STEPPED)
         self.dpi.setEnabled(kind in RASTER)
-        self.theme.setEnabled(kind in PICTURES or kind == "heatmaps")
+        self.theme.setEnabled(kind in PICTURES or kind in DECKS or kind == "heatmaps")
         self.layout_choice.setEnabled(kind in LAID_OUT)
         self.transparent.setEnabled(kind in {"svg", "pdf", "png", "frames", "curves_png",
                                              "curves_svg"})
@@ -272,6 +280,8 @@ class ExportDialog(QDialog):
     def _summary(self, kind: str) -> str:
         if kind == "tex":
             return f"A TikZ picture of {len(self.document.nodes)} nodes (compile with pdflatex)"
+        if kind in DECKS:
+            return deck_summary(kind, len(self.session.steps))
         if kind in ("npz", "csv", "heatmaps"):
             from bpviz.export.tensors import collect_tensors
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STEPPED = {"svg", "pdf", "png"}  # the graph, optionally at a step of the pass
-LAID_OUT = STEPPED | {"tex", "gif", "frames"}  # the kinds that place the graph's nodes
+DECKS = {"deck_pptx", "deck_tex", "deck_pdf"}  # a title slide and one slide per step
+LAID_OUT = STEPPED | {"tex", "gif", "frames"} | DECKS  # the kinds that place the graph's nodes
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ def make_exporter(kind: str, document, session=None, metrics=None,
         return CurvesExporter(metrics, fmt, theme=theme,
                               dpi=dpi if options.preview or kind == "curves_png" else None,
                               transparent=transparent)
+    if kind in DECKS:
+        return _deck_exporter(kind, document, session, options)
     if kind in STEPPED:
         from bpviz.export import graph
 
@@ -76,6 +79,25 @@ def _pass_exporter(kind: str, document, session, options: ExportOptions):
     if kind == "heatmaps":
         return HeatmapExporter(session, theme=theme, scale=dpi / base_dpi())
     return {"npz": tensors.NpzExporter, "csv": tensors.CsvExporter}[kind](session)
+
+
+def _deck_exporter(kind: str, document, session, options: ExportOptions):
+    """A slide deck of the whole pass: the title slide and one slide per step."""
+    from bpviz.export.deck import plan_deck
+
+    deck = plan_deck(document, session)
+    settings = dict(theme=options.theme, layout=options.layout)
+    if kind == "deck_pptx":
+        from bpviz.export.deck_pptx import DeckPptxExporter
+
+        return DeckPptxExporter(deck, **settings)
+    if kind == "deck_tex":
+        from bpviz.export.deck_beamer import DeckBeamerExporter
+
+        return DeckBeamerExporter(deck, **settings)
+    from bpviz.export.deck_pdf import DeckPdfExporter
+
+    return DeckPdfExporter(deck, **settings)
 
 
 def run_export(child, kind: str, document, session, metrics, options: ExportOptions,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
+from bpviz.ui.export_job import DECKS
+
 # kind → (label, file filter or None for a folder, needs a session, needs metrics)
 KINDS = {
     "svg": ("Graph as SVG", "SVG (*.svg)", False, False),
@@ -16,6 +18,10 @@ KINDS = {
     "npz": ("Tensors of the pass (.npz)", "NumPy (*.npz)", True, False),
     "csv": ("Tensors of the pass (CSV)", "CSV (*.csv)", True, False),
     "heatmaps": ("Tensors as heatmaps (PNG per tensor)", None, True, False),
+    "deck_pptx": ("Slide deck of the pass (PowerPoint .pptx)", "PowerPoint (*.pptx)", True,
+                  False),
+    "deck_tex": ("Slide deck of the pass (Beamer .tex)", "LaTeX (*.tex)", True, False),
+    "deck_pdf": ("Slide deck of the pass (PDF)", "PDF (*.pdf)", True, False),
     "curves_png": ("Training curves as PNG", "PNG (*.png)", False, True),
     "curves_svg": ("Training curves as SVG", "SVG (*.svg)", False, True),
     "curves_csv": ("Training curves as CSV", "CSV (*.csv)", False, True),
@@ -57,4 +63,13 @@ def suggested_name(kind: str, stem: str) -> str:
     if file_filter is None:
         return f"{stem}_{kind}"
     suffix = file_filter[file_filter.index("*") + 1:file_filter.index(")")]
-    return f"{stem}{'_curves' if kind.startswith('curves') else ''}{suffix}"
+    tail = "_curves" if kind.startswith("curves") else "_deck" if kind in DECKS else ""
+    return f"{stem}{tail}{suffix}"
+
+
+def deck_summary(kind: str, steps: int) -> str:
+    """What a deck of a pass of `steps` steps holds (the dialog's preview text)."""
+    beamer = "\n\nBeamer: compile with pdflatex;\nthe heatmaps go into a folder beside the .tex"
+    return ("A 16:9 slide deck of the pass:\na title slide with the whole graph,\n"
+            f"then {steps} slides, one per step:\nthe graph, the formula, heatmaps "
+            "and speaker notes" + (beamer if kind == "deck_tex" else ""))

@@ -35,6 +35,20 @@ needs_pdflatex = pytest.mark.skipif(
            "texlive-pictures to run the tests that compile TeX")
 
 
+def _has_beamer() -> bool:
+    if shutil.which("pdflatex") is None or shutil.which("kpsewhich") is None:
+        return False
+    found = subprocess.run(["kpsewhich", "beamer.cls"], capture_output=True, text=True)
+    return bool(found.stdout.strip())
+
+
+# NOTE: Beamer comes with Debian's texlive-latex-recommended (.ci/run installs it).
+needs_beamer = pytest.mark.skipif(
+    not _has_beamer(),
+    reason="pdflatex with Beamer is needed: install Debian's texlive-latex-base, "
+           "texlive-pictures and texlive-latex-recommended to compile the Beamer decks")
+
+
 def compile_tex(tex: Path) -> Path:
     """The PDF pdflatex makes of `tex` (in its folder); fails with pdflatex's log."""
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",

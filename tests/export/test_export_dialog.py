@@ -190,3 +190,18 @@ def test_curves_and_errors(qtbot, dialog, tmp_path):
     assert dialog.status.text().startswith("Could not export: ")
     assert "does not exist" in dialog.status.text()
     assert isinstance(CurveRecorder().rows, list)
+
+
+def test_exports_a_slide_deck_of_the_pass(qtbot, dialog, tmp_path):
+    pptx = pytest.importorskip("pptx")
+    plain = ExportDialog(dialog.document)
+    qtbot.addWidget(plain)
+    with pytest.raises(ValueError):  # a deck needs a pass
+        plain.set_kind("deck_pptx")
+    dialog.set_kind("deck_pptx")
+    assert dialog.theme.isEnabled() and dialog.layout_choice.isEnabled()
+    assert "slide deck" in dialog.preview.text()
+    assert dialog.suggested_path().endswith("_deck.pptx")
+    assert export_and_wait(qtbot, dialog, tmp_path / "talk.pptx", timeout=120_000)
+    slides = pptx.Presentation(str(tmp_path / "talk.pptx")).slides
+    assert len(slides) == 1 + len(dialog.session.steps)  # a title, then every step
