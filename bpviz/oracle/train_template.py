@@ -236,20 +236,20 @@ def load_data(path):
         raise DataError(f"{os.path.basename(path)}: use a .csv table or an .npz archive "
                         "with arrays x and y")
     x, y = read_csv(path) if suffix == ".csv" else read_npz(path)
+    file = os.path.basename(path)
     if x.ndim >= 3 and len(INPUT_SHAPE) == 1 and math.prod(x.shape[1:]) == INPUT_SHAPE[0]:
         x = x.reshape(len(x), -1)
     if x.shape[1:] != INPUT_SHAPE:
-        raise DataError(f"the samples of {os.path.basename(path)} are shaped "
-                        f"{list(x.shape[1:])} but the input '{INPUT_ID}' expects "
-                        f"{list(INPUT_SHAPE)}")
+        raise DataError(f"{file}: the samples are shaped {list(x.shape[1:])} but the "
+                        f"input '{INPUT_ID}' expects {list(INPUT_SHAPE)}")
     classes = int(y.max()) + 1
     if LOSS_OP != "softmax_cross_entropy" and OUTPUTS == 1:
         if classes > 2:
-            raise DataError(f"{LOSS_OP} with 1 output can only tell 2 classes apart, but the "
-                            f"data have {classes}")
+            raise DataError(f"{file}: {LOSS_OP} with 1 output can only tell 2 classes "
+                            f"apart, but the data have {classes}")
     elif classes > OUTPUTS:
-        raise DataError(f"the data have {classes} classes but the layer before {LOSS_OP} has "
-                        f"{OUTPUTS} units: it needs one per class")
+        raise DataError(f"{file}: the data have {classes} classes but the layer before "
+                        f"{LOSS_OP} has {OUTPUTS} units: it needs one per class")
     return x, y
 
 
