@@ -405,7 +405,11 @@ def main(argv=None):
         if len(train) == 0:
             raise DataError(f"{os.path.basename(args.dataset)} leaves no training samples")
         x_train, x_val = standardise(x[train], [x[val]])
-    except DataError as error:
+        torch.manual_seed(args.seed)
+        model = $cls().to(dtype)
+        if args.weights:
+            load_bpviz_weights(model, args.weights)
+    except (DataError, ValueError, OSError) as error:
         say(f"{sys.argv[0]}: error: {error}", file=sys.stderr)
         return 2
     x_train, x_val = (torch.from_numpy(a).to(dtype) for a in (x_train, x_val))
@@ -418,10 +422,6 @@ def main(argv=None):
         torch.cuda.set_device(device)
     if world > 1:
         dist.init_process_group("nccl" if cuda else "gloo")
-    torch.manual_seed(args.seed)
-    model = $cls().to(dtype)
-    if args.weights:
-        load_bpviz_weights(model, args.weights)
     if cuda and world > 1:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device).train()
@@ -462,6 +462,8 @@ def main(argv=None):
                 say(f"epoch {epoch}: the training loss is not finite (lr may be too high); "
                     f"{os.path.join(out, 'weights.npz')} holds the last finite epoch",
                     file=sys.stderr)
+                if rank == 0:
+                    write_metrics(os.path.join(out, "metrics.csv"), rows)
                 code = 1
                 break
             rows.append({"epoch": epoch, "iteration": iteration, "train_loss": train_loss,

@@ -296,6 +296,32 @@ def test_bad_data_is_refused_with_exit_2_naming_what_and_where(tmp_path, capsys,
     assert not (tmp_path / "never").exists()
 
 
+def test_a_weights_file_that_does_not_fit_is_refused_with_exit_2(tmp_path, capsys):
+    exported = Exported(tmp_path, EXAMPLES / "moons_mlp.json", tmp_path.name)
+    other = build_network(load_graph(EXAMPLES / "two_layer_classifier.json"))
+    save_weights(other, tmp_path / "other.npz")
+    script = exported.load("train")
+    assert script.main(["--dataset", str(exported.data), "--weights",
+                        str(tmp_path / "other.npz"), "--out", str(tmp_path / "never")]) == 2
+    error = capsys.readouterr().err
+    assert "other.npz: 'hidden/weight' has shape [4, 2]" in error and "Traceback" not in error
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_loss_that_goes_non_finite_stops_with_exit_1_and_keeps_the_metrics(tmp_path, capsys):
+    exported = Exported(tmp_path, EXAMPLES / "moons_mlp.json", tmp_path.name)
+    huge = build_network(load_graph(exported.graph), seed=1)
+    for node in huge.order:  # float32 logits overflow from the first batch on
+        node.op.params.update({k: v * 1e38 for k, v in node.op.params.items()})
+    save_weights(huge, tmp_path / "huge.npz")
+    script = exported.load("train")
+    assert script.main(["--dataset", str(exported.data), "--weights", str(tmp_path / "huge.npz"),
+                        "--epochs", "3", "--out", str(tmp_path / "run")]) == 1
+    assert "not finite" in capsys.readouterr().err
+    fields, rows = metrics(tmp_path / "run")
+    assert tuple(fields) == METRIC_FIELDS and len(rows) < 3
+
+
 def test_help_says_how_to_launch_it(batchnorm_mlp, capsys):
     with pytest.raises(SystemExit) as done:
         batchnorm_mlp.load("train").parse_args(["--help"])
