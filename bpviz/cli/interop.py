@@ -21,7 +21,15 @@ Write a self-contained PyTorch module equivalent to the graph: a class with one
 named submodule per layer, forward in topological order with every shape in a
 comment, a loss(output, target) method for the graph's loss nodes, and
 load_bpviz_weights(model, path) / save_bpviz_weights(model, path) for bpviz
-weight files (BPVIZ_KEYS maps '<node id>/<param>' to state_dict keys)."""
+weight files (BPVIZ_KEYS maps '<node id>/<param>' to state_dict keys).
+
+With --train-script, also write a PyTorch training script for the module: it
+trains on a .csv/.npz file as `bpviz train` does (same split, standardisation,
+batch order, optimizers and defaults, metrics.csv), on a GPU when there is one
+and across GPUs or machines with torchrun (DistributedDataParallel), and saves
+bpviz weight files to load back with --weights or File > Load Weights. The
+graph needs one input and one loss node, as for bpviz train; the script finds
+the module file by its path relative to the script. Run it with --help."""
 
 
 def add_parser(commands) -> None:
@@ -44,6 +52,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--weights", metavar="W.npz",
                         help="check that this weights file fits; its path goes in the usage "
                              "example of the generated file")
+    parser.add_argument("--train-script", metavar="train.py",
+                        help="also write a PyTorch training script (torchrun-ready) here")
     parser.set_defaults(run=run_export)
 
 
@@ -81,15 +91,20 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _refuse_same_path(args.out, args.graph)
+    _refuse_same_path(args.out, args.graph, args.train_script)
     document = load_document(args.graph)
     from bpviz.oracle.exporter import InteropError, write_export
 
     try:
-        class_name = write_export(document, args.out, args.weights)
+        class_name = write_export(document, args.out, args.weights, source=args.graph,
+                                  train_script_path=args.train_script)
     except InteropError as error:
         raise CliError(str(error)) from None
     print(f"wrote {args.out}: class {class_name}"
           + (f"; load_bpviz_weights(model, {args.weights!r}) loads {args.weights}"
              if args.weights else ""))
+    if args.train_script:
+        print(f"wrote {args.train_script}: python {args.train_script} --dataset DATA.npz, "
+              f"or torchrun --nproc_per_node=N {args.train_script} --dataset DATA.npz "
+              f"(--help for the options)")
     return 0

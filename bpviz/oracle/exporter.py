@@ -245,20 +245,30 @@ def export_torch(document: GraphDocument, weights_path: str | None = None,
 
 
 def write_export(document: GraphDocument, out_path: str | os.PathLike,
-                 weights_path: str | os.PathLike | None = None, source: str = "") -> str:
+                 weights_path: str | os.PathLike | None = None, source: str = "",
+                 train_script_path: str | os.PathLike | None = None) -> str:
     """Write the module source to `out_path`; returns the class name.
 
     With `weights_path`, the weights file is first checked against the graph
-    (WeightsError when it does not fit).
+    (WeightsError when it does not fit). With `train_script_path`, a PyTorch
+    training script for the module is written there too (bpviz.oracle.train_script);
+    nothing is written when either cannot be.
     """
+    from bpviz.oracle.train_script import train_script
+
     try:
         if weights_path is not None:
             load_weights(build_network(document), weights_path)
         text = export_torch(document, None if weights_path is None else str(weights_path),
                             source)
+        script = None if train_script_path is None else train_script(
+            document, _class_name(document), interface(document), out_path,
+            train_script_path, source)
     except GraphError as error:
         raise InteropError(f"cannot export the graph: {error}") from None
     atomic_write(out_path, lambda handle: handle.write(text.encode("utf-8")))
+    if script is not None:
+        atomic_write(train_script_path, lambda handle: handle.write(script.encode("utf-8")))
     return _class_name(document)
 
 
