@@ -73,13 +73,14 @@ torch takes the engine's side (bpviz.oracle.rules.kinks) and `aligned`
 counts those entries per node. Farther from the kink each keeps its own, so
 an engine on the wrong side there is still caught.
 
-Memory. The engine runs forward first (torch reads its masks), torch in the
-other precision runs whole and keeps only outputs and ∂L/∂out, then torch's
-forward in the checked precision, the engine's backward, and torch's
-backward, which hands over each parameter gradient as soon as it is
-complete: it is compared with the engine's at once, and both are dropped (the
-engine's op.grads are emptied as they are compared). At no time are two
-copies of the weights or three of their gradients alive.
+Memory. The engine runs forward first (torch reads its masks); torch in the
+other precision runs whole, casting the weights node by node, and keeps only
+outputs and ∂L/∂out (in float32); then torch's forward in the checked
+precision, on the network's own weights, and its backward, which hands over
+each parameter gradient as soon as it is complete: the engine's backward is
+run just as far as that node, the two gradients are compared and both are
+dropped (the engine's op.grads are emptied as they are compared). At no time
+is there a second copy of the weights, nor more than a node's gradients.
 
 compare_network leaves the network as it found it: every op keeps its
 parameter and buffer arrays (the same objects), with the values they had
@@ -96,7 +97,7 @@ from bpviz.engine.executor import Executor, Network
 from bpviz.oracle.rules import kinks
 from bpviz.oracle.rules.kinks import TOLERANCES
 from bpviz.oracle.torch_graph import OracleError
-from bpviz.oracle.torch_run import TorchPass, magnitude
+from bpviz.oracle.torch_run import TorchPass, magnitude, return_freed_memory
 
 __all__ = ["TOLERANCES", "Comparison", "NodeComparison", "compare_network",
            "default_tolerance", "torch_pass"]
@@ -162,25 +163,36 @@ def measure(ours, reference, other=None, tol: float = 0.0,
                                            noise_factor)
 
 
+BLOCK = 2**20  # entries: statistics of a large tensor in blocks, without whole-size temporaries
+
+
+def _blocks(*arrays: np.ndarray):
+    flat = [np.asarray(a).reshape(-1) for a in arrays]
+    for k in range(0, flat[0].size, BLOCK):
+        yield [a[k:k + BLOCK] for a in flat]
+
+
 def _largest_entry(reference: np.ndarray) -> float:
-    finite = reference if np.all(np.isfinite(reference)) else reference[np.isfinite(reference)]
-    return float(np.max(np.abs(finite), initial=0.0))
+    """max |r| over the finite entries."""
+    largest = 0.0
+    for (block,) in _blocks(reference):
+        if not np.all(np.isfinite(block)):
+            block = block[np.isfinite(block)]
+        largest = max(largest, float(np.max(np.abs(block), initial=0.0)))
+    return largest
 
 
 def _error(ours, reference: np.ndarray) -> float:
+    """max |ours − reference|: inf for another shape, NaN where either is not finite."""
     ours = np.asarray(ours)
     if ours.shape != reference.shape:
         return float("inf")
-    if not (np.all(np.isfinite(ours)) and np.all(np.isfinite(reference))):
-        return float("nan")
-    if ours.dtype == reference.dtype == np.float64 or ours.size < 2**20:
-        diff = np.abs(ours.astype(np.float64) - reference.astype(np.float64))
-        return float(np.max(diff, initial=0.0))
-    # Large float32 tensors in blocks: no float64 copies of a whole weight matrix.
-    flat_ours, flat_ref = ours.reshape(-1), reference.reshape(-1)
-    return max(float(np.max(np.abs(flat_ours[k:k + 2**20].astype(np.float64)
-                                   - flat_ref[k:k + 2**20]), initial=0.0))
-               for k in range(0, flat_ours.size, 2**20))
+    worst = 0.0
+    for a, b in _blocks(ours, reference):
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return float("nan")
+        worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0)))
+    return worst
 
 
 def _scale(largest: float, reference: np.ndarray, other, tol: float,
@@ -188,7 +200,7 @@ def _scale(largest: float, reference: np.ndarray, other, tol: float,
     if other is None or tol <= 0 or np.shape(other) != reference.shape:
         return max(1.0, largest)
     with np.errstate(all="ignore"):
-        noise = _error(other, reference) if np.all(np.isfinite(other)) else float("inf")
+        noise = _error(np.asarray(other), reference)
     if not np.isfinite(noise):  # the other precision overflowed: no noise estimate
         return max(1.0, largest)
     return largest + ROUNDING_MULTIPLE * noise * noise_factor / tol
@@ -234,17 +246,28 @@ def _largest(pairs: dict[str, Pair]) -> tuple[float | None, float | None]:
 
 class _ParamJudge:
     """Judges each parameter gradient as torch hands it over (module docstring),
-    then lets go of both sides' arrays."""
+    running the engine's backward just far enough to have its side, then lets go
+    of both sides' arrays."""
 
     def __init__(self, network: Network, engine: Executor, theirs: TorchPass,
                  buffers: Snapshot, tol: float, dtype: np.dtype) -> None:
-        self.network, self.engine, self.theirs, self.buffers = network, engine, theirs, buffers
+        self.network, self.theirs, self.buffers = network, theirs, buffers
         self.tol, self.eps = tol, float(np.finfo(dtype).eps)
-        self.engine_grads = {node.id: dict(node.op.grads) for node in network.order}
+        self.steps = engine.backward()
+        self.engine_grads: dict[str, dict[str, np.ndarray]] = {}
         self.pairs: dict[str, dict[str, Pair]] = {node.id: {} for node in network.order}
 
+    def advance(self, node_id: str | None = None) -> None:
+        """The engine's backward up to `node_id` (None: to the end)."""
+        while node_id not in self.engine_grads:
+            step = next(self.steps, None)
+            if step is None:
+                return
+            self.engine_grads[step.node] = dict(self.network.nodes[step.node].op.grads)
+
     def __call__(self, node_id: str, name: str, reference: np.ndarray) -> None:
-        ours = self.engine_grads[node_id].pop(name, None)
+        self.advance(node_id)
+        ours = self.engine_grads.get(node_id, {}).pop(name, None)
         self.network.nodes[node_id].op.grads.pop(name, None)
         if ours is None:
             self.pairs[node_id][name] = (float("inf"), 1.0)
@@ -277,15 +300,17 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
         for _ in engine.forward(feeds, targets):
             pass
         engine_buffers = _snapshot(network, "buffers")
+        return_freed_memory()
         with kinks.aligning():
-            other = TorchPass(network, feeds, targets, buffers, other_dtype, param_grads=False)
+            other = TorchPass(network, feeds, targets, buffers, other_dtype, param_grads=False,
+                              keep=np.dtype(np.float32))
             other.backward()
+        return_freed_memory()
         with kinks.aligning() as counts:
             theirs = TorchPass(network, feeds, targets, buffers, dtype)
-        for _ in engine.backward():
-            pass
         judge = _ParamJudge(network, engine, theirs, buffers, tol, dtype)
-        theirs.backward(judge)
+        theirs.backward(judge)  # the engine's backward runs alongside, node by node
+        judge.advance()
     finally:
         _restore(network, originals, buffers)
     noise_factor = float(np.finfo(dtype).eps / np.finfo(np.float32).eps)
