@@ -32,11 +32,13 @@ def format_table(comparison) -> str:
     verdict = "engine and torch agree" if comparison.ok else "engine and torch DISAGREE"
     lines.append(f"{verdict} ({comparison.dtype}, largest absolute errors shown; "
                  f"loss {comparison.loss_engine:.10g} vs {comparison.loss_torch:.10g})")
-    if comparison.kinks:
-        where = ", ".join(f"{node} ({count})" for node, count in comparison.kinks.items())
-        lines.append(f"note: the engine and torch rounded some ReLU inputs to opposite sides "
-                     f"of 0 at {where}; the gradients before such a node then differ by "
-                     f"rounding, not by a wrong formula: check again with --dtype float64")
+    if comparison.aligned:
+        where = ", ".join(f"{node} ({count})" for node, count in comparison.aligned.items())
+        total = sum(comparison.aligned.values())
+        lines.append(f"aligned {total} {'entry' if total == 1 else 'entries'} at a kink, "
+                     f"compared on the engine's side: {where} (inputs within rounding of a "
+                     f"ReLU's 0 or of a max-pool tie, which the engine and torch rounded "
+                     f"to opposite sides)")
     return "\n".join(lines)
 
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": comparison.ok, "nodes": [
             {"id": n.id, "op": n.op, "forward_err": n.forward_err, "grad_err": n.grad_err,
              "param_grad_err": n.param_grad_err, "ok": n.ok} for n in comparison.nodes],
-            "kinks": comparison.kinks}))
+            "aligned": comparison.aligned}))
     else:
         print(format_table(comparison))
     return 0 if comparison.ok else 1

@@ -84,6 +84,26 @@ def test_check_reports_a_wrong_gradient_with_exit_1(capsys, monkeypatch):
     assert "MISMATCH" in out and "DISAGREE" in out
 
 
+def test_float32_check_aligns_relu_inputs_rounded_across_zero(capsys):
+    # Seed 7 puts a ReLU input of resnet_blocks within rounding of 0, and the
+    # engine and torch round it to opposite sides in float32.
+    argv = ("check", EXAMPLES / "resnet_blocks.json", "--dtype", "float32", "--seed", "7")
+    code, out, _ = run(capsys, *argv)
+    assert code == 0, out
+    assert "engine and torch agree" in out and "aligned 1 entry at a kink" in out
+    code, out, _ = run(capsys, *argv, "--json")
+    assert json.loads(out)["aligned"] == {"bottle_out": 1}
+
+
+def test_float32_check_with_an_aligned_kink_still_catches_a_wrong_gradient(capsys, monkeypatch):
+    backward = OPS["global_avgpool"].backward  # one node of resnet_blocks
+    monkeypatch.setattr(OPS["global_avgpool"], "backward",
+                        lambda self, gy: tuple(g * 1.001 for g in backward(self, gy)))
+    code, out, _ = run(capsys, "check", EXAMPLES / "resnet_blocks.json", "--dtype", "float32",
+                       "--seed", "7")
+    assert code == 1 and "MISMATCH" in out
+
+
 def test_weights_and_inputs_files_round_trip(capsys, tmp_path):
     from bpviz.graph import build_network, load_graph
     from bpviz.graph.weights import save_weights

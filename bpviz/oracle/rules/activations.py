@@ -9,6 +9,7 @@ from torch import nn
 from bpviz.engine import OPS
 from bpviz.engine.op import check_hypers, non_default
 from bpviz.oracle.import_rules import axis
+from bpviz.oracle.rules import kinks
 from bpviz.oracle.rules.base import TorchRule, call, torch_rule
 
 
@@ -33,7 +34,11 @@ class ReLURule(TorchRule):
     supported = ("nn.ReLU", "torch.relu, F.relu")
 
     def forward(self, xs, params, buffers, hp, op):
-        return F.relu(xs[0])
+        """F.relu; near 0 on the engine's side of the kink (bpviz.oracle.rules.kinks)."""
+        x = xs[0]
+        output = kinks.engine_state(op, "_u", tuple(x.shape))  # the engine's u = max(0, z)
+        gate = kinks.relu_gate(x, op, None if output is None else output > 0)
+        return F.relu(x) if gate is None else torch.where(gate, x, torch.zeros_like(x))
 
     def module(self, params, in_shape):
         return "nn.ReLU()"
@@ -51,7 +56,12 @@ class LeakyReLURule(TorchRule):
     supported = ("nn.LeakyReLU", "F.leaky_relu")
 
     def forward(self, xs, params, buffers, hp, op):
-        return F.leaky_relu(xs[0], hp["slope"])
+        """F.leaky_relu; near 0 on the engine's side of the kink (bpviz.oracle.rules.kinks)."""
+        x = xs[0]
+        z = kinks.engine_state(op, "_z", tuple(x.shape))  # the engine's input
+        gate = kinks.relu_gate(x, op, None if z is None else z > 0)
+        return F.leaky_relu(x, hp["slope"]) if gate is None else torch.where(
+            gate, x, x * hp["slope"])
 
     def module(self, params, in_shape):
         return call("LeakyReLU", [check_hypers(OPS["leaky_relu"], params)["slope"]], {})

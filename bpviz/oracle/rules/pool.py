@@ -9,6 +9,7 @@ from torch import nn
 from bpviz.engine.op import non_default, pair
 from bpviz.oracle.import_rules import axis, image, int_pair, pair_param, same_as_floor
 from bpviz.oracle.interop import Context, TensorValue
+from bpviz.oracle.rules import kinks
 from bpviz.oracle.rules.base import TorchRule, call, changed, torch_rule
 
 
@@ -69,8 +70,16 @@ class MaxPool2dRule(TorchRule):
     supported = ("nn.MaxPool2d", "F.max_pool2d")
 
     def forward(self, xs, params, buffers, hp, op):
+        """F.max_pool2d; a near-tie goes to the engine's winner (bpviz.oracle.rules.kinks)."""
         kernel, stride, padding = _pool_args(hp)
-        return F.max_pool2d(xs[0], kernel, stride, padding)
+        x = xs[0]
+        if not kinks.active():
+            return F.max_pool2d(x, kernel, stride, padding)
+        pooled, index = F.max_pool2d(x, kernel, stride, padding, return_indices=True)
+        winner = kinks.engine_state(op, "_winner", tuple(pooled.shape))
+        if winner is None or bool(torch.isnan(x.detach()).any()):
+            return pooled
+        return kinks.pool_winners(x, pooled, index, op, winner, kernel, stride, padding)
 
     def module(self, params, in_shape):
         return _pool_module(self.op_name, params)

@@ -1,0 +1,218 @@
+"""One torch pass of a network for the comparison, lean on memory.
+
+`forward` builds the pass (bpviz.oracle.torch_graph) on tensors that share
+the network's parameter arrays when the dtype allows it (no copy of the
+weights), with copies of the buffers (batchnorm updates them) and the feeds.
+`TorchPass.backward` then runs autograd once, and hands each parameter's
+∂L/∂θ to a callback the moment it is complete, dropping it from the tensor
+(`register_post_accumulate_grad_hook`), so that a caller that compares and
+forgets never holds more than one parameter gradient; the graph's saved
+tensors are released as backward walks it. ∂L/∂out of every node is caught
+on its way through (tensor hooks): zero where torch finds no path to L.
+`magnitude` is the rounding model's "what was summed" of a parameter gradient
+(bpviz.oracle.compare).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from bpviz.engine.executor import Network
+from bpviz.oracle.torch_graph import run_graph, torch_fn, total_loss
+
+Snapshot = dict[str, dict[str, np.ndarray]]
+ParamSink = Callable[[str, str, np.ndarray], None]
+
+
+def return_freed_memory() -> None:
+    """Give the heap's freed pages back to the system (glibc's malloc_trim; elsewhere a
+    no-op): the engine keeps freed memory for speed (bpviz.engine.scratch), which
+    after a whole pass is memory nobody will use before the next big allocation."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+def torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+
+
+def shared(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    """A tensor on the array's own memory when its dtype is `dtype`, else a copy."""
+    return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
+
+
+def _target(value: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.floating):
+        return torch.tensor(value, dtype=dtype)
+    return torch.tensor(value, dtype=torch.int64)
+
+
+class CastParams(Mapping):
+    """node id → its parameters cast to another dtype, made when run_graph asks and
+    not kept: a saved-tensor hook keeps a cast weight that autograd saves for
+    backward as the recipe (node, name) and casts it again there (exactly: the
+    values are the same), so that no more than one node's cast weights live at once."""
+
+    def __init__(self, network: Network, dtype: torch.dtype) -> None:
+        self.network, self.dtype = network, dtype
+        self.current: dict[int, tuple[str, str]] = {}  # data_ptr of a live cast → recipe
+
+    def __getitem__(self, node_id: str) -> dict[str, torch.Tensor]:
+        params = {k: self.cast(node_id, k) for k in self.network.nodes[node_id].op.params}
+        self.current = {t.data_ptr(): (node_id, k) for k, t in params.items()}
+        return params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.network.nodes)
+
+    def __len__(self) -> int:
+        return len(self.network.nodes)
+
+    def cast(self, node_id: str, name: str) -> torch.Tensor:
+        return torch.as_tensor(self.network.nodes[node_id].op.params[name], dtype=self.dtype)
+
+    def hooks(self):
+        def pack(tensor: torch.Tensor):
+            recipe = self.current.get(tensor.data_ptr())
+            if recipe is None or tensor.dtype != self.dtype:
+                return tensor
+            return (*recipe, tuple(tensor.shape), tensor.stride(), tensor.storage_offset())
+
+        def unpack(packed):
+            if not isinstance(packed, tuple):
+                return packed
+            node_id, name, size, stride, offset = packed  # a view of it, e.g. transposed
+            return torch.as_strided(self.cast(node_id, name), size, stride, offset)
+
+        return torch.autograd.graph.saved_tensors_hooks(pack, unpack)
+
+
+class TorchPass:
+    """A forward pass whose backward is still to come; see the module docstring.
+
+    With param_grads False (the run in the other precision) no ∂L/∂θ is computed
+    and parameters of another dtype are cast node by node (CastParams); `values`
+    and `grads` are kept in `keep` (a narrower dtype costs less; rounding to
+    float32 moves a float64 result by half a float32 ulp).
+    """
+
+    def __init__(self, network: Network, feeds, targets, buffers: Snapshot,
+                 dtype: np.dtype, param_grads: bool = True, keep: np.dtype | None = None
+                 ) -> None:
+        t_dtype = torch_dtype(dtype)
+        self.network, self.keep = network, keep
+        leaves = {k: torch.tensor(np.asarray(v), dtype=t_dtype, requires_grad=True)
+                  for k, v in feeds.items()}
+        cast = None
+        if param_grads:
+            self.params = {node.id: {k: shared(v, t_dtype).requires_grad_(node.op.trainable)
+                                     for k, v in node.op.params.items()}
+                           for node in network.order}
+        else:
+            self.params = {}
+            cast = CastParams(network, t_dtype)
+        self._saving = cast.hooks() if cast is not None else nullcontext()
+        self.buffers = {i: {k: torch.tensor(v, dtype=t_dtype) for k, v in store.items()}
+                        for i, store in buffers.items()}
+        t_targets = {k: _target(v, t_dtype) for k, v in (targets or {}).items()}
+        with self._saving:
+            self.outputs = run_graph(network, leaves, cast or self.params, self.buffers,
+                                     t_targets)
+        self.loss_tensor = total_loss(network, self.outputs)
+        self.loss = float(self.loss_tensor.detach())
+        self.values = {i: self._kept(t.detach()) for i, t in self.outputs.items()}
+        self.grads: dict[str, np.ndarray | None] = {
+            i: (np.zeros(tuple(t.shape), self.values[i].dtype) if t.requires_grad else None)
+            for i, t in self.outputs.items()}
+        self.param_grads: dict[str, dict[str, np.ndarray]] = {i: {} for i in self.outputs}
+
+    def _kept(self, tensor: torch.Tensor) -> np.ndarray:
+        array = tensor.numpy()
+        return array if self.keep is None else array.astype(self.keep, copy=False)
+
+    def backward(self, on_param_grad: ParamSink | None = None) -> None:
+        """∂L/∂out into `grads`; each ∂L/∂θ to `on_param_grad(node, name, grad)` (default:
+        kept in `param_grads`). The graph is gone afterwards."""
+        sink = on_param_grad or (lambda i, k, g: self.param_grads[i].__setitem__(k, g))
+        for i, out in self.outputs.items():
+            if out.requires_grad:
+                out.register_hook(self._grad_catcher(i))
+        pending = {(i, k) for i, store in self.params.items()
+                   for k, t in store.items() if t.requires_grad}
+        for i, k in pending:
+            self.params[i][k].register_post_accumulate_grad_hook(
+                self._param_catcher(i, k, sink, pending))
+        outputs, loss = self.outputs, self.loss_tensor
+        self.outputs = self.loss_tensor = None  # backward frees the graph as it goes
+        if loss.requires_grad:
+            with self._saving:
+                loss.backward()
+        del outputs, loss
+        for i, k in sorted(pending):  # no path from θ to L: ∂L/∂θ = 0
+            sink(i, k, np.zeros(tuple(self.params[i][k].shape), self.values[i].dtype))
+
+    def _grad_catcher(self, node_id: str):
+        def catch(grad: torch.Tensor) -> None:
+            self.grads[node_id] = (grad.detach().numpy().copy() if self.keep is None
+                                   else self._kept(grad.detach()))
+        return catch
+
+    def _param_catcher(self, node_id: str, name: str, sink: ParamSink, pending: set):
+        def catch(param: torch.Tensor) -> None:
+            grad, param.grad = param.grad, None
+            pending.discard((node_id, name))
+            sink(node_id, name, grad.numpy())
+        return catch
+
+    def buffers_after(self) -> Snapshot:
+        return {i: {k: t.numpy() for k, t in store.items()} for i, store in self.buffers.items()}
+
+
+def magnitude(network: Network, node_id: str, values: dict[str, np.ndarray],
+              grad_out: np.ndarray, buffers: Snapshot) -> dict[str, np.ndarray]:
+    """Per parameter θ of the node, Σ_o |∂L/∂out_o| · |∂out_o/∂θ|: the magnitude of
+    the terms its gradient sums. For a weight (dense, conv: every output linear
+    in both input and weight) that is the gradient at |inputs| and |∂L/∂out|,
+    Σ |x|·|∂L/∂out|; for a per-channel parameter (a bias, batchnorm's γ and β:
+    each output depends on one of its entries, affinely) ∂out/∂θ is read off
+    as f(θ + 1) − f(θ), and the sum is the gradient with ∂L/∂out's signs
+    replaced by those of ∂out/∂θ. torch, in the values' dtype."""
+    node = network.nodes[node_id]
+    with torch.enable_grad():  # also from inside a backward pass, where grad mode is off
+        return {name: np.abs(_summed(node, name, values, grad_out, buffers.get(node_id, {})))
+                for name in node.op.params}
+
+
+def _summed(node, name: str, values, grad_out: np.ndarray, buffers) -> np.ndarray:
+    dtype = torch_dtype(grad_out.dtype)
+    fn = torch_fn(node.op.op_name)
+    xs = [torch.as_tensor(values[s], dtype=dtype) for s in node.inputs]
+    params = {k: shared(v, dtype) for k, v in node.op.params.items()}
+
+    def run(inputs, own: torch.Tensor) -> torch.Tensor:
+        store = {k: torch.tensor(v, dtype=dtype) for k, v in buffers.items()}
+        return fn(inputs, {**params, name: own}, store, node.op.hp, node.op)
+
+    theta = params[name].detach().clone().requires_grad_()
+    upstream = torch.as_tensor(np.abs(grad_out), dtype=dtype)
+    if theta.dim() > 1:
+        out = run([x.abs() for x in xs], theta)
+    else:
+        with torch.no_grad():
+            slope = run(xs, theta + 1) - run(xs, theta)
+        out = run(xs, theta)
+        upstream = upstream * torch.sign(slope)
+    (found,) = torch.autograd.grad(out, [theta], upstream, allow_unused=True)
+    return np.zeros(tuple(theta.shape)) if found is None else found.numpy()
