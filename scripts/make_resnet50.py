@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from bpviz.graph import dumps_graph
-from bpviz.graph.document import GraphDocument, NodeData
+from bpviz.graph.document import GraphDocument, GroupData, NodeData
 
 STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # width, blocks, first stride
 DESCRIPTION = (
@@ -46,13 +46,13 @@ class Builder:
     def __init__(self, size: int) -> None:
         self.doc = GraphDocument("ResNet-50 (224×224)" if size == 224
                                  else f"ResNet-50 ({size}×{size})", description=DESCRIPTION)
-        self.groups: dict[str, str] = {}
         self.group = ""
 
     def add(self, node_id: str, op: str, inputs: list[str], **params) -> str:
-        self.doc.nodes[node_id] = NodeData(node_id, op, list(inputs), dict(params))
-        if self.group:
-            self.groups[node_id] = self.group
+        self.doc.nodes[node_id] = NodeData(node_id, op, list(inputs), dict(params),
+                                           group=self.group or None)
+        if self.group and self.group not in self.doc.groups:
+            self.doc.groups[self.group] = GroupData(self.group, folded=True)
         return node_id
 
     def conv_bn(self, prefix: str, name: str, src: str, channels: int, kernel: int,
@@ -77,8 +77,8 @@ class Builder:
         return self.add(f"{prefix}relu3", "relu", [out])
 
 
-def resnet50(size: int = 224) -> tuple[GraphDocument, dict[str, str]]:
-    """The graph and node id → group name (stem, layer1 … layer4, head)."""
+def resnet50(size: int = 224) -> GraphDocument:
+    """The graph, its nodes in the folded groups stem, layer1 … layer4 and head."""
     build = Builder(size)
     out = build.add("x", "input", [], shape=[3, size, size])
     build.group = "stem"
@@ -95,7 +95,7 @@ def resnet50(size: int = 224) -> tuple[GraphDocument, dict[str, str]]:
     out = build.add("fc", "dense", [out], units=1000)
     build.group = ""
     build.add("loss", "softmax_cross_entropy", [out])
-    return build.doc, build.groups
+    return build.doc
 
 
 def main() -> None:
@@ -104,8 +104,7 @@ def main() -> None:
                                              / "resources" / "examples" / "resnet50.json"))
     parser.add_argument("--size", type=int, default=224, help="input height and width")
     args = parser.parse_args()
-    doc, _groups = resnet50(args.size)
-    Path(args.out).write_text(dumps_graph(doc), encoding="utf-8")
+    Path(args.out).write_text(dumps_graph(resnet50(args.size)), encoding="utf-8")
 
 
 if __name__ == "__main__":
