@@ -1,0 +1,92 @@
+"""What a group of nodes amounts to: its inputs and outputs, parameters and receptive field.
+
+A folded group is drawn as one box (the canvas, the exports); `summarise`
+gives what the box says, from the document and its ShapeReport. `step_caption`
+names the node a pass is at, by its group when that group is folded
+("layer3 · layer3.2.conv2"). Qt-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bpviz.engine import OPS
+from bpviz.engine.executor import NodeSpec
+from bpviz.engine.receptive import ReceptiveField, receptive_fields
+from bpviz.graph.document import GraphDocument
+from bpviz.graph.shapes import Shape, ShapeReport
+
+
+@dataclass
+class GroupSummary:
+    """`sources`: nodes outside the group that feed it, in first-use order;
+    `outputs`: its nodes read from outside (or by nobody), in file order."""
+
+    name: str
+    members: list[str]
+    sources: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    in_shapes: list[Shape | None] = field(default_factory=list)
+    out_shapes: list[Shape | None] = field(default_factory=list)
+    params: int = 0
+    receptive_field: ReceptiveField | None = None
+    errors: int = 0
+
+
+def folded_groups(doc: GraphDocument) -> dict[str, str]:
+    """node id → name of its group, for the nodes of folded groups."""
+    return {node.id: node.group for node in doc.nodes.values()
+            if node.group is not None and node.group in doc.groups
+            and doc.groups[node.group].folded}
+
+
+def fields_of(doc: GraphDocument, report: ShapeReport) -> dict[str, ReceptiveField | None]:
+    """Every sound node's receptive field (nodes in error, and those after them, have none)."""
+    specs, sound = [], set()
+    for node_id in report.order:
+        node = doc.nodes.get(node_id)
+        if node is None or node_id in report.errors or node.op not in OPS \
+                or any(src not in sound for src in node.inputs):
+            continue
+        try:
+            op = OPS[node.op](**node.params)
+        except (TypeError, ValueError):
+            continue
+        specs.append(NodeSpec(node_id, op, list(node.inputs)))
+        sound.add(node_id)
+    return receptive_fields(specs) if specs else {}
+
+
+def summarise(doc: GraphDocument, report: ShapeReport, name: str,
+              fields: dict[str, ReceptiveField | None] | None = None) -> GroupSummary:
+    members = doc.group_members(name)
+    inside = set(members)
+    summary = GroupSummary(name, members)
+    read_outside: set[str] = set()
+    read_at_all: set[str] = set()
+    for node in doc.nodes.values():
+        for src in node.inputs:
+            read_at_all.add(src)
+            if node.id in inside and src not in inside and src in doc.nodes \
+                    and src not in summary.sources:
+                summary.sources.append(src)
+            if node.id not in inside and src in inside:
+                read_outside.add(src)
+    summary.outputs = [m for m in members if m in read_outside or m not in read_at_all]
+    summary.in_shapes = [report.shapes.get(src) for src in summary.sources]
+    summary.out_shapes = [report.shapes.get(out) for out in summary.outputs]
+    summary.params = sum(report.param_counts.get(m, 0) for m in members)
+    summary.errors = sum(m in report.errors for m in members)
+    fields = fields_of(doc, report) if fields is None else fields
+    known = [fields.get(out) for out in summary.outputs if fields.get(out) is not None]
+    if known:
+        summary.receptive_field = max(known, key=lambda f: (f.size[0] * f.size[1], f.size))
+    return summary
+
+
+def step_caption(doc: GraphDocument, node_id: str | None) -> str:
+    """"layer3 · layer3.2.conv2" while a pass is inside a folded group, else the id."""
+    if node_id is None:
+        return ""
+    group = doc.group_of(node_id)
+    return f"{group.name} · {node_id}" if group is not None and group.folded else node_id
