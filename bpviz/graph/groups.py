@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bpviz.engine import OPS
 from bpviz.engine.executor import NodeSpec
 from bpviz.engine.receptive import ReceptiveField, receptive_fields
-from bpviz.graph.document import GraphDocument
+from bpviz.graph.document import GraphDocument, NodeData
 from bpviz.graph.shapes import Shape, ShapeReport
 
 
@@ -38,6 +38,27 @@ def folded_groups(doc: GraphDocument) -> dict[str, str]:
     return {node.id: node.group for node in doc.nodes.values()
             if node.group is not None and node.group in doc.groups
             and doc.groups[node.group].folded}
+
+
+BOX_KEY = "⊞ "  # a folded group's id in the stand-in document of a layout
+
+
+def folded_view(doc: GraphDocument) -> tuple[GraphDocument, dict[str, str]]:
+    """A stand-in document for laying out the picture with its folded groups: each
+    folded group one node (id BOX_KEY + name) wired as the group is; and node id →
+    id in the stand-in. Without folded groups, `doc` itself."""
+    folded = folded_groups(doc)
+    if not folded:
+        return doc, {node_id: node_id for node_id in doc.nodes}
+    key = {node_id: BOX_KEY + folded[node_id] if node_id in folded else node_id
+           for node_id in doc.nodes}
+    stand_in: dict[str, NodeData] = {}
+    for node in doc.nodes.values():
+        entry = stand_in.setdefault(key[node.id], NodeData(key[node.id], node.op))
+        for src in node.inputs:
+            if src in key and key[src] != entry.id and key[src] not in entry.inputs:
+                entry.inputs.append(key[src])
+    return GraphDocument("", list(stand_in.values())), key
 
 
 def fields_of(doc: GraphDocument, report: ShapeReport) -> dict[str, ReceptiveField | None]:

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bpviz.graph import GraphDocument, NodeData
-from bpviz.graph.groups import fields_of, folded_groups, summarise
+from bpviz.graph import GraphError
+from bpviz.graph.groups import BOX_KEY, fields_of, folded_groups, folded_view, summarise
 from bpviz.graph.layout import layered_positions
 from bpviz.scene.group_item import GroupBox, GroupFrame
 from bpviz.scene.node_item import remove_from_scene
 
 if TYPE_CHECKING:
     from bpviz.scene.scene import GraphScene
-
-BOX_KEY = "⊞ "  # a folded group's id in the layout's stand-in document
 
 Pos = tuple[float, float]
 
@@ -47,29 +45,22 @@ class Folding:
                ) -> dict[str, Pos]:
         """id → centre for every node; a folded group's nodes all at its box's centre."""
         doc = self.scene.model.doc
-        folded = folded_groups(doc)
-        if not folded:
+        view, key = folded_view(doc)
+        if view is doc:
             return layered_positions(doc, sizes, wrap_after=wrap_after)
-
-        def key(node_id: str) -> str:
-            return BOX_KEY + folded[node_id] if node_id in folded else node_id
-
-        stand_in: dict[str, NodeData] = {}
-        for node in doc.nodes.values():
-            entry = stand_in.setdefault(key(node.id), NodeData(key(node.id), node.op))
-            for src in node.inputs:
-                if src in doc.nodes and key(src) != entry.id and key(src) not in entry.inputs:
-                    entry.inputs.append(key(src))
-        view = GraphDocument("", list(stand_in.values()))
-        view_sizes = dict(sizes)
-        for name, box in self.boxes.items():
-            view_sizes[BOX_KEY + name] = (box.rect().width(), box.rect().height())
         try:
-            placed = layered_positions(view, view_sizes, wrap_after=wrap_after)
-        except Exception:  # a cycle through a folded group: lay out the nodes themselves
+            placed = layered_positions(view, {**sizes, **self.box_sizes()},
+                                       wrap_after=wrap_after)
+        except GraphError:  # a cycle through a folded group: lay out the nodes themselves
             return layered_positions(doc, sizes, wrap_after=wrap_after)
-        self.box_pos = {name: placed[BOX_KEY + name] for name in set(folded.values())}
-        return {node_id: placed[key(node_id)] for node_id in doc.nodes}
+        self.box_pos = {name: placed[BOX_KEY + name] for name in self.boxes
+                        if BOX_KEY + name in placed}
+        return {node_id: placed[key[node_id]] for node_id in doc.nodes}
+
+    def box_sizes(self) -> dict[str, tuple[float, float]]:
+        """Each box's (width, height), under its id in the layout's stand-in document."""
+        return {BOX_KEY + name: (box.rect().width(), box.rect().height())
+                for name, box in self.boxes.items()}
 
     # -- items ----------------------------------------------------------
     def apply(self) -> None:

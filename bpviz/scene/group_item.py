@@ -189,23 +189,31 @@ class GroupFrame(QGraphicsItem):
         self.name = name
         self.setZValue(-2)
         self._rect = QRectF()
+        self._parts: list[QRectF] = []
         self.setToolTip(f"group {name}: double-click its name to fold it into one box")
 
     def fit(self, rects: list[QRectF]) -> None:
-        """Surround the member boxes given in scene coordinates."""
-        if not rects:
-            self.setVisible(False)
-            return
-        union = rects[0]
-        for rect in rects[1:]:
-            union = union.united(rect)
+        """Surround the member boxes given in scene coordinates: one rounded rectangle
+        per row they lie in (a group the layout wraps onto two rows gets two)."""
         label = QFontMetricsF(canvas_font(True)).height() + 6
-        rect = union.adjusted(-FRAME_MARGIN, -FRAME_MARGIN - label, FRAME_MARGIN,
-                              FRAME_MARGIN)
-        if rect != self._rect:
+        rows: list[QRectF] = []
+        for rect in sorted(rects, key=lambda r: (r.top(), r.left())):
+            for index, row in enumerate(rows):
+                if rect.top() < row.bottom() and rect.bottom() > row.top():
+                    rows[index] = row.united(rect)
+                    break
+            else:
+                rows.append(QRectF(rect))
+        parts = [row.adjusted(-FRAME_MARGIN, -FRAME_MARGIN - (label if i == 0 else 0),
+                              FRAME_MARGIN, FRAME_MARGIN) for i, row in enumerate(rows)]
+        if parts != self._parts:
             prepare_resize(self)
-            self._rect = rect
+            self._parts = parts
+            self._rect = QRectF()
+            for part in parts:
+                self._rect = self._rect.united(part)
             self.update()
+        self.setVisible(bool(parts))
 
     def rect(self) -> QRectF:
         return QRectF(self._rect)
@@ -214,9 +222,11 @@ class GroupFrame(QGraphicsItem):
         return self._rect.adjusted(-2, -2, 2, 2)
 
     def label_rect(self) -> QRectF:
+        """The group's name, at the top left of its first row."""
+        first = self._parts[0] if self._parts else self._rect
         height = QFontMetricsF(canvas_font(True)).height() + 6
         width = QFontMetricsF(canvas_font(True)).horizontalAdvance(f"⊟ {self.name}") + 16
-        return QRectF(self._rect.left(), self._rect.top(), width, height)
+        return QRectF(first.left(), first.top(), width, height)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -231,7 +241,8 @@ class GroupFrame(QGraphicsItem):
         edge.setAlphaF(0.6)
         painter.setPen(QPen(edge, 1.5, Qt.PenStyle.DashLine))
         painter.setBrush(QBrush(fill))
-        painter.drawRoundedRect(self._rect, RADIUS * 2, RADIUS * 2)
+        for part in self._parts:
+            painter.drawRoundedRect(part, RADIUS * 2, RADIUS * 2)
         painter.setFont(canvas_font(True))
         painter.setPen(edge.darker(130) if canvas("background").lightnessF() > 0.5
                        else edge.lighter(150))

@@ -177,6 +177,8 @@ class GraphScene(QGraphicsScene):
     def _on_pos_changed(self, id: str, **_) -> None:
         if id in self.nodes:
             self._place(self.nodes[id])
+            if id in self.folding.node_group:
+                self.folding.place_boxes()
 
     def _on_groups_changed(self, **_) -> None:
         """Fold, unfold, group or ungroup: lay the picture out anew, keeping a step shown."""
@@ -266,9 +268,10 @@ class GraphScene(QGraphicsScene):
         self.grow_rect()
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
-        """id → (width, height) of each node as drawn, for the layout."""
-        return {node_id: (item.rect().width(), item.rect().height())
-                for node_id, item in self.nodes.items()}
+        """id → (width, height) of each node as drawn, for the layout (and of each
+        folded group's box, under its id in bpviz.graph.groups.folded_view)."""
+        return {**{node_id: (item.rect().width(), item.rect().height())
+                   for node_id, item in self.nodes.items()}, **self.folding.box_sizes()}
 
     def grow_rect(self) -> None:
         """Room to pan around the items; the rect only ever grows."""

@@ -126,3 +126,20 @@ def test_resnet50_opens_folded_into_its_stages(qtbot):
     assert xs == sorted(xs)  # one box per stage, left to right
     visible = [wire for wire in scene.wires.values() if wire.isVisible()]
     assert len(visible) == 7  # x → stem → layer1 → … → head → loss
+
+
+def test_a_slide_export_lays_out_folded_groups_as_their_boxes(qapp):
+    from bpviz.export.figure import SceneFigure
+
+    figure = SceneFigure(load_graph(EXAMPLES / "resnet50.json"), layout="slide")
+    boxes = figure.scene.folding.boxes
+    rows = sorted({round(box.scenePos().y()) for box in boxes.values()})
+    assert 1 < len(rows) < 6  # the seven boxes and the loss wrapped into a few rows
+    loss = figure.scene.nodes["loss"]
+    head = boxes["head"]
+    # The loss sits beside the head's box, not where the 170 hidden nodes would put it.
+    assert abs(loss.scenePos().y() - head.scenePos().y()) < 1
+    assert 0 < loss.scenePos().x() - head.scenePos().x() < 600
+    for name, box in boxes.items():
+        first = figure.model.doc.group_members(name)[0]
+        assert box.scenePos() == figure.scene.nodes[first].scenePos()
