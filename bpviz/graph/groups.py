@@ -1,9 +1,9 @@
 """What a group of nodes amounts to: its inputs and outputs, parameters and receptive field.
 
 A folded group is drawn as one box (the canvas, the exports); `summarise`
-gives what the box says, from the document and its ShapeReport. `step_caption`
-names the node a pass is at, by its group when that group is folded
-("layer3 · layer3.2.conv2"). Qt-free.
+gives what the box says, from the document and its ShapeReport; `folded_view`
+is the stand-in document the canvas and the slide layout arrange, a folded
+group one node. Qt-free.
 """
 
 from __future__ import annotations
@@ -104,10 +104,3 @@ def summarise(doc: GraphDocument, report: ShapeReport, name: str,
         summary.receptive_field = max(known, key=lambda f: (f.size[0] * f.size[1], f.size))
     return summary
 
-
-def step_caption(doc: GraphDocument, node_id: str | None) -> str:
-    """"layer3 · layer3.2.conv2" while a pass is inside a folded group, else the id."""
-    if node_id is None:
-        return ""
-    group = doc.group_of(node_id)
-    return f"{group.name} · {node_id}" if group is not None and group.folded else node_id
