@@ -143,3 +143,16 @@ def test_a_slide_export_lays_out_folded_groups_as_their_boxes(qapp):
     for name, box in boxes.items():
         first = figure.model.doc.group_members(name)[0]
         assert box.scenePos() == figure.scene.nodes[first].scenePos()
+
+
+def test_the_context_menu_of_a_box_offers_unfold_rename_and_ungroup(qtbot):
+    view = tiny_view(qtbot)
+    editor, scene = view.editor, view.graph_scene
+    editor.group_nodes(["c1", "r1"], "stage1")
+    editor.set_group_folded("stage1", True)
+    menu = view.groups.menu_at(scene.folding.boxes["stage1"].scenePos())
+    texts = [action.text() for action in menu.actions()]
+    assert texts == ["Unfold 'stage1'", "Rename 'stage1'…", "Ungroup 'stage1'"]
+    menu.actions()[2].trigger()
+    assert not editor.doc.groups and scene.nodes["c1"].isVisible()
+    assert view.groups.menu_at(scene.nodes["x"].scenePos()) is None  # no group, no selection
