@@ -76,10 +76,12 @@ def wants_slide(layout: str, width: float, height: float) -> bool:
     return layout == "slide"
 
 
-def slide_arrangements(doc: GraphDocument, sizes: Sizes | None = None) -> list[Positions]:
+def slide_arrangements(doc: GraphDocument, sizes: Sizes | None = None,
+                       fold: bool = True) -> list[Positions]:
     """The layered layout's columns cut into 1, 2, 3 … rows of about equal length
-    (no short last row), each distinct cut once: one row of all columns first."""
-    view, view_id = folded_view(doc)  # a folded group takes the room of its box
+    (no short last row), each distinct cut once: one row of all columns first.
+    With `fold`, a folded group takes the room of its box (its nodes all at its place)."""
+    view, view_id = folded_view(doc) if fold else (doc, {i: i for i in doc.nodes})
     count = len(columns_by_depth(view)) if view.nodes else 0
     found: list[Positions] = []
     seen: set[tuple] = set()
