@@ -23,7 +23,7 @@ from bpviz.graph.weights import load_weights, read_npz
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 ALL = sorted(EXAMPLES.glob("*.json"))
-TOO_BIG_TO_RUN = {"vgg16"}
+TOO_BIG_TO_RUN = {"vgg16", "resnet50"}
 
 
 def run(capsys, *argv) -> tuple[int, str]:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from bpviz.export.base import ExportError
 from bpviz.graph import GraphDocument
+from bpviz.graph.groups import folded_view
 from bpviz.graph.layout import DEFAULT_SIZE, columns_by_depth, layered_positions
 
 LAYOUTS = ("auto", "canvas", "slide")
@@ -75,14 +76,18 @@ def wants_slide(layout: str, width: float, height: float) -> bool:
     return layout == "slide"
 
 
-def slide_arrangements(doc: GraphDocument, sizes: Sizes | None = None) -> list[Positions]:
+def slide_arrangements(doc: GraphDocument, sizes: Sizes | None = None,
+                       fold: bool = True) -> list[Positions]:
     """The layered layout's columns cut into 1, 2, 3 … rows of about equal length
-    (no short last row), each distinct cut once: one row of all columns first."""
-    count = len(columns_by_depth(doc)) if doc.nodes else 0
+    (no short last row), each distinct cut once: one row of all columns first.
+    With `fold`, a folded group takes the room of its box (its nodes all at its place)."""
+    view, view_id = folded_view(doc) if fold else (doc, {i: i for i in doc.nodes})
+    count = len(columns_by_depth(view)) if view.nodes else 0
     found: list[Positions] = []
     seen: set[tuple] = set()
     for rows in range(1, max(count, 1) + 1):
-        positions = layered_positions(doc, sizes, per_band=math.ceil(count / rows))
+        placed = layered_positions(view, sizes, per_band=math.ceil(count / rows))
+        positions = {node_id: placed[view_id[node_id]] for node_id in doc.nodes}
         rows = tuple(sorted({round(y) for _, y in positions.values()}))
         key = (rows, tuple(sorted(positions.items())))
         if key not in seen:

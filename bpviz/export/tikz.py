@@ -160,7 +160,9 @@ class TikzExporter(Exporter):
                   for node_id, node in self.document.nodes.items()}
         if not wants_slide(self.layout, *_picture_size(canvas)):
             return canvas
-        return closest_to(slide_arrangements(self.document), self.aspect, _picture_size)
+        # TikZ draws every node, folded groups' too.
+        return closest_to(slide_arrangements(self.document, fold=False), self.aspect,
+                          _picture_size)
 
     # -- wires --------------------------------------------------------------
     def _wires(self, names, positions, report) -> list[str]:

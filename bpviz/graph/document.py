@@ -43,6 +43,18 @@ class NodeData:
     params: dict[str, Any] = field(default_factory=dict)
     trainable: bool = True
     pos: tuple[float, float] | None = None
+    group: str | None = None  # the name of the group it belongs to, if any
+
+
+@dataclass
+class GroupData:
+    """A named group of nodes (a stage, a residual block); one level, no nesting.
+
+    `folded`: the canvas draws the group as one box (saved with the file).
+    """
+
+    name: str
+    folded: bool = False
 
 
 def id_problem(node_id: Any) -> str | None:
@@ -58,6 +70,19 @@ def id_problem(node_id: Any) -> str | None:
     return None
 
 
+def group_name_problem(name: object) -> str | None:
+    """Why `name` cannot name a group, or None when it can."""
+    if not isinstance(name, str):
+        return f"a group name must be a string, got {name!r}"
+    if not name.strip():
+        return "a group name must not be empty"
+    if len(name) > MAX_ID_LENGTH:
+        return f"group name '{name[:20]}…' is longer than {MAX_ID_LENGTH} characters"
+    if not name.isprintable():
+        return f"group name {name!r} contains unprintable characters"
+    return None
+
+
 class GraphDocument:
     """A named list of nodes; `nodes` keeps insertion (file) order.
 
@@ -69,6 +94,7 @@ class GraphDocument:
         self.name = name
         self.description = description
         self.nodes: dict[str, NodeData] = {}
+        self.groups: dict[str, GroupData] = {}
         self._listeners: list[Listener] = []
         for node in nodes or []:
             self._check_new(node)
@@ -191,6 +217,76 @@ class GraphDocument:
             other.inputs = [new if src == old else src for src in other.inputs]
         self._emit("node_renamed", old=old, new=new)
 
+    # -- groups ---------------------------------------------------------
+    def group_members(self, name: str) -> list[str]:
+        """The ids of the group's nodes, in file order."""
+        return [node.id for node in self.nodes.values() if node.group == name]
+
+    def group_of(self, node_id: str) -> GroupData | None:
+        """The declared group `node_id` belongs to, or None."""
+        node = self.nodes.get(node_id)
+        return None if node is None or node.group is None else self.groups.get(node.group)
+
+    def group_state(self) -> tuple[list[GroupData], dict[str, str | None]]:
+        """Copies of the groups and every node's group: what set_group_state restores."""
+        return ([GroupData(g.name, g.folded) for g in self.groups.values()],
+                {node.id: node.group for node in self.nodes.values()})
+
+    def set_group_state(self, groups: list[GroupData],
+                        membership: dict[str, str | None]) -> None:
+        self.groups = {g.name: GroupData(g.name, g.folded) for g in groups}
+        for node in self.nodes.values():
+            node.group = membership.get(node.id)
+        self._emit("groups_changed")
+
+    def make_group(self, name: str, ids: list[str], folded: bool = False) -> None:
+        """A new group `name` of the nodes `ids` (they leave any group they were in)."""
+        problem = group_name_problem(name)
+        if problem:
+            raise GraphError(problem)
+        if name in self.groups:
+            raise GraphError(f"a group named '{name}' already exists")
+        nodes = [self.node(node_id) for node_id in ids]
+        if not nodes:
+            raise GraphError("a group needs at least one node")
+        self.groups[name] = GroupData(name, folded)
+        for node in nodes:
+            node.group = name
+        self._emit("groups_changed")
+
+    def rename_group(self, old: str, new: str) -> None:
+        self._group(old)
+        problem = group_name_problem(new)
+        if problem:
+            raise GraphError(problem)
+        if new != old and new in self.groups:
+            raise GraphError(f"a group named '{new}' already exists")
+        self.groups = {(new if key == old else key): (GroupData(new, g.folded) if key == old
+                                                        else g)
+                       for key, g in self.groups.items()}
+        for node in self.nodes.values():
+            if node.group == old:
+                node.group = new
+        self._emit("groups_changed")
+
+    def ungroup(self, name: str) -> None:
+        """Drop the group; its nodes stay, in no group."""
+        self._group(name)
+        del self.groups[name]
+        for node in self.nodes.values():
+            if node.group == name:
+                node.group = None
+        self._emit("groups_changed")
+
+    def set_folded(self, name: str, folded: bool) -> None:
+        self._group(name).folded = bool(folded)
+        self._emit("groups_changed")
+
+    def _group(self, name: str) -> GroupData:
+        if name not in self.groups:
+            raise GraphError(f"there is no group '{name}'")
+        return self.groups[name]
+
     # -- views ----------------------------------------------------------
     def consumers(self) -> dict[str, list[tuple[str, int]]]:
         """id → [(consumer id, port)] for wires between existing nodes."""
@@ -245,14 +341,17 @@ class GraphDocument:
 
     def copy(self) -> GraphDocument:
         """A deep copy without listeners."""
-        return GraphDocument(self.name, [_copy.deepcopy(node) for node in self.nodes.values()],
-                             self.description)
+        doc = GraphDocument(self.name, [_copy.deepcopy(node) for node in self.nodes.values()],
+                            self.description)
+        doc.groups = {name: GroupData(g.name, g.folded) for name, g in self.groups.items()}
+        return doc
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GraphDocument):
             return NotImplemented
         return (self.name == other.name and self.description == other.description
-                and list(self.nodes.items()) == list(other.nodes.items()))
+                and list(self.nodes.items()) == list(other.nodes.items())
+                and list(self.groups.values()) == list(other.groups.values()))
 
     __hash__ = None  # type: ignore[assignment]
 

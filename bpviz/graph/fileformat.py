@@ -15,14 +15,22 @@ from typing import Any
 from bpviz.atomic import atomic_write
 from bpviz.engine import OPS
 from bpviz.graph import limits
-from bpviz.graph.document import GraphDocument, GraphError, NodeData, id_problem
+from bpviz.graph.document import (
+    GraphDocument,
+    GraphError,
+    GroupData,
+    NodeData,
+    group_name_problem,
+    id_problem,
+)
 from bpviz.graph.shapes import validate
 
 FORMAT = "bpviz-graph"
 VERSION = 1
 SUPPORTED_VERSIONS = (1,)
-TOP_KEYS = ("format", "version", "name", "description", "nodes")
-NODE_KEYS = ("id", "op", "inputs", "params", "trainable", "pos")
+TOP_KEYS = ("format", "version", "name", "description", "groups", "nodes")
+NODE_KEYS = ("id", "op", "inputs", "params", "trainable", "pos", "group")
+GROUP_KEYS = ("name", "folded")
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 4000
 MAX_TEXT_LENGTH = 64
@@ -179,8 +187,33 @@ def _node_fields(raw: dict, node_id: str) -> NodeData:
     trainable = raw.get("trainable", True)
     if not isinstance(trainable, bool):
         raise GraphError(f"{label}: \"trainable\" must be true or false", node_id)
+    group = raw.get("group")
+    if group is not None and not isinstance(group, str):
+        raise GraphError(f"{label}: \"group\" must be the name of a group (a string)", node_id)
     return NodeData(node_id, op, list(inputs), dict(params), trainable,
-                    _node_pos(raw.get("pos"), label, node_id))
+                    _node_pos(raw.get("pos"), label, node_id), group)
+
+
+def _groups(raw: Any) -> dict[str, GroupData]:
+    if not isinstance(raw, list):
+        raise GraphError(f"\"groups\" must be a list, got {_kind(raw)}")
+    groups: dict[str, GroupData] = {}
+    for index, entry in enumerate(raw):
+        where = f"group #{index + 1}"
+        if not isinstance(entry, dict):
+            raise GraphError(f"{where} must be a JSON object, got {_kind(entry)}")
+        _check_keys(entry, GROUP_KEYS, where, None)
+        problem = group_name_problem(entry.get("name"))
+        if problem:
+            raise GraphError(f"{where}: {problem}")
+        name = entry["name"]
+        if name in groups:
+            raise GraphError(f"group '{name}' appears twice: group names must be unique")
+        folded = entry.get("folded", False)
+        if not isinstance(folded, bool):
+            raise GraphError(f"group '{name}': \"folded\" must be true or false")
+        groups[name] = GroupData(name, folded)
+    return groups
 
 
 def _node_pos(pos: Any, label: str, node_id: str) -> tuple[float, float] | None:
@@ -204,6 +237,11 @@ def document_from_json(data: Any) -> GraphDocument:
                              f"and #{index + 1}): ids must be unique", node_id)
         first_seen[node_id] = index
         doc.nodes[node_id] = _node_fields(raw, node_id)
+    doc.groups = _groups(data.get("groups", []))
+    for node in doc.nodes.values():
+        if node.group is not None and node.group not in doc.groups:
+            raise GraphError(f"{node.op} '{node.id}': its group '{node.group}' is not in the "
+                             "graph's \"groups\" list", node.id)
     return doc
 
 
@@ -251,8 +289,10 @@ def load_graph(path: str | os.PathLike, strict: bool = True) -> GraphDocument:
     return loads_graph(data, str(path), strict)
 
 
-def node_json(node: NodeData) -> dict[str, Any]:
-    """One node as written: defaults left out, params in the op's order."""
+def node_json(node: NodeData, groups: dict[str, GroupData] | None = None
+              ) -> dict[str, Any]:
+    """One node as written: defaults left out, params in the op's order; its group
+    only when it is one of `groups`."""
     entry: dict[str, Any] = {"id": node.id, "op": node.op}
     if node.inputs:
         entry["inputs"] = list(node.inputs)
@@ -266,6 +306,15 @@ def node_json(node: NodeData) -> dict[str, Any]:
         entry["trainable"] = False
     if node.pos is not None:
         entry["pos"] = [float(node.pos[0]), float(node.pos[1])]
+    if node.group is not None and groups and node.group in groups:
+        entry["group"] = node.group
+    return entry
+
+
+def group_json(group: GroupData) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": group.name}
+    if group.folded:
+        entry["folded"] = True
     return entry
 
 
@@ -280,8 +329,11 @@ def dumps_graph(doc: GraphDocument) -> str:
     head = f'{{"format": {dump(FORMAT)}, "version": {VERSION}, "name": {dump(doc.name)},\n'
     if doc.description:
         head += f' "description": {dump(doc.description)},\n'
+    if doc.groups:
+        head += ' "groups": [\n' + ",\n".join(f"  {dump(group_json(group))}"
+                                            for group in doc.groups.values()) + "],\n"
     head += ' "nodes": ['
-    lines = [f"  {dump(node_json(node))}" for node in doc.nodes.values()]
+    lines = [f"  {dump(node_json(node, doc.groups))}" for node in doc.nodes.values()]
     if not lines:
         return head + "]}\n"
     return head + "\n" + ",\n".join(lines) + "]}\n"

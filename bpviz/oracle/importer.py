@@ -15,6 +15,8 @@ output of nn.AdaptiveAvgPool2d(1) adds no node (bpviz's global average pooling
 is already flat); neither do nn.Identity and x.contiguous(). `a + b + c` becomes
 one add node with three inputs. A module called twice becomes two nodes, each
 with its own copy of the weights (bpviz does not share weights between nodes).
+Nodes are grouped by the module they come from (bpviz.oracle.import_groups:
+'layer1.0.conv1' joins the group "layer1.0").
 
 Anything else raises InteropError naming the module or function, the fx node
 and, when known, the module and the source line that called it.
@@ -39,6 +41,7 @@ from torch import fx, nn
 from bpviz.atomic import atomic_write
 from bpviz.engine.shape_text import shape_text
 from bpviz.graph import GraphDocument, GraphError, save_graph, validate
+from bpviz.oracle import import_groups
 from bpviz.oracle.interop import Context, InteropError, TensorValue, sanitise_id
 from bpviz.oracle.rules import handlers, supported_text
 
@@ -218,7 +221,9 @@ def import_module(model: nn.Module, input_shape: Sequence[int], name: str = "",
         if node.op == "output":
             outputs = _outputs(ctx, fx.node.map_arg(node.args[0], env.__getitem__))
         else:
+            before = set(ctx.doc.nodes)
             env[node] = _convert_node(ctx, node, env, shape)
+            import_groups.assign(ctx.doc, [i for i in ctx.doc.nodes if i not in before], node)
     ctx.fx_node = None
     try:
         validate(ctx.doc)

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from bpviz.engine.shape_text import shape_text
 from bpviz.graph import ShapeReport
-from bpviz.graph.layout import WRAP_AFTER, layered_positions
+from bpviz.graph.layout import WRAP_AFTER
 from bpviz.scene import routing, step_drawing
 from bpviz.scene.colours import canvas
+from bpviz.scene.folding import Folding
 from bpviz.scene.model import SceneModel
 from bpviz.scene.node_item import NodeItem, remove_from_scene
 from bpviz.scene.port_item import PortItem
@@ -34,6 +35,7 @@ class GraphScene(QGraphicsScene):
         self.model = model
         self.nodes: dict[str, NodeItem] = {}
         self.wires: dict[tuple[str, int], WireItem] = {}
+        self.folding = Folding(self)  # folded groups' boxes, unfolded groups' frames
         self.report = ShapeReport()
         self._fallback: dict[str, tuple[float, float]] = {}
         self._unsubscribe: Callable[[], None] = lambda: None
@@ -67,13 +69,16 @@ class GraphScene(QGraphicsScene):
         self.step_state = None
         for node_id in doc.nodes:
             self._add_item(node_id)
+        self.report = self.model.report
+        self.folding.apply()
         if any(node.pos is None for node in doc.nodes.values()):
-            self._fallback = layered_positions(doc, self.node_sizes(),
-                                               wrap_after=WRAP_AFTER)
+            self._fallback = self.folding.layout(self.node_sizes(), WRAP_AFTER)
             for item in self.nodes.values():
                 self._place(item)
+            self.folding.place_boxes()
         for node_id in doc.nodes:
             self._sync_wires(node_id)
+        self.folding.apply()
         self._building = False
         self.route_all()
         self._unsubscribe = doc.subscribe(self._on_event)
@@ -85,6 +90,7 @@ class GraphScene(QGraphicsScene):
         not the model's (a new document with the same ids would take it over)."""
         self.nodes.clear()
         self.wires.clear()
+        self.folding.forget()
         self._syncing_selection = True
         try:
             self.clear()
@@ -171,6 +177,16 @@ class GraphScene(QGraphicsScene):
     def _on_pos_changed(self, id: str, **_) -> None:
         if id in self.nodes:
             self._place(self.nodes[id])
+            if id in self.folding.node_group:
+                self.folding.place_boxes()
+
+    def _on_groups_changed(self, **_) -> None:
+        """Fold, unfold, group or ungroup: lay the picture out anew, keeping a step shown."""
+        state = self.step_state
+        self.rebuild()
+        self._select_ids(list(getattr(self.model, "selection", [])))
+        if state is not None:
+            self.show_step(*state)
 
     def _on_node_renamed(self, old: str, new: str, **_) -> None:
         item = self.nodes.pop(old)
@@ -212,6 +228,8 @@ class GraphScene(QGraphicsScene):
             self.route_all()
         for wire in self.wires.values():
             wire.set_label(shape_text(report.shapes.get(wire.src.node_id)))
+        if not self._building:
+            self.folding.apply()
 
     def _apply_node_report(self, item: NodeItem) -> bool:
         node_id = item.node_id
@@ -236,20 +254,24 @@ class GraphScene(QGraphicsScene):
     def route_all(self) -> None:
         """Decide which wires go around nodes and on which lanes; redraw every wire."""
         self._route_timer.stop()
-        rects = {item: self.node_rect(item) for item in self.nodes.values()}
-        specs = [wire.spec([rect for other, rect in rects.items()
-                            if other is not wire.src and other is not wire.dst])
-                 for wire in self.wires.values()]
+        self.folding.apply()
+        shown = [item for item in self.nodes.values() if item.isVisible()]
+        rects = {item: self.node_rect(item) for item in [*shown, *self.folding.boxes.values()]}
+        wires = [wire for wire in self.wires.values() if wire.isVisible()]
+        specs = [wire.spec([rect for other, rect in rects.items() if other not in
+                            (wire.src, wire.dst, wire.src_end, wire.dst_end)])
+                 for wire in wires]
         lanes = routing.plan(specs)
-        for key, wire in self.wires.items():
-            wire.lane = lanes.get(key)
+        for wire in wires:
+            wire.lane = lanes.get(wire.key)
             wire.update_path()
         self.grow_rect()
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
-        """id → (width, height) of each node as drawn, for the layout."""
-        return {node_id: (item.rect().width(), item.rect().height())
-                for node_id, item in self.nodes.items()}
+        """id → (width, height) of each node as drawn, for the layout (and of each
+        folded group's box, under its id in bpviz.graph.groups.folded_view)."""
+        return {**{node_id: (item.rect().width(), item.rect().height())
+                   for node_id, item in self.nodes.items()}, **self.folding.box_sizes()}
 
     def grow_rect(self) -> None:
         """Room to pan around the items; the rect only ever grows."""
@@ -291,11 +313,13 @@ class GraphScene(QGraphicsScene):
         `span` (the pass's smallest and largest norm; default: those given)."""
         self.step_state = (active, dict(wire_norms), frozenset(done), phase, span)
         step_drawing.draw_step(self, active, wire_norms, done, phase, span)
+        self.folding.show_step(active, done, phase)
 
     def clear_step(self) -> None:
         """Back to the plain editing picture."""
         self.step_state = None
         step_drawing.clear_step(self)
+        self.folding.clear_step()
 
     def show_verification(self, results: dict[str, tuple[bool, str, str]]) -> None:
         """node id → (ok, short text, tooltip): a tick or a cross on each node."""

@@ -72,6 +72,11 @@ class WireItem(QGraphicsPathItem):
         self.grad_colour: QColor | None = None  # set during backward: ‖gradient‖ colour
         self.grad_width = 2.0
         self.lane: float | None = None  # the y of its lane when it goes around nodes
+        # A folded group's box the wire is drawn from or to instead of its node
+        # (bpviz.scene.folding), and the box's input port it enters.
+        self.src_end = None
+        self.dst_end = None
+        self.end_port = 0
         self._label_rect = QRectF()
         self.setZValue(-1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -101,9 +106,21 @@ class WireItem(QGraphicsPathItem):
         self._place_label()
         self.update()
 
+    def attach(self, src_end, dst_end, port: int = 0) -> None:
+        """Draw from `src_end` and to `dst_end`'s input `port` (folded groups' boxes;
+        None: the wire's own node)."""
+        self.src_end, self.dst_end, self.end_port = src_end, dst_end, port
+
+    def ends(self) -> tuple[QPointF, QPointF]:
+        """Where the wire starts and ends in the scene."""
+        start = (self.src_end or self.src).out_port_pos()
+        if self.dst_end is not None:
+            return start, self.dst_end.in_port_pos(self.end_port)
+        return start, self.dst.in_port_pos(self.port)
+
     def update_path(self) -> None:
         """Redraw between the two ports (along the lane, when it has one)."""
-        start, end = self.src.out_port_pos(), self.dst.in_port_pos(self.port)
+        start, end = self.ends()
         prepare_resize(self)
         if self.lane is None:
             self.setPath(bezier(start, end))
@@ -115,8 +132,8 @@ class WireItem(QGraphicsPathItem):
 
     def spec(self, obstacles: list[routing.Rect]) -> routing.WireSpec:
         """What the router needs to know; ports above the node's middle prefer lanes above."""
-        start, end = self.src.out_port_pos(), self.dst.in_port_pos(self.port)
-        centre = self.dst.scenePos().y()
+        start, end = self.ends()
+        centre = (self.dst_end or self.dst).scenePos().y()
         side = -1 if end.y() < centre - 1 else 1 if end.y() > centre + 1 else 0
         return routing.WireSpec(self.key, (start.x(), start.y()), (end.x(), end.y()),
                                 obstacles, side)

@@ -240,3 +240,20 @@ class SetDescriptionCommand(DocCommand):
 
 def _as_pos(pos: Any) -> Pos:
     return None if pos is None else (float(pos[0]), float(pos[1]))
+
+
+class GroupsCommand(DocCommand):
+    """A change of groups (make, rename, ungroup, fold): `edit` applies it to the
+    document; undo puts the groups and memberships back as they were."""
+
+    def __init__(self, doc: GraphDocument, text: str, edit: Callable[[], None],
+                 batch: Batch | None = None) -> None:
+        super().__init__(doc, text, batch)
+        self.edit = edit
+        self.before = doc.group_state()
+
+    def apply(self) -> None:
+        self.edit()
+
+    def revert(self) -> None:
+        self.doc.set_group_state(*self.before)

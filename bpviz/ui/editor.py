@@ -20,7 +20,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from bpviz.engine import OPS, HyperError
 from bpviz.engine.op import check_hypers
 from bpviz.graph import GraphDocument, GraphError, NodeData, infer_shapes
-from bpviz.graph.document import id_problem
+from bpviz.graph.document import group_name_problem, id_problem
 from bpviz.graph.fileformat import dumps_graph, loads_graph
 from bpviz.graph.layout import WRAP_AFTER, layered_positions
 from bpviz.scene.model import SceneModel
@@ -267,6 +267,53 @@ class GraphEditor(SceneModel):
     def set_description(self, description: str) -> None:
         if description != self.doc.description:
             self._push(cmd.SetDescriptionCommand(self.doc, description, self.batched))
+
+    # -- groups ---------------------------------------------------------
+    def group_nodes(self, ids: Iterable[str], name: str | None = None) -> str:
+        """Gather the nodes into a new group (default name "group1", "group2", …);
+        returns its name."""
+        chosen = [node_id for node_id in self.doc.nodes if node_id in set(ids)]
+        if not chosen:
+            raise EditError("select the nodes to group first")
+        if name is None:
+            number = 1
+            while f"group{number}" in self.doc.groups:
+                number += 1
+            name = f"group{number}"
+        problem = group_name_problem(name)
+        if problem or name in self.doc.groups:
+            raise EditError(problem or f"a group named '{name}' already exists")
+        self._push(cmd.GroupsCommand(self.doc, f"Group {len(chosen)} nodes as '{name}'",
+                                     lambda: self.doc.make_group(name, chosen), self.batched))
+        return name
+
+    def rename_group(self, old: str, new: str) -> None:
+        if old not in self.doc.groups:
+            raise EditError(f"there is no group '{old}'")
+        if new == old:
+            return
+        problem = group_name_problem(new)
+        if problem or new in self.doc.groups:
+            raise EditError(problem or f"a group named '{new}' already exists")
+        self._push(cmd.GroupsCommand(self.doc, f"Rename group '{old}' to '{new}'",
+                                     lambda: self.doc.rename_group(old, new), self.batched))
+
+    def ungroup(self, name: str) -> None:
+        if name not in self.doc.groups:
+            raise EditError(f"there is no group '{name}'")
+        self._push(cmd.GroupsCommand(self.doc, f"Ungroup '{name}'",
+                                     lambda: self.doc.ungroup(name), self.batched))
+
+    def set_group_folded(self, name: str, folded: bool) -> None:
+        """Fold the group into one box on the canvas (or unfold it)."""
+        group = self.doc.groups.get(name)
+        if group is None:
+            raise EditError(f"there is no group '{name}'")
+        if group.folded != bool(folded):
+            text = f"{'Fold' if folded else 'Unfold'} '{name}'"
+            self._push(cmd.GroupsCommand(self.doc, text,
+                                         lambda: self.doc.set_folded(name, folded),
+                                         self.batched))
 
     # -- clipboard ------------------------------------------------------
     def copy(self, ids: Iterable[str]) -> str:

@@ -18,6 +18,7 @@ from bpviz.scene.port_item import PortItem
 from bpviz.scene.scene import GraphScene
 from bpviz.scene.wire_item import WIRE_SELECTED, WireItem, bezier
 from bpviz.ui.canvas import placement
+from bpviz.ui.canvas.group_menu import GroupCommands
 from bpviz.ui.editor import EditError, GraphEditor
 
 OP_MIME = "application/x-bpviz-op"
@@ -57,6 +58,14 @@ class GraphView(QGraphicsView):
         editor.document_replaced.connect(self._cancel_gestures)
         editor.selection_changed.connect(self._show_selection)
         editor.place_new = self.spot_for_new_node
+        self.groups = GroupCommands(self)
+
+    def contextMenuEvent(self, event) -> None:
+        menu = self.groups.menu_at(self.mapToScene(event.pos()))
+        if menu is not None:
+            menu.exec(event.globalPos())
+        else:
+            super().contextMenuEvent(event)
 
     # -- zoom -----------------------------------------------------------
     def zoom(self, factor: float, focus: QPointF | None = None) -> None:
@@ -114,7 +123,7 @@ class GraphView(QGraphicsView):
         """Scroll the least amount that shows the whole of node `node_id` (its box),
         with up to `margin` pixels around it; a node already in sight stays put,
         so a fitted view keeps its fit. Returns whether the view scrolled."""
-        item = self.graph_scene.nodes.get(node_id)
+        item = self.graph_scene.folding.shown_item(node_id)  # a folded group: its box
         if item is None:
             return False
         box = item.mapRectToScene(item.rect())

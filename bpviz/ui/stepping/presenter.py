@@ -49,7 +49,8 @@ class StepPresenter:
             return
         if self.follow:
             self._follow(step.node)
-        wires = [wire for (dst, _port), wire in self.scene.wires.items() if dst == step.node]
+        wires = [wire for (dst, _port), wire in self.scene.wires.items()
+                 if dst == step.node and wire.isVisible()]  # none inside a folded group
         self.pulses.run(wires, step.phase == "backward", steps_per_second)
 
     def _follow(self, node_id: str) -> None:
