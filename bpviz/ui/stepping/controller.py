@@ -30,6 +30,7 @@ from bpviz.ui.stepping.presenter import StepPresenter
 from bpviz.ui.stepping.pulse import Pulses
 from bpviz.ui.stepping.step_bar import WindowStepBar, build_run_menu
 from bpviz.ui.stepping.torch_check import verify
+from bpviz.ui.stepping.update_setting import UpdateStepSetting
 from bpviz.ui.thread_job import Job
 from bpviz.ui.workspace_link import observe
 from bpviz.workspace import Workspace
@@ -121,7 +122,9 @@ class StepController(QObject):
         self.leave_action = QAction("&Leave Step-Through", self.window)
         self.leave_action.setStatusTip("drop the pass; back to the plain graph")
         self.leave_action.triggered.connect(lambda: self.invalidate())
-        self.menu = build_run_menu(self.window, self.bar, [self.follow_action,
+        self.update_setting = UpdateStepSetting(self)
+        self.menu = build_run_menu(self.window, self.bar, [self.update_setting.action,
+                                                          self.follow_action,
                                                           self.animate_action,
                                                           self.leave_action])
 
@@ -174,7 +177,8 @@ class StepController(QObject):
         return self.job is not None
 
     def request(self, move: str) -> None:
-        """Do `move` ("step", "end", "play", "verify"), building the pass first if needed."""
+        """Do `move` ("step", "end", "play", "verify"; "build": nothing more), building
+        the pass first if needed."""
         if self.built is not None:
             self._perform(move)
             return
@@ -233,6 +237,8 @@ class StepController(QObject):
         self.receptive.set_session(built.session)
         self.show_weights()
         note = f" · {built.note}" if built.note else ""
+        if built.spec.update is not None and built.session.update_count:
+            note += f" · update: {built.spec.update.text()}"
         self.window.show_message(f"pass built in {built.seconds:.2f} s: "
                                  f"{len(built.session.steps)} steps, L = "
                                  f"{built.session.loss:.4g} · {built.weights} on "
@@ -249,7 +255,7 @@ class StepController(QObject):
 
     def _perform(self, move: str) -> None:
         actions = {"step": self.bar.step, "end": self.bar.run_to_end_of_phase,
-                   "play": self.bar.play, "verify": self.verify}
+                   "play": self.bar.play, "verify": self.verify, "build": lambda: None}
         actions[move]()
 
     def cancel_build(self) -> None:
