@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
 
+from bpviz.graph.geometry import geometry_network
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
 from bpviz.ui.stepping.presenter import StepPresenter
 from bpviz.ui.stepping.pulse import Pulses
@@ -85,6 +86,8 @@ class StepController(QObject):
                            self.bar.reset_action])  # shortcuts also with the bar hidden
         self.tensors, self.formula = TensorView(), FormulaPanel()
         self.receptive = ReceptiveFieldView()
+        workspace = self.workspace
+        self.receptive.set_geometry(lambda: geometry_network(workspace.doc, workspace.report))
         for widget in (self.tensors, self.formula, self.receptive):
             widget.setMinimumWidth(MIN_DOCK_WIDTH)  # the docks must not widen the window
         bottom = Area.BottomDockWidgetArea
@@ -142,6 +145,7 @@ class StepController(QObject):
         self.bar.settings_changed.connect(self._settings_edited)
         self.bar.position_changed.connect(self._bar_moved)
         self.tensors.sample_changed.connect(self.formula.set_sample)
+        self.window.editor.selection_changed.connect(lambda _ids: self._receptive_follows())
         observe(self.workspace, self, self._workspace_event)
         self._show_settings()
         if self.workspace.built is not None:
@@ -303,18 +307,23 @@ class StepController(QObject):
         self._receptive_follows()
 
     def _receptive_follows(self) -> None:
-        """While the receptive-field panel is in sight, it shows the current node
-        whenever that node has feature maps with a receptive field."""
-        step = self.session.current if self.session is not None else None
+        """While the receptive-field panel is in sight, it shows the node selected on
+        the canvas, else the current step's, whenever that node has feature maps
+        with a receptive field."""
         view = self.receptive
-        if (step is None or not in_sight(view) or self.bar.playing
-                or view.node.findText(step.node) < 0 or view.node.currentText() == step.node):
+        if not in_sight(view) or self.bar.playing:
             return
-        view.set_node(step.node)
+        selected = self.window.editor.selection
+        step = self.session.current if self.session is not None else None
+        wanted = ([selected[0]] if len(selected) == 1 else []) + ([step.node] if step else [])
+        node = next((node for node in wanted if view.node.findText(node) >= 0), None)
+        if node is not None and view.node.currentText() != node:
+            view.set_node(node)
 
     def _receptive_shown(self, visible: bool) -> None:
-        """The receptive tab came to the front: it catches up with the current node."""
+        """The receptive tab came to the front: it catches up with the graph and the node."""
         if visible:
+            self.receptive.catch_up()
             QTimer.singleShot(0, self._receptive_follows)  # once the tab is laid out
 
     # -- torch check ------------------------------------------------------
