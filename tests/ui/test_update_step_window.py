@@ -140,3 +140,23 @@ def test_snapshot_at_an_update_step(tmp_path, capsys):
     assert "the update pass has steps 1 to 2, not 3" in capsys.readouterr().err
     assert main(["snapshot", str(TINY_CNN), "--out", str(out), "--lr", "0.1"]) != 0
     assert "--lr is for --update sgd|adam" in capsys.readouterr().err
+
+
+def test_the_menu_item_names_the_optimizer_it_shows(qtbot, cnn):
+    action = cnn.stepping.update_setting.action
+    choose(cnn, "SGD", 0.05, momentum=0.9)
+    assert action.text() == "Show the &Update Step (SGD · lr 0.05 · momentum 0.9)"
+    assert "as chosen in the Training panel; a first step" in action.statusTip()
+    choose(cnn, "Adam", 0.003)
+    assert action.text() == "Show the &Update Step (Adam · lr 0.003)"
+
+
+def test_exported_frames_end_with_the_update_steps(qtbot, cnn, tmp_path):
+    from bpviz.ui.export_job import ExportOptions, make_exporter
+
+    controller = started(qtbot, cnn)
+    session = controller.session
+    exporter = make_exporter("frames", cnn.editor.doc, session, None, ExportOptions(dpi=40))
+    exporter.export(tmp_path / "frames")
+    frames = sorted((tmp_path / "frames").glob("*.png"))
+    assert len(frames) == 7 + 7 + 2 == len(session.steps)
