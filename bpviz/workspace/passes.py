@@ -23,7 +23,7 @@ from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
-from bpviz.workspace.update import UpdateChoice
+from bpviz.workspace.update import UpdateChoice, continue_run, describe
 
 STEP_LIMIT = 768 * 2**20  # parameters, gradients, every value and gradient of the batch
 DTYPE = np.float64
@@ -53,6 +53,7 @@ class Built:
     weights: str = ""  # the weights the pass runs with: "trained weights", …
     batch: str = ""  # what the batch is: "random batch", "moons validation samples …"
     note: str = ""  # why the window's weights or data were not used
+    update_note: str = ""  # the update phase's optimizer, and the state it starts from
 
 
 @dataclass
@@ -106,10 +107,14 @@ def build_session(spec: SessionSpec) -> Built:
     started = time.perf_counter()
     made = spec_network(spec)
     feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
-    update = spec.update.make(made.network) if spec.update is not None else None
+    update, note = None, ""
+    if spec.update is not None:
+        update = spec.update.make(made.network)
+        continue_run(update, spec.update, made.source)
+        note = describe(spec.update, made.source)
     session = StepSession(made.network, feeds, targets, update=update)
     return Built(spec, session, gradient_span(session), time.perf_counter() - started,
-                 made.label, batch, made.note)
+                 made.label, batch, made.note, note)
 
 
 def spec_network(spec: SessionSpec) -> Made:

@@ -5,9 +5,11 @@ backward steps, with one optimizer step per trainable node
 (bpviz.engine.updating). The optimizer and its settings are the ones chosen
 for the next training run (`Training.config`: SGD or Adam, learning rate,
 SGD's momentum, weight decay where the config has one); before the panel has
-said anything, `bpviz train`'s defaults for Adam (lr 0.01). The step is a
-first step: the optimizer starts with no state (SGD's velocity v = ∂L/∂θ,
-Adam's t = 1), and `UpdateChoice.text` says so.
+said anything, `bpviz train`'s defaults for Adam (lr 0.01). When the pass
+shows weights the panel has trained with the same optimizer, the step
+continues that run's optimizer state (SGD's velocity, Adam's moments and
+step count t; `continue_run`); otherwise it is a first step (v = ∂L/∂θ,
+Adam's t = 1). `describe` says which.
 
 A change of these settings changes what the update phase shows: the
 workspace drops the pass and asks for it again at the same step
@@ -17,6 +19,8 @@ workspace drops the pass and asks for it again at the same step
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from bpviz.engine.optim import Optimizer, make_optimizer
 
@@ -48,12 +52,48 @@ class UpdateChoice:
             parts.append(f"weight decay {self.weight_decay:g}")
         return " · ".join(parts)
 
-    def text(self) -> str:
-        """Where the settings come from and what state the step starts from."""
-        state = ("no velocity yet: v = ∂L/∂θ" if self.optimizer == "sgd" and self.momentum
-                 else "m = v = 0, t = 1" if self.optimizer == "adam" else "no state")
-        return (f"{self.short_text()}, as chosen in the Training panel; "
-                f"a first step from the weights the pass shows ({state})")
+    def first_state(self) -> str:
+        """What a first step starts from."""
+        if self.optimizer == "sgd" and self.momentum:
+            return "no velocity yet: v = ∂L/∂θ"
+        return "m = v = 0, t = 1" if self.optimizer == "adam" else "no state"
+
+
+def continues(choice: UpdateChoice, source) -> bool:
+    """Whether the update continues the optimizer state held with `source` (a
+    WeightSource, or None): trained weights, trained with the same optimizer."""
+    return (source is not None and bool(getattr(source, "optimizer_state", None))
+            and getattr(source, "optimizer", "") == choice.optimizer)
+
+
+def describe(choice: UpdateChoice, source) -> str:
+    """Where the settings come from and what state the step starts from."""
+    text = f"{choice.short_text()}, as chosen in the Training panel; "
+    if continues(choice, source):
+        return text + (f"the next step of the training run, from its optimizer state after "
+                       f"{source.iterations} iterations")
+    return text + f"a first step from the weights the pass shows ({choice.first_state()})"
+
+
+def continue_run(optimizer: Optimizer, choice: UpdateChoice, source) -> bool:
+    """Give `optimizer` the trained run's state when `continues` (in the network's
+    dtype: the run may have trained in float32); True when it did."""
+    if not continues(choice, source):
+        return False
+    state = {}
+    for (node_id, name), slot in source.optimizer_state.items():
+        node = optimizer.network.nodes.get(node_id)
+        param = node.op.params.get(name) if node is not None else None
+        if param is None:
+            continue
+        arrays = {key: value for key, value in slot.items() if isinstance(value, np.ndarray)}
+        if any(value.shape != param.shape for value in arrays.values()):
+            return False  # another graph: start afresh
+        state[(node_id, name)] = {key: value.astype(param.dtype) if key in arrays else value
+                                  for key, value in slot.items() if key != "shape"}
+        state[(node_id, name)]["shape"] = (param.shape, param.dtype)
+    optimizer.restore(state)
+    return True
 
 
 def choice_from(config) -> UpdateChoice:

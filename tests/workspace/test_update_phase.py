@@ -103,3 +103,50 @@ def test_turning_the_update_step_off_drops_the_pass_with_its_position(workspace_
     workspace.build_pass()
     workspace.set_settings(seed=4)  # other settings: a new pass from the start
     assert events[-2] == ("pass_dropped", {"had": True})
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The parts of a WeightSource of trained weights the update reads."""
+
+    optimizer: str
+    optimizer_state: dict
+    iterations: int
+
+
+def test_the_update_continues_a_trained_runs_optimizer_state(workspace_on):
+    from bpviz.engine.optim import make_optimizer
+    from bpviz.engine.stepping import StepSession
+    from bpviz.workspace.update import UpdateChoice, continue_run, describe
+
+    workspace, _events = workspace_on("tiny_cnn")
+    run = build_network(workspace.doc, seed=0, dtype=np.float32)  # training runs in float32
+    adam = make_optimizer("adam", run, lr=0.01)
+    feeds, targets = random_batch(run, 4, 0, np.float32)
+    for _ in range(3):
+        Executor(run).run(feeds, targets)
+        adam.step()
+        adam.zero_grad()
+    source = Trained("adam", adam.snapshot(), 3)
+    shown = build_network(workspace.doc, seed=0)  # the pass: float64, the trained weights
+    for node in shown.order:
+        for name, param in node.op.params.items():
+            param[...] = run.nodes[node.id].op.params[name]
+    batch, batch_targets = random_batch(shown, 4, 1, np.float64)
+    choice = UpdateChoice("adam", 0.01)
+    update = choice.make(shown)
+    assert continue_run(update, choice, source)
+    session = StepSession(shown, batch, batch_targets, update=update)
+    step = session.steps[session.update_start]
+    assert step.state_before["weight"]["step"] == 3 and step.state_after["weight"]["step"] == 4
+    # The fourth step by hand, from the run's moments (torch.optim.Adam's formulas).
+    m = 0.9 * adam.state[("c1", "weight")]["exp_avg"] + 0.1 * step.grad_params["weight"]
+    v = (0.999 * adam.state[("c1", "weight")]["exp_avg_sq"]
+         + 0.001 * step.grad_params["weight"] ** 2)
+    expected = step.params_before["weight"] - 0.01 * (m / (1 - 0.9 ** 4)) / (
+        np.sqrt(v / (1 - 0.999 ** 4)) + 1e-8)
+    np.testing.assert_allclose(step.params_after["weight"], expected, rtol=1e-5, atol=1e-7)
+    assert "after 3 iterations" in describe(choice, source)
+    sgd = UpdateChoice("sgd", 0.05, 0.9)  # another optimizer: a first step
+    assert not continue_run(sgd.make(shown), sgd, source)
+    assert "a first step" in describe(sgd, source)

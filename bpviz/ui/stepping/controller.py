@@ -241,8 +241,6 @@ class StepController(QObject):
         self.receptive.set_session(built.session)
         self.show_weights()
         note = f" · {built.note}" if built.note else ""
-        if built.spec.update is not None and built.session.update_count:
-            note += f" · update: {built.spec.update.short_text()} from the Training panel"
         self.window.show_message(f"pass built in {built.seconds:.2f} s: "
                                  f"{len(built.session.steps)} steps, L = "
                                  f"{built.session.loss:.4g} · {built.weights} on "

@@ -161,24 +161,40 @@ class ReceptiveFieldView(QWidget):
     # -- public -------------------------------------------------------------------
     def set_session(self, session: StepSession | None) -> None:
         """Show another pass (None: the graph's theoretical fields, when a `geometry`
-        source is set); keeps the chosen node when it has a field there too."""
+        source is set); keeps the chosen node when it has a field there too. Drawn
+        when in sight: a new node's unit and effective field take backward passes."""
         self.session = session
-        if session is None and self.geometry is not None:
-            self._stale = True
+        if session is None and self.geometry is None:
+            self._stale = False
+            self._use(None)
+            return
+        self._stale = True
+        if session is None:
             QTimer.singleShot(0, self.catch_up)  # after the edit that dropped the pass
-        self._use(session.network if session is not None else None)
+        elif self.in_sight():
+            self.catch_up()
+
+    def in_sight(self) -> bool:
+        """Shown and not behind another tab of its dock area (NOTE: such a tab still
+        says isVisible(); only its visible region is empty)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def set_geometry(self, geometry: Geometry | None) -> None:
         """Where the graph's ops come from while there is no pass (None: nowhere)."""
         self.geometry = geometry
         if self.session is None:
             self._stale = True
-            self.catch_up()
+            if self.in_sight():
+                self.catch_up()
 
     def catch_up(self) -> None:
-        """Draw the graph's theoretical fields, if they changed and there is no pass."""
-        if self._stale and self.session is None and self.geometry is not None:
-            self._stale = False
+        """Draw the pass, or the graph's theoretical fields, if they changed."""
+        if not self._stale:
+            return
+        self._stale = False
+        if self.session is not None:
+            self._use(self.session.network)
+        elif self.geometry is not None:
             self._use(self.geometry())
 
     def set_node(self, node_id: str) -> None:

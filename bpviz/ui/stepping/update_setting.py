@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 
 from bpviz.ui.workspace_link import observe
-from bpviz.workspace.update import choice_from
+from bpviz.workspace.update import choice_from, describe
 
 if TYPE_CHECKING:
     from bpviz.ui.stepping.controller import StepController
@@ -44,14 +44,14 @@ class UpdateStepSetting(QObject):
         choice = choice_from(self.workspace.training.config)
         self.action.setText(f"Show the &Update Step ({choice.short_text()})")
         self.action.setStatusTip(f"end the pass with one optimizer step per trainable node: "
-                                 f"{choice.text()}")
+                                 f"{describe(choice, self.workspace.weights.in_use)}")
 
     def _toggled(self, on: bool) -> None:
         if self.workspace.settings.update != on:
             self.workspace.set_settings(update=on)
 
     def _workspace_event(self, event: str, payload: dict) -> None:
-        if event == "training_config":
+        if event in ("training_config", "weights_changed", "document_replaced"):
             self.show_choice()
         elif event == "settings_changed":
             if self.action.isChecked() != payload["settings"].update:
