@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from bpviz.cli.common import CliError, add_graph_argument
+from bpviz.cli.train import number
 from bpviz.display import use_offscreen_without_display
 
 MIN_SIDE, MAX_SIDE = 320, 8000
 
 RenderWindow = Callable[..., Any]
-"""(document, path, size, theme, select, step) → the window's QImage; a ValueError
+"""(document, path, size, theme, select, step, update) → the window's QImage; a ValueError
 says why the step cannot be shown, an ImportError that Qt cannot load."""
 
 
@@ -49,8 +50,17 @@ def add_parser(commands, render_window: RenderWindow) -> None:
     parser.add_argument("--step", type=int, metavar="K",
                         help="step through a pass of a random batch and show its K-th step "
                              "(from 1) of --phase")
-    parser.add_argument("--phase", choices=("forward", "backward"), default="forward",
-                        help="the pass --step counts in (default: forward)")
+    parser.add_argument("--phase", choices=("forward", "backward", "update"),
+                        default="forward",
+                        help="the pass --step counts in (default: forward); update: the "
+                             "optimizer steps after the backward pass, one per trainable node")
+    parser.add_argument("--update", choices=("sgd", "adam"),
+                        help="the optimizer of the update steps, as chosen in the Training "
+                             "panel (default: the panel's, Adam lr 0.01)")
+    parser.add_argument("--lr", type=number(0.0, True),
+                        help="its learning rate (default: 0.05 for sgd, 0.01 for adam)")
+    parser.add_argument("--momentum", type=number(0.0, False),
+                        help="SGD's momentum (default 0.9)")
     parser.set_defaults(run=partial(run, render_window=render_window))
 
 
@@ -63,6 +73,21 @@ def check_out(text: str) -> Path:
     return out
 
 
+def update_choice(args: argparse.Namespace) -> dict | None:
+    """What --update, --lr and --momentum choose in the Training panel (None: nothing)."""
+    if args.update is None:
+        for name in ("lr", "momentum"):
+            if getattr(args, name) is not None:
+                raise CliError(f"--{name} is for --update sgd|adam")
+        return None
+    if args.update == "adam" and args.momentum is not None:
+        raise CliError("--momentum is for --update sgd (Adam keeps its own moments)")
+    chosen = {"optimizer": args.update, "lr": args.lr}
+    if args.update == "sgd":
+        chosen["momentum"] = args.momentum
+    return {name: value for name, value in chosen.items() if value is not None}
+
+
 def run(args: argparse.Namespace, render_window: RenderWindow) -> int:
     from bpviz.graph import load_graph
 
@@ -72,10 +97,12 @@ def run(args: argparse.Namespace, render_window: RenderWindow) -> int:
     document = load_graph(args.graph, strict=False)  # a half-edited graph shows its errors
     if args.select is not None and args.select not in document.nodes:
         raise CliError(f"--select: there is no node '{args.select}' in {args.graph}")
+    update = update_choice(args)
     use_offscreen_without_display()
     try:
         image = render_window(document, args.graph, args.size, args.theme, args.select,
-                              step=(args.phase, args.step) if args.step is not None else None)
+                              step=(args.phase, args.step) if args.step is not None else None,
+                              update=update)
     except ImportError as error:
         raise CliError(f"the snapshot needs Qt (PySide6), which failed to load: {error}") from None
     except ValueError as error:  # the step cannot be shown

@@ -20,15 +20,20 @@ class StepUnavailable(ValueError):
 
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,
-                  select: str | None, step: tuple[str, int] | None = None) -> QImage:
+                  select: str | None, step: tuple[str, int] | None = None,
+                  update: dict | None = None) -> QImage:
     """The window's picture at `size`, with `document` open (and, with `step` =
-    (phase, K), showing the K-th step of that phase of a pass); StepUnavailable
-    when that step cannot be shown."""
+    (phase, K), showing the K-th step of that phase of a pass: forward, backward
+    or update); StepUnavailable when that step cannot be shown. `update`
+    ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}, any of them) is chosen
+    in the Training panel first, as a user would: the update steps show it."""
     app = application()
     theme_manager().set_theme(theme)
     window = MainWindow(autosave=False, remember_layout=False)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     window.editor.set_document(document, path)
+    if update:
+        choose_optimizer(window, **update)
     window.resize(*size)
     window.show()
     for _ in range(3):
@@ -54,6 +59,22 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
     window.deleteLater()
     app.processEvents()
     return image
+
+
+def choose_optimizer(window: MainWindow, optimizer: str | None = None,
+                     lr: float | None = None, momentum: float | None = None) -> None:
+    """Set the Training panel's optimizer, learning rate and momentum."""
+    from bpviz.ui.training.controls import OPTIMIZERS
+
+    controls = window.training_dock.widget().controls
+    if optimizer is not None:
+        controls.optimizer.setCurrentText(next(label for label, name in OPTIMIZERS.items()
+                                               if name == optimizer))
+    if lr is not None:
+        controls.lr.setValue(lr)
+    if momentum is not None:
+        controls.momentum.setValue(momentum)
+    QApplication.processEvents()
 
 
 def build_pass(window: MainWindow) -> None:

@@ -6,8 +6,10 @@ a snapshot of the document (its text: the editor may change the document
 meanwhile) with the spec's weights (the seed's, or those the workspace holds:
 see sources.py), draws a batch and runs one forward and backward pass, in
 training mode (batch statistics, dropout masks from the seed) unless the
-spec's mode is "eval". A Verified is what the torch check found (the check
-itself imports torch, so it lives with the window: bpviz.ui.stepping.torch_check).
+spec's mode is "eval"; with the spec's `update` (an UpdateChoice), it ends
+with one update step per trainable node (bpviz.workspace.update). A Verified
+is what the torch check found (the check itself imports torch, so it lives
+with the window: bpviz.ui.stepping.torch_check).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
+from bpviz.workspace.update import UpdateChoice, continue_run, describe
 
 STEP_LIMIT = 768 * 2**20  # parameters, gradients, every value and gradient of the batch
 DTYPE = np.float64
@@ -38,6 +41,7 @@ class SessionSpec:
     weights: WeightSource | None = None
     dtype: str = "float64"
     mode: str = "train"  # "train" or "eval"
+    update: UpdateChoice | None = None  # the update phase's optimizer; None: no update phase
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Built:
     weights: str = ""  # the weights the pass runs with: "trained weights", …
     batch: str = ""  # what the batch is: "random batch", "moons validation samples …"
     note: str = ""  # why the window's weights or data were not used
+    update_note: str = ""  # the update phase's optimizer, and the state it starts from
 
 
 @dataclass
@@ -102,9 +107,14 @@ def build_session(spec: SessionSpec) -> Built:
     started = time.perf_counter()
     made = spec_network(spec)
     feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
-    session = StepSession(made.network, feeds, targets)
+    update, note = None, ""
+    if spec.update is not None:
+        update = spec.update.make(made.network)
+        continue_run(update, spec.update, made.source)
+        note = describe(spec.update, made.source)
+    session = StepSession(made.network, feeds, targets, update=update)
     return Built(spec, session, gradient_span(session), time.perf_counter() - started,
-                 made.label, batch, made.note)
+                 made.label, batch, made.note, note)
 
 
 def spec_network(spec: SessionSpec) -> Made:

@@ -36,6 +36,9 @@ class WeightSource:
     tensors: dict  # '<node id>/<name>' → array
     data: DataSource | None = None  # trained weights: what they were trained on
     path: str = ""  # a file's path
+    optimizer: str = ""  # trained weights: the run's optimizer ("sgd", "adam") …
+    optimizer_state: dict | None = None  # … and its state at the end (Optimizer.snapshot())
+    iterations: int = 0  # … after this many iterations
 
 
 def initial_label(seed: int) -> str:

@@ -32,6 +32,7 @@ class TrainedWeights:
     config: object  # the run's TrainConfig: dataset, seed, val_fraction, …
     normalizer: object  # bpviz.data.Normalizer: what the inputs were standardised with
     iterations: int
+    optimizer_state: dict | None = None  # the run's optimizer state at the end (snapshot())
 
     def fits(self, doc: GraphDocument) -> bool:
         return structure(doc) == structure(self.doc)

@@ -86,7 +86,10 @@ class HeldWeights:
         """A training run ended with `trained`: use them from now on."""
         config = trained.config
         data = DataSource(config.dataset, config.seed, config.val_fraction, trained.normalizer)
-        self._set(WeightSource("trained", "trained weights", trained.tensors(), data),
+        self._set(WeightSource("trained", "trained weights", trained.tensors(), data,
+                               optimizer=getattr(config, "optimizer", ""),
+                               optimizer_state=trained.optimizer_state,
+                               iterations=trained.iterations),
                   self.start)
 
     # -- files -------------------------------------------------------------------

@@ -6,8 +6,8 @@ that wants the same behaviour). It holds
 * the document being edited (`doc`) and its shape report (`report`): the
   window's editor tells it with `set_document` and `set_report`; any edit
   other than moving a node drops the pass;
-* the step settings (`settings`: seed, batch, dtype, mode; `set_settings`
-  drops the pass), the pass (`built`, a passes.Built with its StepSession:
+* the step settings (`settings`: seed, batch, dtype, mode, update;
+  `set_settings` drops the pass), the pass (`built`, a passes.Built with its StepSession:
   `session`), its step position (`seek`, `seek_step`), and the torch check
   of that pass (`verification`);
 * the weights held besides the seed's (`weights`, weights.HeldWeights);
@@ -17,9 +17,11 @@ Observers `subscribe(callback)` and are called with (event, payload) after
 every change, as the graph document calls its listeners:
 "document_replaced", "settings_changed" (settings), "pass_built" (built),
 "pass_dropped" (had: a pass was built; also sent when none was, so builds
-under way stop), "position_changed" (position, -1 before the first step),
-"verified" (result), "weights_changed" (source) and the training's events
-(training.py).
+under way stop; resume: the position to build it again at, when only its
+update phase changed: the update step turned on or off, or the Training
+panel's optimizer settings, bpviz.workspace.update), "position_changed"
+(position, -1 before the first step), "verified" (result), "weights_changed"
+(source) and the training's events (training.py).
 
 Work that runs elsewhere (a build on a worker thread, the torch check, a
 training process) reports into the workspace: `set_pass`, `set_verification`,
@@ -37,6 +39,7 @@ from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, 
 from bpviz.workspace.passes import snapshot_spec as _spec
 from bpviz.workspace.sources import data_label, initial_label
 from bpviz.workspace.training import Training
+from bpviz.workspace.update import UpdateChoice, choice_from
 from bpviz.workspace.weights import HeldWeights
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -52,6 +55,7 @@ class StepSettings:
     batch: int = 4  # samples in the batch
     dtype: str = "float64"
     mode: str = "train"  # "train": batch statistics, dropout; "eval": running statistics
+    update: bool = True  # end the pass with the update step (Run › Show the Update Step)
 
     def problem(self) -> str | None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -62,6 +66,8 @@ class StepSettings:
             return f"the dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}"
         if self.mode not in MODES:
             return f"the mode must be one of {', '.join(MODES)}, got {self.mode!r}"
+        if not isinstance(self.update, bool):
+            return f"showing the update step is on or off (True or False), got {self.update!r}"
         return None
 
 
@@ -78,6 +84,7 @@ class Workspace:
         self.training = Training(self)
         self._position = -1  # the position last announced
         self._unsubscribe = self.doc.subscribe(self._doc_event)
+        self.subscribe(self._training_config)
 
     # -- observers -------------------------------------------------------------
     def subscribe(self, callback: Listener) -> Callable[[], None]:
@@ -117,16 +124,29 @@ class Workspace:
 
     # -- step settings ---------------------------------------------------------
     def set_settings(self, **changes) -> None:
-        """Change seed, batch, dtype or mode (ValueError for a bad one); the pass goes."""
+        """Change seed, batch, dtype, mode or update (ValueError for a bad one); the
+        pass goes (turning the update step on or off asks for it again at its step)."""
         settings = replace(self.settings, **changes)
         problem = settings.problem()
         if problem:
             raise ValueError(problem)
         if settings == self.settings:
             return
+        only_update = replace(self.settings, update=settings.update) == settings
         self.settings = settings
-        self.drop_pass()
+        self.drop_pass(resume=only_update)
         self.emit("settings_changed", settings=settings)
+
+    def update_choice(self) -> UpdateChoice | None:
+        """The optimizer the pass's update phase shows (None: the update step is off)."""
+        return choice_from(self.training.config) if self.settings.update else None
+
+    def _training_config(self, event: str, _payload: dict) -> None:
+        """Other optimizer settings in the Training panel: the update phase shows them."""
+        built = self.built
+        if (event == "training_config" and built is not None
+                and built.spec.update not in (None, self.update_choice())):
+            self.drop_pass(resume=True)
 
     # -- the pass --------------------------------------------------------------
     @property
@@ -141,8 +161,9 @@ class Workspace:
         """What a pass of the document is built from now (its text: edits made
         meanwhile do not reach a build under way)."""
         settings = self.settings
-        return _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
+        spec = _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
                      settings.dtype, settings.mode)
+        return replace(spec, update=self.update_choice())
 
     def build_pass(self) -> str | None:
         """Build the pass on this thread; why not, when it cannot be built."""
@@ -162,12 +183,18 @@ class Workspace:
         self._position = built.session.position
         self.emit("pass_built", built=built)
 
-    def drop_pass(self) -> None:
+    def drop_pass(self, resume: bool = False) -> None:
         """Drop the pass and its torch check (the graph, the settings or the weights
-        changed); observers stop builds and checks under way."""
+        changed); observers stop builds and checks under way. With `resume` (only
+        the update phase changed), the payload's `resume` is the position the
+        pass was at, for a window to build it again and come back there (else -1)."""
         had = self.built is not None
+        position = self._position if had and resume else -1
         self.built, self.verification, self._position = None, None, -1
-        self.emit("pass_dropped", had=had)
+        if position >= 0:
+            self.emit("pass_dropped", had=had, resume=position)
+        else:
+            self.emit("pass_dropped", had=had)
 
     def seek(self, position: int) -> None:
         """Move the pass to `position` (-1: before the first step)."""
@@ -185,12 +212,19 @@ class Workspace:
         session = self.session
         if session is None:
             raise IndexError("there is no pass to step through")
-        count = session.forward_count if phase == "forward" else (len(session.steps)
-                                                                   - session.forward_count)
+        starts = {"forward": 0, "backward": session.forward_count,
+                  "update": session.update_start}
+        if phase not in starts:
+            raise IndexError(f"a phase is forward, backward or update, not {phase!r}")
+        ends = {"forward": session.forward_count, "backward": session.update_start,
+                "update": len(session.steps)}
+        count = ends[phase] - starts[phase]
+        if phase == "update" and count == 0:
+            raise IndexError("this pass has no update steps (no trainable node with a "
+                             "gradient, or the update step is off)")
         if not 1 <= number <= count:
             raise IndexError(f"the {phase} pass has steps 1 to {count}, not {number}")
-        offset = 0 if phase == "forward" else session.forward_count
-        self.seek(offset + number - 1)
+        self.seek(starts[phase] + number - 1)
 
     def set_verification(self, result: Verified) -> None:
         """The torch check of the pass came back."""

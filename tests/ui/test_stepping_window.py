@@ -89,6 +89,8 @@ def test_the_highlight_follows_the_executors_order(qtbot, cnn):
     executor = Executor(network)
     order = [("forward", s.node) for s in executor.forward(feeds, targets)]
     order += [("backward", s.node) for s in executor.backward()]
+    # then the update step (on by default): each node with weights, from the input on
+    order += [("update", node.id) for node in network.order if node.op.params]
     shown = [(controller.scene.step_state[3], controller.scene.step_state[0])]
     while not controller.session.at_end:
         qtbot.keyClick(cnn, Qt.Key.Key_F10)
@@ -109,7 +111,7 @@ def test_formula_panel_names_the_op_and_its_shapes(qtbot, cnn):
 
 def test_backward_wires_show_the_gradient_norm(qtbot, cnn):
     controller = started(qtbot, cnn)
-    controller.bar.seek(len(controller.session.steps) - 1)
+    controller.bar.seek(controller.session.update_start - 1)  # the last backward step
     norms = controller.session.wire_gradient_norms()
     big, small = max(norms, key=norms.get), min(norms, key=norms.get)
     wires = controller.scene.wires

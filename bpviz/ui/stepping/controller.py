@@ -25,11 +25,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
 
+from bpviz.graph.geometry import geometry_network
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
 from bpviz.ui.stepping.presenter import StepPresenter
 from bpviz.ui.stepping.pulse import Pulses
 from bpviz.ui.stepping.step_bar import WindowStepBar, build_run_menu
 from bpviz.ui.stepping.torch_check import verify
+from bpviz.ui.stepping.update_setting import UpdateStepSetting
 from bpviz.ui.thread_job import Job
 from bpviz.ui.workspace_link import observe
 from bpviz.workspace import Workspace
@@ -84,6 +86,8 @@ class StepController(QObject):
                            self.bar.reset_action])  # shortcuts also with the bar hidden
         self.tensors, self.formula = TensorView(), FormulaPanel()
         self.receptive = ReceptiveFieldView()
+        workspace = self.workspace
+        self.receptive.set_geometry(lambda: geometry_network(workspace.doc, workspace.report))
         for widget in (self.tensors, self.formula, self.receptive):
             widget.setMinimumWidth(MIN_DOCK_WIDTH)  # the docks must not widen the window
         bottom = Area.BottomDockWidgetArea
@@ -121,7 +125,9 @@ class StepController(QObject):
         self.leave_action = QAction("&Leave Step-Through", self.window)
         self.leave_action.setStatusTip("drop the pass; back to the plain graph")
         self.leave_action.triggered.connect(lambda: self.invalidate())
-        self.menu = build_run_menu(self.window, self.bar, [self.follow_action,
+        self.update_setting = UpdateStepSetting(self)
+        self.menu = build_run_menu(self.window, self.bar, [self.update_setting.action,
+                                                          self.follow_action,
                                                           self.animate_action,
                                                           self.leave_action])
 
@@ -139,6 +145,7 @@ class StepController(QObject):
         self.bar.settings_changed.connect(self._settings_edited)
         self.bar.position_changed.connect(self._bar_moved)
         self.tensors.sample_changed.connect(self.formula.set_sample)
+        self.window.editor.selection_changed.connect(lambda _ids: self._receptive_follows())
         observe(self.workspace, self, self._workspace_event)
         self._show_settings()
         if self.workspace.built is not None:
@@ -174,7 +181,8 @@ class StepController(QObject):
         return self.job is not None
 
     def request(self, move: str) -> None:
-        """Do `move` ("step", "end", "play", "verify"), building the pass first if needed."""
+        """Do `move` ("step", "end", "play", "verify"; "build": nothing more), building
+        the pass first if needed."""
         if self.built is not None:
             self._perform(move)
             return
@@ -249,7 +257,7 @@ class StepController(QObject):
 
     def _perform(self, move: str) -> None:
         actions = {"step": self.bar.step, "end": self.bar.run_to_end_of_phase,
-                   "play": self.bar.play, "verify": self.verify}
+                   "play": self.bar.play, "verify": self.verify, "build": lambda: None}
         actions[move]()
 
     def cancel_build(self) -> None:
@@ -297,18 +305,23 @@ class StepController(QObject):
         self._receptive_follows()
 
     def _receptive_follows(self) -> None:
-        """While the receptive-field panel is in sight, it shows the current node
-        whenever that node has feature maps with a receptive field."""
-        step = self.session.current if self.session is not None else None
+        """While the receptive-field panel is in sight, it shows the node selected on
+        the canvas, else the current step's, whenever that node has feature maps
+        with a receptive field."""
         view = self.receptive
-        if (step is None or not in_sight(view) or self.bar.playing
-                or view.node.findText(step.node) < 0 or view.node.currentText() == step.node):
+        if not in_sight(view) or self.bar.playing:
             return
-        view.set_node(step.node)
+        selected = self.window.editor.selection
+        step = self.session.current if self.session is not None else None
+        wanted = ([selected[0]] if len(selected) == 1 else []) + ([step.node] if step else [])
+        node = next((node for node in wanted if view.node.findText(node) >= 0), None)
+        if node is not None and view.node.currentText() != node:
+            view.set_node(node)
 
     def _receptive_shown(self, visible: bool) -> None:
-        """The receptive tab came to the front: it catches up with the current node."""
+        """The receptive tab came to the front: it catches up with the graph and the node."""
         if visible:
+            self.receptive.catch_up()
             QTimer.singleShot(0, self._receptive_follows)  # once the tab is laid out
 
     # -- torch check ------------------------------------------------------

@@ -1,54 +1,65 @@
-"""Receptive fields: click a unit of a feature map, see what of the input it sees.
+"""Receptive fields: what of the input one unit sees, layer by layer, and what it looks at.
 
-ReceptiveFieldView shows the input image (one channel of one sample) beside
-one channel of a chosen node's feature map. Clicking a unit (i, j) of the map
-draws its theoretical receptive field on the input as a rectangle (clipped
-to the image) and lays the effective field |∂unit/∂input|, summed over the
-input's channels, over the image as a heat overlay. `unit_selected(node, i,
-j)` reports each click. The background and titles follow the app's theme.
+ReceptiveFieldView shows three pictures side by side. Left, the input of
+the pass (one sample, the mean of its channels) with the theoretical field
+of the chosen unit as seen through every conv and pool layer up to the
+chosen node, nested and tagged with their sizes (the dilated stack: 3×3
+inside 7×7 inside 15×15; bpviz.engine.receptive.nested_boxes, drawn by
+receptive_boxes). Middle, the unit's effective field |∂unit/∂input| summed
+over the input's channels, with its whole theoretical box dashed over it.
+Right, one channel of the node's feature map: click a unit to choose it.
+
+Before any pass (`set_session(None)` with a `geometry` source: the graph's
+ops without weights, bpviz.graph.geometry) the boxes are drawn on a blank
+grid of the input's size and the map is a blank grid of the node's size,
+so the theoretical fields can be explored while editing. With a pass, a new
+node opens on `StepSession.alive_unit`'s unit (the one nearest the centre
+whose effective field is not zero, in the channel that sees most).
+`unit_selected(node, i, j)` reports each chosen unit. The background and
+titles follow the app's theme.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from bpviz.engine.executor import Network
+from bpviz.engine.receptive import field_box, field_input, nested_boxes, receptive_fields
+from bpviz.engine.receptive import spatial_shapes as spatial_sizes
 from bpviz.engine.shape_text import square_text
 from bpviz.engine.stepping import StepSession
 from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours
+from bpviz.ui.stepping.receptive_boxes import (
+    NestedBoxItems,
+    box_colour,
+    legend_html,
+    outlined,
+)
 
-BOX_COLOUR = "#00e5ff"
 UNIT_COLOUR = "#ff2d55"
+OUTER_COLOUR = "#00e5ff"
+Geometry = Callable[[], Network | None]
 
 
-def heat_lut() -> np.ndarray:
-    """'inferno' with an alpha ramp: zero is transparent, the maximum nearly opaque."""
-    lut = pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=True)
-    lut[:, 3] = np.linspace(0, 215, 256).astype(lut.dtype)
-    return lut
-
-
-def rect_item(colour: str, width: float) -> QGraphicsRectItem:
-    item = QGraphicsRectItem()
-    pen = QPen(QColor(colour))
-    pen.setWidthF(width)
-    pen.setCosmetic(True)
-    item.setPen(pen)
-    item.setZValue(10)
-    item.setVisible(False)
-    return item
+def blank_grid(height: int, width: int) -> np.ndarray:
+    """A faint checkerboard: one square per pixel, nothing measured yet."""
+    rows, cols = np.indices((height, width))
+    return ((rows + cols) % 2).astype(float) * 0.12 + 0.8
 
 
 class ReceptiveFieldView(QWidget):
@@ -57,23 +68,29 @@ class ReceptiveFieldView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session: StepSession | None = None
+        self.network: Network | None = None  # the session's, or the graph's geometry
+        self.geometry: Geometry | None = None  # the graph's ops when there is no pass
         self.unit: tuple[int, int] | None = None
         self.effective: np.ndarray | None = None
+        self._stale = False  # the geometry changed while the view was hidden
         self._build_controls()
         self._build_plots()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(self.controls)
         layout.addWidget(self.grid, 1)
+        layout.addWidget(self.legend)
         layout.addWidget(self.status)
         self.set_session(None)
         follow_theme(self.apply_theme)
 
     def apply_theme(self, theme) -> None:
         colours = plot_colours(theme)
+        self._text_colour = colours.text
         self.grid.setBackground(colours.background)
-        for title in (self.input_title, self.map_title):
+        for title in (self.input_title, self.effective_title, self.map_title):
             title.setText(title.text, color=colours.text)
+        self.legend.setText(legend_html(self.boxes.boxes, colours.text))
 
     def _build_controls(self) -> None:
         self.node = QComboBox()
@@ -97,29 +114,42 @@ class ReceptiveFieldView(QWidget):
                        self.show_effective):
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
+        self.legend = QLabel(" ")
+        self.legend.setObjectName("rf_legend")
+        self.legend.setWordWrap(True)
         self.status = QLabel(" ")
         self.status.setObjectName("rf_status")
         self.status.setWordWrap(True)
+        self._text_colour = "#000000"
 
     def _build_plots(self) -> None:
         self.grid = pg.GraphicsLayoutWidget()
         self.input_title = self.grid.addLabel("input", row=0, col=0)
-        self.map_title = self.grid.addLabel("feature map", row=0, col=1)
-        for title in (self.input_title, self.map_title):
+        self.effective_title = self.grid.addLabel("effective field", row=0, col=1)
+        self.map_title = self.grid.addLabel("feature map", row=0, col=2)
+        for column, title in enumerate((self.input_title, self.effective_title,
+                                        self.map_title)):
             title.setMaximumHeight(22)
+            # NOTE: a long title must not widen its column: the three pictures share alike.
+            title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            self.grid.ci.layout.setColumnStretchFactor(column, 1)
         self.input_box = self._view_box(1, 0)
-        self.map_box = self._view_box(1, 1)
+        self.effective_box = self._view_box(1, 1)
+        self.map_box = self._view_box(1, 2)
         self.input_image = pg.ImageItem(axisOrder="row-major")
         self.input_image.setLookupTable(pg.colormap.get("CET-L1").getLookupTable(nPts=256))
-        self.overlay = pg.ImageItem(axisOrder="row-major")
-        self.overlay.setLookupTable(heat_lut())
-        self.overlay.setZValue(5)
-        self.box_item = rect_item(BOX_COLOUR, 2.5)
-        for item in (self.input_image, self.overlay, self.box_item):
-            self.input_box.addItem(item)
+        self.input_box.addItem(self.input_image)
+        self.boxes = NestedBoxItems(self.input_box)
+        self.overlay = pg.ImageItem(axisOrder="row-major")  # the effective field
+        self.overlay.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
+        self.box_item = outlined(OUTER_COLOUR, dashed=True)  # the node's own field
+        for item in (self.overlay, self.box_item):
+            self.effective_box.addItem(item)
         self.map_image = pg.ImageItem(axisOrder="row-major")
-        self.map_image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
-        self.unit_item = rect_item(UNIT_COLOUR, 2.5)
+        self._viridis = pg.colormap.get("viridis").getLookupTable(nPts=256)
+        self._grey = pg.colormap.get("CET-L1").getLookupTable(nPts=256)
+        self.map_image.setLookupTable(self._viridis)
+        self.unit_item = outlined(UNIT_COLOUR)
         for item in (self.map_image, self.unit_item):
             self.map_box.addItem(item)
         self.grid.scene().sigMouseClicked.connect(self._clicked)
@@ -130,36 +160,48 @@ class ReceptiveFieldView(QWidget):
 
     # -- public -------------------------------------------------------------------
     def set_session(self, session: StepSession | None) -> None:
-        """Show another pass; picks its deepest spatial node and that node's centre unit."""
+        """Show another pass (None: the graph's theoretical fields, when a `geometry`
+        source is set); keeps the chosen node when it has a field there too. Drawn
+        when in sight: a new node's unit and effective field take backward passes."""
         self.session = session
-        nodes = session.spatial_nodes() if session is not None else []
-        self.node.blockSignals(True)
-        self.node.clear()
-        self.node.addItems(nodes)
-        self.node.blockSignals(False)
-        self.setEnabled(bool(nodes))
-        if nodes:
-            batch = session.feeds[session.network.inputs[0]].shape[0]
-            self.sample.setRange(0, batch - 1)
-            self.node.setCurrentIndex(len(nodes) - 1)
-            self._node_changed(nodes[-1])
-        else:
-            self._blank()
-            self.status.setText("no feature maps with a receptive field in this graph"
-                                if session is not None else "no pass yet")
+        if session is None and self.geometry is None:
+            self._stale = False
+            self._use(None)
+            return
+        self._stale = True
+        if session is None:
+            QTimer.singleShot(0, self.catch_up)  # after the edit that dropped the pass
+        elif self.in_sight():
+            self.catch_up()
 
-    def _blank(self) -> None:
-        """Nothing of an earlier pass stays in sight."""
-        self.unit, self.effective = None, None
-        for image in (self.input_image, self.map_image, self.overlay):
-            image.clear()
-        for item in (self.box_item, self.unit_item):
-            item.setVisible(False)
-        self.input_title.setText("input")
-        self.map_title.setText("feature map")
+    def in_sight(self) -> bool:
+        """Shown and not behind another tab of its dock area (NOTE: such a tab still
+        says isVisible(); only its visible region is empty)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def set_geometry(self, geometry: Geometry | None) -> None:
+        """Where the graph's ops come from while there is no pass (None: nowhere)."""
+        self.geometry = geometry
+        if self.session is None:
+            self._stale = True
+            if self.in_sight():
+                self.catch_up()
+
+    def catch_up(self) -> None:
+        """Draw the pass, or the graph's theoretical fields, if they changed."""
+        if not self._stale:
+            return
+        self._stale = False
+        if self.session is not None:
+            self._use(self.session.network)
+        elif self.geometry is not None:
+            self._use(self.geometry())
 
     def set_node(self, node_id: str) -> None:
         self.node.setCurrentText(node_id)
+
+    def nodes(self) -> list[str]:
+        return [self.node.itemText(k) for k in range(self.node.count())]
 
     def select_unit(self, i: int, j: int) -> None:
         """Show unit (i, j) of the chosen node's map: its boxes and its effective field."""
@@ -168,72 +210,163 @@ class ReceptiveFieldView(QWidget):
         self.unit_selected.emit(self.node.currentText(), i, j)
 
     def box_rect(self) -> tuple[float, float, float, float] | None:
-        """The drawn theoretical field as (top, left, height, width) in input pixels."""
+        """The node's own theoretical field as (top, left, height, width) in input pixels."""
         if not self.box_item.isVisible():
             return None
         rect = self.box_item.rect()
         return rect.top(), rect.left(), rect.height(), rect.width()
+
+    def nested_rects(self) -> list[tuple[float, float, float, float]]:
+        """The nested boxes drawn on the input, smallest first."""
+        return self.boxes.rects()
 
     def unit_scene_pos(self, i: int, j: int):
         """Where unit (i, j)'s centre is on screen, in the grid's viewport coordinates."""
         scene = self.map_box.mapViewToScene(pg.Point(j + 0.5, i + 0.5))
         return self.grid.mapFromScene(scene)
 
-    # -- drawing ------------------------------------------------------------------
-    def _node_changed(self, node_id: str) -> None:
-        if self.session is None or not node_id:
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self.catch_up)
+
+    # -- choosing -----------------------------------------------------------------
+    def _use(self, network: Network | None) -> None:
+        """Fill the node list from `network`; open the chosen (or deepest) node."""
+        self.network = network
+        nodes = spatial_nodes(network) if network is not None else []
+        kept = self.node.currentText()
+        self.node.blockSignals(True)
+        self.node.clear()
+        self.node.addItems(nodes)
+        self.node.blockSignals(False)
+        self.setEnabled(bool(nodes))
+        self.sample.setEnabled(self.session is not None)
+        if not nodes:
+            self._blank()
+            self.status.setText("no feature maps with a receptive field in this graph"
+                                if network is not None else "no pass yet")
             return
-        _, channels, h, w = self.session.output(node_id).shape
+        if self.session is not None:
+            batch = self.session.feeds[self.session.network.inputs[0]].shape[0]
+            self.sample.setRange(0, batch - 1)
+        chosen = kept if kept in nodes else nodes[-1]
+        self.node.blockSignals(True)
+        self.node.setCurrentText(chosen)
+        self.node.blockSignals(False)
+        self.node.setToolTip(chosen)
+        self._node_changed(chosen)
+
+    def _blank(self) -> None:
+        """Nothing of an earlier pass stays in sight."""
+        self.unit, self.effective = None, None
+        for image in (self.input_image, self.map_image, self.overlay):
+            image.clear()
+        self.boxes.clear()
+        for item in (self.box_item, self.unit_item):
+            item.setVisible(False)
+        self.legend.setText(" ")
+        self.input_title.setText("input")
+        self.effective_title.setText("effective field")
+        self.map_title.setText("feature map")
+
+    def _node_changed(self, node_id: str) -> None:
+        if self.network is None or not node_id:
+            return
+        channels, h, w = self._map_shape(node_id)
         self.channel.blockSignals(True)
         self.channel.setRange(0, channels - 1)
         self.channel.blockSignals(False)
         self.map_box.setRange(QRectF(0, 0, w, h), padding=0.02)
-        self.select_unit(h // 2, w // 2)
+        if self.session is None:
+            self.select_unit(h // 2, w // 2)
+            return
+        channel, i, j = self.session.alive_unit(node_id, self.sample.value())
+        self.channel.blockSignals(True)
+        self.channel.setValue(channel)
+        self.channel.blockSignals(False)
+        self.select_unit(i, j)
 
+    def _map_shape(self, node_id: str) -> tuple[int, int, int]:
+        if self.session is not None:
+            return self.session.output(node_id).shape[1:]
+        shape = per_sample_shapes(self.network)[node_id]
+        return shape[0], shape[1], shape[2]
+
+    # -- drawing ------------------------------------------------------------------
     def _refresh(self, *_) -> None:
-        if self.session is None or self.unit is None or not self.node.currentText():
+        if self.network is None or self.unit is None or not self.node.currentText():
             return
         node, sample, channel = self.node.currentText(), self.sample.value(), self.channel.value()
-        self._draw_input(sample)
-        feature = self.session.output(node)[sample, channel]
-        self.map_image.setImage(feature, autoLevels=True)
+        source = field_input(self.network, node)
+        image = self._input_picture(source, sample)
+        if self.session is None:
+            self.input_image.setImage(image, levels=(0, 1))
+        else:
+            self.input_image.setImage(image, autoLevels=True)
+        height, width = image.shape
+        for box in (self.input_box, self.effective_box):
+            box.setRange(QRectF(0, 0, width, height), padding=0.02)
+        i, j = self.unit
+        self._draw_map(node, sample, channel)
+        boxes = nested_boxes(self.network, node, i, j)
+        self.boxes.show(boxes, QRectF(0, 0, width, height))
+        self.legend.setText(legend_html(boxes, self._text_colour))
+        field = receptive_fields(self.network.order)[node]
+        box = field_box(field, i, j, (height, width))
+        top, left, box_h, box_w = box
+        self.box_item.setRect(QRectF(left, top, box_w, box_h))
+        pen = self.box_item.pen()
+        pen.setColor(QColor(box_colour(len(boxes) - 1) if boxes else OUTER_COLOUR))
+        self.box_item.setPen(pen)
+        self.box_item.setVisible(True)
+        self._draw_effective(node, sample, channel, i, j, (height, width))
+        self.status.setText(self._describe(node, i, j, box, field))
+
+    def _input_picture(self, source: str, sample: int) -> np.ndarray:
+        if self.session is None:
+            self.input_title.setText(f"input {source}: theoretical fields", size="11pt")
+            return blank_grid(*spatial_sizes(self.network)[source])
+        values = np.asarray(self.session.feeds[source][sample], dtype=float)
+        mean = " (mean of its channels)" if values.shape[0] > 1 else ""
+        self.input_title.setText(f"input {source} · sample {sample}{mean}", size="11pt")
+        return values.mean(axis=0)
+
+    def _draw_map(self, node: str, sample: int, channel: int) -> None:
+        if self.session is None:
+            _, h, w = self._map_shape(node)
+            self.map_image.setLookupTable(self._grey)
+            self.map_image.setImage(blank_grid(h, w), levels=(0, 1))
+        else:
+            self.map_image.setLookupTable(self._viridis)
+            self.map_image.setImage(self.session.output(node)[sample, channel], autoLevels=True)
         i, j = self.unit
         self.unit_item.setRect(QRectF(j, i, 1, 1))
         self.unit_item.setVisible(True)
-        self.map_title.setText(f"{node} · channel {channel} · click a unit", size="11pt")
-        box = self.session.receptive_box(node, i, j)
-        if box is not None:
-            top, left, height, width = box
-            self.box_item.setRect(QRectF(left, top, width, height))
-        self.box_item.setVisible(box is not None)
-        self._draw_effective(node, sample, channel, i, j)
-        self.status.setText(self._describe(node, i, j, box))
+        self.map_title.setText(f"{node} · ch {channel}: click a unit", size="11pt")
 
-    def _draw_input(self, sample: int) -> None:
-        input_id = self.session.network.inputs[0]
-        image = self.session.feeds[input_id][sample, 0]
-        self.input_image.setImage(image, autoLevels=True)
-        self.input_box.setRange(QRectF(0, 0, image.shape[1], image.shape[0]), padding=0.02)
-        self.input_title.setText(f"input {input_id} · sample {sample} · channel 0", size="11pt")
-
-    def _draw_effective(self, node: str, sample: int, channel: int, i: int, j: int) -> None:
-        if not self.show_effective.isChecked():
+    def _draw_effective(self, node: str, sample: int, channel: int, i: int, j: int,
+                        size: tuple[int, int]) -> None:
+        self.effective = None
+        if self.session is None or not self.show_effective.isChecked():
+            self.overlay.setImage(np.zeros(size), levels=(0, 1))
             self.overlay.setVisible(False)
-            self.effective = None
+            why = "after a pass (F10)" if self.session is None else "off"
+            self.effective_title.setText(f"effective field: {why}", size="11pt")
             return
+        self.overlay.setVisible(True)
         field = self.session.effective_receptive_field(node, sample, channel, i, j)
         self.effective = field.sum(axis=0)
         top = float(self.effective.max())
         self.overlay.setImage(self.effective, levels=(0, top if top > 0 else 1))
-        self.overlay.setVisible(True)
+        self.effective_title.setText(f"|∂{node}[{channel},{i},{j}] / ∂x|", size="11pt")
 
-    def _describe(self, node: str, i: int, j: int, box) -> str:
-        field = self.session.fields()[node]
-        text = (f"unit ({i}, {j}) of {node}: theoretical field "
-                f"{square_text(field.size)} (jump {field.stride[0]}), ")
-        if box is not None:
-            top, left, height, width = box
-            text += f"rows {top}–{top + height - 1}, cols {left}–{left + width - 1} on the image"
+    def _describe(self, node: str, i: int, j: int, box, field) -> str:
+        top, left, height, width = box
+        text = (f"unit ({i}, {j}) of {node}: theoretical field {square_text(field.size)} "
+                f"(jump {field.stride[0]}), rows {top}–{top + height - 1}, "
+                f"cols {left}–{left + width - 1} on the image")
+        if self.session is None:
+            return text + " · step through (F10) for the effective field on the real input"
         if self.effective is not None:
             rows, cols = np.nonzero(self.effective)
             if rows.size:
@@ -244,13 +377,33 @@ class ReceptiveFieldView(QWidget):
         return text
 
     def _clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or self.session is None:
+        if event.button() != Qt.MouseButton.LeftButton or self.network is None:
             return
         pos = event.scenePos()
-        if not self.map_box.sceneBoundingRect().contains(pos):
+        if not self.map_box.sceneBoundingRect().contains(pos) or not self.node.currentText():
             return
         point = self.map_box.mapSceneToView(pos)
         i, j = int(np.floor(point.y())), int(np.floor(point.x()))
-        _, _, h, w = self.session.output(self.node.currentText()).shape
+        _, h, w = self._map_shape(self.node.currentText())
         if 0 <= i < h and 0 <= j < w:
             self.select_unit(i, j)
+
+
+def per_sample_shapes(network: Network) -> dict[str, tuple[int, ...]]:
+    """Every node's output shape without the batch axis, from the inputs' shapes."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for node in network.order:
+        if node.op.op_name == "input":
+            shapes[node.id] = tuple(node.op.hp["shape"])
+        else:
+            shapes[node.id] = tuple(node.op.infer_shape([shapes[s] for s in node.inputs]))
+    return shapes
+
+
+def spatial_nodes(network: Network) -> list[str]:
+    """Nodes with a theoretical field and [C, H, W] outputs, input nodes excluded."""
+    fields = receptive_fields(network.order)
+    shapes = per_sample_shapes(network)
+    return [node.id for node in network.order
+            if node.op.op_name != "input" and fields.get(node.id) is not None
+            and len(shapes[node.id]) == 3]

@@ -295,9 +295,14 @@ def describe_position(session: StepSession | None) -> str:
         return "no pass to step through"
     step = session.current
     if step is None:
-        return f"ready: {len(session.steps)} steps · F10 to step"
+        updates = f", {session.update_count} update" if session.update_count else ""
+        return (f"ready: {len(session.steps)} steps ({session.forward_count} forward, "
+                f"{session.update_start - session.forward_count} backward{updates}) · "
+                "F10 to step")
     text = (f"phase: {step.phase} · step {step.index + 1}/{step.total} · "
             f"node {step.node} ({step.op})")
-    if step.phase == "backward" or step.index == step.total - 1:
+    if step.phase == "update" and step.index == step.total - 1:
+        text += f" · L = {session.loss:.4g} → {session.loss_after:.4g} on this batch"
+    elif step.phase == "backward" or step.index == step.total - 1:
         text += f" · L = {session.loss:.4g}"
     return text

@@ -39,6 +39,7 @@ from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.histogram import HistogramView
 from bpviz.ui.stepping.map_pages import PAGE_SIZE, MapPages, map_count, map_noun, maps_from
 from bpviz.ui.stepping.plot_theme import follow_theme
+from bpviz.ui.stepping.update_tensors import KeyBeforeUpdate, first_key, update_entries
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class TensorEntry:
 
 
 def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEntry]:
+    if step.phase == "update":
+        return update_entries(step, TensorEntry)  # θ before, ∂L/∂θ, θ after, Δθ, state
     op = OPS[step.op]  # the lecture's symbols, as the op declares them
     x, y = op.symbols
     count = len(step.inputs)
@@ -88,6 +91,7 @@ class TensorView(QWidget):
         super().__init__(parent)
         self.step: Step | None = None
         self.entries: list[TensorEntry] = []
+        self._before_update = KeyBeforeUpdate()
         self.tabs = QTabBar()
         self.tabs.setObjectName("tensor_tabs")
         self.tabs.setExpanding(False)
@@ -149,8 +153,9 @@ class TensorView(QWidget):
     # -- public -----------------------------------------------------------------
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         """Show the tensors of `step` (None: nothing); network adds the parameters."""
+        previous = self._before_update.previous(self.step and self.step.phase,
+                                                step and step.phase, self.current_key())
         self.step = step
-        previous = self.current_key()
         self.entries = tensor_entries(step, network) if step is not None else []
         self._fill_tabs(previous)
         batch = step.output.shape[0] if step is not None and step.output.ndim else (
@@ -204,6 +209,8 @@ class TensorView(QWidget):
         self.tabs.blockSignals(False)
 
     def _default_key(self, keys: list[str]) -> str | None:
+        if self.step is not None and self.step.phase == "update":
+            return first_key(keys)
         if self.step is not None and self.step.phase == "backward" and "grad_out" in keys:
             return "grad_out"
         return keys[0] if keys else None

@@ -365,7 +365,8 @@ class TrainingPanel(QWidget):
         if run.network is None or event.iteration == 0:
             return
         self.training.keep(TrainedWeights(run.network, run.doc, run.config,
-                                          run.info.normalizer, event.iteration))
+                                          run.info.normalizer, event.iteration,
+                                          run.optimizer_state))
 
     def _select(self, node: str | None) -> None:
         if node and self.editor is not None and node in self.editor.doc.nodes:

@@ -93,6 +93,7 @@ class Update:
     error: str | None = None  # preparation failed: nothing was trained
     epoch: int = 0  # the epoch running
     weights: dict[str, np.ndarray] | None = None  # '<node>/<name>' → array, at the end
+    optimizer_state: dict | None = None  # the optimizer's state then (Optimizer.snapshot())
 
     def empty(self) -> bool:
         return not (self.info or self.iterations or self.epochs or self.boundary
@@ -105,7 +106,8 @@ class Update:
         for node, norms in later.grad_norms.items():
             self.grad_norms.setdefault(node, []).extend(norms)
         self.epochs += later.epochs
-        for name in ("info", "boundary", "stopped", "paused", "error", "weights"):
+        for name in ("info", "boundary", "stopped", "paused", "error", "weights",
+                     "optimizer_state"):
             if getattr(later, name) is not None:
                 setattr(self, name, getattr(later, name))
         self.epoch = later.epoch or self.epoch
@@ -277,6 +279,7 @@ class Job:
 
             self._pending.weights = {key: value.copy() for key, value
                                      in network_tensors(self.network).items()}
+            self._pending.optimizer_state = self.trainer.optimizer.snapshot()
         self._pending.stopped = event
 
     def _send(self, force: bool = False) -> None:

@@ -38,6 +38,7 @@ class TrainingRun:
         self.initial = initial
         self.info: RunInfo | None = None
         self.network = None  # the trained Network, once the job has sent its weights
+        self.optimizer_state = None  # the optimizer's state with them (Optimizer.snapshot())
         self.stopped: StoppedEvent | None = None
         self.paused: PausedEvent | None = None  # why the job paused itself, until resumed
         self.cancelled_at: float | None = None
@@ -119,6 +120,7 @@ class TrainingRun:
             self.paused = update.paused
         if update.weights is not None:
             self.network = self._rebuild(update.weights)
+            self.optimizer_state = update.optimizer_state
         if update.stopped is not None or update.error is not None:
             self._finished = True
             self.stopped = update.stopped
