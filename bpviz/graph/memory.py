@@ -73,6 +73,15 @@ class MemoryLimitError(ValueError):
         super().__init__(message)
         self.estimate, self.limit, self.largest = estimate, limit, largest
 
+    def short(self) -> str:
+        """One line for a window's bar: the estimate, the limit, the largest batch."""
+        estimate, limit = self.estimate, self.limit
+        advice = (f"the largest batch that fits is {self.largest}" if self.largest
+                  else "not even a batch of 1 fits")
+        return (f"not enough memory: a batch of {estimate.batch} ({estimate.dtype}) needs about "
+                f"{format_bytes(estimate.total)}, the limit is {format_bytes(limit.bytes)} "
+                f"({limit.source}); {advice}")
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -174,7 +183,8 @@ class Footprint:
                  evaluation: int = 0) -> MemoryEstimate:
         """The peak of `path` ("engine", "session" or "train") for a batch of `batch`.
 
-        optimizer: "sgd" (with momentum), "adam" or None, for "train".
+        optimizer: "sgd" (with momentum), "adam" or None, for "train"; with
+        "+pause" ("adam+pause") for a trainer that pauses at a NaN (the window's).
         runtime: what the process holds already (default: its resident memory now).
         evaluation: for "train", the samples evaluated at once (forward only, every
         activation kept); the activations count for the larger of the two batches.
@@ -195,11 +205,13 @@ class Footprint:
             parts["∂L/∂out in flight"] = 2 * batch * self.largest * s
         parts.update(self._columns(batch, s))
         if path == "train":
-            state = STATE_COPIES.get(optimizer, 1)
-            # the optimizer's state, and the trainer's checkpoint of parameters,
-            # state and gradients
+            state = STATE_COPIES.get((optimizer or "").removesuffix("+pause") or None, 1)
             parts["optimizer state"] = state * self.trainable * s
-            parts["checkpoint"] = (2 + state) * self.trainable * s
+            # the trainer's copy of the parameters before a step (to report how far
+            # they moved); pausing at a NaN (the window) also keeps the state and
+            # the gradients
+            copies = 2 + state if optimizer and optimizer.endswith("+pause") else 1
+            parts["trainer's copies"] = copies * self.trainable * s
         estimate = MemoryEstimate(path, batch, dtype.name, parts)
         return estimate.plus(extra(batch)) if extra is not None else estimate
 

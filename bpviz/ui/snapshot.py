@@ -20,10 +20,11 @@ class StepUnavailable(ValueError):
 
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,
-                  select: str | None, step: tuple[str, int] | None = None) -> QImage:
+                  select: str | None, step: tuple[str, int] | None = None,
+                  batch: int | None = None) -> QImage:
     """The window's picture at `size`, with `document` open (and, with `step` =
-    (phase, K), showing the K-th step of that phase of a pass); StepUnavailable
-    when that step cannot be shown."""
+    (phase, K), showing the K-th step of that phase of a pass of `batch`
+    samples); StepUnavailable when that step cannot be shown."""
     app = application()
     theme_manager().set_theme(theme)
     window = MainWindow(autosave=False, remember_layout=False)
@@ -35,6 +36,8 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
         QApplication.processEvents()
     try:
         if step is not None:
+            if batch is not None:
+                window.workspace.set_settings(batch=batch)
             build_pass(window)
             window.resize(*size)  # the docks that appeared may have widened it
             QApplication.processEvents()

@@ -185,7 +185,7 @@ class StepController(QObject):
         if why is not None:
             self.pending = None
             self.window.show_message(why)
-            self.bar.label.setText(why if len(why) < 90 else why[:88] + "…")
+            self.bar.label.setText(why)  # elided to the bar's width, whole in its tooltip
             return
         spec = self.workspace.pass_spec()
         self.job = Job(build_session, spec, parent=self)
