@@ -70,6 +70,30 @@ def memory_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
     return None
 
 
+def torch_check_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
+                        dtype: str = "float64") -> str | None:
+    """Why the torch check of a pass of `batch` would not fit in memory, or None.
+
+    The check builds the pass again in the engine and runs torch on it; torch's
+    part is counted as the engine's pass in float64 and in float32 (the oracle
+    runs torch in both precisions)."""
+    footprint = Footprint(doc, report)
+
+    def torch_part(size: int) -> dict[str, int]:
+        both = sum(footprint.estimate("session", size, kind, runtime=0).total
+                   for kind in ("float64", "float32"))
+        return {"torch": both}
+
+    try:
+        fit(footprint, "session", batch, dtype, memory_limit(), extra=torch_part,
+            what="the torch check")
+    except MemoryLimitError as error:
+        return error.short()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
             dtype: str = "float64") -> str | None:
     """Why `doc` cannot be stepped through now, or None."""

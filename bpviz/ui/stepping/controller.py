@@ -33,7 +33,7 @@ from bpviz.ui.stepping.torch_check import verify
 from bpviz.ui.thread_job import Job
 from bpviz.ui.workspace_link import observe
 from bpviz.workspace import Workspace
-from bpviz.workspace.passes import Built, Verified, build_session
+from bpviz.workspace.passes import Built, Verified, build_session, torch_check_refusal
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
@@ -317,6 +317,12 @@ class StepController(QObject):
             self.request("verify")
             return
         if self.verify_job is not None:
+            return
+        spec = self.built.spec
+        why = torch_check_refusal(self.workspace.doc, self.workspace.report, spec.batch,
+                                  spec.dtype)
+        if why is not None:
+            self.window.show_message(f"torch check: {why}")
             return
         session = self.built.session
         self.verify_job = Job(verify, self.built.spec, session.feeds, session.targets,
