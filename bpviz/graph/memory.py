@@ -28,6 +28,11 @@ that the largest batch that fits still comes out right:
     extra = lambda batch: {"torch": 3 * footprint.activation_bytes(batch, dtype)}
     fit(footprint, "session", batch, dtype, memory_limit(option), extra=extra)
 
+A command passes such a function to bpviz.cli.common.prepare_run(args, extra=…)
+(`bpviz check` passes none yet: only the engine's pass is counted for it); the
+window's torch check (bpviz.workspace.passes.torch_check_refusal) counts torch
+as the engine's pass in float64 and float32.
+
 The limit (`memory_limit`): `--max-memory SIZE` if given, else the environment
 variable BPVIZ_MAX_MEMORY, else the memory the machine has available now
 (psutil) plus what this process holds already, less a margin of
