@@ -16,9 +16,10 @@ class CliError(ValueError):
 
 def expected_errors() -> tuple[type[BaseException], ...]:
     from bpviz.graph import GraphError
+    from bpviz.graph.memory import MemoryLimitError
     from bpviz.graph.weights import WeightsError
 
-    return GraphError, WeightsError, HyperError, ShapeError, OSError
+    return GraphError, WeightsError, HyperError, ShapeError, OSError, MemoryLimitError
 
 
 def add_graph_argument(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +37,44 @@ def add_run_options(parser: argparse.ArgumentParser, default_dtype: str = "float
     parser.add_argument("--dtype", choices=("float64", "float32"), default=default_dtype)
     parser.add_argument("--eval", action="store_true",
                         help="evaluation mode (running statistics, no dropout)")
+    add_memory_option(parser)
+
+
+def add_memory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="refuse a run whose estimated peak memory is larger, e.g. 512M "
+                             "or 2G (default: $BPVIZ_MAX_MEMORY, else the memory available "
+                             "now less a margin)")
+
+
+def limit_of(args: argparse.Namespace):
+    """The memory limit the command's --max-memory (or the environment) sets."""
+    from bpviz.graph.memory import memory_limit
+
+    try:
+        return memory_limit(getattr(args, "max_memory", None))
+    except ValueError as error:
+        raise CliError(str(error)) from None
+
+
+def check_memory(args: argparse.Namespace, document, batch: int, path: str = "session",
+                 optimizer: str | None = None, extra=None, evaluation: int = 0):
+    """Refuse (exit 2) a run that would not fit in memory, before it allocates anything
+    big; the estimate (bpviz.graph.memory) when it fits."""
+    from bpviz.graph import validate
+    from bpviz.graph.memory import STATE_COPIES, Footprint, fit
+
+    dtype = np.dtype(args.dtype)
+    footprint = Footprint(document, validate(document, dtype))
+    update = getattr(args, "update", None)
+    if update is not None and extra is None:  # export --update: a copy of the network steps
+        copies = 1 + STATE_COPIES[update]
+        size = copies * footprint.trainable * dtype.itemsize
+
+        def extra(_batch: int) -> dict[str, int]:
+            return {"update step (a copy of the network and the optimizer's state)": size}
+    return fit(footprint, path, batch, dtype, limit_of(args), optimizer=optimizer,
+               extra=extra, what=f"bpviz {args.command}", evaluation=evaluation)
 
 
 def positive_int(text: str) -> int:
@@ -62,20 +101,28 @@ def unbuilt_network(document) -> Network:
                     for node in document.nodes.values()])
 
 
-def prepare_run(args: argparse.Namespace):
-    """(document, network, feeds, targets) from a graph-running command's options."""
+def prepare_run(args: argparse.Namespace, extra=None):
+    """(document, network, feeds, targets) from a graph-running command's options.
+
+    Refuses (MemoryLimitError, exit 2) a pass that would not fit in memory: with a
+    random batch before anything is built, with --inputs once their size is known.
+    extra: the command's own memory beside the pass (bpviz.graph.memory.Extra).
+    """
     from bpviz.graph import build_network
     from bpviz.graph.batch import load_batch, random_batch
     from bpviz.graph.weights import load_weights
 
     dtype = np.dtype(args.dtype)
     document = load_document(args.graph)
+    if not args.inputs:
+        check_memory(args, document, args.batch, extra=extra)
     network = build_network(document, seed=args.seed, dtype=dtype)
     if args.weights:
         load_weights(network, args.weights)
     network.set_training(not args.eval)
     if args.inputs:
         feeds, targets = load_batch(network, args.inputs, dtype)
+        check_memory(args, document, len(next(iter(feeds.values()))), extra=extra)
     else:
         feeds, targets = random_batch(network, args.batch, args.seed, dtype)
     return document, network, feeds, targets

@@ -9,21 +9,22 @@ bpviz.main hands to `add_parser` as `render_window`.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bpviz.cli.common import CliError, add_graph_argument
+from bpviz.cli.common import CliError, add_graph_argument, add_memory_option, positive_int
 from bpviz.cli.train import number
 from bpviz.display import use_offscreen_without_display
 
 MIN_SIDE, MAX_SIDE = 320, 8000
 
 RenderWindow = Callable[..., Any]
-"""(document, path, size, theme, select, step, update) → the window's QImage; a ValueError
-says why the step cannot be shown, an ImportError that Qt cannot load."""
+"""(document, path, size, theme, select, step, update, batch) → the window's QImage; a
+ValueError says why the step cannot be shown, an ImportError that Qt cannot load."""
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -61,6 +62,9 @@ def add_parser(commands, render_window: RenderWindow) -> None:
                         help="its learning rate (default: 0.05 for sgd, 0.01 for adam)")
     parser.add_argument("--momentum", type=number(0.0, False),
                         help="SGD's momentum (default 0.9)")
+    parser.add_argument("--batch", type=positive_int, default=4,
+                        help="the batch size of --step's pass (default: 4)")
+    add_memory_option(parser)
     parser.set_defaults(run=partial(run, render_window=render_window))
 
 
@@ -98,11 +102,16 @@ def run(args: argparse.Namespace, render_window: RenderWindow) -> int:
     if args.select is not None and args.select not in document.nodes:
         raise CliError(f"--select: there is no node '{args.select}' in {args.graph}")
     update = update_choice(args)
+    if args.max_memory:  # the window's pass reads its limit from the environment
+        from bpviz.cli.common import limit_of
+        from bpviz.graph.memory import ENV_VARIABLE
+
+        os.environ[ENV_VARIABLE] = str(limit_of(args).bytes)
     use_offscreen_without_display()
     try:
         image = render_window(document, args.graph, args.size, args.theme, args.select,
                               step=(args.phase, args.step) if args.step is not None else None,
-                              update=update)
+                              update=update, batch=args.batch)
     except ImportError as error:
         raise CliError(f"the snapshot needs Qt (PySide6), which failed to load: {error}") from None
     except ValueError as error:  # the step cannot be shown

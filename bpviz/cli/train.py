@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bpviz.cli.common import CliError, add_graph_argument, load_document, positive_int
+from bpviz.cli.common import (
+    CliError,
+    add_graph_argument,
+    add_memory_option,
+    check_memory,
+    load_document,
+    positive_int,
+)
 from bpviz.data.fit import MIN_EPOCHS, MIN_ITERATIONS, default_epochs
 
 DATASET_HELP = ("xor, circles, moons, spiral, blobs, digits, shapes, "
@@ -85,6 +92,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--val-fraction", type=fraction, default=0.2,
                         help="share of the data held out for validation, default 0.2")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    add_memory_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -203,10 +211,15 @@ def build(args):
     from bpviz.graph.weights import load_weights
 
     document = load_document(args.graph)
+    state = "sgd" if args.optimizer == "sgd" else "adam"
+    check_memory(args, document, args.batch, path="train", optimizer=state)
     network = build_network(document, seed=args.seed, dtype=np.dtype(args.dtype))
     if args.weights:
         load_weights(network, args.weights)
     train, val = prepare_data(args, network)
+    # The data are loaded now (the runtime part counts them): evaluation batches too.
+    check_memory(args, document, args.batch, path="train", optimizer=state,
+                 evaluation=min(EVAL_BATCH, len(val) if val is not None else 0))
     return network, train, val, make_optimizer(args, network)
 
 
@@ -221,7 +234,8 @@ def run(args: argparse.Namespace) -> int:
     per_epoch = -(-len(train) // args.batch)
     epochs = args.epochs or default_epochs(len(train), args.batch)
     trainer = Trainer(network, optimizer, (train.x, train.y), (val.x, val.y),
-                      batch_size=args.batch, epochs=epochs, seed=args.seed)
+                      batch_size=args.batch, epochs=epochs, seed=args.seed,
+                      eval_batch_size=EVAL_BATCH)
     trainer.subscribe(Progress(sys.stderr, epochs, per_epoch))
     with stop_on_interrupt(trainer):
         stopped = trainer.run()
@@ -233,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if stopped.reason == "finished" else INTERRUPTED
 
 
+EVAL_BATCH = 256  # samples evaluated at once (forward only)
 INTERRUPTED = 128 + signal.SIGINT  # the shell's code for a run ended by Ctrl+C
 
 

@@ -118,10 +118,19 @@ class Network:
 
 
 class Executor:
-    """Runs a Network: values[id] is each node's output, grads[id] its ∂L/∂out."""
+    """Runs a Network: values[id] is each node's output, grads[id] its ∂L/∂out.
 
-    def __init__(self, network: Network) -> None:
+    keep: None (the default) keeps every node's output and ∂L/∂out after the
+    backward pass (a StepSession shows them all). A set of node ids keeps only
+    theirs: each other node's output, ∂L/∂out and what its op cached are let go
+    as soon as its backward step is done, since no later step reads them, so
+    the peak of a training pass is the parameters, their gradients and the
+    activations, not twice the activations.
+    """
+
+    def __init__(self, network: Network, keep: set[str] | None = None) -> None:
         _tune_memory_once()
+        self.keep = keep
         self.network = network
         self.values: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -188,6 +197,7 @@ class Executor:
                        node.op.formula, target=self.targets.get(node.id),
                        grad_output=grad_output, contributions=contributions,
                        grad_inputs=tuple(grad_inputs), grad_params=dict(node.op.grads))
+            self._let_go(node, incoming)
 
     def _incoming(self, seeds: dict[str, np.ndarray] | None
                   ) -> dict[str, list[tuple[str, int, np.ndarray]]]:
@@ -232,7 +242,18 @@ class Executor:
             incoming = self._incoming(None)
             for node in reversed(order):
                 self._backward_node(node, incoming)
+                self._let_go(node, incoming)
         return float(self.loss)
+
+    def _let_go(self, node: NodeSpec, incoming: dict[str, list]) -> None:
+        """After node's backward step: free what no later step reads (unless kept)."""
+        if self.keep is None:
+            return
+        incoming[node.id] = []
+        if node.id not in self.keep:
+            self.values.pop(node.id, None)
+            self.grads.pop(node.id, None)
+        node.op.release()
 
 
 _memory_tuned = False

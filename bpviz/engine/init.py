@@ -21,11 +21,28 @@ def node_rng(seed: int, node_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(node_id.encode())])
 
 
+CHUNK = 2**20  # values drawn at a time: a big layer never needs a float64 copy of itself
+
+
 def init_weight(shape: tuple[int, ...], fan_in: int, fan_out: int, scheme: str,
                 rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+    """Drawn in float64 (the same numbers for every dtype), chunk by chunk into `dtype`."""
     if scheme == "he":
-        return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
-    if scheme == "glorot":
+        scale = np.sqrt(2.0 / fan_in)
+
+        def draw(count: int) -> np.ndarray:
+            return rng.standard_normal(count) * scale
+    elif scheme == "glorot":
         limit = np.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, shape).astype(dtype)
-    raise ValueError(f"unknown initialisation scheme {scheme!r}")
+
+        def draw(count: int) -> np.ndarray:
+            return rng.uniform(-limit, limit, count)
+    else:
+        raise ValueError(f"unknown initialisation scheme {scheme!r}")
+    weight = np.empty(shape, dtype)
+    flat = weight.reshape(-1)
+    # NOTE: the generator fills values in order, so chunks give the very numbers
+    # one call for the whole shape would.
+    for begin in range(0, flat.size, CHUNK):
+        flat[begin:begin + CHUNK] = draw(min(CHUNK, flat.size - begin))
+    return weight

@@ -189,6 +189,16 @@ class Op:
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Let go of the arrays forward cached for backward (attributes named `_…`).
+
+        Executor.run calls it once a node's backward step is done; `backward`
+        cannot run again before the next `forward`.
+        """
+        for name, value in list(vars(self).items()):
+            if name.startswith("_") and isinstance(value, np.ndarray):
+                delattr(self, name)
+
     # -- explanation ----------------------------------------------------
     def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
         """One entry of this op's output ("out"), of a gradient it sends back

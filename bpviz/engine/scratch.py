@@ -4,7 +4,10 @@ Scratch arrays are only for values that never leave an op (an im2col matrix,
 a padded copy of an input): anything returned by `forward` or `backward`, or
 shown in a Step, must be a fresh array, since a scratch array is overwritten
 by the next call that asks for the same key. Each thread has its own pool, so
-two threads never share a scratch array.
+two threads never share a scratch array. An uninitialised scratch array is a
+view of one buffer per key and dtype, grown to the largest shape asked for:
+the thirteen convolutions of a VGG16 share one im2col buffer, the size of the
+largest, rather than keeping one each (bpviz.graph.memory counts it so).
 
 `keep_freed_memory` asks glibc's malloc to keep freed blocks instead of
 returning them to the system: without it every fresh array of 128 KiB or more
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import sys
 import threading
 from collections import OrderedDict
@@ -40,18 +44,39 @@ def scratch(key: tuple, shape: tuple[int, ...], dtype, zero: bool = False) -> np
     whatever part it relies on being zero (e.g. a border) untouched.
     """
     pool = _pool()
+    if not zero:
+        return _shared(pool, key, tuple(shape), np.dtype(dtype))
     full_key = (key, tuple(shape), np.dtype(dtype).str, zero)
     array = pool.get(full_key)
     if array is not None:
         pool.move_to_end(full_key)
         return array
-    array = (np.zeros if zero else np.empty)(shape, dtype)
+    array = np.zeros(shape, dtype)
+    _add(pool, full_key, array)
+    return array
+
+
+def _shared(pool: OrderedDict, key: tuple, shape: tuple[int, ...], dtype: np.dtype
+            ) -> np.ndarray:
+    """A view of the key's buffer, made larger when `shape` does not fit in it."""
+    full_key = (key, dtype.str)
+    size = math.prod(shape)
+    buffer = pool.get(full_key)
+    if buffer is None or buffer.size < size:
+        pool.pop(full_key, None)
+        buffer = np.empty(size, dtype)
+        _add(pool, full_key, buffer)
+    else:
+        pool.move_to_end(full_key)
+    return buffer[:size].reshape(shape)
+
+
+def _add(pool: OrderedDict, full_key: tuple, array: np.ndarray) -> None:
     pool[full_key] = array
     total = sum(a.nbytes for a in pool.values())
     while total > POOL_BYTES and len(pool) > 1:
         _, dropped = pool.popitem(last=False)
         total -= dropped.nbytes
-    return array
 
 
 def clear_scratch() -> None:

@@ -101,7 +101,8 @@ class Trainer:
         self.batch_size, self.eval_batch_size = int(batch_size), int(eval_batch_size)
         self.epochs, self.seed = int(epochs), int(seed)
         self.targets = targets or label_targets(network, self.loss_id, self.dtype)
-        self.executor = Executor(network)
+        # Only the prediction and the loss outlive a pass: the rest is let go during backward.
+        self.executor = Executor(network, keep={self.pred_id, self.loss_id})
         self.trainable = [n for n in network.order if n.op.trainable and n.op.params]
         self.iteration = 0
         self.epoch = 0  # epochs completed

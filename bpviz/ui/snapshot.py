@@ -21,12 +21,12 @@ class StepUnavailable(ValueError):
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,
                   select: str | None, step: tuple[str, int] | None = None,
-                  update: dict | None = None) -> QImage:
+                  update: dict | None = None, batch: int | None = None) -> QImage:
     """The window's picture at `size`, with `document` open (and, with `step` =
-    (phase, K), showing the K-th step of that phase of a pass: forward, backward
-    or update); StepUnavailable when that step cannot be shown. `update`
-    ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}, any of them) is chosen
-    in the Training panel first, as a user would: the update steps show it."""
+    (phase, K), showing the K-th step of that phase of a pass of `batch` samples:
+    forward, backward or update); StepUnavailable when that step cannot be shown.
+    `update` ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}, any of them) is
+    chosen in the Training panel first, as a user would: the update steps show it."""
     app = application()
     theme_manager().set_theme(theme)
     window = MainWindow(autosave=False, remember_layout=False)
@@ -40,6 +40,8 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
         QApplication.processEvents()
     try:
         if step is not None:
+            if batch is not None:
+                window.workspace.set_settings(batch=batch)
             build_pass(window)
             window.resize(*size)  # the docks that appeared may have widened it
             QApplication.processEvents()

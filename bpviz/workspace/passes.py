@@ -1,10 +1,11 @@
 """A pass to step through, built from a document: plain functions a worker may run.
 
 `refusal` says why a document cannot be stepped through (errors, no input,
-too big), before anything is built. `build_session` builds the network from
-a snapshot of the document (its text: the editor may change the document
-meanwhile) with the spec's weights (the seed's, or those the workspace holds:
-see sources.py), draws a batch and runs one forward and backward pass, in
+more memory than the machine has: bpviz.graph.memory), before anything is
+built. `build_session` builds the network from a snapshot of the document
+(its text: the editor may change the document meanwhile) with the spec's
+weights (the seed's, or those the workspace holds: see sources.py), draws a
+batch and runs one forward and backward pass, in
 training mode (batch statistics, dropout masks from the seed) unless the
 spec's mode is "eval"; with the spec's `update` (an UpdateChoice), it ends
 with one update step per trainable node (bpviz.workspace.update). A Verified
@@ -21,12 +22,9 @@ import numpy as np
 
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
-from bpviz.graph.limits import format_bytes
+from bpviz.graph.memory import Footprint, MemoryLimitError, fit, memory_limit
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
 from bpviz.workspace.update import UpdateChoice, continue_run, describe
-
-STEP_LIMIT = 768 * 2**20  # parameters, gradients, every value and gradient of the batch
-DTYPE = np.float64
 
 
 @dataclass
@@ -65,16 +63,44 @@ class Verified:
     summary: str = ""
 
 
-def stepping_bytes(report: ShapeReport, batch: int) -> int:
-    """Roughly what a session holds: parameters and their gradients, and for each
-    sample every node's output, its gradient and the inputs kept by the steps."""
-    itemsize = np.dtype(DTYPE).itemsize
-    params = sum(report.param_counts.values()) + sum(report.buffer_counts.values())
-    values = sum(math.prod(shape) for shape in report.shapes.values() if shape is not None)
-    return itemsize * (2 * params + 3 * batch * values)
+def memory_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
+                   dtype: str = "float64") -> str | None:
+    """Why a pass of `batch` would not fit in memory (bpviz.graph.memory), or None."""
+    try:
+        fit(Footprint(doc, report), "session", batch, dtype, memory_limit())
+    except MemoryLimitError as error:
+        return error.short()
+    except ValueError as error:  # BPVIZ_MAX_MEMORY is not a size
+        return str(error)
+    return None
 
 
-def refusal(doc: GraphDocument, report: ShapeReport, batch: int) -> str | None:
+def torch_check_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
+                        dtype: str = "float64") -> str | None:
+    """Why the torch check of a pass of `batch` would not fit in memory, or None.
+
+    The check builds the pass again in the engine and runs torch on it; torch's
+    part is counted as the engine's pass in float64 and in float32 (the oracle
+    runs torch in both precisions)."""
+    footprint = Footprint(doc, report)
+
+    def torch_part(size: int) -> dict[str, int]:
+        both = sum(footprint.estimate("session", size, kind, runtime=0).total
+                   for kind in ("float64", "float32"))
+        return {"torch": both}
+
+    try:
+        fit(footprint, "session", batch, dtype, memory_limit(), extra=torch_part,
+            what="the torch check")
+    except MemoryLimitError as error:
+        return error.short()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
+            dtype: str = "float64") -> str | None:
     """Why `doc` cannot be stepped through now, or None."""
     if not doc.nodes:
         return "nothing to step through: the graph is empty"
@@ -84,12 +110,7 @@ def refusal(doc: GraphDocument, report: ShapeReport, batch: int) -> str | None:
         return f"cannot step through a graph with errors: {errors[0]}{more}"
     if not any(node.op == "input" for node in doc.nodes.values()):
         return "cannot step through a graph without an input node"
-    need = stepping_bytes(report, batch)
-    if need > STEP_LIMIT:
-        return (f"too big to step through: a batch of {batch} needs about "
-                f"{format_bytes(need)} (parameters, every value and every gradient; the "
-                f"limit is {format_bytes(STEP_LIMIT)}). Try a smaller graph or batch.")
-    return None
+    return memory_refusal(doc, report, batch, dtype)
 
 
 def gradient_span(session: StepSession) -> tuple[float, float] | None:

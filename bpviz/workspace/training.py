@@ -30,6 +30,9 @@ STATES = ("idle", "preparing", "training", "paused")
 TRAINED_LABEL = "trained weights"
 
 
+CHILD_RUNTIME = 150 * 2**20  # a fresh process with NumPy and the engine, before its data
+
+
 class Training:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
@@ -61,6 +64,23 @@ class Training:
         errors = [report.errors[i] for i in doc.nodes if i in report.errors]
         if errors:
             return f"fix the graph first: {errors[0]}"
+        return None
+
+    def memory_problem(self, config) -> str | None:
+        """Why training with `config` (batch_size, optimizer, dtype) would not fit in
+        memory (bpviz.graph.memory), or None. The run is a process of its own: it
+        holds about CHILD_RUNTIME beside what this one holds already."""
+        from bpviz.graph.memory import Footprint, MemoryLimitError, fit, memory_limit
+
+        try:
+            fit(Footprint(self.workspace.doc, self.workspace.report), "train",
+                config.batch_size, config.dtype, memory_limit(),
+                optimizer=f"{config.optimizer}+pause",
+                extra=lambda _batch: {"training process": CHILD_RUNTIME})
+        except MemoryLimitError as error:
+            return error.short()
+        except ValueError as error:  # BPVIZ_MAX_MEMORY is not a size
+            return str(error)
         return None
 
     def trainable(self) -> list[str]:

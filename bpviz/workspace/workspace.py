@@ -155,7 +155,7 @@ class Workspace:
 
     def refusal(self) -> str | None:
         """Why no pass can be built now, or None."""
-        return refusal(self.doc, self.report, self.settings.batch)
+        return refusal(self.doc, self.report, self.settings.batch, self.settings.dtype)
 
     def pass_spec(self) -> SessionSpec:
         """What a pass of the document is built from now (its text: edits made

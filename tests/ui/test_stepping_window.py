@@ -153,14 +153,18 @@ def test_graphs_with_errors_are_refused(qtbot, cnn):
                                                        "errors")
 
 
-def test_vgg16_is_refused_with_its_memory_estimate(qtbot):
+def test_vgg16_over_the_memory_limit_is_refused_with_its_estimate(qtbot, monkeypatch):
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "1G")
     window, _ = make_window(qtbot, EXAMPLES / "vgg16.json")
     activate(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_F10)
     assert window.stepping.session is None and not window.stepping.building
     message = window.statusBar().currentMessage()
-    assert message.startswith("too big to step through: a batch of 4 needs about")
-    assert "GiB" in message
+    # 138,357,544 float64 parameters and as many gradients: 2.06 GiB before any activation.
+    assert message.startswith("not enough memory: a batch of 4 (float64) needs about")
+    assert "the limit is 1.00 GiB (BPVIZ_MAX_MEMORY)" in message
+    assert message.endswith("not even a batch of 1 fits")
+    assert window.stepping.bar.label.text() == message  # whole, its tooltip when elided
 
 
 def test_frozen_nodes_pass_the_gradient_but_have_no_parameter_gradient(qtbot, cnn):

@@ -18,10 +18,23 @@ Forward is one GEMM per sample of the batch (one matmul call) writing
 straight into the N, C, H', W' output; backward is one GEMM for ∂J/∂W over
 the whole batch, one for the columns' gradient, and col2im: one strided add
 per kernel tap.
+
+Kept columns. ∂J/∂W needs the columns again in backward. A conv keeps its own
+column matrix from forward to backward while the columns every conv of this
+thread keeps add up to at most KEPT_COLUMNS_BYTES (the least recently used
+give theirs up first); any other conv writes its columns into one shared
+scratch buffer and copies them again, from its padded input, in backward.
+Once ∂J/∂W is made the columns are used up, so the columns' gradient (or the
+correlation's columns) go into that same scratch buffer.
+So a small network keeps all its columns (no second copy), and a VGG16 holds
+96 MiB of them instead of 300 MiB (float32, one image).
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from contextlib import nullcontext
 
 import numpy as np
@@ -40,6 +53,19 @@ def is_batch_last(x: np.ndarray) -> bool:
 def wants_batch_last(x: np.ndarray, out_w: int) -> bool:
     """The layout for a conv's columns: batch-innermost for small images or when x has it."""
     return x.shape[0] > 1 and (out_w < SMALL_WIDTH or is_batch_last(x))
+
+
+KEPT_COLUMNS_BYTES = 96 * 2**20  # per thread: column matrices kept from forward to backward
+COLUMNS = ("conv-columns",)  # the scratch key of shared columns and of their gradient
+_kept = threading.local()
+
+
+def _kept_lowerings() -> OrderedDict:
+    """This thread's lowerings that keep their columns, least recently used first."""
+    kept = getattr(_kept, "lowerings", None)
+    if kept is None:
+        kept = _kept.lowerings = OrderedDict()
+    return kept
 
 
 SMALL_WIDTH = 16  # narrower outputs give short runs in batch-first columns
@@ -79,7 +105,45 @@ class Lowering:
         self.window_strides = tuple(axis[name] for name in order.split())
         self.windows = as_strided(self.padded, self.cols_shape, self.window_strides,
                                   writeable=False)
-        self.cols = np.empty(self.cols_shape, self.dtype)
+        self.cols_bytes = int(np.prod(self.cols_shape)) * self.dtype.itemsize
+        self.cols: np.ndarray | None = None  # its own columns, while it keeps them
+        self._forward_cols: np.ndarray | None = None  # from `columns` to `product`
+        self.cols = self._kept_columns()
+
+    def _kept_columns(self) -> np.ndarray | None:
+        """Columns of its own, when they fit beside the other kept ones; else None."""
+        kept, key = _kept_lowerings(), id(self)
+        if self.cols is not None and key in kept:
+            kept.move_to_end(key)
+            return self.cols
+        if self.cols_bytes > KEPT_COLUMNS_BYTES:
+            return None
+        # A copy of a network (or another thread) may bring columns this thread never counted.
+        total = self.cols_bytes + sum(other.cols_bytes for other in _alive(kept))
+        while total > KEPT_COLUMNS_BYTES and kept:
+            _, ref = kept.popitem(last=False)
+            other = ref()
+            if other is not None and other.cols is not None:
+                other.cols = None
+                total -= other.cols_bytes
+        kept[key] = weakref.ref(self, lambda _ref, kept=kept, key=key: kept.pop(key, None))
+        return self.cols if self.cols is not None else np.empty(self.cols_shape, self.dtype)
+
+    def _fill_columns(self) -> np.ndarray:
+        """The columns of the padded input: its own array, or the shared scratch one."""
+        self.cols = self._kept_columns()
+        cols = self.cols if self.cols is not None else scratch(COLUMNS, self.cols_shape,
+                                                               self.dtype)
+        np.copyto(cols, self.windows)
+        return cols
+
+    def _backward_columns(self) -> np.ndarray:
+        """The columns forward made: kept, or copied again from the padded input."""
+        if self.cols is not None:
+            return self.cols
+        cols = scratch(COLUMNS, self.cols_shape, self.dtype)
+        np.copyto(cols, self.windows)
+        return cols
 
     def matches(self, x: np.ndarray, batch_last: bool) -> bool:
         return x.shape == self.x_shape and x.dtype == self.dtype and batch_last == self.batch_last
@@ -93,19 +157,20 @@ class Lowering:
     def columns(self, x: np.ndarray) -> np.ndarray:
         """im2col: the [C·kh·kw, N·H'·Wc] column matrix of x (overwritten by the next call)."""
         np.copyto(self.interior, x)
-        np.copyto(self.cols, self.windows)
-        return self.cols.reshape(self.k, -1)
+        self._forward_cols = self._fill_columns()
+        return self._forward_cols.reshape(self.k, -1)
 
     def product(self, w_mat: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         """Z = W · columns as a fresh [N, out, H', W'] array (a view in the columns' order)."""
         n, (oh, ow), out = self.x_shape[0], self.out_hw, w_mat.shape[0]
+        cols, self._forward_cols = self._forward_cols, None
         if self.batch_last:
-            z = np.matmul(w_mat, self.cols.reshape(self.k, -1))
+            z = np.matmul(w_mat, cols.reshape(self.k, -1))
             if bias is not None:
                 z += bias[:, None]
             return z.reshape(out, oh, ow, n).transpose(3, 0, 1, 2)
         z = np.empty((n, out, oh * self.wc), self.dtype)
-        per_sample = self.cols.reshape(self.k, n, oh * self.wc).transpose(1, 0, 2)
+        per_sample = cols.reshape(self.k, n, oh * self.wc).transpose(1, 0, 2)
         np.matmul(w_mat, per_sample, out=z)
         if bias is not None:
             z += bias[:, None]
@@ -131,13 +196,14 @@ class Lowering:
     def weight_grad(self, g: np.ndarray) -> np.ndarray:
         """∂J/∂W_mat = G · columnsᵀ: [out, C·kh·kw], summed over the batch and positions."""
         wide = self.wc != self.out_hw[1]
+        cols = self._backward_columns()
         with np.errstate(invalid="ignore") if wide else nullcontext():
-            dw = g @ self.cols.reshape(self.k, -1).T
+            dw = g @ cols.reshape(self.k, -1).T
         if wide and not np.isfinite(dw).all():
             # Junk columns may hold an input's inf or NaN, and 0·inf is NaN: redo the
             # product without them (only ever for non-finite data).
-            self.cols[..., self.out_hw[1]:] = 0
-            dw = g @ self.cols.reshape(self.k, -1).T
+            cols[..., self.out_hw[1]:] = 0
+            dw = g @ cols.reshape(self.k, -1).T
         return dw
 
     def input_grad(self, w_mat: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -145,7 +211,7 @@ class Lowering:
         # The correlation copies out·kh·kw rows, col2im adds C·kh·kw: pick the smaller.
         if self.correlate_back and 2 * self.x_shape[1] >= len(w_mat) and np.isfinite(w_mat).all():
             return self._input_grad_by_correlation(w_mat, g)
-        dcols = scratch(("conv-dcols",), self.cols_shape, self.dtype)
+        dcols = scratch(COLUMNS, self.cols_shape, self.dtype)  # the columns are used up
         np.matmul(w_mat.T, g, out=dcols.reshape(self.k, -1))
         if self.wc != self.out_hw[1] and not np.isfinite(w_mat).all():
             dcols[..., self.out_hw[1]:] = 0  # inf·0 in the junk columns would be NaN
@@ -183,10 +249,15 @@ class Lowering:
         shifted = as_strided(extended[:, :, reach + ph * self.wp:], (out, kh, kw, n, rows),
                              (n * (reach + plane) * item, -dh * self.wp * item, -dw * item,
                               (reach + plane) * item, item), writeable=False)
-        cols = scratch(("conv-grad-cols",), shifted.shape, self.dtype)
+        cols = scratch(COLUMNS, shifted.shape, self.dtype)  # the columns are used up
         np.copyto(cols, shifted)
         # Rows (m, k1, k2) of the columns meet W[m, c, k1, k2]: W with its first two axes swapped.
         w_back = w_mat.reshape(out, c, kh * kw).transpose(1, 0, 2).reshape(c, -1)
         grad = np.empty((n, c, rows), self.dtype)
         np.matmul(w_back, cols.reshape(out * kh * kw, n, rows).transpose(1, 0, 2), out=grad)
         return grad.reshape(n, c, h, self.wp)[:, :, :, pw:pw + w]
+
+
+def _alive(kept: OrderedDict) -> list[Lowering]:
+    return [lowering for ref in kept.values()
+            if (lowering := ref()) is not None and lowering.cols is not None]

@@ -35,7 +35,7 @@ from bpviz.ui.stepping.update_setting import UpdateStepSetting
 from bpviz.ui.thread_job import Job
 from bpviz.ui.workspace_link import observe
 from bpviz.workspace import Workspace
-from bpviz.workspace.passes import Built, Verified, build_session
+from bpviz.workspace.passes import Built, Verified, build_session, torch_check_refusal
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
@@ -193,7 +193,7 @@ class StepController(QObject):
         if why is not None:
             self.pending = None
             self.window.show_message(why)
-            self.bar.label.setText(why if len(why) < 90 else why[:88] + "…")
+            self.bar.label.setText(why)  # elided to the bar's width, whole in its tooltip
             return
         spec = self.workspace.pass_spec()
         self.job = Job(build_session, spec, parent=self)
@@ -330,6 +330,12 @@ class StepController(QObject):
             self.request("verify")
             return
         if self.verify_job is not None:
+            return
+        spec = self.built.spec
+        why = torch_check_refusal(self.workspace.doc, self.workspace.report, spec.batch,
+                                  spec.dtype)
+        if why is not None:
+            self.window.show_message(f"torch check: {why}")
             return
         session = self.built.session
         self.verify_job = Job(verify, self.built.spec, session.feeds, session.targets,

@@ -164,7 +164,7 @@ class TrainingPanel(QWidget):
         """Train a copy of the workspace's graph; False (with the reason shown) if it cannot."""
         if self.running:
             return False
-        problem = self.training.problem()
+        problem = self.training.problem() or self.training.memory_problem(self.controls.config())
         if problem:
             self._show_problem(problem)
             return False

@@ -1,0 +1,340 @@
+"""Peak memory of a pass, known before it is spent, and the limit it must fit in.
+
+Every path that runs a graph asks here first: `Footprint(doc)` infers the
+shapes once (no array is allocated), `footprint.estimate(path, batch, dtype)`
+adds up what the engine will hold at its peak, part by part, and `fit(…)`
+raises MemoryLimitError, naming the estimate, the limit and the largest
+batch that fits, when it would not fit. The paths:
+
+  "engine"   Executor.run or a Trainer's pass: parameters, their gradients,
+             every activation of the batch (let go during backward, so their
+             gradients count only two layers at a time), the convolutions'
+             padded inputs, kept and shared im2col columns and scratch.
+  "session"  a StepSession (export, explain, snapshot, the window's pass): as
+             "engine", but every ∂L/∂out (and the sum at a fork) is kept too.
+  "train"    "engine" plus the optimizer's state (SGD with momentum: one copy
+             of the parameters, Adam: two) and the copies the trainer makes of
+             the parameters, the state and the gradients (to pause at a NaN).
+
+Sizes follow bpviz.engine's own choices (bpviz.engine.ops.lowering: the
+column layout, KEPT_COLUMNS_BYTES; bpviz.engine.scratch: one buffer per scratch
+key, as big as the largest use). "runtime" is what the process holds already
+(its resident memory when the estimate is made: the interpreter, NumPy, Qt in
+the window, loaded data).
+
+A path that holds more adds its own part, as a function of the batch size so
+that the largest batch that fits still comes out right:
+
+    extra = lambda batch: {"torch": 3 * footprint.activation_bytes(batch, dtype)}
+    fit(footprint, "session", batch, dtype, memory_limit(option), extra=extra)
+
+A command passes such a function to bpviz.cli.common.prepare_run(args, extra=…)
+(`bpviz check` passes none yet: only the engine's pass is counted for it); the
+window's torch check (bpviz.workspace.passes.torch_check_refusal) counts torch
+as the engine's pass in float64 and float32.
+
+The limit (`memory_limit`): `--max-memory SIZE` if given, else the environment
+variable BPVIZ_MAX_MEMORY, else the memory the machine has available now
+(psutil) plus what this process holds already, less a margin of
+max(256 MiB, 5 % of the machine's memory). SIZE is bytes or a number with
+K, M, G or T (powers of 1024), e.g. 512M, 2G, 1.5G.
+
+Measured (`python -m bpviz.bench.memory`): the estimate is within ±30 % of the
+peak resident memory on VGG16 at batch 1 and 2 in float32 and float64.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bpviz.engine.ops.lowering import KEPT_COLUMNS_BYTES, SMALL_WIDTH, WIDE_MIN
+from bpviz.engine.scratch import POOL_BYTES
+from bpviz.graph.document import GraphDocument
+from bpviz.graph.limits import format_bytes, numel
+from bpviz.graph.shapes import ShapeReport, infer_shapes, make_op
+
+PATHS = ("engine", "session", "train")
+STATE_COPIES = {None: 0, "sgd": 1, "adam": 2}  # optimizer state, in copies of the parameters
+ENV_VARIABLE = "BPVIZ_MAX_MEMORY"
+MIN_MARGIN = 256 * 2**20
+MARGIN_SHARE = 0.05
+UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+Extra = Callable[[int], dict[str, int]]
+"""batch size → a path's own parts in bytes (e.g. the oracle's torch tensors)."""
+
+
+class MemoryLimitError(ValueError):
+    """A pass would not fit in the memory limit; the message says by how much."""
+
+    def __init__(self, message: str, estimate: MemoryEstimate, limit: Limit,
+                 largest: int) -> None:
+        super().__init__(message)
+        self.estimate, self.limit, self.largest = estimate, limit, largest
+
+    def short(self) -> str:
+        """One line for a window's bar: the estimate, the limit, the largest batch."""
+        estimate, limit = self.estimate, self.limit
+        advice = (f"the largest batch that fits is {self.largest}" if self.largest
+                  else "not even a batch of 1 fits")
+        return (f"not enough memory: a batch of {estimate.batch} ({estimate.dtype}) needs about "
+                f"{format_bytes(estimate.total)}, the limit is {format_bytes(limit.bytes)} "
+                f"({limit.source}); {advice}")
+
+
+@dataclass(frozen=True)
+class Limit:
+    bytes: int
+    source: str  # "--max-memory", "BPVIZ_MAX_MEMORY" or "available memory"
+
+    def text(self) -> str:
+        return f"{format_bytes(self.bytes)} ({self.source})"
+
+
+@dataclass
+class MemoryEstimate:
+    """The parts of a pass's peak memory, in bytes."""
+
+    path: str
+    batch: int
+    dtype: str
+    parts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts.values())
+
+    def plus(self, parts: dict[str, int]) -> MemoryEstimate:
+        merged = dict(self.parts)
+        for name, count in parts.items():
+            merged[name] = merged.get(name, 0) + int(count)
+        return MemoryEstimate(self.path, self.batch, self.dtype, merged)
+
+    def text(self) -> str:
+        """'1.44 GiB (parameters 527.9 MiB, gradients …)', the largest parts first."""
+        shown = sorted(((count, name) for name, count in self.parts.items() if count),
+                       reverse=True)
+        return (f"{format_bytes(self.total)} ("
+                + ", ".join(f"{name} {format_bytes(count)}" for count, name in shown) + ")")
+
+
+@dataclass(frozen=True)
+class _Conv:
+    """One convolution's im2col sizes for one sample, in values (see lowering.py)."""
+
+    padded: int  # C·(Hp + wide)·Wp
+    columns: int  # C·kh·kw · H'·Wc
+    output_grad: int  # out · H'·Wc
+    back_columns: int  # the columns' gradient or the correlation's columns
+    extended: int  # the correlation's zero-extended ∂L/∂Z (0 without it)
+    input_grad: int  # ∂L/∂U as the conv makes it, padded: C·Hp·Wp or C·H·Wp
+
+
+class Footprint:
+    """What a graph holds per sample and in all, from its shapes alone."""
+
+    def __init__(self, doc: GraphDocument, report: ShapeReport | None = None) -> None:
+        report = report if report is not None else infer_shapes(doc)
+        self.report = report
+        nodes = [node_id for node_id in report.order if report.shapes.get(node_id) is not None]
+        self.parameters = sum(report.param_counts.get(i, 0) for i in nodes)
+        self.buffers = sum(report.buffer_counts.get(i, 0) for i in nodes)
+        self.trainable = sum(report.param_counts.get(i, 0) for i in nodes
+                             if doc.nodes[i].trainable)
+        ops = {i: doc.nodes[i].op for i in nodes}
+        sizes = {i: numel(report.shapes[i]) for i in nodes}
+        # Outputs that are new arrays (flatten returns a view, input its batch).
+        self.values = sum(sizes[i] for i in nodes if ops[i] not in ("flatten", "input"))
+        self.inputs = sum(sizes[i] for i in nodes if ops[i] == "input")
+        self.largest = max(sizes.values(), default=0)
+        consumers = doc.consumers()
+        self.gradients = sum(sizes.values())
+        self.fork_sums = sum(sizes[i] for i in nodes if len(consumers.get(i, ())) > 1)
+        # What ops cache beyond their output: batchnorm x̂, dropout's mask.
+        self.caches = sum(sizes[i] for i in nodes if ops[i] in ("batchnorm", "dropout"))
+        self.convs = [conv for i in nodes if ops[i] == "conv2d"
+                      for conv in [_conv_sizes(doc, report, i)] if conv is not None]
+
+    # -- per part ---------------------------------------------------------------
+    def activation_bytes(self, batch: int, dtype) -> int:
+        """Every node's output for a batch: what a copy of the whole pass's values takes."""
+        return batch * (self.values + self.inputs) * np.dtype(dtype).itemsize
+
+    def _columns(self, batch: int, itemsize: int) -> dict[str, int]:
+        kept_room, kept, shared, grad, extended, padded, back = KEPT_COLUMNS_BYTES, 0, 0, 0, 0, 0, 0
+        for conv in reversed(self.convs):  # the last convs are the most recently used
+            size = batch * conv.columns * itemsize
+            if size <= kept_room:
+                kept, kept_room = kept + size, kept_room - size
+            else:
+                shared = max(shared, size)
+            shared = max(shared, batch * conv.back_columns * itemsize)
+            grad = max(grad, batch * conv.output_grad * itemsize)
+            extended += batch * conv.extended * itemsize
+            padded += batch * conv.padded * itemsize
+            back = max(back, batch * conv.input_grad * itemsize)
+        scratch = min(shared + grad + extended, max(POOL_BYTES, shared))
+        return {"im2col columns kept": kept, "im2col scratch": scratch,
+                "padded inputs": padded, "conv ∂L/∂U": back}
+
+    def estimate(self, path: str, batch: int, dtype, optimizer: str | None = None,
+                 extra: Extra | None = None, runtime: int | None = None,
+                 evaluation: int = 0) -> MemoryEstimate:
+        """The peak of `path` ("engine", "session" or "train") for a batch of `batch`.
+
+        optimizer: "sgd" (with momentum), "adam" or None, for "train"; with
+        "+pause" ("adam+pause") for a trainer that pauses at a NaN (the window's).
+        runtime: what the process holds already (default: its resident memory now).
+        evaluation: for "train", the samples evaluated at once (forward only, every
+        activation kept); the activations count for the larger of the two batches.
+        """
+        if path not in PATHS:
+            raise ValueError(f"unknown path {path!r}; choose one of {', '.join(PATHS)}")
+        dtype = np.dtype(dtype)
+        s = dtype.itemsize
+        parts = {"runtime": resident_bytes() if runtime is None else runtime,
+                 "parameters": (self.parameters + self.buffers) * s,
+                 "parameter gradients": self.trainable * s,
+                 "batch": batch * self.inputs * s,
+                 "activations": max(batch, evaluation if path == "train" else 0)
+                 * (self.values + self.caches) * s}
+        if path == "session":
+            parts["∂L/∂out of every node"] = batch * (self.gradients + self.fork_sums) * s
+        else:  # let go during backward: a layer's ∂L/∂out and ∂L/∂in at a time
+            parts["∂L/∂out in flight"] = 2 * batch * self.largest * s
+        parts.update(self._columns(batch, s))
+        if path == "train":
+            state = STATE_COPIES.get((optimizer or "").removesuffix("+pause") or None, 1)
+            parts["optimizer state"] = state * self.trainable * s
+            # the trainer's copy of the parameters before a step (to report how far
+            # they moved); pausing at a NaN (the window) also keeps the state and
+            # the gradients
+            copies = 2 + state if optimizer and optimizer.endswith("+pause") else 1
+            parts["trainer's copies"] = copies * self.trainable * s
+        estimate = MemoryEstimate(path, batch, dtype.name, parts)
+        return estimate.plus(extra(batch)) if extra is not None else estimate
+
+    def largest_batch(self, path: str, dtype, limit: int, optimizer: str | None = None,
+                      extra: Extra | None = None, runtime: int | None = None,
+                      evaluation: int = 0) -> int:
+        """The largest batch whose estimate fits in `limit` bytes (0: not even one)."""
+        runtime = resident_bytes() if runtime is None else runtime
+
+        def fits(batch: int) -> bool:
+            return self.estimate(path, batch, dtype, optimizer, extra, runtime,
+                                 evaluation).total <= limit
+
+        if not fits(1):
+            return 0
+        low, high = 1, 2
+        while fits(high):
+            low, high = high, high * 2
+            if high > 2**40:
+                return low
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle)
+        return low
+
+
+def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv | None:
+    node = doc.nodes[node_id]
+    op, _ = make_op(node)
+    if op is None or not node.inputs or report.shapes.get(node.inputs[0]) is None:
+        return None
+    c, h, w = report.shapes[node.inputs[0]]
+    out, oh, ow = report.shapes[node_id]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = op._geometry()
+    hp, wp = h + 2 * ph, w + 2 * pw
+    # One sample: batch-first; the batch-innermost layout (small images) has no wide rows.
+    wide = sw == 1 and ow >= WIDE_MIN and ow >= SMALL_WIDTH and (wp - ow) * 4 <= ow
+    wc = wp if wide else ow
+    columns = c * kh * kw * oh * wc
+    correlate = wide and sh == 1 and 2 * c >= out
+    if correlate:
+        reach = dh * (kh - 1) * wp + dw * (kw - 1)
+        back, extended, grad_in = out * kh * kw * h * wp, out * (reach + hp * wp), c * h * wp
+    else:
+        back, extended, grad_in = columns, 0, c * hp * wp
+    return _Conv(c * (hp + wide) * wp, columns, out * oh * wc, back, extended, grad_in)
+
+
+# -- the limit ----------------------------------------------------------------------
+def resident_bytes() -> int:
+    """This process's resident memory now (0 when psutil cannot tell)."""
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # noqa: BLE001 - no psutil, or a platform it cannot read
+        return 0
+
+
+def parse_size(text: str) -> int:
+    """'2G' → 2·2³⁰, '512M', '1.5G', '1000000' (bytes); ValueError for anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
+    if not match:
+        raise ValueError(f"expected a size like 512M, 2G or 1.5G, got {text!r}")
+    count = float(match[1]) * UNITS[match[2].upper()]
+    if count < 1 or not math.isfinite(count):
+        raise ValueError(f"a memory size must be at least one byte, got {text!r}")
+    return int(count)
+
+
+def available_limit() -> Limit:
+    """What the machine has available now, plus what this process holds, less a margin."""
+    import psutil
+
+    memory = psutil.virtual_memory()
+    margin = max(MIN_MARGIN, int(MARGIN_SHARE * memory.total))
+    return Limit(max(0, int(memory.available) + resident_bytes() - margin), "available memory")
+
+
+def memory_limit(option: str | int | None = None) -> Limit:
+    """--max-memory if given, else BPVIZ_MAX_MEMORY, else the available memory.
+
+    ValueError names the setting when it is not a size.
+    """
+    if isinstance(option, int):
+        return Limit(option, "--max-memory")
+    if option:
+        try:
+            return Limit(parse_size(option), "--max-memory")
+        except ValueError as error:
+            raise ValueError(f"--max-memory: {error}") from None
+    value = os.environ.get(ENV_VARIABLE, "").strip()
+    if value:
+        try:
+            return Limit(parse_size(value), ENV_VARIABLE)
+        except ValueError as error:
+            raise ValueError(f"{ENV_VARIABLE}: {error}") from None
+    return available_limit()
+
+
+def fit(footprint: Footprint, path: str, batch: int, dtype, limit: Limit,
+        optimizer: str | None = None, extra: Extra | None = None,
+        what: str = "the pass", evaluation: int = 0) -> MemoryEstimate:
+    """The estimate, when it fits in `limit`; otherwise MemoryLimitError saying so."""
+    runtime = resident_bytes()
+    estimate = footprint.estimate(path, batch, dtype, optimizer, extra, runtime, evaluation)
+    if estimate.total <= limit.bytes:
+        return estimate
+    largest = footprint.largest_batch(path, dtype, limit.bytes, optimizer, extra, runtime,
+                                      evaluation)
+    if largest:
+        advice = f"the largest batch that fits is {largest}"
+    else:
+        advice = ("not even a batch of 1 fits: raise the limit (--max-memory or "
+                  f"{ENV_VARIABLE}) or use a smaller graph")
+    if largest and np.dtype(dtype) == np.float64:
+        advice += "; float32 halves most of it"
+    raise MemoryLimitError(
+        f"not enough memory for {what}: a batch of {batch} in {np.dtype(dtype).name} needs "
+        f"about {estimate.text()}, over the limit of {limit.text()}; {advice}",
+        estimate, limit, largest)

@@ -1,0 +1,44 @@
+"""The window's pass, its torch check and its training are refused when they would not fit."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from bpviz.workspace.passes import torch_check_refusal
+
+
+def config(batch: int, optimizer: str = "adam") -> SimpleNamespace:
+    return SimpleNamespace(batch_size=batch, optimizer=optimizer, dtype="float32")
+
+
+def test_a_pass_over_the_limit_names_the_estimate_the_limit_and_the_largest_batch(
+        workspace_on, monkeypatch):
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "6G")
+    workspace, _ = workspace_on("vgg16")
+    workspace.set_settings(batch=64)
+    why = workspace.refusal()
+    assert why.startswith("not enough memory: a batch of 64 (float64) needs about")
+    assert "the limit is 6.00 GiB (BPVIZ_MAX_MEMORY); the largest batch that fits is" in why
+    assert workspace.build_pass() == why and workspace.session is None
+    largest = int(why.rsplit(" ", 1)[1])
+    workspace.set_settings(batch=largest)
+    assert workspace.refusal() is None  # refused only over the limit
+
+
+def test_the_torch_check_counts_torch_beside_the_pass(workspace_on, monkeypatch):
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "6G")
+    workspace, _ = workspace_on("vgg16")
+    workspace.set_settings(batch=1)
+    assert workspace.refusal() is None
+    why = torch_check_refusal(workspace.doc, workspace.report, 1)
+    assert why is not None and "not even a batch of 1 fits" in why
+
+
+def test_training_in_the_window_over_the_limit_is_refused(workspace_on, monkeypatch):
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "5G")
+    workspace, _ = workspace_on("vgg16")
+    why = workspace.training.memory_problem(config(32))
+    assert why.startswith("not enough memory: a batch of 32 (float32) needs about")
+    assert workspace.training.memory_problem(config(1, "sgd")) is None
+    small, _ = workspace_on("tiny_cnn")
+    assert small.training.memory_problem(config(32)) is None
