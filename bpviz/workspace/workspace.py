@@ -18,8 +18,9 @@ every change, as the graph document calls its listeners:
 "document_replaced", "settings_changed" (settings), "pass_built" (built),
 "pass_dropped" (had: a pass was built; also sent when none was, so builds
 under way stop), "position_changed" (position, -1 before the first step),
-"verified" (result), "weights_changed" (source) and the training's events
-(training.py).
+"verified" (result), "weights_changed" (source), "entry_changed" (entry:
+the entry of a pass tensor chosen to be explained, entry.py, or None) and
+the training's events (training.py).
 
 Work that runs elsewhere (a build on a worker thread, the torch check, a
 training process) reports into the workspace: `set_pass`, `set_verification`,
@@ -33,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
+from bpviz.workspace.entry import ChosenEntry, moved, shown_keys
 from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
 from bpviz.workspace.passes import snapshot_spec as _spec
 from bpviz.workspace.sources import data_label, initial_label
@@ -77,6 +79,7 @@ class Workspace:
         self.weights = HeldWeights(self)
         self.training = Training(self)
         self._position = -1  # the position last announced
+        self.entry: ChosenEntry | None = None  # the entry chosen to be explained
         self._unsubscribe = self.doc.subscribe(self._doc_event)
 
     # -- observers -------------------------------------------------------------
@@ -160,6 +163,7 @@ class Workspace:
         """A pass was built (here or on a worker thread)."""
         self.built, self.verification = built, None
         self._position = built.session.position
+        self.clear_entry()  # it named a number of another pass
         self.emit("pass_built", built=built)
 
     def drop_pass(self) -> None:
@@ -167,6 +171,7 @@ class Workspace:
         changed); observers stop builds and checks under way."""
         had = self.built is not None
         self.built, self.verification, self._position = None, None, -1
+        self.clear_entry()
         self.emit("pass_dropped", had=had)
 
     def seek(self, position: int) -> None:
@@ -178,6 +183,9 @@ class Workspace:
             session.seek(position)
         if position != self._position:
             self._position = position
+            if self.entry is not None and self.entry.key not in shown_keys(
+                    session.current, session.network):
+                self.clear_entry()
             self.emit("position_changed", position=position)
 
     def seek_step(self, phase: str, number: int) -> None:
@@ -191,6 +199,41 @@ class Workspace:
             raise IndexError(f"the {phase} pass has steps 1 to {count}, not {number}")
         offset = 0 if phase == "forward" else session.forward_count
         self.seek(offset + number - 1)
+
+    # -- the entry explained ---------------------------------------------------
+    def choose_entry(self, node: str, tensor: str, at) -> ChosenEntry:
+        """Choose `<node>/<tensor>[at]` of the pass to be explained; ValueError (what
+        and where) when there is no pass, no such tensor or the index is outside it."""
+        from bpviz.engine.explain import check_index, tensor_of
+
+        session = self.session
+        if session is None:
+            raise ValueError("there is no pass: step through one first (F10)")
+        if node not in session.network.nodes:
+            raise ValueError(f"no node '{node}' in this pass")
+        array = tensor_of(session, node, tensor)
+        entry = ChosenEntry(node, tensor, check_index(array, tuple(at), f"{node}/{tensor}"))
+        if entry != self.entry:
+            self.entry = entry
+            self.emit("entry_changed", entry=entry)
+        return entry
+
+    def move_entry(self, rows: int = 0, columns: int = 0, maps: int = 0) -> None:
+        """Move the chosen entry (arrow keys), stopping at the tensor's edges."""
+        from bpviz.engine.explain import tensor_of
+
+        if self.entry is None or self.session is None:
+            return
+        shape = tensor_of(self.session, self.entry.node, self.entry.tensor).shape
+        entry = moved(self.entry, shape, rows, columns, maps)
+        if entry != self.entry:
+            self.entry = entry
+            self.emit("entry_changed", entry=entry)
+
+    def clear_entry(self) -> None:
+        if self.entry is not None:
+            self.entry = None
+            self.emit("entry_changed", entry=None)
 
     def set_verification(self, result: Verified) -> None:
         """The torch check of the pass came back."""

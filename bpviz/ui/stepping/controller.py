@@ -26,6 +26,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
 
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
+from bpviz.ui.stepping.entry_view import EntryLink
 from bpviz.ui.stepping.presenter import StepPresenter
 from bpviz.ui.stepping.pulse import Pulses
 from bpviz.ui.stepping.step_bar import WindowStepBar, build_run_menu
@@ -72,6 +73,8 @@ class StepController(QObject):
         self._build_widgets()
         self.presenter = StepPresenter(window.view, self.tensors, self.formula,
                                        Pulses(self))
+        self.entry = EntryLink(workspace, self.tensors, self.formula, self.scene,
+                               lambda: self.synchronous, window.show_message, self)
         self._build_menu()
         self._connect()
 

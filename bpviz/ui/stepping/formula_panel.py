@@ -66,6 +66,10 @@ class FormulaPanel(QWidget):
         self.set_step(None)
         theme_manager().changed.connect(self._render)
 
+    def add_above(self, widget: QWidget, stretch: int = 0) -> None:
+        """Put `widget` between the title and the step's formula (the entry explained)."""
+        self.layout().insertWidget(1, widget, stretch)
+
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         self.step, self.network = step, network
         self.formula = describe_step(step, network) if step is not None and network else None

@@ -4,12 +4,15 @@
 time, chosen with a tab bar, for one sample of the batch (a spin box):
 feature maps as a grid of per-channel heatmaps (a page of as many as the
 grid draws large enough to read, at most 16, see map_pages; a resize
-recomputes the page; a click shows one alone and large), matrices as one heatmap,
+recomputes the page; a double-click shows one alone and large), matrices as one heatmap,
 vectors as bars, with a colour bar, a histogram and the value under the mouse.
 Gradients and parameters use a diverging colour map centred on zero over the
 whole tensor (every page shares the colour bar), activations a sequential
 one. Stepping to a step whose tensor has the same shape reuses every plot
-item and keeps the page. The plots follow the app's theme.
+item and keeps the page. The plots follow the app's theme. A click on a
+cell or a bar says which (`cell_clicked(map, row, col)` with the map's index
+in the tensor, `bar_clicked(j)`): the entry to explain (entry_view.py, which
+draws its marks after every `redrawn`).
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEnt
 
 class TensorView(QWidget):
     sample_changed = Signal(int)
+    cell_clicked = Signal(int, int, int)  # map index in the tensor (0 for a matrix), row, col
+    bar_clicked = Signal(int)
+    redrawn = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,12 +102,15 @@ class TensorView(QWidget):
         self.sample.valueChanged.connect(self._sample_changed)
         self.grid = HeatmapGrid()
         self.grid.setObjectName("tensor_grid")
-        self.grid.setToolTip("click a map to see it alone and large; click it again to go "
-                             "back")
+        self.grid.setToolTip("click a cell to explain its number; double-click a map to see "
+                             "it alone and large, again to go back")
         self.grid.clicked.connect(self._map_clicked)
+        self.grid.cell_clicked.connect(
+            lambda k, row, col: self.cell_clicked.emit(self.pages.first + k, row, col))
         self.grid.resized.connect(self._grid_resized)
         self.bars = BarChart()
         self.bars.setObjectName("tensor_bars")
+        self.bars.clicked.connect(self.bar_clicked)
         self.plots = QStackedWidget()  # NOTE: two widgets: switching rebuilds neither
         self.plots.addWidget(self.grid)
         self.plots.addWidget(self.bars)
@@ -218,6 +227,7 @@ class TensorView(QWidget):
             self.pages.set_total(0, "channel")
             self.histogram.clear()
             self.status.setText("no step yet")
+            self.redrawn.emit()
             return
         sample = min(self.sample.value(), entry.array.shape[0] - 1) if entry.per_sample else 0
         values = entry.array[sample] if entry.per_sample else entry.array
@@ -227,6 +237,7 @@ class TensorView(QWidget):
         self._show(entry, values, sample, levels)
         self.histogram.set_values(values, levels, entry.diverging)
         self.status.setText(self._summary(entry, values, sample))
+        self.redrawn.emit()
 
     def _show(self, entry: TensorEntry, values: np.ndarray, sample: int,
               levels: tuple[float, float]) -> None:
