@@ -71,7 +71,8 @@ class MapMarks:
 
     def __init__(self) -> None:
         self.items: list[tuple[pg.ViewBox, QGraphicsPathItem]] = []
-        self.marked: list[int] = []  # cells marked per map (read or chosen), for tests
+        self.masks: list[np.ndarray] = []  # the cells read, per box
+        self.chosen: tuple[int, int, int] | None = None  # (box, row, col) of the entry
 
     def clear(self) -> None:
         for box, item in self.items:
@@ -79,17 +80,18 @@ class MapMarks:
                 box.removeItem(item)
             except RuntimeError:  # the box has gone with a rebuilt grid
                 pass
-        self.items, self.marked = [], []
+        self.items, self.masks, self.chosen = [], [], None
 
     def show(self, boxes: list[pg.ViewBox], reads: list[np.ndarray],
              chosen: tuple[int, int, int] | None) -> None:
         """`reads`: a mask per box; `chosen`: (box index, row, col) of the entry or None."""
         self.clear()
+        self.masks = [mask for _, mask in zip(boxes, reads)]
         for box, mask in zip(boxes, reads):
-            self.marked.append(int(mask.sum()))
             if mask.any():
                 self._add(box, outline_items(region_path(mask), READ_COLOUR, 2.0))
         if chosen is not None and 0 <= chosen[0] < len(boxes):
+            self.chosen = chosen
             k, row, col = chosen
             path = QPainterPath()
             path.addRect(QRectF(col, row, 1, 1))

@@ -67,6 +67,7 @@ class EntryExplained:
     explanation: Explanation
     reads: dict[str, np.ndarray] = field(default_factory=dict)
     symbols: dict[str, str] = field(default_factory=dict)  # key → its factors' symbol
+    counts: dict[str, int] = field(default_factory=dict)  # key → distinct entries read
     seconds: float = 0.0
 
 
@@ -83,7 +84,10 @@ def explain_chosen(session, entry: ChosenEntry) -> EntryExplained:
                 symbols.setdefault(factor.key, factor.label.split("[", 1)[0])
     reads = {key: np.array(ats, dtype=np.int64).reshape(len(ats), -1)
              for key, ats in found.items()}
-    return EntryExplained(entry, explanation, reads, symbols, time.perf_counter() - started)
+    counts = {key: len(np.unique(indices, axis=0)) if indices.shape[1] else 1
+              for key, indices in reads.items()}
+    return EntryExplained(entry, explanation, reads, symbols, counts,
+                          time.perf_counter() - started)
 
 
 def key_node(key: str) -> str:
@@ -188,9 +192,9 @@ class ExplanationBox(QWidget):
                              f"term{'s' * (total != 1)} · arrow keys move it, Esc clears")
         self.text.setPlainText(explanation_text(explanation))
         parts = []
-        for key, indices in explained.reads.items():
+        for key in explained.reads:
             name = f"<a href='{key}'>{key}</a>" if key in links else key
-            parts.append(f"{name} ({len({tuple(i) for i in indices.tolist()}):,})")
+            parts.append(f"{name} ({explained.counts[key]:,})")
         self.reads.setText("reads " + " · ".join(parts) if parts else "reads no other entry")
         self.model.set_terms(explanation.terms)
         self.all_terms.setVisible(total > 1)
@@ -398,10 +402,9 @@ class EntryLink(QObject):
             self.node_marks.clear()
             return
         labels: dict[str, list[str]] = {}
-        for key, indices in explained.reads.items():
-            count = len({tuple(i) for i in indices.tolist()})
+        for key in explained.reads:
             labels.setdefault(key_node(key), []).append(
-                f"{explained.symbols.get(key, key)} ×{count:,}")
+                f"{explained.symbols.get(key, key)} ×{explained.counts[key]:,}")
         entry = explained.entry
         self.node_marks.show({node: "reads " + ", ".join(parts)
                               for node, parts in labels.items()},
