@@ -20,10 +20,16 @@ class StepUnavailable(ValueError):
 
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,
-                  select: str | None, step: tuple[str, int] | None = None) -> QImage:
+                  select: str | None, step: tuple[str, int] | None = None,
+                  explain: tuple[str, str, tuple[int, ...]] | None = None,
+                  tensor: str | None = None) -> QImage:
     """The window's picture at `size`, with `document` open (and, with `step` =
-    (phase, K), showing the K-th step of that phase of a pass); StepUnavailable
-    when that step cannot be shown."""
+    (phase, K), showing the K-th step of that phase of a pass; with `explain` =
+    (node, tensor, index), that entry explained, at the node's step when no step
+    is given; `tensor`, an npz key, is the tensor the Tensors panel shows);
+    StepUnavailable when that step or entry cannot be shown."""
+    if explain is not None and step is None:
+        step = entry_step(document, explain)
     app = application()
     theme_manager().set_theme(theme)
     window = MainWindow(autosave=False, remember_layout=False)
@@ -41,6 +47,8 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
         window.view.zoom_to_fit()
         if step is not None:
             show_step(window, *step)  # after the zoom: the node comes into view
+        if explain is not None:
+            show_entry(window, explain, tensor)
     except StepUnavailable:
         window.editor.undo_stack.setClean()
         window.close()
@@ -73,5 +81,40 @@ def show_step(window: MainWindow, phase: str, number: int) -> None:
         window.workspace.seek_step(phase, number)
     except IndexError as error:
         raise StepUnavailable(str(error)) from None
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def entry_step(document, explain: tuple[str, str, tuple[int, ...]]) -> tuple[str, int]:
+    """(phase, K) of the step of the entry's node that shows its tensor: the
+    backward one for gradients, else the forward one."""
+    from bpviz.graph import build_network
+
+    node, tensor, _ = explain
+    phase = "backward" if tensor.startswith("grad") else "forward"
+    try:
+        order = [spec.id for spec in build_network(document).order]
+    except ValueError as error:
+        raise StepUnavailable(str(error)) from None
+    if node not in order:
+        raise StepUnavailable(f"there is no node '{node}' in the graph")
+    number = order.index(node) + 1 if phase == "forward" else len(order) - order.index(node)
+    return phase, number
+
+
+def show_entry(window: MainWindow, explain: tuple[str, str, tuple[int, ...]],
+               tensor: str | None) -> None:
+    """Explain the entry (on this thread) and show `tensor`'s tab (StepUnavailable if
+    the entry or the tab is not there)."""
+    window.stepping.synchronous = True
+    try:
+        window.workspace.choose_entry(*explain)
+    except ValueError as error:
+        raise StepUnavailable(str(error)) from None
+    if tensor is not None:
+        link = window.stepping.entry
+        if not link.show_tensor(tensor):
+            shown = ", ".join(sorted(link.links())) or "none"
+            raise StepUnavailable(f"this step does not show {tensor} (it shows: {shown})")
     for _ in range(3):
         QApplication.processEvents()

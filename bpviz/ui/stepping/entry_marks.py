@@ -138,9 +138,12 @@ class NodeRing(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         ring = self._ring()
         pen = QPen(QColor(CHOSEN_COLOUR if self.chosen else READ_COLOUR), 3.0)
+        pen.setCosmetic(True)  # as thick at every zoom
         if not self.chosen:
             pen.setStyle(Qt.PenStyle.DashLine)
-        painter.setPen(QPen(QColor(EDGE_COLOUR), 5.0))
+        edge = QPen(QColor(EDGE_COLOUR), 5.0)
+        edge.setCosmetic(True)
+        painter.setPen(edge)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRoundedRect(ring, 12, 12)
         painter.setPen(pen)

@@ -269,11 +269,11 @@ class EntryLink(QObject):
         except ValueError as error:
             self.message(f"cannot explain that entry: {error}")
 
-    def show_tensor(self, key: str) -> None:
-        """Show the tab of the Tensors panel that holds `key` (a link in the box)."""
-        tab = self._links().get(key)
-        if tab is not None:
-            self.tensors.select(tab)
+    def show_tensor(self, key: str) -> bool:
+        """Show the tab of the Tensors panel that holds `key` (a link in the box);
+        False when the step shows no such tensor."""
+        tab = self.links().get(key)
+        return tab is not None and self.tensors.select(tab)
 
     # -- events ----------------------------------------------------------------
     def _workspace_event(self, event: str, payload: dict) -> None:
@@ -311,7 +311,7 @@ class EntryLink(QObject):
         self.job = None
         if explained.entry == self.workspace.entry:
             self.explained = explained
-            self.box.show_explained(explained, self._links())
+            self.box.show_explained(explained, self.links())
             self._mark_nodes()
             self.mark()
         self._explain_next()
@@ -325,7 +325,7 @@ class EntryLink(QObject):
         self._explain_next()
 
     # -- where it shows --------------------------------------------------------
-    def _links(self) -> dict[str, str]:
+    def links(self) -> dict[str, str]:
         """npz key → the tab of the current step that shows it."""
         view, session = self.tensors, self.workspace.session
         if session is None or view.step is None:
