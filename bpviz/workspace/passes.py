@@ -20,6 +20,7 @@ import numpy as np
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
+from bpviz.workspace.input_image import InputImage, image_feeds
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
 
 STEP_LIMIT = 768 * 2**20  # parameters, gradients, every value and gradient of the batch
@@ -38,6 +39,7 @@ class SessionSpec:
     weights: WeightSource | None = None
     dtype: str = "float64"
     mode: str = "train"  # "train" or "eval"
+    image: InputImage | None = None  # a picture as sample 0 of the input (input_image.py)
 
 
 @dataclass
@@ -102,6 +104,8 @@ def build_session(spec: SessionSpec) -> Built:
     started = time.perf_counter()
     made = spec_network(spec)
     feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
+    if spec.image is not None:
+        feeds, batch = image_feeds(made, spec.image, feeds, batch)
     session = StepSession(made.network, feeds, targets)
     return Built(spec, session, gradient_span(session), time.perf_counter() - started,
                  made.label, batch, made.note)

@@ -18,7 +18,9 @@ every change, as the graph document calls its listeners:
 "document_replaced", "settings_changed" (settings), "pass_built" (built),
 "pass_dropped" (had: a pass was built; also sent when none was, so builds
 under way stop), "position_changed" (position, -1 before the first step),
-"verified" (result), "weights_changed" (source), "entry_changed" (entry:
+"verified" (result), "weights_changed" (source), "input_image_changed"
+(image: a picture as the pass's input, input_image.py, or None; a pass
+setting, forgotten with the document), "entry_changed" (entry:
 the entry of a pass tensor chosen to be explained, entry.py, or None) and
 the training's events (training.py).
 
@@ -35,6 +37,7 @@ from typing import Any
 
 from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
 from bpviz.workspace.entry import ChosenEntry, moved, shown_keys
+from bpviz.workspace.input_image import InputImage, fit_problem
 from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
 from bpviz.workspace.passes import snapshot_spec as _spec
 from bpviz.workspace.sources import data_label, initial_label
@@ -80,6 +83,7 @@ class Workspace:
         self.training = Training(self)
         self._position = -1  # the position last announced
         self.entry: ChosenEntry | None = None  # the entry chosen to be explained
+        self.input_image: InputImage | None = None  # a picture as sample 0 of the input
         self._unsubscribe = self.doc.subscribe(self._doc_event)
 
     # -- observers -------------------------------------------------------------
@@ -105,8 +109,11 @@ class Workspace:
         self.report = report if report is not None else infer_shapes(doc)
         self._unsubscribe = doc.subscribe(self._doc_event)
         self.drop_pass()
+        had_image, self.input_image = self.input_image is not None, None
         self.training.document_replaced()
         self.weights.forget()
+        if had_image:
+            self.emit("input_image_changed", image=None)
         self.emit("document_replaced")
 
     def set_report(self, report: ShapeReport) -> None:
@@ -144,8 +151,25 @@ class Workspace:
         """What a pass of the document is built from now (its text: edits made
         meanwhile do not reach a build under way)."""
         settings = self.settings
-        return _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
+        spec = _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
                      settings.dtype, settings.mode)
+        return replace(spec, image=self.input_image)
+
+    def set_input_image(self, image: InputImage | None) -> None:
+        """Run the passes on `image` (sample 0 of the batch; None: the batch as it is);
+        ValueError when the document's input cannot take a picture. The pass goes."""
+        if image is not None:
+            inputs = [node_id for node_id, node in self.doc.nodes.items() if node.op == "input"]
+            shape = self.report.shapes.get(inputs[0]) if inputs else None
+            if shape is None:
+                raise ValueError("the graph has no input node of a known shape to take "
+                                 "the picture")
+            problem = fit_problem(tuple(shape))
+            if problem is not None:
+                raise ValueError(f"{image.name} cannot be the input: {problem}")
+        self.input_image = image
+        self.drop_pass()
+        self.emit("input_image_changed", image=image)
 
     def build_pass(self) -> str | None:
         """Build the pass on this thread; why not, when it cannot be built."""
@@ -249,4 +273,7 @@ class Workspace:
         source = self.weights.in_use
         label = source.label if source is not None else initial_label(self.settings.seed)
         data = source.data if source is not None else None
-        return label, "a random batch" if data is None else data_label(data), ""
+        batch = "a random batch" if data is None else data_label(data)
+        if self.input_image is not None:
+            batch = f"{self.input_image.name} (sample 0) and {batch}"
+        return label, batch, ""

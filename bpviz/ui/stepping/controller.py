@@ -160,7 +160,7 @@ class StepController(QObject):
             self._verified(payload["result"])
         elif event == "settings_changed":
             self._show_settings()
-        elif event == "weights_changed":
+        elif event in ("weights_changed", "input_image_changed"):
             self.show_weights()
 
     # -- the session ------------------------------------------------------
@@ -215,7 +215,8 @@ class StepController(QObject):
 
     def show_weights(self) -> None:
         """Say in the step bar which weights the pass shows (or will show)."""
-        self.bar.set_weights(*self.workspace.weights_label())
+        image = self.workspace.input_image
+        self.bar.set_weights(*self.workspace.weights_label(), image=image.name if image else "")
 
     def seek(self, phase: str, number: int) -> None:
         """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""

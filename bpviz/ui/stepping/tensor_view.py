@@ -37,6 +37,7 @@ from bpviz.engine.formulas import BATCHNORM_PARAMS, LOSS, PARAM_SYMBOLS, SYMBOLS
 from bpviz.engine.shape_text import shape_text
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
+from bpviz.ui.stepping.data_views import BatchImages, TargetView, is_image_batch
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.histogram import HistogramView
 from bpviz.ui.stepping.map_pages import PAGE_SIZE, MapPages, map_count, map_noun, maps_from
@@ -79,6 +80,11 @@ def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEnt
                                        "parameter"))
     for k, value in enumerate(step.inputs):
         entries.append(TensorEntry(f"in:{k}", f"in {inputs[k]}", value, True, "activation"))
+    if step.target is not None and step.inputs:  # the loss compares ŷ with y
+        entries.insert(0, TensorEntry("target", "y beside ŷ", step.target, True, "target"))
+    if step.op == "input" and is_image_batch(step.output):
+        entries.insert(0, TensorEntry("images", "batch as images", step.output, False,
+                                      "images"))
     return entries
 
 
@@ -114,6 +120,11 @@ class TensorView(QWidget):
         self.plots = QStackedWidget()  # NOTE: two widgets: switching rebuilds neither
         self.plots.addWidget(self.grid)
         self.plots.addWidget(self.bars)
+        self.batch_images, self.target_view = BatchImages(), TargetView()
+        self.plots.addWidget(self.batch_images)
+        self.plots.addWidget(self.target_view)
+        self.labels: list[str] | None = None  # the batch's class labels (set_labels)
+        self.class_names: tuple[str, ...] | None = None
         self.pages = MapPages()
         self.pages.changed.connect(self._redraw)
         self.histogram = self._make_histogram()
@@ -151,6 +162,8 @@ class TensorView(QWidget):
         self.histogram.apply_theme(theme)
         self.grid.apply_theme(theme)
         self.bars.apply_theme(theme)
+        self.batch_images.apply_theme(theme)
+        self.target_view.apply_theme(theme)
         self._redraw()
 
     # -- public -----------------------------------------------------------------
@@ -169,6 +182,11 @@ class TensorView(QWidget):
 
     def set_sample(self, sample: int) -> None:
         self.sample.setValue(sample)
+
+    def set_labels(self, labels: list[str] | None, names: tuple[str, ...] | None = None) -> None:
+        """The class label of each sample of the pass (the pictures' titles) and the
+        classes' names, when known."""
+        self.labels, self.class_names = labels, names
 
     def select(self, key: str) -> bool:
         """Show the entry with this key ("out", "grad_out", "grad:weight", …)."""
@@ -230,6 +248,9 @@ class TensorView(QWidget):
             self.redrawn.emit()
             return
         sample = min(self.sample.value(), entry.array.shape[0] - 1) if entry.per_sample else 0
+        if entry.kind in ("images", "target"):
+            self._show_data(entry, sample)
+            return
         values = entry.array[sample] if entry.per_sample else entry.array
         values = np.asarray(values, dtype=float)
         self.sample.setEnabled(entry.per_sample)
@@ -237,6 +258,24 @@ class TensorView(QWidget):
         self._show(entry, values, sample, levels)
         self.histogram.set_values(values, levels, entry.diverging)
         self.status.setText(self._summary(entry, values, sample))
+        self.redrawn.emit()
+
+    def _show_data(self, entry: TensorEntry, sample: int) -> None:
+        """The batch as pictures, or the target beside ŷ (data_views)."""
+        self.pages.set_total(0, "channel")
+        self.sample.setEnabled(entry.per_sample)
+        values = np.asarray(entry.array, dtype=float)
+        if entry.kind == "images":
+            self.plots.setCurrentWidget(self.batch_images)
+            self.batch_images.show_batch(values, self.labels)
+            text = f"the batch as pictures: {shape_text(values.shape)}"
+        else:
+            self.plots.setCurrentWidget(self.target_view)
+            self.target_view.show_pair(self.step.op, np.asarray(self.step.inputs[0]),
+                                       entry.array, sample, self.class_names)
+            text = self.target_view.text
+        self.histogram.set_values(values, levels_for(values, False), False)
+        self.status.setText(text)
         self.redrawn.emit()
 
     def _show(self, entry: TensorEntry, values: np.ndarray, sample: int,
