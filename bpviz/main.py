@@ -27,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
 def commands() -> list[cli.AddCommand]:
     """Every command, in the help's order."""
     from bpviz.bench import speed
-    from bpviz.cli import check, export, info, interop, snapshot, train
+    from bpviz.cli import check, explain, export, info, interop, snapshot, train
 
     return [check.add_parser, info.add_parser, speed.add_parser,
             partial(snapshot.add_parser, render_window=render_window), interop.add_parser,
-            train.add_parser, export.add_parser]
+            train.add_parser, export.add_parser, explain.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

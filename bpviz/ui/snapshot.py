@@ -105,8 +105,15 @@ def entry_step(document, explain: tuple[str, str, tuple[int, ...]]) -> tuple[str
 def show_entry(window: MainWindow, explain: tuple[str, str, tuple[int, ...]],
                tensor: str | None) -> None:
     """Explain the entry (on this thread) and show `tensor`'s tab (StepUnavailable if
-    the entry or the tab is not there)."""
+    the entry or the tab is not there); the Tensors and Formula panels get half the
+    window's height, so the sum can be read."""
     window.stepping.synchronous = True
+    docks = window.stepping.docks
+    half = window.height() // 2
+    window.resizeDocks([docks["tensors"], docks["formula"]], [half, half],
+                       Qt.Orientation.Vertical)
+    QApplication.processEvents()
+    window.view.zoom_to_fit()  # the canvas is smaller now
     try:
         window.workspace.choose_entry(*explain)
     except ValueError as error:

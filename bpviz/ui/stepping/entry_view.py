@@ -228,7 +228,7 @@ class EntryLink(QObject):
         self.workspace, self.tensors, self.formula = workspace, tensors, formula
         self.synchronous, self.message = synchronous, message
         self.box = ExplanationBox()
-        formula.add_above(self.box, 3)
+        formula.add_above(self.box, 8)
         self.map_marks = MapMarks()
         self.node_marks = NodeMarks(scene)
         self.explained: EntryExplained | None = None
