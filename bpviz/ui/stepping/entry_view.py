@@ -11,7 +11,7 @@ conv weight gradient with tens of thousands of terms never blocks the
 window. Then
 
 * the Formula panel shows the explanation above the step's formula
-  (ExplanationBox: `explanation_text`, and every term in a scrolling list);
+  (explanation_box.py: `explanation_text`, and every term in a scrolling list);
 * the Tensors panel marks the entry's cell and, in whatever tab is in sight,
   the cells the explanation reads there (its factors' keys and indices);
 * the canvas rings the nodes those tensors belong to.
@@ -27,19 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QObject, Qt
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListView,
-    QPushButton,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from bpviz.engine.explain import Explanation, explain_entry
-from bpviz.engine.explain_text import explanation_text, number_text, term_labels, term_numbers
 from bpviz.ui.stepping.entry_cells import (
     cell_index,
     map_position,
@@ -48,7 +38,7 @@ from bpviz.ui.stepping.entry_cells import (
     tab_tensor,
 )
 from bpviz.ui.stepping.entry_marks import MapMarks, NodeMarks, mark_bars
-from bpviz.ui.stepping.formula_panel import formula_font
+from bpviz.ui.stepping.explanation_box import ExplanationBox
 from bpviz.ui.thread_job import Job
 from bpviz.ui.workspace_link import observe
 from bpviz.workspace.entry import ChosenEntry
@@ -95,128 +85,6 @@ def key_node(key: str) -> str:
     return match[1] if match else key
 
 
-class TermModel(QAbstractListModel):
-    """Every term of an explanation, one a row, formatted when it is drawn."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.terms: tuple = ()
-
-    def set_terms(self, terms: tuple) -> None:
-        self.beginResetModel()
-        self.terms = terms
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.terms)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole or not 0 <= index.row() < len(self.terms):
-            return None
-        term = self.terms[index.row()]
-        return (f"{index.row() + 1:>6}  {term_labels(term)} = {term_numbers(term)} = "
-                f"{number_text(term.value)}")
-
-
-class ExplanationBox(QWidget):
-    """The explained entry in the Formula panel: its text, what it reads, every term."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("entry_explanation")
-        self.heading = QLabel()
-        self.heading.setObjectName("entry_heading")
-        self.heading.setWordWrap(True)
-        self.text = QTextBrowser()
-        self.text.setObjectName("entry_text")
-        self.text.setFont(formula_font())
-        self.text.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
-        self.reads = QLabel()
-        self.reads.setObjectName("entry_reads")
-        self.reads.setWordWrap(True)
-        self.reads.setTextFormat(Qt.TextFormat.RichText)
-        self.all_terms = QPushButton()
-        self.all_terms.setObjectName("entry_all_terms")
-        self.all_terms.setCheckable(True)
-        self.all_terms.toggled.connect(self._show_terms)
-        self.clear_button = QPushButton("Clear (Esc)")
-        self.clear_button.setObjectName("entry_clear")
-        self.model = TermModel()
-        self.terms = QListView()
-        self.terms.setObjectName("entry_terms")
-        self.terms.setUniformItemSizes(True)
-        self.terms.setFont(formula_font(POINT_SIZE_TERMS))
-        self.terms.setModel(self.model)
-        self.terms.hide()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.all_terms)
-        buttons.addStretch(1)
-        buttons.addWidget(self.clear_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.text, 2)
-        layout.addWidget(self.reads)
-        layout.addLayout(buttons)
-        layout.addWidget(self.terms, 3)
-        self.explained: EntryExplained | None = None
-        self.hide()
-
-    def plain_text(self) -> str:
-        return self.text.toPlainText()
-
-    def show_waiting(self, entry: ChosenEntry) -> None:
-        self.explained = None
-        self.heading.setText(f"<b>{entry.text()}</b> · explaining…")
-        self.text.setPlainText(f"explaining {entry.text()}…")
-        self.reads.setText("")
-        self.all_terms.hide()
-        self.model.set_terms(())
-        self.show()
-
-    def show_failure(self, entry: ChosenEntry, message: str) -> None:
-        self.explained = None
-        self.heading.setText(f"<b>{entry.text()}</b>")
-        self.text.setPlainText(f"cannot explain {entry.text()}: {message}")
-        self.reads.setText("")
-        self.all_terms.hide()
-        self.show()
-
-    def show_explained(self, explained: EntryExplained, links: dict[str, str]) -> None:
-        """The explanation; `links`: key → tab of the Tensors panel that shows it."""
-        self.explained = explained
-        explanation = explained.explanation
-        total = len(explanation.terms)
-        self.heading.setText(f"<b>{explained.entry.text()}</b> = "
-                             f"{number_text(explanation.value)} · {total:,} "
-                             f"term{'s' * (total != 1)} · arrow keys move it, Esc clears")
-        self.text.setPlainText(explanation_text(explanation))
-        parts = []
-        for key in explained.reads:
-            name = f"<a href='{key}'>{key}</a>" if key in links else key
-            parts.append(f"{name} ({explained.counts[key]:,})")
-        self.reads.setText("reads " + " · ".join(parts) if parts else "reads no other entry")
-        self.model.set_terms(explanation.terms)
-        self.all_terms.setVisible(total > 1)
-        self.all_terms.setText(f"{'Hide' if self.all_terms.isChecked() else 'All'} "
-                               f"{total:,} terms")
-        self.show()
-
-    def _show_terms(self, on: bool) -> None:
-        self.terms.setVisible(on)
-        if self.explained is not None:
-            total = len(self.explained.explanation.terms)
-            self.all_terms.setText(f"{'Hide' if on else 'All'} {total:,} terms")
-
-    def clear(self) -> None:
-        self.explained = None
-        self.model.set_terms(())
-        self.hide()
-
-
-POINT_SIZE_TERMS = 10
-
-
 class EntryLink(QObject):
     """The chosen entry: chosen in the Tensors panel, explained, marked everywhere."""
 
@@ -234,6 +102,7 @@ class EntryLink(QObject):
         self.explained: EntryExplained | None = None
         self.job: Job | None = None
         self.wanted: ChosenEntry | None = None  # explain this once the running job is done
+        self._bars_marked = False
         tensors.cell_clicked.connect(self._cell_clicked)
         tensors.bar_clicked.connect(self._bar_clicked)
         tensors.redrawn.connect(self.mark)
@@ -370,9 +239,11 @@ class EntryLink(QObject):
         session = self.workspace.session
         chosen = self.workspace.entry
         if entry_shown is None or session is None or chosen is None or view.step is None:
-            self.map_marks.clear()
-            if view.bars.bars is not None:
+            if self.map_marks.items:
+                self.map_marks.clear()
+            if self._bars_marked:
                 mark_bars(view.bars, None, None)
+                self._bars_marked = False
             return
         named = tab_tensor(view.step, session.network, entry_shown.key)
         key = f"{named[0]}/{named[1]}" if named else ""
@@ -393,6 +264,7 @@ class EntryLink(QObject):
         if bars:
             self.map_marks.clear()
             mark_bars(view.bars, masks[0], spot[2] if spot else None)
+            self._bars_marked = True
         else:
             self.map_marks.show(view.grid.boxes, masks, spot)
 
