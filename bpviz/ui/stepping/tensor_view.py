@@ -88,6 +88,17 @@ def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEnt
     return entries
 
 
+def opening_tab(step: Step) -> str | None:
+    """The tab a step opens on when the panel comes from another node: a loss's target
+    beside ŷ, an input's batch as pictures in the forward pass; None: the tab in sight
+    stays when the step has it."""
+    if step.target is not None and step.inputs:
+        return "target"
+    if step.op == "input" and step.phase == "forward" and is_image_batch(step.output):
+        return "images"
+    return None
+
+
 class TensorView(QWidget):
     sample_changed = Signal(int)
     cell_clicked = Signal(int, int, int)  # map index in the tensor (0 for a matrix), row, col
@@ -169,8 +180,11 @@ class TensorView(QWidget):
     # -- public -----------------------------------------------------------------
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         """Show the tensors of `step` (None: nothing); network adds the parameters."""
+        other_node = step is None or self.step is None or step.node != self.step.node
         self.step = step
         previous = self.current_key()
+        if other_node and step is not None:
+            previous = opening_tab(step) or previous
         self.entries = tensor_entries(step, network) if step is not None else []
         self._fill_tabs(previous)
         batch = step.output.shape[0] if step is not None and step.output.ndim else (

@@ -142,6 +142,7 @@ def test_a_big_entry_is_explained_off_the_ui_thread(qtbot, tmp_path):
     window.workspace.set_settings(batch=1)
     assert window.workspace.build_pass() is None
     window.workspace.seek_step("backward", 3)  # c's backward step
+    assert window.stepping.tensors.select("grad:weight")  # as a user would, first
     settle()
     window.stepping.synchronous = False
     started = time.perf_counter()
@@ -149,7 +150,7 @@ def test_a_big_entry_is_explained_off_the_ui_thread(qtbot, tmp_path):
     took = time.perf_counter() - started
     link = window.stepping.entry
     assert "explaining" in link.box.plain_text()  # the window goes on meanwhile
-    assert took < 0.5
+    assert took < 0.5  # explaining it takes seconds (a single core: a few)
     qtbot.waitUntil(lambda: link.explained is not None, timeout=60_000)
     assert len(link.explained.explanation.terms) == 224 * 224  # every output pixel
     assert link.box.plain_text() == expected_text(window)
