@@ -23,8 +23,9 @@ from bpviz.display import use_offscreen_without_display
 MIN_SIDE, MAX_SIDE = 320, 8000
 
 RenderWindow = Callable[..., Any]
-"""(document, path, size, theme, select, step, update, batch) → the window's QImage; a
-ValueError says why the step cannot be shown, an ImportError that Qt cannot load."""
+"""(document, path, size, theme, select, step, update, batch, explain, tensor) → the
+window's QImage; a ValueError says why the step or entry cannot be shown, an
+ImportError that Qt cannot load."""
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -65,7 +66,27 @@ def add_parser(commands, render_window: RenderWindow) -> None:
     parser.add_argument("--batch", type=positive_int, default=4,
                         help="the batch size of --step's pass (default: 4)")
     add_memory_option(parser)
+    parser.add_argument("--explain", type=entry_spec, metavar="NODE:KEY:I,J,…",
+                        help="click this entry (KEY as in `bpviz explain`, e.g. "
+                             "conv1:grad/weight:2,0,1,1): the Formula panel explains it; "
+                             "without --step, at the node's step that shows it")
+    parser.add_argument("--tensor", metavar="NODE/KEY",
+                        help="the tensor the Tensors panel shows, as an npz key (x/out, "
+                             "conv1/grad_out): the cells the explained entry reads are marked")
     parser.set_defaults(run=partial(run, render_window=render_window))
+
+
+def entry_spec(text: str) -> tuple[str, str, tuple[int, ...]]:
+    """'conv1:grad/weight:2,0,1,1' → ('conv1', 'grad/weight', (2, 0, 1, 1))."""
+    parts = text.rsplit(":", 2)
+    try:
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            raise ValueError
+        index = tuple(int(i) for i in parts[2].split(",")) if parts[2].strip() else ()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected NODE:KEY:I,J,… like conv1:grad/weight:2,0,1,1, got {text!r}") from None
+    return parts[0], parts[1], index
 
 
 def check_out(text: str) -> Path:
@@ -107,15 +128,20 @@ def run(args: argparse.Namespace, render_window: RenderWindow) -> int:
         from bpviz.graph.memory import ENV_VARIABLE
 
         os.environ[ENV_VARIABLE] = str(limit_of(args).bytes)
+    if args.explain is not None and args.explain[0] not in document.nodes:
+        raise CliError(f"--explain: there is no node '{args.explain[0]}' in {args.graph}")
+    if args.tensor is not None and args.explain is None:
+        raise CliError("--tensor marks what an explained entry reads: give --explain too")
     use_offscreen_without_display()
     try:
         image = render_window(document, args.graph, args.size, args.theme, args.select,
                               step=(args.phase, args.step) if args.step is not None else None,
-                              update=update, batch=args.batch)
+                              update=update, batch=args.batch,
+                              explain=args.explain, tensor=args.tensor)
     except ImportError as error:
         raise CliError(f"the snapshot needs Qt (PySide6), which failed to load: {error}") from None
-    except ValueError as error:  # the step cannot be shown
-        raise CliError(f"--step: {error}") from None
+    except ValueError as error:  # the step or the entry cannot be shown
+        raise CliError(f"{'--explain' if args.explain else '--step'}: {error}") from None
     if not image.save(str(out), "PNG"):
         raise CliError(f"cannot write {out}")
     print(f"wrote {out} ({image.width()}×{image.height()})")

@@ -40,6 +40,7 @@ from bpviz.ui.clipboard import NodeClipboard
 from bpviz.ui.dock_room import make_room
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
+from bpviz.ui.input_image import InputImageFiles
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepping.controller import StepController
@@ -64,7 +65,8 @@ class MainWindow(QMainWindow):
     PANELS = (("stepping", StepController),  # Run menu, step bar, tensor/formula docks
               ("training_dock", install_training),  # bottom dock and Train menu
               ("weights", WeightFiles),  # File › Load/Save Weights…, Use Initial Weights
-              ("files", FileExtras))  # Export…, PyTorch import and export
+              ("files", FileExtras),  # Export…, PyTorch import and export
+              ("input_image", InputImageFiles))  # File › Use Image as Input…
 
     def __init__(self, autosave: bool = True, remember_layout: bool = True,
                  parent: QWidget | None = None) -> None:

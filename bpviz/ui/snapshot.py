@@ -21,12 +21,19 @@ class StepUnavailable(ValueError):
 
 def render_window(document, path: str, size: tuple[int, int], theme: str,
                   select: str | None, step: tuple[str, int] | None = None,
-                  update: dict | None = None, batch: int | None = None) -> QImage:
+                  update: dict | None = None, batch: int | None = None,
+                  explain: tuple[str, str, tuple[int, ...]] | None = None,
+                  tensor: str | None = None) -> QImage:
     """The window's picture at `size`, with `document` open (and, with `step` =
     (phase, K), showing the K-th step of that phase of a pass of `batch` samples:
-    forward, backward or update); StepUnavailable when that step cannot be shown.
-    `update` ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}, any of them) is
-    chosen in the Training panel first, as a user would: the update steps show it."""
+    forward, backward or update; with `explain` = (node, tensor, index), that
+    entry explained, at the node's step when no step is given; `tensor`, an npz
+    key, is the tensor the Tensors panel shows); StepUnavailable when that step
+    or entry cannot be shown. `update` ({"optimizer": "sgd", "lr": 0.05,
+    "momentum": 0.9}, any of them) is chosen in the Training panel first, as a
+    user would: the update steps show it."""
+    if explain is not None and step is None:
+        step = entry_step(document, explain)
     app = application()
     theme_manager().set_theme(theme)
     window = MainWindow(autosave=False, remember_layout=False)
@@ -48,6 +55,8 @@ def render_window(document, path: str, size: tuple[int, int], theme: str,
         window.view.zoom_to_fit()
         if step is not None:
             show_step(window, *step)  # after the zoom: the node comes into view
+        if explain is not None:
+            show_entry(window, explain, tensor)
     except StepUnavailable:
         window.editor.undo_stack.setClean()
         window.close()
@@ -96,5 +105,47 @@ def show_step(window: MainWindow, phase: str, number: int) -> None:
         window.workspace.seek_step(phase, number)
     except IndexError as error:
         raise StepUnavailable(str(error)) from None
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def entry_step(document, explain: tuple[str, str, tuple[int, ...]]) -> tuple[str, int]:
+    """(phase, K) of the step of the entry's node that shows its tensor: the
+    backward one for gradients, else the forward one."""
+    from bpviz.graph import build_network
+
+    node, tensor, _ = explain
+    phase = "backward" if tensor.startswith("grad") else "forward"
+    try:
+        order = [spec.id for spec in build_network(document).order]
+    except ValueError as error:
+        raise StepUnavailable(str(error)) from None
+    if node not in order:
+        raise StepUnavailable(f"there is no node '{node}' in the graph")
+    number = order.index(node) + 1 if phase == "forward" else len(order) - order.index(node)
+    return phase, number
+
+
+def show_entry(window: MainWindow, explain: tuple[str, str, tuple[int, ...]],
+               tensor: str | None) -> None:
+    """Explain the entry (on this thread) and show `tensor`'s tab (StepUnavailable if
+    the entry or the tab is not there); the Tensors and Formula panels get half the
+    window's height, so the sum can be read."""
+    window.stepping.synchronous = True
+    docks = window.stepping.docks
+    half = window.height() // 2
+    window.resizeDocks([docks["tensors"], docks["formula"]], [half, half],
+                       Qt.Orientation.Vertical)
+    QApplication.processEvents()
+    window.view.zoom_to_fit()  # the canvas is smaller now
+    try:
+        window.workspace.choose_entry(*explain)
+    except ValueError as error:
+        raise StepUnavailable(str(error)) from None
+    if tensor is not None:
+        link = window.stepping.entry
+        if not link.show_tensor(tensor):
+            shown = ", ".join(sorted(link.links())) or "none"
+            raise StepUnavailable(f"this step does not show {tensor} (it shows: {shown})")
     for _ in range(3):
         QApplication.processEvents()

@@ -23,6 +23,7 @@ import numpy as np
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.memory import Footprint, MemoryLimitError, fit, memory_limit
+from bpviz.workspace.input_image import InputImage, image_feeds
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
 from bpviz.workspace.update import UpdateChoice, continue_run, describe
 
@@ -40,6 +41,7 @@ class SessionSpec:
     dtype: str = "float64"
     mode: str = "train"  # "train" or "eval"
     update: UpdateChoice | None = None  # the update phase's optimizer; None: no update phase
+    image: InputImage | None = None  # a picture as sample 0 of the input (input_image.py)
 
 
 @dataclass
@@ -128,6 +130,8 @@ def build_session(spec: SessionSpec) -> Built:
     started = time.perf_counter()
     made = spec_network(spec)
     feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
+    if spec.image is not None:
+        feeds, batch = image_feeds(made, spec.image, feeds, batch)
     update, note = None, ""
     if spec.update is not None:
         update = spec.update.make(made.network)

@@ -21,7 +21,10 @@ under way stop; resume: the position to build it again at, when only its
 update phase changed: the update step turned on or off, or the Training
 panel's optimizer settings, bpviz.workspace.update), "position_changed"
 (position, -1 before the first step), "verified" (result), "weights_changed"
-(source) and the training's events (training.py).
+(source), "input_image_changed" (image: a picture as the pass's input,
+input_image.py, or None; a pass setting, forgotten with the document),
+"entry_changed" (entry: the entry of a pass tensor chosen to be explained,
+entry.py, or None) and the training's events (training.py).
 
 Work that runs elsewhere (a build on a worker thread, the torch check, a
 training process) reports into the workspace: `set_pass`, `set_verification`,
@@ -35,6 +38,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
+from bpviz.workspace.entry import ChosenEntry, moved, shown_keys
+from bpviz.workspace.input_image import InputImage, fit_problem
 from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
 from bpviz.workspace.passes import snapshot_spec as _spec
 from bpviz.workspace.sources import data_label, initial_label
@@ -83,6 +88,8 @@ class Workspace:
         self.weights = HeldWeights(self)
         self.training = Training(self)
         self._position = -1  # the position last announced
+        self.entry: ChosenEntry | None = None  # the entry chosen to be explained
+        self.input_image: InputImage | None = None  # a picture as sample 0 of the input
         self._unsubscribe = self.doc.subscribe(self._doc_event)
         self.subscribe(self._training_config)
 
@@ -109,8 +116,11 @@ class Workspace:
         self.report = report if report is not None else infer_shapes(doc)
         self._unsubscribe = doc.subscribe(self._doc_event)
         self.drop_pass()
+        had_image, self.input_image = self.input_image is not None, None
         self.training.document_replaced()
         self.weights.forget()
+        if had_image:
+            self.emit("input_image_changed", image=None)
         self.emit("document_replaced")
 
     def set_report(self, report: ShapeReport) -> None:
@@ -163,7 +173,23 @@ class Workspace:
         settings = self.settings
         spec = _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
                      settings.dtype, settings.mode)
-        return replace(spec, update=self.update_choice())
+        return replace(spec, update=self.update_choice(), image=self.input_image)
+
+    def set_input_image(self, image: InputImage | None) -> None:
+        """Run the passes on `image` (sample 0 of the batch; None: the batch as it is);
+        ValueError when the document's input cannot take a picture. The pass goes."""
+        if image is not None:
+            inputs = [node_id for node_id, node in self.doc.nodes.items() if node.op == "input"]
+            shape = self.report.shapes.get(inputs[0]) if inputs else None
+            if shape is None:
+                raise ValueError("the graph has no input node of a known shape to take "
+                                 "the picture")
+            problem = fit_problem(tuple(shape))
+            if problem is not None:
+                raise ValueError(f"{image.name} cannot be the input: {problem}")
+        self.input_image = image
+        self.drop_pass()
+        self.emit("input_image_changed", image=image)
 
     def build_pass(self) -> str | None:
         """Build the pass on this thread; why not, when it cannot be built."""
@@ -181,6 +207,7 @@ class Workspace:
         """A pass was built (here or on a worker thread)."""
         self.built, self.verification = built, None
         self._position = built.session.position
+        self.clear_entry()  # it named a number of another pass
         self.emit("pass_built", built=built)
 
     def drop_pass(self, resume: bool = False) -> None:
@@ -191,6 +218,7 @@ class Workspace:
         had = self.built is not None
         position = self._position if had and resume else -1
         self.built, self.verification, self._position = None, None, -1
+        self.clear_entry()
         if position >= 0:
             self.emit("pass_dropped", had=had, resume=position)
         else:
@@ -205,6 +233,9 @@ class Workspace:
             session.seek(position)
         if position != self._position:
             self._position = position
+            if self.entry is not None and self.entry.key not in shown_keys(
+                    session.current, session.network):
+                self.clear_entry()
             self.emit("position_changed", position=position)
 
     def seek_step(self, phase: str, number: int) -> None:
@@ -226,6 +257,41 @@ class Workspace:
             raise IndexError(f"the {phase} pass has steps 1 to {count}, not {number}")
         self.seek(starts[phase] + number - 1)
 
+    # -- the entry explained ---------------------------------------------------
+    def choose_entry(self, node: str, tensor: str, at) -> ChosenEntry:
+        """Choose `<node>/<tensor>[at]` of the pass to be explained; ValueError (what
+        and where) when there is no pass, no such tensor or the index is outside it."""
+        from bpviz.engine.explain import check_index, tensor_of
+
+        session = self.session
+        if session is None:
+            raise ValueError("there is no pass: step through one first (F10)")
+        if node not in session.network.nodes:
+            raise ValueError(f"no node '{node}' in this pass")
+        array = tensor_of(session, node, tensor)
+        entry = ChosenEntry(node, tensor, check_index(array, tuple(at), f"{node}/{tensor}"))
+        if entry != self.entry:
+            self.entry = entry
+            self.emit("entry_changed", entry=entry)
+        return entry
+
+    def move_entry(self, rows: int = 0, columns: int = 0, maps: int = 0) -> None:
+        """Move the chosen entry (arrow keys), stopping at the tensor's edges."""
+        from bpviz.engine.explain import tensor_of
+
+        if self.entry is None or self.session is None:
+            return
+        shape = tensor_of(self.session, self.entry.node, self.entry.tensor).shape
+        entry = moved(self.entry, shape, rows, columns, maps)
+        if entry != self.entry:
+            self.entry = entry
+            self.emit("entry_changed", entry=entry)
+
+    def clear_entry(self) -> None:
+        if self.entry is not None:
+            self.entry = None
+            self.emit("entry_changed", entry=None)
+
     def set_verification(self, result: Verified) -> None:
         """The torch check of the pass came back."""
         self.verification = result
@@ -240,4 +306,7 @@ class Workspace:
         source = self.weights.in_use
         label = source.label if source is not None else initial_label(self.settings.seed)
         data = source.data if source is not None else None
-        return label, "a random batch" if data is None else data_label(data), ""
+        batch = "a random batch" if data is None else data_label(data)
+        if self.input_image is not None:
+            batch = f"{self.input_image.name} (sample 0) and {batch}"
+        return label, batch, ""

@@ -172,3 +172,11 @@ def test_the_readme_example_is_what_the_command_prints(capsys):
     assert argv[0] == "explain"
     code, out, _ = run(capsys, argv[0], ROOT / argv[1], *argv[2:])
     assert code == 0 and out.splitlines() == printed
+
+
+def test_the_bpviz_command_has_explain(capsys):
+    from bpviz.main import main as bpviz
+
+    code = bpviz(["explain", str(TINY), "--node", "c1", "--tensor", "grad/bias", "--at", "0"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("c1/grad/bias[0] = ")

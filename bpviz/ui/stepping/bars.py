@@ -3,14 +3,15 @@
 BarChart keeps its plot between vectors: only the bars (and their number
 labels) are made anew when the length changes, and a step with a vector of
 the same length only moves them. `hovered(str)` describes the bar under the
-mouse. Colours follow the app's theme (`apply_theme`; the owner redraws).
+mouse, `clicked(j)` says which bar was clicked. Colours follow the app's
+theme (`apply_theme`; the owner redraws).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
@@ -30,6 +31,7 @@ def short_number(value: float) -> str:
 
 class BarChart(pg.GraphicsLayoutWidget):
     hovered = Signal(str)
+    clicked = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -47,6 +49,7 @@ class BarChart(pg.GraphicsLayoutWidget):
         self._plot.addItem(self._zero)
         style_plot(self._plot, self.colours)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.scene().sigMouseClicked.connect(self._mouse_clicked)
 
     def apply_theme(self, theme) -> None:
         self.colours = plot_colours(theme)
@@ -101,10 +104,22 @@ class BarChart(pg.GraphicsLayoutWidget):
                 self._plot.addItem(item)
                 self.bar_numbers.append(item)
 
-    def _mouse_moved(self, pos) -> None:
+    def bar_at(self, pos) -> int | None:
+        """The index of the bar under the scene position `pos`, or None."""
         box = self._plot.getViewBox()
         if self.bars is None or not box.sceneBoundingRect().contains(pos):
-            return
+            return None
         index = int(round(box.mapSceneToView(pos).x()))
-        if 0 <= index < self.values.size and self._describe is not None:
+        return index if 0 <= index < self.values.size else None
+
+    def _mouse_moved(self, pos) -> None:
+        index = self.bar_at(pos)
+        if index is not None and self._describe is not None:
             self.hovered.emit(self._describe(index, float(self.values[index])))
+
+    def _mouse_clicked(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            index = self.bar_at(event.scenePos())
+            if index is not None:
+                self.setFocus(Qt.FocusReason.MouseFocusReason)
+                self.clicked.emit(index)

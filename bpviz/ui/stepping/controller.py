@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
 
 from bpviz.graph.geometry import geometry_network
 from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
+from bpviz.ui.stepping.entry_view import EntryLink
 from bpviz.ui.stepping.presenter import StepPresenter
 from bpviz.ui.stepping.pulse import Pulses
 from bpviz.ui.stepping.step_bar import WindowStepBar, build_run_menu
@@ -74,6 +75,8 @@ class StepController(QObject):
         self._build_widgets()
         self.presenter = StepPresenter(window.view, self.tensors, self.formula,
                                        Pulses(self))
+        self.entry = EntryLink(workspace, self.tensors, self.formula, self.scene,
+                               lambda: self.synchronous, window.show_message, self)
         self._build_menu()
         self._connect()
 
@@ -164,7 +167,7 @@ class StepController(QObject):
             self._verified(payload["result"])
         elif event == "settings_changed":
             self._show_settings()
-        elif event == "weights_changed":
+        elif event in ("weights_changed", "input_image_changed"):
             self.show_weights()
 
     # -- the session ------------------------------------------------------
@@ -220,7 +223,8 @@ class StepController(QObject):
 
     def show_weights(self) -> None:
         """Say in the step bar which weights the pass shows (or will show)."""
-        self.bar.set_weights(*self.workspace.weights_label())
+        image = self.workspace.input_image
+        self.bar.set_weights(*self.workspace.weights_label(), image=image.name if image else "")
 
     def seek(self, phase: str, number: int) -> None:
         """Show the `number`-th step (from 1) of `phase`; IndexError when there is none."""

@@ -66,6 +66,12 @@ class FormulaPanel(QWidget):
         self.set_step(None)
         theme_manager().changed.connect(self._render)
 
+    def add_above(self, widget: QWidget, stretch: int = 0) -> None:
+        """Put `widget` between the title and the step's formula (the entry explained);
+        the step's formula gives it the room, down to a few lines."""
+        self.layout().insertWidget(1, widget, stretch)
+        self.text.setMinimumHeight(3 * self.text.fontMetrics().height())
+
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         self.step, self.network = step, network
         self.formula = describe_step(step, network) if step is not None and network else None

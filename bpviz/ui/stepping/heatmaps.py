@@ -20,7 +20,8 @@ Colour: `diverging` maps use CET-D1 with levels ±max|v| (zero is the middle
 colour); others use viridis from min to max; the owner may pass the levels
 of a whole tensor of which it shows a page. The colour bar is labelled at
 its ends (and at zero), whatever the scale. `hovered(str)` describes the cell
-under the mouse, `clicked(k)` says which map was clicked. Background, titles
+under the mouse, `cell_clicked(k, row, col)` which cell was clicked and
+`clicked(k)` which map was double-clicked. Background, titles
 and axes follow the app's theme (`apply_theme`: the owner redraws, and the
 items are rebuilt in its colours).
 """
@@ -62,7 +63,8 @@ def text_colour(cmap: pg.ColorMap, fraction: float) -> QColor:
 class HeatmapGrid(pg.GraphicsLayoutWidget):
     hovered = Signal(str)
     resized = Signal()  # before the maps are re-laid out: the owner may show others
-    clicked = Signal(int)  # the index of the clicked map in the list shown
+    clicked = Signal(int)  # the index of the double-clicked map in the list shown
+    cell_clicked = Signal(int, int, int)  # map index in the list shown, row, column
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -272,5 +274,10 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
     def _mouse_clicked(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             where = self.map_at(event.scenePos())
-            if where is not None:
+            if where is None:
+                return
+            if event.double():
                 self.clicked.emit(where[0])
+            else:
+                self.setFocus(Qt.FocusReason.MouseFocusReason)
+                self.cell_clicked.emit(*where)

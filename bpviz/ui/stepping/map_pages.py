@@ -135,6 +135,14 @@ class MapPages(QWidget):
             self._refresh()
             self.changed.emit()
 
+    def bring_into_sight(self, index: int) -> None:
+        """The page that holds map `index` (the map itself while one is shown large)."""
+        if not 0 <= index < self.total or self.first <= index < self.first + self.shown:
+            return
+        self.first = index if self.single else index - index % self.page_size
+        self._refresh()
+        self.changed.emit()
+
     def show_single(self, index: int) -> None:
         """Map `index` alone and large."""
         if 0 <= index < self.total:

@@ -232,10 +232,12 @@ class WindowStepBar(StepBar):
         self.addWidget(spin)
         return spin
 
-    def set_weights(self, label: str, batch: str, note: str = "") -> None:
+    def set_weights(self, label: str, batch: str, note: str = "", image: str = "") -> None:
         """Show which weights the pass runs with (and on what `batch`: "a random
-        batch", "4 moons validation samples (standardised)"); the tooltip adds the note."""
-        self.weights.setText(f" {'⚠ ' if note else ''}{label} ")
+        batch", "4 moons validation samples (standardised)"; `image`: the picture
+        that is its sample 0); the tooltip adds the note."""
+        on = f" · on {image}" if image else ""
+        self.weights.setText(f" {'⚠ ' if note else ''}{label}{on} ")
         tip = f"the pass shows {label} on {batch}"
         self.weights.setToolTip(tip + (f"\n{note}" if note else ""))
         self._batch_text = batch

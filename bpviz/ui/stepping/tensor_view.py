@@ -4,12 +4,15 @@
 time, chosen with a tab bar, for one sample of the batch (a spin box):
 feature maps as a grid of per-channel heatmaps (a page of as many as the
 grid draws large enough to read, at most 16, see map_pages; a resize
-recomputes the page; a click shows one alone and large), matrices as one heatmap,
+recomputes the page; a double-click shows one alone and large), matrices as one heatmap,
 vectors as bars, with a colour bar, a histogram and the value under the mouse.
 Gradients and parameters use a diverging colour map centred on zero over the
 whole tensor (every page shares the colour bar), activations a sequential
 one. Stepping to a step whose tensor has the same shape reuses every plot
-item and keeps the page. The plots follow the app's theme.
+item and keeps the page. The plots follow the app's theme. A click on a
+cell or a bar says which (`cell_clicked(map, row, col)` with the map's index
+in the tensor, `bar_clicked(j)`): the entry to explain (entry_view.py, which
+draws its marks after every `redrawn`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bpviz.engine.formulas import LOSS
 from bpviz.engine.shape_text import shape_text
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
+from bpviz.ui.stepping.data_views import BatchImages, TargetView, is_image_batch
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.histogram import HistogramView
 from bpviz.ui.stepping.map_pages import PAGE_SIZE, MapPages, map_count, map_noun, maps_from
@@ -81,11 +85,30 @@ def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEnt
                                        "parameter"))
     for k, value in enumerate(step.inputs):
         entries.append(TensorEntry(f"in:{k}", f"in {inputs[k]}", value, True, "activation"))
+    if step.target is not None and step.inputs:  # the loss compares ŷ with y
+        entries.insert(0, TensorEntry("target", "y beside ŷ", step.target, True, "target"))
+    if step.op == "input" and is_image_batch(step.output):
+        entries.insert(0, TensorEntry("images", "batch as images", step.output, False,
+                                      "images"))
     return entries
+
+
+def opening_tab(step: Step) -> str | None:
+    """The tab a step opens on when the panel comes from another node: a loss's target
+    beside ŷ, an input's batch as pictures in the forward pass; None: the tab in sight
+    stays when the step has it."""
+    if step.target is not None and step.inputs:
+        return "target"
+    if step.op == "input" and step.phase == "forward" and is_image_batch(step.output):
+        return "images"
+    return None
 
 
 class TensorView(QWidget):
     sample_changed = Signal(int)
+    cell_clicked = Signal(int, int, int)  # map index in the tensor (0 for a matrix), row, col
+    bar_clicked = Signal(int)
+    redrawn = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,15 +125,23 @@ class TensorView(QWidget):
         self.sample.valueChanged.connect(self._sample_changed)
         self.grid = HeatmapGrid()
         self.grid.setObjectName("tensor_grid")
-        self.grid.setToolTip("click a map to see it alone and large; click it again to go "
-                             "back")
+        self.grid.setToolTip("click a cell to explain its number; double-click a map to see "
+                             "it alone and large, again to go back")
         self.grid.clicked.connect(self._map_clicked)
+        self.grid.cell_clicked.connect(
+            lambda k, row, col: self.cell_clicked.emit(self.pages.first + k, row, col))
         self.grid.resized.connect(self._grid_resized)
         self.bars = BarChart()
         self.bars.setObjectName("tensor_bars")
+        self.bars.clicked.connect(self.bar_clicked)
         self.plots = QStackedWidget()  # NOTE: two widgets: switching rebuilds neither
         self.plots.addWidget(self.grid)
         self.plots.addWidget(self.bars)
+        self.batch_images, self.target_view = BatchImages(), TargetView()
+        self.plots.addWidget(self.batch_images)
+        self.plots.addWidget(self.target_view)
+        self.labels: list[str] | None = None  # the batch's class labels (set_labels)
+        self.class_names: tuple[str, ...] | None = None
         self.pages = MapPages()
         self.pages.changed.connect(self._redraw)
         self.histogram = self._make_histogram()
@@ -148,14 +179,19 @@ class TensorView(QWidget):
         self.histogram.apply_theme(theme)
         self.grid.apply_theme(theme)
         self.bars.apply_theme(theme)
+        self.batch_images.apply_theme(theme)
+        self.target_view.apply_theme(theme)
         self._redraw()
 
     # -- public -----------------------------------------------------------------
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         """Show the tensors of `step` (None: nothing); network adds the parameters."""
+        other_node = step is None or self.step is None or step.node != self.step.node
         previous = self._before_update.previous(self.step and self.step.phase,
                                                 step and step.phase, self.current_key())
         self.step = step
+        if other_node and step is not None and step.phase != "update":
+            previous = opening_tab(step) or previous
         self.entries = tensor_entries(step, network) if step is not None else []
         self._fill_tabs(previous)
         batch = step.output.shape[0] if step is not None and step.output.ndim else (
@@ -167,6 +203,11 @@ class TensorView(QWidget):
 
     def set_sample(self, sample: int) -> None:
         self.sample.setValue(sample)
+
+    def set_labels(self, labels: list[str] | None, names: tuple[str, ...] | None = None) -> None:
+        """The class label of each sample of the pass (the pictures' titles) and the
+        classes' names, when known."""
+        self.labels, self.class_names = labels, names
 
     def select(self, key: str) -> bool:
         """Show the entry with this key ("out", "grad_out", "grad:weight", …)."""
@@ -227,8 +268,12 @@ class TensorView(QWidget):
             self.pages.set_total(0, "channel")
             self.histogram.clear()
             self.status.setText("no step yet")
+            self.redrawn.emit()
             return
         sample = min(self.sample.value(), entry.array.shape[0] - 1) if entry.per_sample else 0
+        if entry.kind in ("images", "target"):
+            self._show_data(entry, sample)
+            return
         values = entry.array[sample] if entry.per_sample else entry.array
         values = np.asarray(values, dtype=float)
         self.sample.setEnabled(entry.per_sample)
@@ -236,6 +281,25 @@ class TensorView(QWidget):
         self._show(entry, values, sample, levels)
         self.histogram.set_values(values, levels, entry.diverging)
         self.status.setText(self._summary(entry, values, sample))
+        self.redrawn.emit()
+
+    def _show_data(self, entry: TensorEntry, sample: int) -> None:
+        """The batch as pictures, or the target beside ŷ (data_views)."""
+        self.pages.set_total(0, "channel")
+        self.sample.setEnabled(entry.per_sample)
+        values = np.asarray(entry.array, dtype=float)
+        if entry.kind == "images":
+            self.plots.setCurrentWidget(self.batch_images)
+            self.batch_images.show_batch(values, self.labels)
+            text = f"the batch as pictures: {shape_text(values.shape)}"
+        else:
+            self.plots.setCurrentWidget(self.target_view)
+            self.target_view.show_pair(self.step.op, np.asarray(self.step.inputs[0]),
+                                       entry.array, sample, self.class_names)
+            text = self.target_view.text
+        self.histogram.set_values(values, levels_for(values, False), False)
+        self.status.setText(text)
+        self.redrawn.emit()
 
     def _show(self, entry: TensorEntry, values: np.ndarray, sample: int,
               levels: tuple[float, float]) -> None:

@@ -268,14 +268,27 @@ def test_hovering_a_later_page_names_the_channel(qtbot, wide):
     assert view.status.text() == f"out Z · sample 0 · channel 19 · [i1=2, i2=5] = {value:.6g}"
 
 
-def test_clicking_a_map_shows_it_large_with_its_numbers(qtbot, wide):
+def double_click(qtbot, widget, point) -> None:
+    """As a mouse does it: a click, then a press that is a double click, and a release.
+    (QTest's mouseDClick sends the double click alone.)"""
+    left = Qt.MouseButton.LeftButton
+    qtbot.mouseClick(widget, left, pos=point)
+    qtbot.mouseDClick(widget, left, pos=point)
+    qtbot.mouseRelease(widget, left, pos=point)
+
+
+def test_double_clicking_a_map_shows_it_large_with_its_numbers(qtbot, wide):
     view = shown_view(qtbot)
     wide.seek(index_of(wide, "basic_conv1", "forward"))
     view.set_step(wide.current, wide.network)
     view.pages.move(1)
     box = view.grid.boxes[2]  # channel 18
-    point = view.grid.mapFromScene(box.mapViewToScene(pg.Point(4, 4)))
+    point = view.grid.mapFromScene(box.mapViewToScene(pg.Point(4.5, 4.5)))
+    clicked = []
+    view.cell_clicked.connect(lambda *cell: clicked.append(cell))
     qtbot.mouseClick(view.grid.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert clicked == [(18, 4, 4)] and not view.pages.single  # a click: that cell
+    double_click(qtbot, view.grid.viewport(), point)
     assert view.shown_maps() == range(18, 19) and view.pages.single
     assert view.pages.label.text() == "channel 18 of 64"
     values = wide.current.output[0, 18]

@@ -1,0 +1,151 @@
+"""The explained entry in the Formula panel: its sum as text, what it reads, every term.
+
+ExplanationBox shows `explanation_text` of the entry (the formula at its
+index, the first terms with their labels and numbers, "… and N more terms",
+the sum), a line of the tensors it reads (links: EntryLink shows their tab),
+and on demand every term in a scrolling list (TermModel formats a row only
+when it is drawn, so 50,000 terms cost nothing until they are scrolled to).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bpviz.engine.explain_text import explanation_text, number_text, term_labels, term_numbers
+from bpviz.ui.stepping.formula_panel import formula_font
+from bpviz.workspace.entry import ChosenEntry
+
+if TYPE_CHECKING:
+    from bpviz.ui.stepping.entry_view import EntryExplained
+
+POINT_SIZE_TERMS = 10
+
+
+class TermModel(QAbstractListModel):
+    """Every term of an explanation, one a row, formatted when it is drawn."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.terms: tuple = ()
+
+    def set_terms(self, terms: tuple) -> None:
+        self.beginResetModel()
+        self.terms = terms
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.terms)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole or not 0 <= index.row() < len(self.terms):
+            return None
+        term = self.terms[index.row()]
+        return (f"{index.row() + 1:>6}  {term_labels(term)} = {term_numbers(term)} = "
+                f"{number_text(term.value)}")
+
+
+class ExplanationBox(QWidget):
+    """The explained entry in the Formula panel: its text, what it reads, every term."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("entry_explanation")
+        self.heading = QLabel()
+        self.heading.setObjectName("entry_heading")
+        self.heading.setWordWrap(True)
+        self.text = QTextBrowser()
+        self.text.setObjectName("entry_text")
+        self.text.setFont(formula_font())
+        self.text.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+        self.reads = QLabel()
+        self.reads.setObjectName("entry_reads")
+        self.reads.setWordWrap(True)
+        self.reads.setTextFormat(Qt.TextFormat.RichText)
+        self.all_terms = QPushButton()
+        self.all_terms.setObjectName("entry_all_terms")
+        self.all_terms.setCheckable(True)
+        self.all_terms.toggled.connect(self._show_terms)
+        self.clear_button = QPushButton("Clear (Esc)")
+        self.clear_button.setObjectName("entry_clear")
+        self.model = TermModel()
+        self.terms = QListView()
+        self.terms.setObjectName("entry_terms")
+        self.terms.setUniformItemSizes(True)
+        self.terms.setFont(formula_font(POINT_SIZE_TERMS))
+        self.terms.setModel(self.model)
+        self.terms.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.all_terms)
+        buttons.addStretch(1)
+        buttons.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.text, 2)
+        layout.addWidget(self.reads)
+        layout.addLayout(buttons)
+        layout.addWidget(self.terms, 3)
+        self.explained: EntryExplained | None = None
+        self.hide()
+
+    def plain_text(self) -> str:
+        return self.text.toPlainText()
+
+    def show_waiting(self, entry: ChosenEntry) -> None:
+        self.explained = None
+        self.heading.setText(f"<b>{entry.text()}</b> · explaining…")
+        self.text.setPlainText(f"explaining {entry.text()}…")
+        self.reads.setText("")
+        self.all_terms.hide()
+        self.model.set_terms(())
+        self.show()
+
+    def show_failure(self, entry: ChosenEntry, message: str) -> None:
+        self.explained = None
+        self.heading.setText(f"<b>{entry.text()}</b>")
+        self.text.setPlainText(f"cannot explain {entry.text()}: {message}")
+        self.reads.setText("")
+        self.all_terms.hide()
+        self.show()
+
+    def show_explained(self, explained: EntryExplained, links: dict[str, str]) -> None:
+        """The explanation; `links`: key → tab of the Tensors panel that shows it."""
+        self.explained = explained
+        explanation = explained.explanation
+        total = len(explanation.terms)
+        self.heading.setText(f"<b>{explained.entry.text()}</b> = "
+                             f"{number_text(explanation.value)} · {total:,} "
+                             f"term{'s' * (total != 1)} · arrow keys move it, Esc clears")
+        self.text.setPlainText(explanation_text(explanation))
+        parts = []
+        for key in explained.reads:
+            name = f"<a href='{key}'>{key}</a>" if key in links else key
+            parts.append(f"{name} ({explained.counts[key]:,})")
+        self.reads.setText("reads " + " · ".join(parts) if parts else "reads no other entry")
+        self.model.set_terms(explanation.terms)
+        self.all_terms.setVisible(total > 1)
+        self.all_terms.setText(f"{'Hide' if self.all_terms.isChecked() else 'All'} "
+                               f"{total:,} terms")
+        self.show()
+
+    def _show_terms(self, on: bool) -> None:
+        self.terms.setVisible(on)
+        if self.explained is not None:
+            total = len(self.explained.explanation.terms)
+            self.all_terms.setText(f"{'Hide' if on else 'All'} {total:,} terms")
+
+    def clear(self) -> None:
+        self.explained = None
+        self.model.set_terms(())
+        self.hide()
