@@ -39,7 +39,7 @@ def clear_recent() -> None:
 
 # -- examples --------------------------------------------------------------------
 def examples() -> list[tuple[Path, str, str]]:
-    """(file, title, description) of every bundled example, by title."""
+    """(file, title, description) of every bundled example, by name (file stem)."""
     from bpviz.graph.examples import EXAMPLES
 
     found = []
@@ -54,7 +54,7 @@ def examples() -> list[tuple[Path, str, str]]:
         description = data.get("description")
         found.append((path, title or path.stem,
                       description if isinstance(description, str) else ""))
-    return sorted(found, key=lambda entry: entry[1].lower())
+    return sorted(found, key=lambda entry: entry[0].stem.lower())
 
 
 # -- building --------------------------------------------------------------------
@@ -146,9 +146,15 @@ def fill_recent(window: MainWindow) -> None:
         menu.addAction("(no recent files)").setEnabled(False)
 
 
+def example_label(path: Path, title: str) -> str:
+    """"digits_cnn — small CNN for 8×8 digits": the example's name as README,
+    the commands and the window title give it (its file's stem), then its title."""
+    return f"{path.stem} — {title}" if title and title != path.stem else path.stem
+
+
 def fill_examples(window: MainWindow) -> None:
     for path, title, description in examples():
-        act = window.examples_menu.addAction(title)
+        act = window.examples_menu.addAction(example_label(path, title))
         tip = description or path.name
         act.setToolTip(tip)
         act.setStatusTip(tip)

@@ -161,9 +161,9 @@ def test_examples_menu_lists_every_example_by_name(window):
     win, _ = window
     titles = {act.text(): act.toolTip() for act in win.examples_menu.actions()}
     assert len(titles) == len(list(EXAMPLES.glob("*.json")))
-    assert "two-layer binary classifier" in titles
+    assert "two_layer_classifier — two-layer binary classifier" in titles
     tiny = load_graph(TINY_CNN)
-    assert titles[tiny.name] == (tiny.description or TINY_CNN.name)
+    assert titles[f"tiny_cnn — {tiny.name}"] == (tiny.description or TINY_CNN.name)
 
 
 def test_recent_files_keep_the_latest_eight(tmp_path):
