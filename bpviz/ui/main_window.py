@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from bpviz.graph import GraphDocument, GraphError, load_graph, save_graph
 from bpviz.scene.theme import Theme, current_theme, theme_manager
-from bpviz.ui import menus, presentation, templates
+from bpviz.ui import menus, presentation, templates, unsaved_weights
 from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
@@ -167,6 +167,10 @@ class MainWindow(QMainWindow):
         box.deleteLater()
         return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
+    def ask_save_trained_weights(self) -> str:
+        """"save", "discard" or "cancel" for trained weights never saved."""
+        return unsaved_weights.ask(self)
+
     def ask_restore(self, recovery: Recovery) -> bool:
         source = recovery.source or "a graph that was never saved"
         answer = QMessageBox.question(
@@ -216,13 +220,13 @@ class MainWindow(QMainWindow):
 
     # -- files -----------------------------------------------------------
     def maybe_save(self) -> bool:
-        """True when the current graph may be replaced (saved, discarded or unchanged)."""
-        if not self.editor.is_modified:
-            return True
-        answer = self.ask_save_changes()
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
+        """True when the current graph may be replaced (saved, discarded or unchanged),
+        and trained weights never saved with it."""
+        if self.editor.is_modified:
+            answer = self.ask_save_changes()
+            if answer == "cancel" or (answer == "save" and not self.save()):
+                return False
+        return unsaved_weights.may_lose(self)
 
     def new_graph(self) -> None:
         if self.maybe_save():
