@@ -44,6 +44,7 @@ from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepping.controller import StepController
 from bpviz.ui.training import install as install_training
+from bpviz.ui.undo_focus import GraphUndoKeys
 from bpviz.ui.weight_files import WeightFiles
 from bpviz.ui.workspace_link import follow_editor
 from bpviz.workspace import Workspace
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         for name, make in self.PANELS:
             setattr(self, name, make(self, self.workspace))
         self.clipboard = NodeClipboard(self.editor, self.view, self.show_message)
+        self.undo_keys = GraphUndoKeys(self, [self.actions_["undo"], self.actions_["redo"]])
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None
