@@ -147,8 +147,9 @@ class TensorView(QWidget):
     # -- public -----------------------------------------------------------------
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         """Show the tensors of `step` (None: nothing); network adds the parameters."""
+        same_phase = step is not None and self.step is not None and step.phase == self.step.phase
         self.step = step
-        previous = self.current_key()
+        previous = self.current_key() if same_phase else None  # a new phase: its own tab
         self.entries = tensor_entries(step, network) if step is not None else []
         self._fill_tabs(previous)
         batch = step.output.shape[0] if step is not None and step.output.ndim else (
