@@ -33,6 +33,7 @@ class ReLU(_Activation):
     """
 
     op_name = "relu"
+    output_range = (0.0, math.inf)
     formula = "u = max(0, z);  ∂L/∂z = ∂L/∂u ⊙ 1[z > 0]"
     summary = "ReLU u = max(0, z): passes positive values, zeroes the rest."
 
@@ -99,6 +100,7 @@ class Sigmoid(_Activation):
     """u = σ(z) = 1 / (1 + e^(−z)) for input [N, ...] of any shape."""
 
     op_name = "sigmoid"
+    output_range = (0.0, 1.0)
     formula = "u = σ(z) = 1/(1 + e^(−z));  ∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))"
     summary = "Sigmoid σ(z) = 1/(1 + e^(−z)): squashes values into (0, 1)."
 
@@ -156,6 +158,7 @@ class Tanh(_Activation):
     """u = tanh(z) for input [N, ...] of any shape."""
 
     op_name = "tanh"
+    output_range = (-1.0, 1.0)
     formula = "u = tanh(z);  ∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))"
     summary = "tanh: squashes values into (−1, 1)."
 
@@ -185,6 +188,7 @@ class Softmax(_Activation):
     """
 
     op_name = "softmax"
+    output_range = (0.0, 1.0)
     formula = ("ŷ_k = e^(z_k) / Σ_j e^(z_j);  "
                "∂L/∂z_k = ŷ_k (∂L/∂ŷ_k − Σ_j ∂L/∂ŷ_j ŷ_j)")
     summary = "Softmax over axis 1: turns scores into probabilities that sum to 1."

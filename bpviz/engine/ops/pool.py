@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register
+from bpviz.engine.op import SAME_AS_INPUT, Hyper, Op, Shape, ShapeError, pair, register
 from bpviz.engine.ops.conv import (
     Pair,
     WindowGeometry,
@@ -122,6 +122,7 @@ class MaxPool2d(_Pool2d):
     """
 
     op_name = "maxpool2d"
+    output_range = SAME_AS_INPUT
     formula = ("z[i1,i2,c] = max_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
                "∂L/∂U[j1,j2,c] = Σ of ∂L/∂z[i1,i2,c] over the windows whose maximum is "
                "U[j1,j2,c]:  the gradient flows only through the winner, every other "
@@ -268,6 +269,7 @@ class AvgPool2d(_Pool2d):
     """
 
     op_name = "avgpool2d"
+    output_range = SAME_AS_INPUT  # a mean lies within its numbers (and the padding's 0)
     formula = ("z[i1,i2,c] = 1/(kh·kw) Σ_{k1,k2} U[s·i1+k1, s·i2+k2, c];  "
                "∂L/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
                "∂L/∂z[i1,i2,c] / (kh·kw)")
@@ -331,6 +333,7 @@ class GlobalAvgPool(Op):
     """The mean of each channel: U [N, C, H, W] → z [N, C] (torch: x.mean((2, 3)))."""
 
     op_name = "global_avgpool"
+    output_range = SAME_AS_INPUT
     family = "pooling"
     formula = ("z[c] = 1/(H·W) Σ_{i1,i2} U[i1,i2,c];  "
                "∂L/∂U[i1,i2,c] = ∂L/∂z[c] / (H·W) for every pixel")
