@@ -35,7 +35,6 @@ from bpviz.ui import menus, presentation, templates, unsaved_weights
 from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
-from bpviz.ui.canvas.view import READABLE_SCALE
 from bpviz.ui.clipboard import NodeClipboard
 from bpviz.ui.dock_room import make_room
 from bpviz.ui.editor import EditError, GraphEditor
@@ -337,11 +336,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.fit_once)
 
     def fit_once(self) -> None:
-        """A graph opens fitted, but no smaller than its text stays readable at
-        (View › Zoom to Fit then shows all of a big one)."""
+        """A graph opens fitted to the view, and stays so while the window and
+        its docks settle, until the user zooms."""
         if not self._fitted:
             self._fitted = True
-            self.view.zoom_to_fit(READABLE_SCALE)
+            self.view.zoom_to_fit()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
