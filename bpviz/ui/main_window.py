@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QToolBar,
     QWidget,
 )
 
@@ -39,6 +38,7 @@ from bpviz.ui.clipboard import NodeClipboard
 from bpviz.ui.dock_room import make_room
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
+from bpviz.ui.help.menu import HelpWindows
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepping.controller import StepController
@@ -64,7 +64,8 @@ class MainWindow(QMainWindow):
     PANELS = (("stepping", StepController),  # Run menu, step bar, tensor/formula docks
               ("training_dock", install_training),  # bottom dock and Train menu
               ("weights", WeightFiles),  # File › Load/Save Weights…, Use Initial Weights
-              ("files", FileExtras))  # Export…, PyTorch import and export
+              ("files", FileExtras),  # Export…, PyTorch import and export
+              ("help", HelpWindows))  # Help › Keyboard Shortcuts, Quick Tour, Notation
 
     def __init__(self, autosave: bool = True, remember_layout: bool = True,
                  parent: QWidget | None = None) -> None:
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         follow_editor(self.workspace, self.editor)
         for name, make in self.PANELS:
             setattr(self, name, make(self, self.workspace))
+        self.presentation_keys = presentation.step_keys(self)
         self.clipboard = NodeClipboard(self.editor, self.view, self.show_message)
         self.undo_keys = GraphUndoKeys(self, [self.actions_["undo"], self.actions_["redo"]])
         self.graph_status = QLabel()
@@ -364,7 +366,8 @@ class MainWindow(QMainWindow):
         self.set_presentation(self._presentation is None)
 
     def set_presentation(self, on: bool) -> None:
-        """Large fonts, full screen; no menu bar, status bar, toolbars or palette."""
+        """Large text, high contrast, full screen, the step bar and the graph fitted;
+        no menu bar, status bar, other toolbars or palette (bpviz.ui.presentation)."""
         if on == (self._presentation is not None):
             return
         if on:
@@ -372,10 +375,6 @@ class MainWindow(QMainWindow):
         else:
             saved, self._presentation = self._presentation, None
             presentation.leave(self, saved, PRESENTATION_SCALE)
-        self.menuBar().setVisible(not on)
-        self.statusBar().setVisible(not on)
-        for bar in self.findChildren(QToolBar):
-            bar.setVisible(not on)
         self.actions_["presentation"].setChecked(on)
         self.actions_["leave_presentation"].setEnabled(on)
 

@@ -78,7 +78,16 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     _edit_menu(window, acts)
     _view_menu(window, acts)
     help_menu = window.menuBar().addMenu("&Help")
+    acts["shortcuts"] = action(window, "&Keyboard Shortcuts", lambda: window.help.shortcuts(),
+                               "F1", "every shortcut of the window")
+    acts["tour"] = action(window, "Quick &Tour", lambda: window.help.tour(),
+                          tip="where to drag, what F10 does, where the formula and tensors "
+                              "appear, how to export")
+    acts["notation"] = action(window, "Lecture &Notation", lambda: window.help.notation(),
+                              tip="the lecture's symbols, and each op's step in them")
     acts["about"] = action(window, "&About bpviz", window.show_about)
+    help_menu.addActions([acts["shortcuts"], acts["tour"], acts["notation"]])
+    help_menu.addSeparator()
     help_menu.addAction(acts["about"])
     return acts
 
