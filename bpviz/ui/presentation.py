@@ -1,8 +1,8 @@
 """Presentation mode (F11) for a projector: large text, high contrast, the graph fitted.
 
 `enter` returns what `leave` needs to put the window back as it was. While
-presenting: the window fills the screen without menu bar, status bar and
-palette; the step bar (step indicator and controls) stays; every text is
+presenting: the window fills the screen without menu bar, status bar, palette
+and inspector; the step bar (step indicator and controls) stays; every text is
 `scale` times larger (widgets, canvas labels, the formula, the tensor plots);
 the high-contrast theme is used; the canvas is fitted and stays fitted; space
 and the arrow keys step (→ ↓ space forward, ← ↑ back) and Esc leaves.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QToolBar
 
@@ -55,7 +54,7 @@ def enter(window: MainWindow, scale: float) -> dict:
     bars = [bar for bar in window.findChildren(QToolBar) if bar.objectName() != STEP_BAR]
     saved = {"font": app.font(), "maximized": window.isMaximized(),
              "fullscreen": window.isFullScreen(), "palette": palette_dock.isVisible(),
-             "width": inspector_dock.width(), "theme": current_theme(),
+             "inspector": inspector_dock.isVisible(), "theme": current_theme(),
              "formula": (formula.text.font(), formula.title.font()),
              "tensors": tensors.font(), "bars": [(bar, bar.isVisible()) for bar in bars],
              "zoom": window.view.transform(), "fitted": window.view.fitted}
@@ -68,14 +67,13 @@ def enter(window: MainWindow, scale: float) -> dict:
     window.view.graph_scene.rebuild()
     window.stepping.redraw()
     palette_dock.hide()
+    inspector_dock.hide()
     for bar, _shown in saved["bars"]:
         bar.hide()
     window.stepping.bar.show()
     window.menuBar().hide()
     window.statusBar().hide()
     window.showFullScreen()
-    window.resizeDocks([inspector_dock], [round(inspector_dock.width() * scale)],
-                       Qt.Orientation.Horizontal)
     window.view.zoom_to_fit()
     for act in window.presentation_keys:
         act.setEnabled(True)
@@ -104,7 +102,7 @@ def leave(window: MainWindow, saved: dict, scale: float) -> None:
     elif not saved["fullscreen"]:
         window.showNormal()
     window.docks[0].setVisible(saved["palette"])
-    window.resizeDocks([window.docks[1]], [saved["width"]], Qt.Orientation.Horizontal)
+    window.docks[1].setVisible(saved["inspector"])
     if saved["fitted"]:
         window.view.zoom_to_fit()
     else:

@@ -267,11 +267,11 @@ def test_presentation_mode_hides_chrome_and_enlarges_fonts(window):
     size = QApplication.font().pointSizeF()
     win.actions_["presentation"].trigger()
     assert win.menuBar().isHidden() and win.statusBar().isHidden()
-    assert win.docks[0].isHidden() and not win.docks[1].isHidden()
+    assert win.docks[0].isHidden() and win.docks[1].isHidden()
     assert QApplication.font().pointSizeF() > size
     win.actions_["leave_presentation"].trigger()
     assert not win.menuBar().isHidden() and QApplication.font().pointSizeF() == size
-    assert not win.docks[0].isHidden()
+    assert not win.docks[0].isHidden() and not win.docks[1].isHidden()
 
 
 def test_theme_switch_is_kept_in_settings(window):
