@@ -106,6 +106,7 @@ def bench(graph: str, config, limit_s: float = 120.0, screenshot: str | None = N
     if screenshot:
         app.processEvents()
         panel.grab().save(screenshot)
+    window.ask_save_trained_weights = lambda: "discard"  # a benchmark's weights go
     window.close()
     app.processEvents()
     return result

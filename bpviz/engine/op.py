@@ -8,6 +8,7 @@ describe the arrays that flow through `forward` and `backward`.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bpviz.engine.explain import Explained, OpPass
 
 Shape = tuple[int, ...]
+SAME_AS_INPUT = "same as the input"  # an output_range: the inputs' numbers, moved
 
 
 class ShapeError(ValueError):
@@ -93,6 +95,12 @@ class Op:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     is_loss: ClassVar[bool] = False
+    # The values the output can take, as a closed interval (low, high): every real
+    # number by default, SAME_AS_INPUT for ops that only move or pick numbers (the
+    # union of the inputs' ranges), None when unknown (data). `input_range` is what
+    # the first input must lie within (bce: probabilities); checked while editing.
+    output_range: ClassVar[tuple[float, float] | str | None] = (-math.inf, math.inf)
+    input_range: ClassVar[tuple[float, float] | None] = None
     summary: ClassVar[str] = ""
     # The lecture's names for the input and the output (U and Z for a conv, z
     # and u for an activation) and for the parameters.

@@ -28,7 +28,7 @@ from PySide6.QtGui import QImage
 
 from bpviz.engine.stepping import StepSession
 from bpviz.export.base import Exporter, ExportError, Progress, ensure_app, png_bytes
-from bpviz.export.devices import check_dpi, raster_image
+from bpviz.export.devices import check_dpi, raster_image, raster_size
 from bpviz.export.figure import SceneFigure, step_state
 from bpviz.export.paint import CAPTION_HEIGHT, LEGEND_HEIGHT, FigurePainter, caption_height
 from bpviz.export.slide import SLIDE_ASPECT, check_layout
@@ -65,18 +65,38 @@ class FramesExporter(Exporter):
     def frame_count(self) -> int:
         return len(self.session.steps)
 
+    def _figure(self) -> SceneFigure:
+        return SceneFigure(self.document, self.theme, self.layout, self.aspect,
+                           reserve_height=CAPTION_HEIGHT + LEGEND_HEIGHT)
+
+    def _frame_all(self, figure: SceneFigure) -> tuple[list, QRectF, float]:
+        """Every step's state, the bounds that frame them all, the caption's height."""
+        states = [step_state(self.session, position) for position in range(self.frame_count)]
+        bounds = QRectF()
+        for state in states:  # labels change from step to step: frame them all
+            figure.show(state)
+            bounds = bounds.united(figure.bounds())
+        return states, bounds, caption_height(states, bounds)
+
+    def frame_size(self) -> tuple[int, int]:
+        """The pixels (width, height) every frame is written with."""
+        figure = self._figure()
+        try:
+            states, bounds, top = self._frame_all(figure)
+            figure.show(states[-1])
+            painter = FigurePainter(figure, caption=True, legend=True,
+                                    transparent=self.transparent, bounds=bounds,
+                                    caption_height=top)
+            return raster_size(painter.size(), self.dpi)
+        finally:
+            figure.close()
+
     def data(self) -> list[QImage]:
         """The frames, in step order."""
-        figure = SceneFigure(self.document, self.theme, self.layout, self.aspect,
-                             reserve_height=CAPTION_HEIGHT + LEGEND_HEIGHT)
+        figure = self._figure()
         try:
             total = self.frame_count
-            states = [step_state(self.session, position) for position in range(total)]
-            bounds = QRectF()
-            for state in states:  # labels change from step to step: frame them all
-                figure.show(state)
-                bounds = bounds.united(figure.bounds())
-            top = caption_height(states, bounds)
+            states, bounds, top = self._frame_all(figure)
             frames = []
             for position, state in enumerate(states):
                 self.report(position, total)

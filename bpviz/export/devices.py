@@ -87,13 +87,19 @@ def pdf_document(size: QSizeF, paint: Paint, title: str = "") -> bytes:
     return bytes(array.data())
 
 
+def raster_size(size: QSizeF, dpi: float | None = None) -> tuple[int, int]:
+    """The pixels (width, height) of a picture of figure size `size` at `dpi`."""
+    scale = (base_dpi() if dpi is None else dpi) / base_dpi()
+    return math.ceil(size.width() * scale), math.ceil(size.height() * scale)
+
+
 def raster_image(size: QSizeF, paint: Paint, dpi: float | None = None) -> QImage:
     """What `paint` draws, as an ARGB QImage at `dpi` (default: base_dpi(), one pixel
     per figure pixel): ceil(size × dpi / base) pixels, its DPI recorded."""
     base = base_dpi()
     dpi = base if dpi is None else check_dpi(dpi)
     scale = dpi / base
-    width, height = math.ceil(size.width() * scale), math.ceil(size.height() * scale)
+    width, height = raster_size(size, dpi)
     if max(width, height) > MAX_SIDE:
         raise ExportError(f"{width}×{height} pixels is too large (at most {MAX_SIDE} a side); "
                           "choose a lower DPI")

@@ -12,13 +12,14 @@ memory limit.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
 from bpviz.engine import OPS, HyperError, Op, ShapeError
-from bpviz.engine.op import check_hypers
+from bpviz.engine.op import SAME_AS_INPUT, check_hypers
 from bpviz.graph import limits
 from bpviz.graph.document import GraphDocument, GraphError, NodeData, cycle_message
 
@@ -33,7 +34,8 @@ class ShapeReport:
     tensors (what torch's parameters() counts; frozen nodes included).
     buffer_counts: values in non-trainable state such as running statistics.
     order: the ids that could be ordered topologically (nodes in a cycle are
-    left out).
+    left out). ranges: the closed interval every output value lies in, from the
+    ops' `output_range`; None when unknown (data, or a node with a problem).
     """
 
     shapes: dict[str, Shape | None] = field(default_factory=dict)
@@ -41,6 +43,7 @@ class ShapeReport:
     param_counts: dict[str, int] = field(default_factory=dict)
     buffer_counts: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    ranges: dict[str, tuple[float, float] | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -183,6 +186,40 @@ def _infer_node(doc: GraphDocument, node: NodeData, report: ShapeReport) -> None
         report.errors[node.id] = str(exc)
         return
     report.param_counts[node.id], report.buffer_counts[node.id] = counts
+    in_ranges = [report.ranges.get(src) for src in node.inputs]
+    report.ranges[node.id] = output_range(op, in_ranges)
+    problem = range_problem(doc, op, node, in_ranges)
+    if problem:
+        report.errors[node.id] = problem
+
+
+def output_range(op: Op, in_ranges: list) -> tuple[float, float] | None:
+    """The interval `op`'s output lies in, given its inputs' (None: unknown)."""
+    declared = type(op).output_range
+    if declared != SAME_AS_INPUT:
+        return declared
+    if not in_ranges or any(interval is None for interval in in_ranges):
+        return None
+    return (min(low for low, _ in in_ranges), max(high for _, high in in_ranges))
+
+
+def range_text(interval: tuple[float, float]) -> str:
+    low, high = interval
+    if math.isinf(low) and math.isinf(high):
+        return "any real number"
+    return f"values in [{low:g}, {high:g}]".replace("inf", "∞")
+
+
+def range_problem(doc: GraphDocument, op: Op, node: NodeData, in_ranges: list) -> str | None:
+    """The message when the first input's values cannot lie where the op needs them."""
+    needed = type(op).input_range
+    given = in_ranges[0] if in_ranges else None
+    if needed is None or given is None or (needed[0] <= given[0] and given[1] <= needed[1]):
+        return None
+    source = doc.nodes[node.inputs[0]]
+    return (f"{label(node)} needs values in [{needed[0]:g}, {needed[1]:g}], but "
+            f"{label(source)} gives {range_text(given)}: put a sigmoid (or softmax) "
+            f"before it, or use bce_with_logits on the scores")
 
 
 def structural_problem(doc: GraphDocument) -> GraphError | None:

@@ -81,7 +81,14 @@ DARK = Theme(
             "node_text": "#f0f0f0", "wire": "#b8b8b8", "label": "#d0d0d0",
             "selection": "#6cb2ff", "error": "#ff6b6b", "frozen": "#6a6a6a"})
 
-THEMES = {"light": LIGHT, "dark": DARK}
+CONTRAST = Theme(  # presentation mode: black on white, strong colours, for a projector
+    "contrast", window="#ffffff", base="#ffffff", alternate="#f0f0f0", text="#000000",
+    muted="#404040", highlight="#0040c0", error="#c00000",
+    canvas={"background": "#ffffff", "grid": "#ffffff", "node": "#ffffff",
+            "node_text": "#000000", "wire": "#000000", "label": "#000000",
+            "selection": "#0040c0", "error": "#c00000", "frozen": "#707070"})
+
+THEMES = {"light": LIGHT, "dark": DARK}  # the View › Theme choices
 
 
 class ThemeManager(QObject):
@@ -97,7 +104,11 @@ class ThemeManager(QObject):
         """Use the theme `name` from now on, in the widgets too when an app is running."""
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r} (themes: {', '.join(THEMES)})")
-        self.theme = THEMES[name]
+        self.use(THEMES[name])
+
+    def use(self, theme: Theme) -> None:
+        """Use `theme` (one of THEMES, or CONTRAST for presentation mode)."""
+        self.theme = theme
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.setPalette(self.theme.palette())

@@ -22,6 +22,7 @@ from bpviz.scene import routing
 from bpviz.scene.colours import canvas, is_dark, mix
 from bpviz.scene.fonts import canvas_font
 from bpviz.scene.node_item import NodeItem, prepare_resize
+from bpviz.scene.port_item import PORT_RADIUS
 
 WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
 
@@ -152,6 +153,26 @@ class WireItem(QGraphicsPathItem):
         if self.grad_colour is not None:
             centre.setY(centre.y() - height / 2 - self.grad_width / 2 - 3)
         self._label_rect = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
+        self._clear_ports(height)
+
+    def _clear_ports(self, height: float) -> None:
+        """A label too wide for a short wire would cover ports: lift it above them
+        (or, when ports are there too, put it below)."""
+        reach = PORT_RADIUS + 2
+        ends = [self.src.out_port_pos(), self.dst.in_port_pos(self.port)]
+        ports = ends + [port.scenePos() for item in getattr(self.scene(), "nodes", {}).values()
+                        for port in [*item.in_ports, item.out_port] if port is not None]
+        circles = [QRectF(p.x() - reach, p.y() - reach, 2 * reach, 2 * reach) for p in ports]
+        if not any(self._label_rect.intersects(circle) for circle in circles):
+            return
+        placed = QRectF(self._label_rect)
+        for bottom in (min(end.y() for end in ends) - reach,
+                       max(end.y() for end in ends) + reach + height):
+            placed.moveBottom(bottom)
+            if not any(placed.intersects(circle) for circle in circles):
+                self._label_rect = placed
+                return
+        self._label_rect.moveBottom(min(end.y() for end in ends) - reach)
 
     def boundingRect(self) -> QRectF:
         grow = max(2.0, self.grad_width / 2 + 1)

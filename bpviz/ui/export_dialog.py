@@ -247,7 +247,8 @@ class ExportDialog(QDialog):
         if image is None:  # an animation: preview its current frame only
             image = self._frame_preview()
         scale = (self.dpi.value() if kind in RASTER else base_dpi()) / PREVIEW_DPI
-        width, height = round(image.width() * scale), round(image.height() * scale)
+        width, height = self.written_size(kind) or (round(image.width() * scale),
+                                                    round(image.height() * scale))
         inches = f"{width / self.dpi.value():.1f} × {height / self.dpi.value():.1f} in" \
             if kind in RASTER else f"{width / base_dpi():.1f} × {height / base_dpi():.1f} in"
         fitted = kind == "gif" and not self.dpi_chosen and self.dpi.value() < DEFAULT_DPI
@@ -266,6 +267,17 @@ class ExportDialog(QDialog):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         self._fit_preview()
+
+    def written_size(self, kind: str) -> tuple[int, int] | None:
+        """The pixels a PNG, or every frame of a GIF or folder of frames, will have
+        (frames are as large as the largest step's; a preview shows one step)."""
+        from bpviz.export.devices import raster_size
+
+        if kind in ("gif", "frames") and self.session is not None:
+            return self.make_exporter(kind).frame_size()
+        if kind == "png":
+            return raster_size(self.make_exporter(kind).painter().size(), self.dpi.value())
+        return None
 
     def _frame_preview(self) -> QImage:
         from bpviz.export.graph import PngExporter

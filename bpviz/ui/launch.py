@@ -13,6 +13,7 @@ from bpviz.display import has_display
 from bpviz.graph.examples import default_example
 from bpviz.ui.app import application
 from bpviz.ui.appearance import load_theme
+from bpviz.ui.help.tour import offer_on_first_launch
 from bpviz.ui.main_window import MainWindow
 
 NO_DISPLAY_MESSAGE = (
@@ -43,6 +44,7 @@ def run_app(path: str | None = None) -> int:
         window.showMaximized()
     if not window.offer_recovery():
         window.open_path(path or str(default_example()), show_errors=True)
+    QTimer.singleShot(0, lambda: offer_on_first_launch(window))
     close_on_interrupt(app)
     return app.exec()
 

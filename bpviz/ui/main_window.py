@@ -25,26 +25,26 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QToolBar,
     QWidget,
 )
 
 from bpviz.graph import GraphDocument, GraphError, load_graph, save_graph
 from bpviz.scene.theme import Theme, current_theme, theme_manager
-from bpviz.ui import menus, presentation, templates
+from bpviz.ui import menus, presentation, templates, unsaved_weights
 from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver, Recovery, orphaned_recoveries
 from bpviz.ui.canvas import GraphView
-from bpviz.ui.canvas.view import READABLE_SCALE
 from bpviz.ui.clipboard import NodeClipboard
 from bpviz.ui.dock_room import make_room
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
+from bpviz.ui.help.menu import HelpWindows
 from bpviz.ui.input_image import InputImageFiles
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
 from bpviz.ui.stepping.controller import StepController
 from bpviz.ui.training import install as install_training
+from bpviz.ui.undo_focus import GraphUndoKeys
 from bpviz.ui.weight_files import WeightFiles
 from bpviz.ui.workspace_link import follow_editor
 from bpviz.workspace import Workspace
@@ -66,7 +66,8 @@ class MainWindow(QMainWindow):
               ("training_dock", install_training),  # bottom dock and Train menu
               ("weights", WeightFiles),  # File › Load/Save Weights…, Use Initial Weights
               ("files", FileExtras),  # Export…, PyTorch import and export
-              ("input_image", InputImageFiles))  # File › Use Image as Input…
+              ("input_image", InputImageFiles),  # File › Use Image as Input…
+              ("help", HelpWindows))  # Help › Keyboard Shortcuts, Quick Tour, Notation
 
     def __init__(self, autosave: bool = True, remember_layout: bool = True,
                  parent: QWidget | None = None) -> None:
@@ -88,7 +89,9 @@ class MainWindow(QMainWindow):
         follow_editor(self.workspace, self.editor)
         for name, make in self.PANELS:
             setattr(self, name, make(self, self.workspace))
+        self.presentation_keys = presentation.step_keys(self)
         self.clipboard = NodeClipboard(self.editor, self.view, self.show_message)
+        self.undo_keys = GraphUndoKeys(self, [self.actions_["undo"], self.actions_["redo"]])
         self.graph_status = QLabel()
         self.statusBar().addPermanentWidget(self.graph_status)
         self._presentation: dict | None = None
@@ -169,6 +172,10 @@ class MainWindow(QMainWindow):
         box.deleteLater()
         return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
+    def ask_save_trained_weights(self) -> str:
+        """"save", "discard" or "cancel" for trained weights never saved."""
+        return unsaved_weights.ask(self)
+
     def ask_restore(self, recovery: Recovery) -> bool:
         source = recovery.source or "a graph that was never saved"
         answer = QMessageBox.question(
@@ -218,13 +225,13 @@ class MainWindow(QMainWindow):
 
     # -- files -----------------------------------------------------------
     def maybe_save(self) -> bool:
-        """True when the current graph may be replaced (saved, discarded or unchanged)."""
-        if not self.editor.is_modified:
-            return True
-        answer = self.ask_save_changes()
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
+        """True when the current graph may be replaced (saved, discarded or unchanged),
+        and trained weights never saved with it."""
+        if self.editor.is_modified:
+            answer = self.ask_save_changes()
+            if answer == "cancel" or (answer == "save" and not self.save()):
+                return False
+        return unsaved_weights.may_lose(self)
 
     def new_graph(self) -> None:
         if self.maybe_save():
@@ -333,11 +340,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.fit_once)
 
     def fit_once(self) -> None:
-        """A graph opens fitted, but no smaller than its text stays readable at
-        (View › Zoom to Fit then shows all of a big one)."""
+        """A graph opens fitted to the view, and stays so while the window and
+        its docks settle, until the user zooms."""
         if not self._fitted:
             self._fitted = True
-            self.view.zoom_to_fit(READABLE_SCALE)
+            self.view.zoom_to_fit()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -361,7 +368,8 @@ class MainWindow(QMainWindow):
         self.set_presentation(self._presentation is None)
 
     def set_presentation(self, on: bool) -> None:
-        """Large fonts, full screen; no menu bar, status bar, toolbars or palette."""
+        """Large text, high contrast, full screen, the step bar and the graph fitted;
+        no menu bar, status bar, other toolbars or palette (bpviz.ui.presentation)."""
         if on == (self._presentation is not None):
             return
         if on:
@@ -369,10 +377,6 @@ class MainWindow(QMainWindow):
         else:
             saved, self._presentation = self._presentation, None
             presentation.leave(self, saved, PRESENTATION_SCALE)
-        self.menuBar().setVisible(not on)
-        self.statusBar().setVisible(not on)
-        for bar in self.findChildren(QToolBar):
-            bar.setVisible(not on)
         self.actions_["presentation"].setChecked(on)
         self.actions_["leave_presentation"].setEnabled(on)
 

@@ -39,7 +39,7 @@ def clear_recent() -> None:
 
 # -- examples --------------------------------------------------------------------
 def examples() -> list[tuple[Path, str, str]]:
-    """(file, title, description) of every bundled example, by title."""
+    """(file, title, description) of every bundled example, by name (file stem)."""
     from bpviz.graph.examples import EXAMPLES
 
     found = []
@@ -54,7 +54,7 @@ def examples() -> list[tuple[Path, str, str]]:
         description = data.get("description")
         found.append((path, title or path.stem,
                       description if isinstance(description, str) else ""))
-    return sorted(found, key=lambda entry: entry[1].lower())
+    return sorted(found, key=lambda entry: entry[0].stem.lower())
 
 
 # -- building --------------------------------------------------------------------
@@ -78,7 +78,16 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     _edit_menu(window, acts)
     _view_menu(window, acts)
     help_menu = window.menuBar().addMenu("&Help")
+    acts["shortcuts"] = action(window, "&Keyboard Shortcuts", lambda: window.help.shortcuts(),
+                               "F1", "every shortcut of the window")
+    acts["tour"] = action(window, "Quick &Tour", lambda: window.help.tour(),
+                          tip="where to drag, what F10 does, where the formula and tensors "
+                              "appear, how to export")
+    acts["notation"] = action(window, "Lecture &Notation", lambda: window.help.notation(),
+                              tip="the lecture's symbols, and each op's step in them")
     acts["about"] = action(window, "&About bpviz", window.show_about)
+    help_menu.addActions([acts["shortcuts"], acts["tour"], acts["notation"]])
+    help_menu.addSeparator()
     help_menu.addAction(acts["about"])
     return acts
 
@@ -146,9 +155,15 @@ def fill_recent(window: MainWindow) -> None:
         menu.addAction("(no recent files)").setEnabled(False)
 
 
+def example_label(path: Path, title: str) -> str:
+    """"digits_cnn — small CNN for 8×8 digits": the example's name as README,
+    the commands and the window title give it (its file's stem), then its title."""
+    return f"{path.stem} — {title}" if title and title != path.stem else path.stem
+
+
 def fill_examples(window: MainWindow) -> None:
     for path, title, description in examples():
-        act = window.examples_menu.addAction(title)
+        act = window.examples_menu.addAction(example_label(path, title))
         tip = description or path.name
         act.setToolTip(tip)
         act.setStatusTip(tip)

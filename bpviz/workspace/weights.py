@@ -15,8 +15,9 @@ with frozen layers is fine-tuned from there once they are unfrozen. Opening
 another graph forgets them. Load checks the
 file against the graph at once and changes nothing when it does not fit
 (ValueError with the loader's message). Save writes the weights step-through
-would show now. A change of the weights in use drops the pass (it showed
-other weights); every change emits "weights_changed".
+would show now and remembers them: `unsaved_trained` says that trained weights
+were never written to a file (the window asks before they go). A change of
+the weights in use drops the pass (it showed other weights); every change emits "weights_changed".
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class HeldWeights:
         self.workspace = workspace
         self.current: WeightSource | None = None  # the newest: trained, loaded or imported
         self.start: WeightSource | None = None  # loaded or imported (kept after training)
+        self.saved: WeightSource | None = None  # the weights last written to a file
 
     # -- what is used ------------------------------------------------------------
     @property
@@ -64,6 +66,12 @@ class HeldWeights:
     def held(self) -> bool:
         """Weights other than the seed's are held (they may not fit the graph)."""
         return self.current is not None or self.start is not None
+
+    @property
+    def unsaved_trained(self) -> bool:
+        """Step-through shows trained weights that were never saved to a file."""
+        source = self.in_use
+        return source is not None and source.kind == "trained" and source is not self.saved
 
     # -- changes -----------------------------------------------------------------
     def _set(self, current: WeightSource | None, start: WeightSource | None) -> None:
@@ -113,6 +121,7 @@ class HeldWeights:
     def save(self, path: str) -> Made:
         """Write the weights step-through would show now (bpviz's .npz layout);
         ValueError or OSError when it fails."""
-        made = self.network()
+        source, made = self.in_use, self.network()
         save_weights(made.network, path)
+        self.saved = source
         return made

@@ -161,9 +161,9 @@ def test_examples_menu_lists_every_example_by_name(window):
     win, _ = window
     titles = {act.text(): act.toolTip() for act in win.examples_menu.actions()}
     assert len(titles) == len(list(EXAMPLES.glob("*.json")))
-    assert "two-layer binary classifier" in titles
+    assert "two_layer_classifier — two-layer binary classifier" in titles
     tiny = load_graph(TINY_CNN)
-    assert titles[tiny.name] == (tiny.description or TINY_CNN.name)
+    assert titles[f"tiny_cnn — {tiny.name}"] == (tiny.description or TINY_CNN.name)
 
 
 def test_recent_files_keep_the_latest_eight(tmp_path):
@@ -267,11 +267,11 @@ def test_presentation_mode_hides_chrome_and_enlarges_fonts(window):
     size = QApplication.font().pointSizeF()
     win.actions_["presentation"].trigger()
     assert win.menuBar().isHidden() and win.statusBar().isHidden()
-    assert win.docks[0].isHidden() and not win.docks[1].isHidden()
+    assert win.docks[0].isHidden() and win.docks[1].isHidden()
     assert QApplication.font().pointSizeF() > size
     win.actions_["leave_presentation"].trigger()
     assert not win.menuBar().isHidden() and QApplication.font().pointSizeF() == size
-    assert not win.docks[0].isHidden()
+    assert not win.docks[0].isHidden() and not win.docks[1].isHidden()
 
 
 def test_theme_switch_is_kept_in_settings(window):

@@ -18,6 +18,7 @@ class Answers:
 
     def __init__(self) -> None:
         self.save_changes = "discard"
+        self.save_trained = "discard"
         self.restore = True
         self.open_path: str | None = None
         self.save_path: str | None = None
@@ -33,11 +34,16 @@ def patch_questions(window: MainWindow) -> Answers:
         answers.questions.append("save_changes")
         return answers.save_changes
 
+    def ask_save_trained_weights() -> str:
+        answers.questions.append("save_trained")
+        return answers.save_trained
+
     def ask_restore(recovery) -> bool:
         answers.questions.append("restore")
         return answers.restore
 
     window.ask_save_changes = ask_save_changes
+    window.ask_save_trained_weights = ask_save_trained_weights
     window.ask_restore = ask_restore
     window.ask_open_path = lambda: answers.open_path
     window.ask_save_path = lambda: answers.save_path

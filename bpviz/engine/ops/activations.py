@@ -37,6 +37,7 @@ class ReLU(_Activation):
 
     op_name = "relu"
     relu_like = True
+    output_range = (0.0, math.inf)
     summary = "ReLU u = max(0, z): passes positive values, zeroes the rest."
     forward_formula = "u = max(0, z)"
     backward_formula = ("∂L/∂z = ∂L/∂u ⊙ 1[z > 0]",)
@@ -110,6 +111,7 @@ class Sigmoid(_Activation):
     """u = σ(z) = 1 / (1 + e^(−z)) for input [N, ...] of any shape."""
 
     op_name = "sigmoid"
+    output_range = (0.0, 1.0)
     summary = "Sigmoid σ(z) = 1/(1 + e^(−z)): squashes values into (0, 1)."
     forward_formula = "u = σ(z) = 1/(1 + e^(−z))"
     backward_formula = ("∂L/∂z = ∂L/∂u ⊙ σ(z)(1 − σ(z))",)
@@ -168,6 +170,7 @@ class Tanh(_Activation):
     """u = tanh(z) for input [N, ...] of any shape."""
 
     op_name = "tanh"
+    output_range = (-1.0, 1.0)
     summary = "tanh: squashes values into (−1, 1)."
     forward_formula = "u = tanh(z)"
     backward_formula = ("∂L/∂z = ∂L/∂u ⊙ (1 − tanh²(z))",)
@@ -198,6 +201,7 @@ class Softmax(_Activation):
     """
 
     op_name = "softmax"
+    output_range = (0.0, 1.0)
     summary = "Softmax over axis 1: turns scores into probabilities that sum to 1."
     symbols = ("z", "ŷ")
     elementwise = False  # every output of a sample and position depends on every input

@@ -8,7 +8,7 @@ import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, register
+from bpviz.engine.op import SAME_AS_INPUT, Hyper, Op, Shape, ShapeError, register
 from bpviz.engine.shape_text import shape_text
 
 
@@ -17,6 +17,7 @@ class Input(Op):
     """The data entry point: forward returns the batch it is fed, [N, *shape]."""
 
     op_name = "input"
+    output_range = None  # data: anything
     family = "input"
     hypers = (Hyper("shape", "shape", None, minimum=1, required=True, start=[1, 8, 8],
                     doc="per-sample shape, e.g. [1, 8, 8] or [2]"),)
@@ -142,6 +143,7 @@ class Flatten(Op):
     """[N, C, H, W] → [N, C·H·W] in C order (as torch.flatten(x, 1))."""
 
     op_name = "flatten"
+    output_range = SAME_AS_INPUT
     family = "layer"
     summary = "Flatten every axis but the batch axis."
     symbols = ("U", "z")

@@ -133,6 +133,7 @@ class BCE(_Loss):
     """Binary cross-entropy on probabilities ŷ ∈ [0, 1]; target y ∈ [0, 1], shape of ŷ."""
 
     op_name = "bce"
+    input_range = (0.0, 1.0)  # probabilities: put a sigmoid before it
     summary = "Binary cross-entropy of probabilities ŷ (put a sigmoid before it)."
     forward_formula = "L = −Σ_i Σ_k [y_ik ln ŷ_ik + (1 − y_ik) ln(1 − ŷ_ik)]"
     backward_formula = ("∂L/∂ŷ_ik = (ŷ_ik − y_ik) / (ŷ_ik (1 − ŷ_ik))  "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term, index_text
-from bpviz.engine.op import Op, Shape, ShapeError, register
+from bpviz.engine.op import SAME_AS_INPUT, Op, Shape, ShapeError, register
 from bpviz.engine.shape_text import shape_text
 
 
@@ -85,6 +85,7 @@ class Concat(Op):
     """
 
     op_name = "concat"
+    output_range = SAME_AS_INPUT
     family = "merge"
     min_inputs = 2
     max_inputs = None

@@ -15,7 +15,17 @@ from typing import Any
 import numpy as np
 
 from bpviz.engine.explain import Explained, OpPass, Term
-from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register, short_params, window_text
+from bpviz.engine.op import (
+    SAME_AS_INPUT,
+    Hyper,
+    Op,
+    Shape,
+    ShapeError,
+    pair,
+    register,
+    short_params,
+    window_text,
+)
 from bpviz.engine.ops.conv import (
     Pair,
     WindowGeometry,
@@ -130,6 +140,7 @@ class MaxPool2d(_Pool2d):
     """
 
     op_name = "maxpool2d"
+    output_range = SAME_AS_INPUT
     summary = "Max pooling: keep the largest value of each window, per channel."
     forward_formula = "z[i1,i2,c] = max_{k1,k2} U[s·i1+k1, s·i2+k2, c]"
     backward_formula = ("∂L/∂U[j1,j2,c] = Σ of ∂L/∂z[i1,i2,c] over the windows whose maximum "
@@ -276,6 +287,7 @@ class AvgPool2d(_Pool2d):
     """
 
     op_name = "avgpool2d"
+    output_range = SAME_AS_INPUT  # a mean lies within its numbers (and the padding's 0)
     summary = "Average pooling: the mean of each window, per channel."
     forward_formula = "z[i1,i2,c] = 1/(kh·kw) Σ_{k1,k2} U[s·i1+k1, s·i2+k2, c]"
     backward_formula = ("∂L/∂U[j1,j2,c] = Σ over the windows containing (j1,j2) of "
@@ -339,6 +351,7 @@ class GlobalAvgPool(Op):
     """The mean of each channel: U [N, C, H, W] → z [N, C] (torch: x.mean((2, 3)))."""
 
     op_name = "global_avgpool"
+    output_range = SAME_AS_INPUT
     family = "pooling"
     summary = "Global average pooling: one number per channel, the mean over H×W."
     symbols = ("U", "z")

@@ -25,7 +25,6 @@ OP_MIME = "application/x-bpviz-op"
 ZOOM_STEP = 1.15
 MIN_SCALE, MAX_SCALE = 0.1, 5.0
 MIN_FIT_SCALE = 0.15  # zoom to fit shrinks a huge graph no further; the rest scrolls
-READABLE_SCALE = 0.7  # text stays readable down to here (a graph opens no smaller)
 FIT_PAD = 40.0  # scene units kept free around the graph when fitting
 SHOW_MARGIN = 80  # pixels left around a node scrolled into view, room permitting
 
@@ -54,6 +53,8 @@ class GraphView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space_down = False
         self._dropping = False
+        self.fitted = False  # refit on every resize, until the user zooms
+        self._fit_min = MIN_FIT_SCALE
         self.rubberBandChanged.connect(self._band_selects_nodes_only)
         editor.document_replaced.connect(self._cancel_gestures)
         editor.selection_changed.connect(self._show_selection)
@@ -71,6 +72,7 @@ class GraphView(QGraphicsView):
     def zoom(self, factor: float, focus: QPointF | None = None) -> None:
         """Scale by `factor` (kept within MIN_SCALE..MAX_SCALE) about `focus`, a
         viewport point that stays put (default: the middle of the view)."""
+        self.fitted = False
         scale = self.transform().m11()
         factor = max(MIN_SCALE / scale, min(MAX_SCALE / scale, factor))
         spot = (focus or QPointF(self.viewport().rect().center())).toPoint()
@@ -91,6 +93,7 @@ class GraphView(QGraphicsView):
         self.zoom(1 / ZOOM_STEP)
 
     def reset_zoom(self) -> None:
+        self.fitted = False
         self.resetTransform()
 
     def zoom_level(self) -> float:
@@ -99,7 +102,9 @@ class GraphView(QGraphicsView):
     def zoom_to_fit(self, min_scale: float = MIN_FIT_SCALE) -> None:
         """Show every node, centred and never magnified beyond 100 %. Shrinking
         stops at `min_scale`: a graph too big for that starts at its top left
-        and the rest is a scroll away."""
+        and the rest is a scroll away. The view stays fitted when it is resized
+        (docks shown or hidden, the window resized) until the user zooms."""
+        self.fitted, self._fit_min = True, min_scale
         if not self.graph_scene.nodes:
             self.resetTransform()
             self.centerOn(0, 0)
@@ -115,6 +120,11 @@ class GraphView(QGraphicsView):
         width, height = seen.width() / scale, seen.height() / scale
         self.centerOn(rect.left() + min(width, rect.width()) / 2,
                       rect.top() + min(height, rect.height()) / 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.fitted:
+            self.zoom_to_fit(self._fit_min)
 
     def visible_scene_rect(self) -> QRectF:
         return self.mapToScene(self.viewport().rect()).boundingRect()

@@ -308,6 +308,11 @@ class StepController(QObject):
         self.presenter.show(self.built, speed)
         self._receptive_follows()
 
+    def redraw(self) -> None:
+        """Draw the current step again (after the canvas was rebuilt)."""
+        if self.built is not None:
+            self._draw_position()
+
     def _receptive_follows(self) -> None:
         """While the receptive-field panel is in sight, it shows the node selected on
         the canvas, else the current step's, whenever that node has feature maps

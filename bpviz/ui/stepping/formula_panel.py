@@ -145,7 +145,8 @@ def matrix_html(matrix: np.ndarray) -> str:
         cells = []
         for value in row:
             colour = theme.muted if value == 0 else theme.text
-            cells.append(f"<td align='right' style='padding:1px 6px; color:{colour}'>"
+            cells.append(f"<td align='right' style='padding:1px 6px; white-space:nowrap; "
+                         f"color:{colour}'>"
                          f"{value:.4g}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<table cellspacing='0' style='border-left:1px solid {theme.muted}; "

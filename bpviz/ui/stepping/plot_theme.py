@@ -25,7 +25,7 @@ class PlotColours:
 
 def plot_colours(theme: Theme | None = None) -> PlotColours:
     theme = theme or current_theme()
-    line = "#444444" if theme.name == "light" else "#c8c8c8"
+    line = "#444444" if theme.name != "dark" else "#c8c8c8"
     return PlotColours(theme.base, theme.text, theme.muted if theme.name == "dark" else
                        theme.text, line)
 

@@ -186,9 +186,12 @@ class TensorView(QWidget):
     # -- public -----------------------------------------------------------------
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         """Show the tensors of `step` (None: nothing); network adds the parameters."""
+        old_phase = self.step.phase if self.step is not None else None
         other_node = step is None or self.step is None or step.node != self.step.node
-        previous = self._before_update.previous(self.step and self.step.phase,
-                                                step and step.phase, self.current_key())
+        previous = self._before_update.previous(old_phase, step and step.phase,
+                                                self.current_key())
+        if step is not None and old_phase not in (step.phase, "update"):
+            previous = None  # a new phase opens on its own tab (the gradient on backward)
         self.step = step
         if other_node and step is not None and step.phase != "update":
             previous = opening_tab(step) or previous

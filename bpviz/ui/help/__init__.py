@@ -1,0 +1,1 @@
+"""The Help menu's windows: keyboard shortcuts (from the actions) and the lecture's notation."""

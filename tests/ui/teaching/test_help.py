@@ -1,0 +1,74 @@
+"""Help: the shortcut list is generated from the actions, the quick tour can be
+skipped and reopened and is never shown by a test or a snapshot, and the
+notation names the lecture's symbols."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
+
+from bpviz.engine import OPS  # noqa: E402
+from bpviz.ui.app import settings  # noqa: E402
+from bpviz.ui.help import tour  # noqa: E402
+from tests.ui.eventloop import settle  # noqa: E402
+from tests.ui.windowkit import make_window  # noqa: E402
+
+
+def shown_tours(window) -> list:
+    return [found for found in window.findChildren(tour.QuickTour) if found.isVisible()]
+
+
+def test_keyboard_shortcuts_lists_every_action_even_a_new_one(qtbot):
+    window, _answers = make_window(qtbot)
+    added = QAction("Flip the Wires", window)
+    added.setShortcut(QKeySequence("Ctrl+Alt+W"))
+    window.addAction(added)
+    window.actions_["shortcuts"].trigger()
+    listed = dict(window.help.dialog.listed())
+    assert listed["Flip the Wires"] == QKeySequence("Ctrl+Alt+W").toString(
+        QKeySequence.SequenceFormat.NativeText)
+    for name in ("undo", "save", "presentation", "zoom_fit", "export"):
+        act = window.actions_[name]
+        text = act.text().replace("&", "")
+        assert text in listed, text
+        assert act.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText) in listed[text]
+    assert "Step" in listed and "F10" in listed["Step"]  # the step bar's own actions
+
+
+def test_the_tour_is_never_shown_by_the_window_itself(qtbot):
+    window, _answers = make_window(qtbot)
+    settle()
+    assert not shown_tours(window)
+
+
+def test_the_tour_shows_once_can_be_skipped_and_reopened(qtbot):
+    window, _answers = make_window(qtbot)
+    shown = tour.offer_on_first_launch(window)
+    assert shown is not None and shown.isVisible()
+    titles = []
+    for _ in range(3):
+        titles.append(shown.heading.text())
+        shown.next.click()
+    assert titles == [stop.title for stop in tour.STOPS[:3]]
+    assert "F10" in tour.STOPS[2].text
+    shown.skip.click()
+    settle()
+    assert not shown_tours(window)
+    assert settings().value(tour.SEEN_KEY) in (True, "true")
+    assert tour.offer_on_first_launch(window) is None  # seen: not again
+    window.actions_["tour"].trigger()
+    (again,) = shown_tours(window)
+    assert again.index == 0 and again.heading.text() == tour.STOPS[0].title
+
+
+def test_notation_names_the_lectures_symbols_and_every_op(qtbot):
+    window, _answers = make_window(qtbot)
+    window.actions_["notation"].trigger()
+    text = window.help.dialog.text.toPlainText()
+    for symbol in ("z_H = W_H x + b_H", "U[i1, i2, n]", "Z[i1, i2, m]", "W[k1, k2, n, m]",
+                   "∂J/∂W[k1,k2,n,m]"):
+        assert symbol in text
+    assert all(name in text for name, cls in OPS.items() if cls.formula)
