@@ -94,9 +94,11 @@ def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEnt
 
 
 def opening_tab(step: Step) -> str | None:
-    """The tab a step opens on when the panel comes from another node: a loss's target
-    beside ŷ, an input's batch as pictures in the forward pass; None: the tab in sight
-    stays when the step has it."""
+    """The tab a forward step opens on when the panel comes from another node or
+    phase: a loss's target beside ŷ, an input's batch as pictures; None: the tab in
+    sight stays when the step has it (a backward step opens on the gradient)."""
+    if step.phase != "forward":
+        return None
     if step.target is not None and step.inputs:
         return "target"
     if step.op == "input" and step.phase == "forward" and is_image_batch(step.output):
@@ -190,10 +192,11 @@ class TensorView(QWidget):
         other_node = step is None or self.step is None or step.node != self.step.node
         previous = self._before_update.previous(old_phase, step and step.phase,
                                                 self.current_key())
-        if step is not None and old_phase not in (step.phase, "update"):
+        new_phase = step is not None and old_phase not in (step.phase, "update")
+        if new_phase:
             previous = None  # a new phase opens on its own tab (the gradient on backward)
         self.step = step
-        if other_node and step is not None and step.phase != "update":
+        if (other_node or new_phase) and step is not None:
             previous = opening_tab(step) or previous
         self.entries = tensor_entries(step, network) if step is not None else []
         self._fill_tabs(previous)

@@ -24,7 +24,8 @@ def test_the_first_backward_step_shows_the_gradient(qtbot):
         assert tensors.step.phase == "forward"
         assert tensors.select("out")
         step(window)
-    assert tensors.step.phase == "forward" and tensors.current_key() == "out"
+    # the loss's forward step opens on y beside ŷ, what the loss compares
+    assert tensors.step.phase == "forward" and tensors.current_key() == "target"
     step(window)
     assert tensors.step.phase == "backward"
     assert tensors.current_key() == "grad_out"
