@@ -21,11 +21,19 @@ class HelpWindows(QObject):
         self.dialog = None
 
     def _show(self, dialog) -> None:
+        """Show `dialog` in place of the one open (one Help window at a time)."""
         if self.dialog is not None:
             self.dialog.close()
             self.dialog.deleteLater()
         self.dialog = dialog
+        # NOTE: the tour deletes itself when skipped or done; forget it then, or the
+        # next Help window would close a deleted object.
+        dialog.destroyed.connect(lambda *_: self._forget(dialog))
         dialog.show()
+
+    def _forget(self, dialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
 
     def shortcuts(self) -> None:
         self._show(ShortcutsDialog(self.window))

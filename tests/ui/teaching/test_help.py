@@ -64,6 +64,18 @@ def test_the_tour_shows_once_can_be_skipped_and_reopened(qtbot):
     assert again.index == 0 and again.heading.text() == tour.STOPS[0].title
 
 
+def test_help_opens_again_after_the_tour_deleted_itself(qtbot):
+    window, _answers = make_window(qtbot)
+    window.actions_["tour"].trigger()
+    (shown,) = shown_tours(window)
+    shown.skip.click()
+    qtbot.waitUntil(lambda: window.help.dialog is None)  # the tour is gone
+    window.actions_["notation"].trigger()
+    assert window.help.dialog is not None and window.help.dialog.isVisible()
+    window.actions_["shortcuts"].trigger()
+    assert window.help.dialog.isVisible()
+
+
 def test_notation_names_the_lectures_symbols_and_every_op(qtbot):
     window, _answers = make_window(qtbot)
     window.actions_["notation"].trigger()
