@@ -137,6 +137,9 @@ class MaxPool2d(_Pool2d):
     """Max pooling as torch.nn.functional.max_pool2d: U [N, C, H, W] → z [N, C, H', W'].
 
     Padding counts as −∞ (it never wins). H' = ⌊(H + 2p − k) / s⌋ + 1.
+    `winner` [N, C, H', W'] is, per window, the row-major index k1·k + k2 of the
+    tap that won in the last forward (the first maximum; read-only, None before
+    a forward or after `release`): bpviz.oracle gives torch's near-ties to it.
     """
 
     op_name = "maxpool2d"
@@ -178,6 +181,16 @@ class MaxPool2d(_Pool2d):
             np.maximum(winner, better * winner.dtype.type(tap), out=winner)
         self._winner = winner
         return best
+
+    @property
+    def winner(self) -> np.ndarray | None:
+        """Each window's winning tap [N, C, H', W'] of the last forward, or None."""
+        winner = getattr(self, "_winner", None)
+        if winner is None:
+            return None
+        view = winner.view()
+        view.flags.writeable = False
+        return view
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         kernel, stride, padding = self.geometry()
