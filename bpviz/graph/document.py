@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import copy as _copy
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
-MAX_ID_LENGTH = 64
+from bpviz.graph.observable import Observable
 
-Listener = Callable[[str, dict[str, Any]], None]
+MAX_ID_LENGTH = 64
 
 
 class GraphError(ValueError):
@@ -83,7 +82,7 @@ def group_name_problem(name: object) -> str | None:
     return None
 
 
-class GraphDocument:
+class GraphDocument(Observable):
     """A named list of nodes; `nodes` keeps insertion (file) order.
 
     `description` is one paragraph about the graph, shown in the app ("" for none).
@@ -95,24 +94,10 @@ class GraphDocument:
         self.description = description
         self.nodes: dict[str, NodeData] = {}
         self.groups: dict[str, GroupData] = {}
-        self._listeners: list[Listener] = []
+        super().__init__()
         for node in nodes or []:
             self._check_new(node)
             self.nodes[node.id] = node
-
-    # -- listeners ------------------------------------------------------
-    def subscribe(self, callback: Listener) -> Callable[[], None]:
-        """Call `callback(event_name, payload)` after each edit; returns an unsubscriber."""
-        self._listeners.append(callback)
-        return lambda: self.unsubscribe(callback)
-
-    def unsubscribe(self, callback: Listener) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _emit(self, event: str, **payload: Any) -> None:
-        for callback in list(self._listeners):
-            callback(event, payload)
 
     # -- edits ----------------------------------------------------------
     def node(self, node_id: str) -> NodeData:

@@ -6,7 +6,7 @@ a step of `session` (a StepSession), the whole pass as a GIF or PNG frames,
 the pass's tensors (.npz, CSV, heatmaps) and, with `metrics` (metric rows,
 e.g. a Trainer's or a CurveRecorder's), the training curves.
 
-The preview is the picture itself at a small DPI (made here: a few tens of
+The preview is the picture itself at a small DPI (bpviz.ui.export_preview: a few tens of
 ms); the size line gives the output's size in pixels and inches. Layout
 places the graph's nodes (bpviz.export.slide): automatically (as on the
 canvas unless that picture is over 3:1 wide), as on the canvas, or wrapped
@@ -40,7 +40,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -67,23 +67,21 @@ from bpviz.ui.export_job import (
 )
 from bpviz.ui.export_kinds import (
     DEFAULT_DPI,
-    GIF_MAX_WIDTH,
     KINDS,
     LAYOUT_CHOICES,
     PICTURES,
     RASTER,
-    deck_summary,
     fill_kinds,
     suggested_name,
 )
+from bpviz.ui.export_preview import PREVIEW_DPI, ExportPreview
 from bpviz.ui.process_job import News, ProcessJob
 
-PREVIEW_DPI = 48
 POLL_MS = 30
 KILL_SECONDS = 3.0  # a cancelled export that has not stopped by then is killed
 
 
-class ExportDialog(QDialog):
+class ExportDialog(ExportPreview, QDialog):
     exported = Signal(str)  # the path written
     export_finished = Signal(bool)  # True: written; False: failed or cancelled
 
@@ -222,85 +220,9 @@ class ExportDialog(QDialog):
         finally:
             self._setting_dpi = before
 
-    def _fit_gif_dpi(self, kind: str) -> None:
-        """Unless the user chose the DPI: a GIF's frames at most GIF_MAX_WIDTH px
-        wide (a big graph's would be tens of MB), other kinds at DEFAULT_DPI."""
-        if self.dpi_chosen:
-            return
-        dpi = DEFAULT_DPI
-        if kind == "gif":
-            width = self._frame_preview().width() * DEFAULT_DPI / PREVIEW_DPI
-            dpi = min(DEFAULT_DPI, max(10, int(DEFAULT_DPI * GIF_MAX_WIDTH / width)))
-        self._set_dpi(dpi)
-
-    def _show_preview(self, kind: str) -> None:
-        from bpviz.export.devices import base_dpi
-
-        if kind not in PICTURES:
-            self._preview_image = None
-            self.preview.setPixmap(QPixmap())
-            self.preview.setText(self._summary(kind))
-            self.size_label.setText("")
-            return
-        exporter = self.make_exporter(kind, preview=True)
-        image = exporter.export() if kind not in ("gif", "frames") else None
-        if image is None:  # an animation: preview its current frame only
-            image = self._frame_preview()
-        scale = (self.dpi.value() if kind in RASTER else base_dpi()) / PREVIEW_DPI
-        width, height = self.written_size(kind) or (round(image.width() * scale),
-                                                    round(image.height() * scale))
-        inches = f"{width / self.dpi.value():.1f} × {height / self.dpi.value():.1f} in" \
-            if kind in RASTER else f"{width / base_dpi():.1f} × {height / base_dpi():.1f} in"
-        fitted = kind == "gif" and not self.dpi_chosen and self.dpi.value() < DEFAULT_DPI
-        self.size_label.setText(f"{width} × {height} px ({inches})" + (
-            f"\nfitted to {GIF_MAX_WIDTH} px wide; set the resolution to change it"
-            if fitted else ""))
-        self._preview_image = image
-        self._fit_preview()
-
-    def _fit_preview(self) -> None:
-        if self._preview_image is not None:
-            self.preview.setPixmap(QPixmap.fromImage(self._preview_image).scaled(
-                self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
-
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         self._fit_preview()
-
-    def written_size(self, kind: str) -> tuple[int, int] | None:
-        """The pixels a PNG, or every frame of a GIF or folder of frames, will have
-        (frames are as large as the largest step's; a preview shows one step)."""
-        from bpviz.export.devices import raster_size
-
-        if kind in ("gif", "frames") and self.session is not None:
-            return self.make_exporter(kind).frame_size()
-        if kind == "png":
-            return raster_size(self.make_exporter(kind).painter().size(), self.dpi.value())
-        return None
-
-    def _frame_preview(self) -> QImage:
-        from bpviz.export.graph import PngExporter
-
-        steps = len(self.session.steps)
-        position = self.session.position if self.session.position >= 0 else steps - 1
-        layout, aspect = self.layout_choice.currentData()
-        return PngExporter(self.document, dpi=PREVIEW_DPI, theme=self.theme.currentData(),
-                           session=self.session, position=position, caption=True,
-                           layout=layout, aspect=aspect).export()
-
-    def _summary(self, kind: str) -> str:
-        if kind == "tex":
-            return f"A TikZ picture of {len(self.document.nodes)} nodes (compile with pdflatex)"
-        if kind in DECKS:
-            return deck_summary(kind, len(self.session.steps))
-        if kind in ("npz", "csv", "heatmaps"):
-            from bpviz.export.tensors import collect_tensors
-
-            tensors = collect_tensors(self.session)
-            values = sum(t.size for t in tensors.values())
-            return f"{len(tensors)} tensors, {values:,} values"
-        return f"{len(self.metrics)} rows of metrics"
 
     def set_layout(self, layout: str, aspect: float = 16 / 9) -> None:
         """Choose the Layout entry for `layout` (and, for "slide", `aspect`)."""

@@ -33,11 +33,11 @@ training process) reports into the workspace: `set_pass`, `set_verification`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
+from bpviz.graph.observable import Observable
 from bpviz.workspace.entry import ChosenEntry, moved, shown_keys
 from bpviz.workspace.input_image import InputImage, fit_problem
 from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
@@ -47,7 +47,6 @@ from bpviz.workspace.training import Training
 from bpviz.workspace.update import UpdateChoice, choice_from
 from bpviz.workspace.weights import HeldWeights
 
-Listener = Callable[[str, dict[str, Any]], None]
 DTYPES = ("float64", "float32")
 MODES = ("train", "eval")
 
@@ -76,10 +75,10 @@ class StepSettings:
         return None
 
 
-class Workspace:
+class Workspace(Observable):
     def __init__(self, doc: GraphDocument | None = None,
                  report: ShapeReport | None = None) -> None:
-        self._listeners: list[Listener] = []
+        super().__init__()
         self.doc = doc if doc is not None else GraphDocument("untitled")
         self.report = report if report is not None else infer_shapes(self.doc)
         self.settings = StepSettings()
@@ -94,18 +93,9 @@ class Workspace:
         self.subscribe(self._training_config)
 
     # -- observers -------------------------------------------------------------
-    def subscribe(self, callback: Listener) -> Callable[[], None]:
-        """Call `callback(event_name, payload)` after each change; returns an unsubscriber."""
-        self._listeners.append(callback)
-        return lambda: self.unsubscribe(callback)
-
-    def unsubscribe(self, callback: Listener) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
     def emit(self, event: str, **payload: Any) -> None:
-        for callback in list(self._listeners):
-            callback(event, payload)
+        """Tell every subscriber `event` with `payload`."""
+        self._emit(event, **payload)
 
     # -- the document ----------------------------------------------------------
     def set_document(self, doc: GraphDocument, report: ShapeReport | None = None) -> None:

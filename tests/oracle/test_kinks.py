@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bpviz.cli.check import format_table
+from bpviz.engine.op import OPS
 from bpviz.oracle import compare_network
 from tests.oracle.test_compare import _scaled, build
 
@@ -115,3 +116,26 @@ def test_a_max_pool_near_tie_is_aligned_and_a_wrong_winner_caught(monkeypatch, g
     else:
         assert result.aligned == {} and not result.ok
         assert "grad" in result.node("x").failures
+
+
+@pytest.mark.parametrize("op_name", ["relu", "leaky_relu"])
+def test_the_kink_side_is_read_from_the_last_forward_and_gone_after_release(op_name):
+    op = OPS[op_name]()
+    z = np.array([[-1.0, 0.0, 2.0, -0.0, 1e-300]])
+    assert op.kink_side is None
+    op.forward(z)
+    np.testing.assert_array_equal(op.kink_side, [[False, False, True, False, True]])
+    op.release()
+    assert op.kink_side is None
+
+
+def test_the_max_pool_winner_is_read_only_and_gone_after_release():
+    network = build(POOL)
+    pool = network.nodes["mp"].op
+    assert pool.winner is None
+    pool.forward(np.array([[[[1.0, 3.0], [3.0, 2.0]]]]))
+    assert pool.winner.tolist() == [[[[1]]]]  # the first 3 in row-major order
+    with pytest.raises(ValueError):
+        pool.winner[...] = 0
+    pool.release()
+    assert pool.winner is None

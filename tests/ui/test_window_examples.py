@@ -119,13 +119,13 @@ def test_an_example_without_weights_keeps_the_seeds(qtbot, examples, mine):
 
 
 def test_a_folder_that_cannot_be_written_gives_a_message(qtbot, examples, mine, monkeypatch):
-    from bpviz.ui import main_window
+    from bpviz.ui import graph_files
 
     def refuse(doc, path):
         raise PermissionError(13, "Permission denied", str(path))
 
     window, answers = open_example(qtbot, examples, "tiny_cnn")
-    monkeypatch.setattr(main_window, "save_graph", refuse)
+    monkeypatch.setattr(graph_files, "save_graph", refuse)
     answers.save_path = str(examples / "tiny_cnn.json")  # chosen on purpose
     assert not window.save()
     assert answers.errors and "Permission denied" in answers.errors[0][1]

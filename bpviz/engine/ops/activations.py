@@ -33,6 +33,9 @@ class ReLU(_Activation):
     """u = max(0, z) for input [N, ...] of any shape.
 
     g'(z) = 1[z > 0]: the gradient passes where the unit was active.
+    `kink_side` is that mask 1[z > 0] from the last forward (read-only; None
+    before a forward or after `release`): bpviz.oracle compares torch near
+    z = 0 on this side.
     """
 
     op_name = "relu"
@@ -47,6 +50,12 @@ class ReLU(_Activation):
         # One pass, in z's own memory layout; a NaN stays NaN, as in torch.
         self._u = np.maximum(z, constant(0, z.dtype))
         return self._u
+
+    @property
+    def kink_side(self) -> np.ndarray | None:
+        """1[z > 0] [N, ...] of the last forward (u > 0 exactly there), or None."""
+        u = getattr(self, "_u", None)
+        return None if u is None else np.greater(u, constant(0, u.dtype))
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # NOTE: ReLU is not differentiable at z = 0; like torch we use the
@@ -65,7 +74,12 @@ class ReLU(_Activation):
 
 @register
 class LeakyReLU(_Activation):
-    """u = z for z > 0, u = a·z otherwise (a = slope), input [N, ...] of any shape."""
+    """u = z for z > 0, u = a·z otherwise (a = slope), input [N, ...] of any shape.
+
+    `kink_side` is 1[z > 0] from the last forward (read-only; None before a
+    forward or after `release`): bpviz.oracle compares torch near z = 0 on
+    this side.
+    """
 
     op_name = "leaky_relu"
     relu_like = True
@@ -87,6 +101,12 @@ class LeakyReLU(_Activation):
         # exactly when z > 0, so the larger of the two is the answer.
         slope = self.hp["slope"]
         return (np.maximum if slope <= 1 else np.minimum)(z, z * slope)
+
+    @property
+    def kink_side(self) -> np.ndarray | None:
+        """1[z > 0] [N, ...] of the last forward, or None."""
+        z = getattr(self, "_z", None)
+        return None if z is None else np.greater(z, constant(0, z.dtype))
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # NOTE: at exactly z = 0 the gradient is the slope a (torch's choice).

@@ -35,51 +35,8 @@ from bpviz.engine.ops.conv import (
     spatial_shape,
     taps,
 )
+from bpviz.engine.ops.pool_layout import empty_like_layout, in_layout_of, padded_like, unpadded
 from bpviz.engine.shape_text import pair_text
-
-
-def axis_order(x: np.ndarray) -> list[int]:
-    """x's axes from the outermost in memory to the innermost."""
-    return sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
-
-
-def empty_like_layout(x: np.ndarray, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """An uninitialised array of `shape` whose axes are stored in the same order as x's.
-
-    Pooling treats every (sample, channel) plane alike, so it works in whatever
-    order its input is stored (N, C, H, W, or C, H, W, N as a conv may leave it):
-    a kernel offset is then one strided slice whose innermost axis is x's
-    innermost, and no transposed copy of the input is ever made.
-    """
-    order = axis_order(x)
-    return np.empty([shape[axis] for axis in order], dtype).transpose(np.argsort(order))
-
-
-def in_layout_of(like: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """x itself if stored in like's axis order, else a copy that is (x is small here)."""
-    if axis_order(x) == axis_order(like):
-        return x
-    copy = empty_like_layout(like, x.shape, x.dtype)
-    copy[...] = x
-    return copy
-
-
-def padded_like(x: np.ndarray, padding: Pair, value: float) -> np.ndarray:
-    """x [N, C, H, W] with `padding` pixels of `value` around H and W, in x's layout."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
-    n, c, h, w = x.shape
-    out = empty_like_layout(x, (n, c, h + 2 * ph, w + 2 * pw), x.dtype)
-    out[:, :, :ph], out[:, :, ph + h:], out[:, :, :, :pw], out[:, :, :, pw + w:] = (
-        value, value, value, value)
-    out[:, :, ph:ph + h, pw:pw + w] = x
-    return out
-
-
-def unpadded(grad: np.ndarray, padding: Pair) -> np.ndarray:
-    ph, pw = padding
-    return grad[:, :, ph:grad.shape[2] - ph, pw:grad.shape[3] - pw]
 
 
 class _Pool2d(Op):
@@ -137,6 +94,9 @@ class MaxPool2d(_Pool2d):
     """Max pooling as torch.nn.functional.max_pool2d: U [N, C, H, W] → z [N, C, H', W'].
 
     Padding counts as −∞ (it never wins). H' = ⌊(H + 2p − k) / s⌋ + 1.
+    `winner` [N, C, H', W'] is, per window, the row-major index k1·k + k2 of the
+    tap that won in the last forward (the first maximum; read-only, None before
+    a forward or after `release`): bpviz.oracle gives torch's near-ties to it.
     """
 
     op_name = "maxpool2d"
@@ -178,6 +138,16 @@ class MaxPool2d(_Pool2d):
             np.maximum(winner, better * winner.dtype.type(tap), out=winner)
         self._winner = winner
         return best
+
+    @property
+    def winner(self) -> np.ndarray | None:
+        """Each window's winning tap [N, C, H', W'] of the last forward, or None."""
+        winner = getattr(self, "_winner", None)
+        if winner is None:
+            return None
+        view = winner.view()
+        view.flags.writeable = False
+        return view
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         kernel, stride, padding = self.geometry()

@@ -36,8 +36,8 @@ class ReLURule(TorchRule):
     def forward(self, xs, params, buffers, hp, op):
         """F.relu; near 0 on the engine's side of the kink (bpviz.oracle.rules.kinks)."""
         x = xs[0]
-        output = kinks.engine_state(op, "_u", tuple(x.shape))  # the engine's u = max(0, z)
-        gate = kinks.relu_gate(x, op, None if output is None else output > 0)
+        side = kinks.engine_state(op.kink_side, tuple(x.shape))  # the engine's 1[z > 0]
+        gate = kinks.relu_gate(x, op, side)
         return F.relu(x) if gate is None else torch.where(gate, x, torch.zeros_like(x))
 
     def module(self, params, in_shape):
@@ -58,8 +58,8 @@ class LeakyReLURule(TorchRule):
     def forward(self, xs, params, buffers, hp, op):
         """F.leaky_relu; near 0 on the engine's side of the kink (bpviz.oracle.rules.kinks)."""
         x = xs[0]
-        z = kinks.engine_state(op, "_z", tuple(x.shape))  # the engine's input
-        gate = kinks.relu_gate(x, op, None if z is None else z > 0)
+        side = kinks.engine_state(op.kink_side, tuple(x.shape))  # the engine's 1[z > 0]
+        gate = kinks.relu_gate(x, op, side)
         return F.leaky_relu(x, hp["slope"]) if gate is None else torch.where(
             gate, x, x * hp["slope"])
 

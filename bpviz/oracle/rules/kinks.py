@@ -62,9 +62,9 @@ def record(op, count: int) -> None:
         counts[id(op)] = counts.get(id(op), 0) + count
 
 
-def engine_state(op, name: str, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The engine op's array `name` from its last forward, when it fits this run."""
-    value = getattr(op, name, None)
+def engine_state(value: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """`value`, an engine op's record of its last forward (ReLU's `kink_side`,
+    MaxPool2d's `winner`), when aligning and it fits this run; else None."""
     if not active() or not isinstance(value, np.ndarray) or value.shape != tuple(shape):
         return None
     return value

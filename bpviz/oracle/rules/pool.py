@@ -76,7 +76,7 @@ class MaxPool2dRule(TorchRule):
         if not kinks.active():
             return F.max_pool2d(x, kernel, stride, padding)
         pooled, index = F.max_pool2d(x, kernel, stride, padding, return_indices=True)
-        winner = kinks.engine_state(op, "_winner", tuple(pooled.shape))
+        winner = kinks.engine_state(op.winner, tuple(pooled.shape))
         if winner is None or bool(torch.isnan(x.detach()).any()):
             return pooled
         return kinks.pool_winners(x, pooled, index, op, winner, kernel, stride, padding)

@@ -11,6 +11,7 @@ and stops a build or check under way; a new position is drawn on the canvas,
 the tensors and the formula. The step bar's batch size and seed are the
 workspace's step settings, and it says which weights the pass shows (the
 seed's, or the trained, loaded or imported weights the workspace holds).
+The docks are StepDocks' (bpviz.ui.stepping.step_docks).
 "Verify against torch" compares the same network and batch with PyTorch on
 a worker thread and puts a tick or a cross on every node.
 
@@ -21,16 +22,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QProgressBar, QToolButton
 
-from bpviz.graph.geometry import geometry_network
-from bpviz.ui.stepping import FormulaPanel, ReceptiveFieldView, TensorView
 from bpviz.ui.stepping.entry_view import EntryLink
 from bpviz.ui.stepping.presenter import StepPresenter
 from bpviz.ui.stepping.pulse import Pulses
 from bpviz.ui.stepping.step_bar import WindowStepBar, build_run_menu
+from bpviz.ui.stepping.step_docks import StepDocks
 from bpviz.ui.stepping.torch_check import verify
 from bpviz.ui.stepping.update_setting import UpdateStepSetting
 from bpviz.ui.thread_job import Job
@@ -41,22 +41,8 @@ from bpviz.workspace.passes import Built, Verified, build_session, torch_check_r
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
 
-Area = Qt.DockWidgetArea
-TENSOR_SHARE = 58  # per cent of the window's width for the tensors beside the formula
-MIN_DOCK_WIDTH = 220
 
-
-def in_sight(widget: QWidget) -> bool:
-    """Shown and not hidden behind another tab of its dock area.
-
-    NOTE: a dock tabbed behind another one still says isVisible(); only its
-    visible region is empty. The receptive field's effective field is a whole
-    backward pass, so it must not be drawn for a tab nobody sees.
-    """
-    return widget.isVisible() and not widget.visibleRegion().isEmpty()
-
-
-class StepController(QObject):
+class StepController(StepDocks, QObject):
     session_ready = Signal()
     session_dropped = Signal()
     verified = Signal(object)  # passes.Verified
@@ -87,24 +73,7 @@ class StepController(QObject):
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
         window.addActions([self.bar.step_action, self.bar.back_action, self.bar.play_action,
                            self.bar.reset_action])  # shortcuts also with the bar hidden
-        self.tensors, self.formula = TensorView(), FormulaPanel()
-        self.receptive = ReceptiveFieldView()
-        workspace = self.workspace
-        self.receptive.set_geometry(lambda: geometry_network(workspace.doc, workspace.report))
-        for widget in (self.tensors, self.formula, self.receptive):
-            widget.setMinimumWidth(MIN_DOCK_WIDTH)  # the docks must not widen the window
-        bottom = Area.BottomDockWidgetArea
-        self.docks = {"tensors": window.add_dock("Tensors", self.tensors, bottom),
-                      "formula": window.add_dock("Formula", self.formula, bottom),
-                      "receptive": window.add_dock("Receptive field", self.receptive, bottom)}
-        window.splitDockWidget(self.docks["tensors"], self.docks["formula"],
-                               Qt.Orientation.Horizontal)
-        window.tabifyDockWidget(self.docks["formula"], self.docks["receptive"])
-        self.docks["formula"].raise_()
-        for dock in self.docks.values():
-            dock.hide()
-        self.docks["receptive"].visibilityChanged.connect(self._receptive_shown)
-        self._docks_shown = False
+        self._build_docks()
         self.busy = QProgressBar()
         self.busy.setObjectName("step_busy")
         self.busy.setRange(0, 0)
@@ -313,26 +282,6 @@ class StepController(QObject):
         if self.built is not None:
             self._draw_position()
 
-    def _receptive_follows(self) -> None:
-        """While the receptive-field panel is in sight, it shows the node selected on
-        the canvas, else the current step's, whenever that node has feature maps
-        with a receptive field."""
-        view = self.receptive
-        if not in_sight(view) or self.bar.playing:
-            return
-        selected = self.window.editor.selection
-        step = self.session.current if self.session is not None else None
-        wanted = ([selected[0]] if len(selected) == 1 else []) + ([step.node] if step else [])
-        node = next((node for node in wanted if view.node.findText(node) >= 0), None)
-        if node is not None and view.node.currentText() != node:
-            view.set_node(node)
-
-    def _receptive_shown(self, visible: bool) -> None:
-        """The receptive tab came to the front: it catches up with the graph and the node."""
-        if visible:
-            self.receptive.catch_up()
-            QTimer.singleShot(0, self._receptive_follows)  # once the tab is laid out
-
     # -- torch check ------------------------------------------------------
     def verify(self) -> None:
         if self.built is None:
@@ -382,26 +331,3 @@ class StepController(QObject):
         else:
             self.window.statusBar().clearMessage()
         self.busy_changed.emit(busy)
-
-    def _show_docks(self) -> None:
-        """The first time: show the docks; other bottom docks become tabs beside the
-        formula (the window keeps its width), the formula in front."""
-        if self._docks_shown:
-            return
-        self._docks_shown = True
-        window, mine = self.window, set(self.docks.values())
-        size = window.size()
-        for other in window.findChildren(QDockWidget):
-            if (other not in mine and other.isVisible() and not other.isFloating()
-                    and window.dockWidgetArea(other) == Area.BottomDockWidgetArea):
-                window.tabifyDockWidget(self.docks["receptive"], other)
-        for dock in self.docks.values():
-            dock.show()
-        self.docks["formula"].raise_()
-        if not (window.isMaximized() or window.isFullScreen()):
-            window.resize(size)
-        # NOTE: the maps need the room more than the formula's few lines do.
-        width = window.width()
-        window.resizeDocks([self.docks["tensors"], self.docks["formula"]],
-                           [width * TENSOR_SHARE // 100, width * (100 - TENSOR_SHARE) // 100],
-                           Qt.Orientation.Horizontal)

@@ -8,6 +8,7 @@ inside 7×7 inside 15×15; bpviz.engine.receptive.nested_boxes, drawn by
 receptive_boxes). Middle, the unit's effective field |∂unit/∂input| summed
 over the input's channels, with its whole theoretical box dashed over it.
 Right, one channel of the node's feature map: click a unit to choose it.
+The pictures are drawn by ReceptiveDrawing (bpviz.ui.stepping.receptive_drawing).
 
 Before any pass (`set_session(None)` with a `geometry` source: the graph's
 ops without weights, bpviz.graph.geometry) the boxes are drawn on a blank
@@ -26,7 +27,6 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,30 +39,20 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.executor import Network
-from bpviz.engine.receptive import field_box, field_input, nested_boxes, receptive_fields
-from bpviz.engine.receptive import spatial_shapes as spatial_sizes
-from bpviz.engine.shape_text import square_text
+from bpviz.engine.receptive import receptive_fields
 from bpviz.engine.stepping import StepSession
 from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours
 from bpviz.ui.stepping.receptive_boxes import (
     NestedBoxItems,
-    box_colour,
     legend_html,
     outlined,
 )
+from bpviz.ui.stepping.receptive_drawing import OUTER_COLOUR, UNIT_COLOUR, ReceptiveDrawing
 
-UNIT_COLOUR = "#ff2d55"
-OUTER_COLOUR = "#00e5ff"
 Geometry = Callable[[], Network | None]
 
 
-def blank_grid(height: int, width: int) -> np.ndarray:
-    """A faint checkerboard: one square per pixel, nothing measured yet."""
-    rows, cols = np.indices((height, width))
-    return ((rows + cols) % 2).astype(float) * 0.12 + 0.8
-
-
-class ReceptiveFieldView(QWidget):
+class ReceptiveFieldView(ReceptiveDrawing, QWidget):
     unit_selected = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -291,90 +281,6 @@ class ReceptiveFieldView(QWidget):
             return self.session.output(node_id).shape[1:]
         shape = per_sample_shapes(self.network)[node_id]
         return shape[0], shape[1], shape[2]
-
-    # -- drawing ------------------------------------------------------------------
-    def _refresh(self, *_) -> None:
-        if self.network is None or self.unit is None or not self.node.currentText():
-            return
-        node, sample, channel = self.node.currentText(), self.sample.value(), self.channel.value()
-        source = field_input(self.network, node)
-        image = self._input_picture(source, sample)
-        if self.session is None:
-            self.input_image.setImage(image, levels=(0, 1))
-        else:
-            self.input_image.setImage(image, autoLevels=True)
-        height, width = image.shape
-        for box in (self.input_box, self.effective_box):
-            box.setRange(QRectF(0, 0, width, height), padding=0.02)
-        i, j = self.unit
-        self._draw_map(node, sample, channel)
-        boxes = nested_boxes(self.network, node, i, j)
-        self.boxes.show(boxes, QRectF(0, 0, width, height))
-        self.legend.setText(legend_html(boxes, self._text_colour))
-        field = receptive_fields(self.network.order)[node]
-        box = field_box(field, i, j, (height, width))
-        top, left, box_h, box_w = box
-        self.box_item.setRect(QRectF(left, top, box_w, box_h))
-        pen = self.box_item.pen()
-        pen.setColor(QColor(box_colour(len(boxes) - 1) if boxes else OUTER_COLOUR))
-        self.box_item.setPen(pen)
-        self.box_item.setVisible(True)
-        self._draw_effective(node, sample, channel, i, j, (height, width))
-        self.status.setText(self._describe(node, i, j, box, field))
-
-    def _input_picture(self, source: str, sample: int) -> np.ndarray:
-        if self.session is None:
-            self.input_title.setText(f"input {source}: theoretical fields", size="11pt")
-            return blank_grid(*spatial_sizes(self.network)[source])
-        values = np.asarray(self.session.feeds[source][sample], dtype=float)
-        mean = " (mean of its channels)" if values.shape[0] > 1 else ""
-        self.input_title.setText(f"input {source} · sample {sample}{mean}", size="11pt")
-        return values.mean(axis=0)
-
-    def _draw_map(self, node: str, sample: int, channel: int) -> None:
-        if self.session is None:
-            _, h, w = self._map_shape(node)
-            self.map_image.setLookupTable(self._grey)
-            self.map_image.setImage(blank_grid(h, w), levels=(0, 1))
-        else:
-            self.map_image.setLookupTable(self._viridis)
-            self.map_image.setImage(self.session.output(node)[sample, channel], autoLevels=True)
-        i, j = self.unit
-        self.unit_item.setRect(QRectF(j, i, 1, 1))
-        self.unit_item.setVisible(True)
-        self.map_title.setText(f"{node} · ch {channel}: click a unit", size="11pt")
-
-    def _draw_effective(self, node: str, sample: int, channel: int, i: int, j: int,
-                        size: tuple[int, int]) -> None:
-        self.effective = None
-        if self.session is None or not self.show_effective.isChecked():
-            self.overlay.setImage(np.zeros(size), levels=(0, 1))
-            self.overlay.setVisible(False)
-            why = "after a pass (F10)" if self.session is None else "off"
-            self.effective_title.setText(f"effective field: {why}", size="11pt")
-            return
-        self.overlay.setVisible(True)
-        field = self.session.effective_receptive_field(node, sample, channel, i, j)
-        self.effective = field.sum(axis=0)
-        top = float(self.effective.max())
-        self.overlay.setImage(self.effective, levels=(0, top if top > 0 else 1))
-        self.effective_title.setText(f"|∂{node}[{channel},{i},{j}] / ∂x|", size="11pt")
-
-    def _describe(self, node: str, i: int, j: int, box, field) -> str:
-        top, left, height, width = box
-        text = (f"unit ({i}, {j}) of {node}: theoretical field {square_text(field.size)} "
-                f"(jump {field.stride[0]}), rows {top}–{top + height - 1}, "
-                f"cols {left}–{left + width - 1} on the image")
-        if self.session is None:
-            return text + " · step through (F10) for the effective field on the real input"
-        if self.effective is not None:
-            rows, cols = np.nonzero(self.effective)
-            if rows.size:
-                text += (f" · effective field (|∂unit/∂x| > 0): "
-                         f"{rows.max() - rows.min() + 1}×{cols.max() - cols.min() + 1}")
-            else:
-                text += " · effective field: all zero (the unit is dead for this sample)"
-        return text
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.network is None:
