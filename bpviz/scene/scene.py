@@ -161,7 +161,8 @@ class GraphScene(QGraphicsScene):
         self._sync_wires(id)
         if item is not None:
             remove_from_scene(item)
-        self._fallback.pop(id, None)
+        # NOTE: a laid-out node keeps its place in _fallback: undoing the delete puts
+        # it back where it was, not at the first free spot.
         for consumer in consumers:
             self._refresh_node(consumer)
 

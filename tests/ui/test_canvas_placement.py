@@ -39,6 +39,18 @@ def test_palette_adds_never_stack_nodes(qtbot):
     assert_in_sight_and_apart(window, new_ids)
 
 
+def test_undoing_a_delete_puts_a_laid_out_node_back_in_its_place(qtbot):
+    window, _ = make_window(qtbot, TINY_CNN)
+    settle()
+    assert window.editor.doc.nodes["r1"].pos is None  # placed by the layout, not the file
+    before = box(window, "r1")
+    window.editor.remove_nodes(["r1"])
+    settle()
+    window.editor.undo_stack.undo()
+    settle()
+    assert box(window, "r1") == before
+
+
 def test_a_paste_away_from_the_canvas_lands_in_sight(qtbot):
     window, _ = make_window(qtbot, TINY_CNN)
     window.resize(1200, 800)
