@@ -18,7 +18,7 @@ from bpviz.engine.shape_text import shape_text, square_text
 from bpviz.graph.groups import GroupSummary
 from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
 from bpviz.scene.fonts import canvas_font
-from bpviz.scene.node_item import DONE_BAR, GLOW, PAD, RADIUS, prepare_resize
+from bpviz.scene.node_item import DONE_BAR, GLOW, PAD, RADIUS, RoundedBoxItem, prepare_resize
 
 GROUP_COLOUR = QColor("#6a5acd")  # the header of a folded group
 MIN_WIDTH = 190.0
@@ -40,7 +40,7 @@ def toggle(item: QGraphicsItem, name: str, folded: bool) -> None:
         fold(name, folded)
 
 
-class GroupBox(QGraphicsItem):
+class GroupBox(RoundedBoxItem):
     def __init__(self, summary: GroupSummary) -> None:
         super().__init__()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -95,17 +95,6 @@ class GroupBox(QGraphicsItem):
         self.update()
 
     # -- geometry -------------------------------------------------------
-    def rect(self) -> QRectF:
-        return QRectF(self._rect)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-GLOW, -GLOW, GLOW, GLOW)
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(self._rect, RADIUS, RADIUS)
-        return path
-
     def in_port_pos(self, index: int) -> QPointF:
         """Scene position of the port where the group's `index`-th source comes in."""
         count = max(len(self.summary.sources), 1)

@@ -100,7 +100,25 @@ def remove_from_scene(item: QGraphicsItem) -> None:
         scene.update(area)
 
 
-class NodeItem(QGraphicsItem):
+class RoundedBoxItem(QGraphicsItem):
+    """A rounded box of `_rect` (item coordinates) with room for the glow around it:
+    what a node and a folded group have in common on the canvas."""
+
+    _rect: QRectF
+
+    def rect(self) -> QRectF:
+        return QRectF(self._rect)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-GLOW, -GLOW, GLOW, GLOW)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._rect, RADIUS, RADIUS)
+        return path
+
+
+class NodeItem(RoundedBoxItem):
     def __init__(self, node: NodeData) -> None:
         super().__init__()
         self.node_id = node.id
@@ -224,17 +242,6 @@ class NodeItem(QGraphicsItem):
             port.setPos(rect.left(), y)
         if self.out_port is not None:
             self.out_port.setPos(rect.right(), 0.0)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-GLOW, -GLOW, GLOW, GLOW)
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(self._rect, RADIUS, RADIUS)
-        return path
-
-    def rect(self) -> QRectF:
-        return QRectF(self._rect)
 
     def in_port_pos(self, index: int) -> QPointF:
         """Scene position of input port `index` (the free port's place when beyond)."""
