@@ -94,9 +94,13 @@ def tensor_entries(step: Step, network: Network | None = None) -> list[TensorEnt
 
 
 def opening_tab(step: Step) -> str | None:
-    """The tab a forward step opens on when the panel comes from another node or
-    phase: a loss's target beside ŷ, an input's batch as pictures; None: the tab in
-    sight stays when the step has it (a backward step opens on the gradient)."""
+    """The tab a step opens on when the panel comes from another node or phase: a
+    loss's target beside ŷ (forward) or the gradient it sends to ŷ (backward; its
+    ∂L/∂L is 1), an input's batch as pictures; None: the tab in sight stays when
+    the step has it (a backward step opens on ∂L/∂out)."""
+    if step.phase == "backward" and step.output.ndim == 0 and step.grad_inputs:
+        return next((f"grad_in:{k}" for k, grad in enumerate(step.grad_inputs)
+                     if grad is not None), None)
     if step.phase != "forward":
         return None
     if step.target is not None and step.inputs:
@@ -117,6 +121,7 @@ class TensorView(QWidget):
         self.step: Step | None = None
         self.entries: list[TensorEntry] = []
         self._before_update = KeyBeforeUpdate()
+        self._opened: str | None = None  # the tab the panel chose itself, not the user
         self.tabs = QTabBar()
         self.tabs.setObjectName("tensor_tabs")
         self.tabs.setExpanding(False)
@@ -190,16 +195,22 @@ class TensorView(QWidget):
         """Show the tensors of `step` (None: nothing); network adds the parameters."""
         old_phase = self.step.phase if self.step is not None else None
         other_node = step is None or self.step is None or step.node != self.step.node
+        # A tab the panel chose itself (a loss's ∂L/∂ŷ) gives way at the next node;
+        # one the user chose stays.
+        own_choice = self.current_key() is not None and self.current_key() == self._opened
         previous = self._before_update.previous(old_phase, step and step.phase,
                                                 self.current_key())
         new_phase = step is not None and old_phase not in (step.phase, "update")
         if new_phase:
             previous = None  # a new phase opens on its own tab (the gradient on backward)
+        if other_node and own_choice:
+            previous = None
         self.step = step
-        if (other_node or new_phase) and step is not None:
-            previous = opening_tab(step) or previous
+        opening = opening_tab(step) if (other_node or new_phase) and step is not None else None
+        previous = opening or previous
         self.entries = tensor_entries(step, network) if step is not None else []
-        self._fill_tabs(previous)
+        if self._fill_tabs(previous) or opening is not None:
+            self._opened = self.current_key()
         batch = step.output.shape[0] if step is not None and step.output.ndim else (
             step.inputs[0].shape[0] if step is not None and step.inputs else 1)
         self.sample.blockSignals(True)
@@ -241,7 +252,9 @@ class TensorView(QWidget):
         return range(self.pages.first, self.pages.first + self.pages.shown)
 
     # -- drawing ----------------------------------------------------------------
-    def _fill_tabs(self, previous: str | None) -> None:
+    def _fill_tabs(self, previous: str | None) -> bool:
+        """The step's tabs, on `previous` when it has that tab; True when the panel
+        chose the tab itself (the phase's default)."""
         labels = [entry.label for entry in self.entries]
         keys = [entry.key for entry in self.entries]
         self.tabs.blockSignals(True)
@@ -254,6 +267,7 @@ class TensorView(QWidget):
         if wanted is not None:
             self.tabs.setCurrentIndex(keys.index(wanted))
         self.tabs.blockSignals(False)
+        return previous not in keys
 
     def _default_key(self, keys: list[str]) -> str | None:
         if self.step is not None and self.step.phase == "update":
