@@ -41,7 +41,7 @@ from bpviz.ui.stepping.entry_marks import MapMarks, NodeMarks, mark_bars
 from bpviz.ui.stepping.explanation_box import ExplanationBox
 from bpviz.ui.thread_job import Job
 from bpviz.ui.workspace_link import observe
-from bpviz.workspace.entry import ChosenEntry
+from bpviz.workspace.entry import ChosenEntry, shown_keys
 
 KEY = re.compile(r"(.+)/(out|grad_out|target|grad_in/\d+|param/[^/]+|grad/[^/]+)")
 MOVES = {Qt.Key.Key_Left: (0, -1, 0), Qt.Key.Key_Right: (0, 1, 0),
@@ -139,10 +139,37 @@ class EntryLink(QObject):
             self.message(f"cannot explain that entry: {error}")
 
     def show_tensor(self, key: str) -> bool:
-        """Show the tab of the Tensors panel that holds `key` (a link in the box);
-        False when the step shows no such tensor."""
+        """Show the tab of the Tensors panel that holds `key` (a link in the box).
+        When the step in sight does not show it, the pass moves to the nearest step
+        that does, one that still shows the explained entry first (so the
+        explanation stays); False when no step shows it."""
         tab = self.links().get(key)
+        if tab is None:
+            position = self._step_showing(key)
+            if position is None:
+                return False
+            self.workspace.seek(position)
+            tab = self.links().get(key)
         return tab is not None and self.tensors.select(tab)
+
+    def _step_showing(self, key: str) -> int | None:
+        """The position of the step nearest the current one that shows `key`: first
+        one that shows the chosen entry too, then one of the same phase."""
+        session, entry = self.workspace.session, self.workspace.entry
+        if session is None:
+            return None
+        here = session.current
+        phase = here.phase if here is not None else "forward"
+        ranked = []
+        for position, step in enumerate(session.steps):
+            if step.phase not in ("forward", "backward"):
+                continue
+            keys = shown_keys(step, session.network)
+            if key in keys:
+                ranked.append((entry is not None and entry.key not in keys,
+                               step.phase != phase, abs(position - session.position),
+                               position))
+        return min(ranked)[-1] if ranked else None
 
     # -- events ----------------------------------------------------------------
     def _workspace_event(self, event: str, payload: dict) -> None:
@@ -180,7 +207,7 @@ class EntryLink(QObject):
         self.job = None
         if explained.entry == self.workspace.entry:
             self.explained = explained
-            self.box.show_explained(explained, self.links())
+            self.box.show_explained(explained)
             self._mark_nodes()
             self.mark()
         self._explain_next()

@@ -2,13 +2,15 @@
 
 ExplanationBox shows `explanation_text` of the entry (the formula at its
 index, the first terms with their labels and numbers, "… and N more terms",
-the sum), a line of the tensors it reads (links: EntryLink shows their tab),
+the sum), a line of the tensors it reads (links: EntryLink shows their tab, moving
+the pass to a step that shows it when the one in sight does not),
 and on demand every term in a scrolling list (TermModel formats a row only
 when it is drawn, so 50,000 terms cost nothing until they are scrolled to).
 """
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
@@ -119,8 +121,8 @@ class ExplanationBox(QWidget):
         self.all_terms.hide()
         self.show()
 
-    def show_explained(self, explained: EntryExplained, links: dict[str, str]) -> None:
-        """The explanation; `links`: key → tab of the Tensors panel that shows it."""
+    def show_explained(self, explained: EntryExplained) -> None:
+        """The explanation; every tensor it reads is a link (EntryLink shows it)."""
         self.explained = explained
         explanation = explained.explanation
         total = len(explanation.terms)
@@ -130,8 +132,8 @@ class ExplanationBox(QWidget):
         self.text.setPlainText(explanation_text(explanation))
         parts = []
         for key in explained.reads:
-            name = f"<a href='{key}'>{key}</a>" if key in links else key
-            parts.append(f"{name} ({explained.counts[key]:,})")
+            parts.append(f"<a href='{html.escape(key)}'>{html.escape(key)}</a> "
+                         f"({explained.counts[key]:,})")
         self.reads.setText("reads " + " · ".join(parts) if parts else "reads no other entry")
         self.model.set_terms(explanation.terms)
         self.all_terms.setVisible(total > 1)

@@ -155,3 +155,22 @@ def test_a_big_entry_is_explained_off_the_ui_thread(qtbot, tmp_path):
     assert len(link.explained.explanation.terms) == 224 * 224  # every output pixel
     assert link.box.plain_text() == expected_text(window)
     assert link.box.model.rowCount() == 224 * 224  # all of them, in a scrolling list
+
+
+def test_a_link_to_a_tensor_the_step_in_sight_lacks_moves_to_a_step_that_shows_it(qtbot):
+    window = window_at(qtbot, "forward", "conv2")
+    tensors, link = window.stepping.tensors, window.stepping.entry
+    click_cell(qtbot, tensors.grid, 0, 1, 1)
+    assert window.workspace.entry.key == "conv2/out"
+    window.stepping.request("step")  # bn2 reads conv2/out: the choice stays, pool1 is gone
+    settle()
+    assert tensors.step.node == "bn2" and window.workspace.entry.key == "conv2/out"
+    assert "<a href='pool1/out'>" in link.box.reads.text()
+    link.box.reads.linkActivated.emit("pool1/out")
+    settle()
+    step = tensors.step
+    assert (step.node, step.phase) == ("conv2", "forward")  # shows the entry and pool1/out
+    assert tensors.current_key() == "in:0"
+    assert tensors.current_entry().array is window.workspace.session.output("pool1")
+    assert window.workspace.entry.key == "conv2/out" and link.box.isVisible()
+    assert "node conv2" in window.stepping.bar.label.text()  # the step bar follows
