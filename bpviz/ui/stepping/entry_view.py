@@ -11,7 +11,7 @@ conv weight gradient with tens of thousands of terms never blocks the
 window. Then
 
 * the Formula panel shows the explanation above the step's formula
-  (explanation_box.py: `explanation_text`, and every term in a scrolling list);
+  (explanation_box.py: its numbers first, and every term in a scrolling list);
 * the Tensors panel marks the entry's cell and, in whatever tab is in sight,
   the cells the explanation reads there (its factors' keys and indices);
 * the canvas rings the nodes those tensors belong to.

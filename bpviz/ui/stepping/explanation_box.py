@@ -1,11 +1,13 @@
 """The explained entry in the Formula panel: its sum as text, what it reads, every term.
 
-ExplanationBox shows `explanation_text` of the entry (the formula at its
-index, the first terms with their labels and numbers, "… and N more terms",
-the sum), a line of the tensors it reads (links: EntryLink shows their tab, moving
-the pass to a step that shows it when the one in sight does not),
-and on demand every term in a scrolling list (TermModel formats a row only
-when it is drawn, so 50,000 terms cost nothing until they are scrolled to).
+ExplanationBox shows the entry's explanation numbers first (`box_text`: the sum
+with the first terms' numbers and "… and N more terms", the same terms with
+their labels, the formula at its index; the heading names the entry and its
+value), so the numbers are in sight in a box of a few lines; a line of the
+tensors it reads (links: EntryLink shows their tab, moving the pass to a step
+that shows it when the one in sight does not), and on demand every term in a
+scrolling list (TermModel formats a row only when it is drawn, so 50,000 terms
+cost nothing until they are scrolled to).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpviz.engine.explain_text import explanation_text, number_text, term_labels, term_numbers
+from bpviz.engine.explain import Explanation
+from bpviz.engine.explain_text import SHOWN, joined, number_text, term_labels, term_numbers
 from bpviz.ui.stepping.formula_panel import formula_font
 from bpviz.workspace.entry import ChosenEntry
 
@@ -32,6 +35,26 @@ if TYPE_CHECKING:
     from bpviz.ui.stepping.entry_view import EntryExplained
 
 POINT_SIZE_TERMS = 10
+
+
+def box_text(explanation: Explanation, shown: int = SHOWN) -> str:
+    """The sum in numbers first, then in labels, the formula and the note:
+
+        0.04213 = 0.01234 + (−0.0005678) + … and 254 more terms
+                = ∂L/∂Z[0,2,0,0] + ∂L/∂Z[0,2,0,1] + … and 254 more terms
+        ∂L/∂b[2] = Σ_{i1,i2} ∂L/∂Z[i1,i2,2], summed over the batch (N = 4)
+    """
+    terms, total = explanation.terms[:shown], len(explanation.terms)
+    value = number_text(explanation.sum)
+    if terms:
+        lines = [f"{value} = " + joined([term_numbers(t) for t in terms], total),
+                 f"{' ' * len(value)} = " + joined([term_labels(t) for t in terms], total)]
+    else:
+        lines = [f"{value}   (0 terms)"]
+    lines.append(explanation.formula)
+    if explanation.note:
+        lines.append(f"note: {explanation.note}")
+    return "\n".join(lines)
 
 
 class TermModel(QAbstractListModel):
@@ -129,7 +152,7 @@ class ExplanationBox(QWidget):
         self.heading.setText(f"<b>{explained.entry.text()}</b> = "
                              f"{number_text(explanation.value)} · {total:,} "
                              f"term{'s' * (total != 1)} · arrow keys move it, Esc clears")
-        self.text.setPlainText(explanation_text(explanation))
+        self.text.setPlainText(box_text(explanation))
         parts = []
         for key in explained.reads:
             parts.append(f"<a href='{html.escape(key)}'>{html.escape(key)}</a> "

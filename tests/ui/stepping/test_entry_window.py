@@ -31,9 +31,14 @@ def click_cell(qtbot, grid, box: int, row: int, col: int) -> None:
 
 
 def expected_text(window) -> str:
+    """The engine's explanation of the chosen entry, rearranged as the box shows it:
+    the sum in numbers first, then in labels, then the formula."""
     entry = window.workspace.entry
-    return explanation_text(explain_entry(window.workspace.session, entry.node, entry.tensor,
-                                          entry.at))
+    explanation = explain_entry(window.workspace.session, entry.node, entry.tensor, entry.at)
+    _entry, formula, labels, numbers, total, *note = explanation_text(explanation).splitlines()
+    value = total.split()[1]  # "  = 0.04213   (145 terms)"
+    return "\n".join([f"{value} {numbers.strip()}", f"{' ' * len(value)} {labels.strip()}",
+                       formula, *note])
 
 
 def read_mask(window, key: str, sample: int, shape) -> np.ndarray:
@@ -174,3 +179,20 @@ def test_a_link_to_a_tensor_the_step_in_sight_lacks_moves_to_a_step_that_shows_i
     assert tensors.current_entry().array is window.workspace.session.output("pool1")
     assert window.workspace.entry.key == "conv2/out" and link.box.isVisible()
     assert "node conv2" in window.stepping.bar.label.text()  # the step bar follows
+
+
+def test_the_explanations_numbers_are_in_sight_without_scrolling(qtbot):
+    window = window_at(qtbot, "forward", "conv2")
+    tensors, link = window.stepping.tensors, window.stepping.entry
+    click_cell(qtbot, tensors.grid, 0, 1, 1)  # 145 terms: a long sum
+    entry = window.workspace.entry
+    explanation = explain_entry(window.workspace.session, entry.node, entry.tensor, entry.at)
+    numbers = explanation_text(explanation).splitlines()[3].strip()  # "= (−0.087)·3.127 + …"
+    box = link.box.text
+    document = box.document().toPlainText()
+    start = document.find(numbers[2:])
+    assert start >= 0
+    cursor = box.textCursor()
+    cursor.setPosition(start + len(numbers) - 2)
+    assert box.verticalScrollBar().value() == 0
+    assert box.cursorRect(cursor).bottom() <= box.viewport().height()  # the whole line shows
