@@ -26,7 +26,7 @@ def dilated(qtbot):
 
 def show_receptive(qtbot, window):
     controller = window.stepping
-    controller._show_docks()
+    controller.show_docks()
     controller.docks["receptive"].show()
     controller.docks["receptive"].raise_()
     view = controller.receptive

@@ -1,7 +1,9 @@
 """Help › Quick Tour: a short guided overlay over the window.
 
 Five stops on the default example: where to drag ops from and to, what F10
-does, where the formula and the tensors appear, and how to export. Each stop
+does, where the formula and the tensors appear (the tour shows those panels,
+hidden until the first pass, saying they stay empty until F10), and how to
+export. Each stop
 outlines the part of the window it talks about and says what to do there;
 Next and Back move, Skip (or Esc) closes it. `offer_on_first_launch` shows it
 once, on the first launch of the app (remembered in the settings as
@@ -45,9 +47,10 @@ STOPS = (
     Stop("Step through backprop", "Press F10: the first press runs a forward pass of a random "
          "batch, each further press takes one step, forward then backward. Shift+F10 steps "
          "back, F5 plays, Home resets.", "step_bar"),
-    Stop("Formula and tensors", "At every step the Tensors panel shows the step's tensors as "
-         "heat maps and the Formula panel the chain rule in the lecture's notation, with the "
-         "shapes.", "docks"),
+    Stop("Formula and tensors", "At every step the Tensors panel (left) shows the step's "
+         "tensors as heat maps and the Formula panel (right) the chain rule in the lecture's "
+         "notation, with the shapes. Both stay empty until the first F10 builds a pass.",
+         "docks"),
     Stop("Export for slides", "File › Export… (Ctrl+E) writes the graph at any step as SVG, "
          "PDF, PNG or TikZ, or the whole pass as a GIF. Help › Quick Tour shows this again.",
          "menu"),
@@ -60,15 +63,23 @@ def target_rect(window: MainWindow, target: str) -> QRect:
                "step_bar": window.stepping.bar, "menu": window.menuBar(),
                "docks": window.stepping.docks["tensors"]}
     widget = widgets[target]
-    if target == "docks" and not widget.isVisible():
-        widget = window.view  # the panels open below the canvas at the first step
     if not widget.isVisible():
         return window.rect()
     rect = QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size())
-    if target == "docks" and widget is window.view:
-        rect = QRect(rect.left(), rect.bottom() - rect.height() // 3, rect.width(),
-                     rect.height() // 3)
+    if target == "docks":  # the Tensors and the Formula panel side by side
+        formula = window.stepping.docks["formula"]
+        if formula.isVisible():
+            rect = rect.united(QRect(formula.mapTo(window, formula.rect().topLeft()),
+                                     formula.size()))
     return rect
+
+
+def show_target(window: MainWindow, target: str) -> None:
+    """Bring the part a stop talks about into sight: the step-through panels, hidden
+    until the first pass, are shown (empty) for their stop."""
+    if target == "docks":
+        window.stepping.show_docks()
+        window.layout().activate()  # their place now, not at the next layout pass
 
 
 class QuickTour(QWidget):
@@ -124,6 +135,8 @@ class QuickTour(QWidget):
         self.heading.setText(self.stop.title)
         self.body.setText(self.stop.text)
         self.count.setText(f"{self.index + 1} of {len(STOPS)}")
+        show_target(self.window_, self.stop.target)
+        self.raise_()  # over panels shown since
         self.back.setEnabled(self.index > 0)
         self.next.setText("Done" if self.index == len(STOPS) - 1 else "Next")
         self._place_card()

@@ -208,7 +208,7 @@ class StepController(StepDocks, QObject):
             self.job.discard()
             self.job = None
         self._set_busy(None)
-        self._show_docks()
+        self.show_docks()
         self.bar.set_session(built.session)
         self._draw_position()
         self.receptive.set_session(built.session)

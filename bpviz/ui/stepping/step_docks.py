@@ -1,10 +1,11 @@
 """The stepping docks: Tensors and Formula side by side, Receptive field tabbed.
 
 `StepDocks` is mixed into StepController (bpviz.ui.stepping.controller): it
-makes the three docks (hidden until the first pass), shows them the first
-time a pass is built, other bottom docks becoming tabs beside the formula
-while the window keeps its width, and keeps the receptive-field panel, while
-in sight, on the node selected on the canvas, else the current step's.
+makes the three docks (hidden until the first pass), shows them the first time
+a pass is built (or `show_docks` is called), other bottom docks becoming tabs
+beside the formula while the window keeps its width, and keeps the
+receptive-field panel, while in sight, on the node selected on the canvas, else the
+current step's.
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ class StepDocks:
             self.receptive.catch_up()
             QTimer.singleShot(0, self._receptive_follows)  # once the tab is laid out
 
-    def _show_docks(self) -> None:
-        """The first time: show the docks; other bottom docks become tabs beside the
-        formula (the window keeps its width), the formula in front."""
+    def show_docks(self) -> None:
+        """The first time (the first pass, or the Quick Tour's stop at them): show the
+        docks; other bottom docks become tabs beside the formula (the window keeps
+        its width), the formula in front."""
         if self._docks_shown:
             return
         self._docks_shown = True

@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from PySide6.QtCore import QPoint, QRect  # noqa: E402
 from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
 
 from bpviz.engine import OPS  # noqa: E402
@@ -84,3 +85,24 @@ def test_notation_names_the_lectures_symbols_and_every_op(qtbot):
                    "∂J/∂W[k1,k2,n,m]"):
         assert symbol in text
     assert all(name in text for name, cls in OPS.items() if cls.formula)
+
+
+def test_the_tours_stop_at_the_panels_shows_them_before_any_pass(qtbot):
+    window, _answers = make_window(qtbot)
+    docks = window.stepping.docks
+    assert window.workspace.built is None and not docks["tensors"].isVisible()
+    window.actions_["tour"].trigger()
+    (shown,) = shown_tours(window)
+    stop = next(k for k, s in enumerate(tour.STOPS) if s.target == "docks")
+    shown.go(stop)
+    settle()
+    assert docks["tensors"].isVisible() and docks["formula"].isVisible()
+    spot = tour.target_rect(window, "docks")
+    for name in ("tensors", "formula"):  # the outline holds both panels, where they are
+        dock = docks[name]
+        where = QRect(dock.mapTo(window, QPoint(0, 0)), dock.size())
+        assert spot.contains(where), name
+    assert "empty until the first F10" in shown.body.text()
+    hit = window.childAt(shown.mapTo(window, shown.card.geometry().center()))
+    assert hit is shown.card or shown.card.isAncestorOf(hit)  # over the panels it shows
+    assert window.workspace.built is None  # shown, not built
