@@ -10,7 +10,7 @@ pytest.importorskip("PySide6")
 import numpy as np  # noqa: E402
 
 from tests.ui.test_stepping_window import DILATED, started  # noqa: E402
-from tests.ui.windowkit import make_window  # noqa: E402
+from tests.ui.windowkit import EXAMPLES, make_window  # noqa: E402
 
 # The lecture's dilated stack: 3×3 convolutions with dilation 1, 2 and 4 (stride 1)
 # see 3, 3 + 2·2 = 7 and 7 + 2·4 = 15 pixels.
@@ -94,3 +94,16 @@ def test_an_edit_redraws_the_theoretical_boxes(qtbot, dilated):
                                        "dilation": 8})
     qtbot.waitUntil(lambda: view.box_rect() is not None and view.box_rect()[2] == 23)
     assert [rect[2] for rect in view.nested_rects()] == [3, 7, 23]
+
+
+def test_a_deep_nest_of_boxes_keeps_its_legend_short_and_the_pictures_their_room(qtbot):
+    window, _answers = make_window(qtbot, EXAMPLES / "resnet50.json")
+    window.resize(1600, 1000)
+    view = show_receptive(qtbot, window)
+    assert view.node.currentText() == "layer4.2.relu3"  # the last block: 18 nested boxes
+    qtbot.waitUntil(lambda: len(view.boxes.boxes) == 18)
+    legend = view.legend.text()
+    assert legend.count("■") <= 7 and "… " in legend and " more" in legend
+    for box in view.boxes.boxes:  # every box is named, in the legend or its tooltip
+        assert f"{box.size[0]}×{box.size[1]} {box.node} " in view.legend.toolTip()
+    assert view.legend.height() < view.grid.height() / 2

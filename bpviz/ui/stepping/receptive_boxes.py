@@ -6,7 +6,8 @@ palette, bpviz.export.receptive) and tagged with its size (3×3, 7×7,
 15×15) where the tag fits on screen: inside the box's top left corner,
 else just above it, else to its right, never over another tag or a smaller
 box (as the export places them); a tag with no room is hidden.
-`legend_html` names the layer of each box.
+`legend_html` names the layer of each box: one entry for boxes clipped to the
+same rectangle, at most LEGEND_MOST entries (the full list: `legend_tooltip`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bpviz.engine.shape_text import square_text
 from bpviz.export.receptive import BOX_COLOURS
 
 TAG_POINTS = 8
+LEGEND_MOST = 7  # entries in the legend (the colours repeat after 7)
 
 
 def tag_font() -> QFont:
@@ -122,12 +124,49 @@ class NestedBoxItems:
                 if tag.isVisible() or not shown_only]
 
 
-def legend_html(boxes: list[NestedBox], text_colour: str) -> str:
-    """"■ 3×3 dil1 unit (16, 16) ■ 7×7 …", each square in its box's colour."""
-    parts = []
+def box_text(box: NestedBox) -> str:
+    clipped = "" if tuple(box.box[2:]) == tuple(box.size) else " (clipped)"
+    return f"{square_text(box.size)} {box.node} ({box.unit[0]}, {box.unit[1]}){clipped}"
+
+
+def legend_entries(boxes: list[NestedBox]) -> list[tuple[int, str]]:
+    """(colour index, text) per box drawn apart: boxes clipped to the same rectangle
+    of the image are one entry (in the colour of the largest, drawn on top)."""
+    groups: list[list[int]] = []
     for k, box in enumerate(boxes):
-        clipped = "" if tuple(box.box[2:]) == tuple(box.size) else " (clipped)"
-        parts.append(f"<span style='color:{box_colour(k)}; font-size:14pt'>■</span> "
-                     f"<span style='color:{text_colour}'>{square_text(box.size)} "
-                     f"{html.escape(box.node)} ({box.unit[0]}, {box.unit[1]}){clipped}</span>")
+        if groups and tuple(boxes[groups[-1][-1]].box) == tuple(box.box):
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    entries = []
+    for group in groups:
+        first, last = boxes[group[0]], boxes[group[-1]]
+        if len(group) == 1:
+            entries.append((group[0], box_text(first)))
+        else:
+            entries.append((group[-1], f"{square_text(first.size)} {first.node} … "
+                                       f"{square_text(last.size)} {last.node} "
+                                       f"({len(group)} layers clipped to one box)"))
+    return entries
+
+
+def legend_html(boxes: list[NestedBox], text_colour: str, most: int = LEGEND_MOST) -> str:
+    """"■ 3×3 dil1 (16, 16) ■ 7×7 …", each square in its box's colour: at most `most`
+    entries, the smallest and the largest boxes, "… N more" between (their
+    list is `legend_tooltip`'s), so the pictures keep their room."""
+    entries = legend_entries(boxes)
+    parts = [f"<span style='color:{box_colour(k)}; font-size:14pt'>■</span> "
+             f"<span style='color:{text_colour}'>{html.escape(text)}</span>"
+             for k, text in entries]
+    if len(parts) > most:
+        head = most // 2
+        tail = most - head - 1
+        hidden = len(parts) - head - tail
+        parts = [*parts[:head], f"<span style='color:{text_colour}'>… {hidden} more</span>",
+                 *parts[len(parts) - tail:]]
     return " &nbsp; ".join(parts)
+
+
+def legend_tooltip(boxes: list[NestedBox]) -> str:
+    """Every box, one a line, smallest first."""
+    return "\n".join(box_text(box) for box in boxes)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor
 from bpviz.engine.receptive import field_box, field_input, nested_boxes, receptive_fields
 from bpviz.engine.receptive import spatial_shapes as spatial_sizes
 from bpviz.engine.shape_text import square_text
-from bpviz.ui.stepping.receptive_boxes import box_colour, legend_html
+from bpviz.ui.stepping.receptive_boxes import box_colour, legend_html, legend_tooltip
 
 UNIT_COLOUR = "#ff2d55"
 OUTER_COLOUR = "#00e5ff"
@@ -51,6 +51,7 @@ class ReceptiveDrawing:
         boxes = nested_boxes(self.network, node, i, j)
         self.boxes.show(boxes, QRectF(0, 0, width, height))
         self.legend.setText(legend_html(boxes, self._text_colour))
+        self.legend.setToolTip(legend_tooltip(boxes))
         field = receptive_fields(self.network.order)[node]
         box = field_box(field, i, j, (height, width))
         top, left, box_h, box_w = box

@@ -255,6 +255,7 @@ class ReceptiveFieldView(ReceptiveDrawing, QWidget):
         for item in (self.box_item, self.unit_item):
             item.setVisible(False)
         self.legend.setText(" ")
+        self.legend.setToolTip("")
         self.input_title.setText("input")
         self.effective_title.setText("effective field")
         self.map_title.setText("feature map")
