@@ -3,6 +3,8 @@
 The symbols are the lecture's ("Convolutional Networks for Image Processing",
 part II); the op rows come from the ops themselves (their `formula`, and
 their `symbols` where an op declares them), so a new op appears here too.
+Symbols and formulas are set in the Formula panel's monospace fonts (`math_html`),
+which put a combining hat on its letter (x̂).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import html
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from bpviz.engine import OPS
+from bpviz.ui.stepping.formula_panel import FONT_FAMILIES
 
 SYMBOLS = (
     ("x", "the input of a sample (a vector, or an image U[i1, i2, n])"),
@@ -32,8 +35,15 @@ SYMBOLS = (
 )
 
 
+def math_html(text: str) -> str:
+    """`text` in the Formula panel's monospace fonts, which set a combining hat on its
+    letter (x̂); the dialog's default sans font drops it or draws it elsewhere."""
+    return (f"<span style='font-family:{', '.join(FONT_FAMILIES)}'>{html.escape(text)}"
+            f"</span>")
+
+
 def notation_html() -> str:
-    rows = "".join(f"<tr><td style='padding:2px 12px 2px 0'><b>{html.escape(symbol)}</b></td>"
+    rows = "".join(f"<tr><td style='padding:2px 12px 2px 0'><b>{math_html(symbol)}</b></td>"
                    f"<td>{html.escape(meaning)}</td></tr>" for symbol, meaning in SYMBOLS)
     ops = []
     for name in sorted(OPS):
@@ -41,11 +51,11 @@ def notation_html() -> str:
         declared = getattr(cls, "symbols", None)
         extra = ""
         if isinstance(declared, dict) and declared:
-            extra = "<br><small>" + html.escape(", ".join(
+            extra = "<br><small>" + math_html(", ".join(
                 f"{key}: {value}" for key, value in declared.items())) + "</small>"
         if cls.formula:
             ops.append(f"<tr><td style='padding:2px 12px 2px 0'><tt>{html.escape(name)}</tt>"
-                       f"</td><td>{html.escape(cls.formula)}{extra}</td></tr>")
+                       f"</td><td>{math_html(cls.formula)}{extra}</td></tr>")
     return ("<h3>The lecture's symbols</h3><table>" + rows + "</table>"
             "<h3>Each op's step, in these symbols</h3><table>" + "".join(ops) + "</table>")
 

@@ -8,12 +8,20 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+import numpy as np  # noqa: E402
 from PySide6.QtCore import QPoint, QRect  # noqa: E402
-from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
+from PySide6.QtGui import (  # noqa: E402
+    QAction,
+    QColor,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QTextDocument,
+)
 
 from bpviz.engine import OPS  # noqa: E402
 from bpviz.ui.app import settings  # noqa: E402
-from bpviz.ui.help import tour  # noqa: E402
+from bpviz.ui.help import notation, tour  # noqa: E402
 from tests.ui.eventloop import settle  # noqa: E402
 from tests.ui.windowkit import make_window  # noqa: E402
 
@@ -106,3 +114,31 @@ def test_the_tours_stop_at_the_panels_shows_them_before_any_pass(qtbot):
     hit = window.childAt(shown.mapTo(window, shown.card.geometry().center()))
     assert hit is shown.card or shown.card.isAncestorOf(hit)  # over the panels it shows
     assert window.workspace.built is None  # shown, not built
+
+
+def ink(html_text: str) -> np.ndarray:
+    """Where `html_text`, drawn as the notation dialog draws it, puts dark pixels."""
+    document = QTextDocument()
+    document.setHtml(html_text)
+    image = QImage(160, 60, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    document.drawContents(painter)
+    painter.end()
+    grey = np.array([[QColor(image.pixel(x, y)).lightness() for x in range(160)]
+                     for y in range(60)])
+    return grey < 128
+
+
+def test_notation_draws_the_hat_on_its_letter(qtbot):
+    window, _answers = make_window(qtbot)
+    window.actions_["notation"].trigger()
+    assert notation.math_html(OPS["batchnorm"].formula) in notation.notation_html()
+    letter, hatted = ink(notation.math_html("x")), ink(notation.math_html("x̂"))
+    hat = hatted & ~letter
+    assert hat.any()  # drawn at all
+    rows, cols = np.nonzero(hat)
+    letter_rows, letter_cols = np.nonzero(letter)
+    assert rows.max() < letter_rows.min()  # above the x
+    assert letter_rows.min() - rows.max() <= 4  # and close to it
+    assert letter_cols.min() - 1 <= cols.min() and cols.max() <= letter_cols.max() + 1
