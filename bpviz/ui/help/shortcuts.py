@@ -2,7 +2,9 @@
 
 Nothing here lists keys by hand: `shortcut_rows` walks the window's QActions
 (menus, step bar, training panel) when the dialog opens, so a new action with
-a shortcut is listed the moment it exists.
+a shortcut is listed the moment it exists; the keys of the explained entry
+(arrow keys, Page Up/Down, Esc), which are no actions, come from the table
+their handling reads (bpviz.ui.stepping.entry_keys).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from bpviz.ui.stepping.entry_keys import entry_key_rows
 
 
 def action_name(act: QAction) -> str:
@@ -40,7 +44,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self.setWindowTitle("Keyboard Shortcuts")
-        rows = shortcut_rows(window)
+        rows = shortcut_rows(window) + entry_key_rows()
         self.table = QTableWidget(len(rows), 2)
         self.table.setObjectName("shortcut_table")
         self.table.setHorizontalHeaderLabels(["Action", "Keys"])
@@ -57,7 +61,8 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(460, 560)
+        self.table.resizeRowsToContents()
+        self.resize(620, 600)
 
     def listed(self) -> list[tuple[str, str]]:
         return [(self.table.item(row, 0).text(), self.table.item(row, 1).text())

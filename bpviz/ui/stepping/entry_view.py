@@ -4,8 +4,8 @@ EntryLink ties the workspace's chosen entry (bpviz.workspace.entry) to the
 window. A click on a cell of the Tensors panel (a heatmap pixel, a matrix
 cell, a bar) chooses that entry of the tensor in sight; the arrow keys move
 it (Left/Right along a map's columns or a vector, Up/Down along its rows,
-Page Up/Down through the maps), Esc clears it; the keys work while the
-Tensors or the Formula panel has the focus. Each new entry is explained
+Page Up/Down through the maps), Esc clears it (entry_keys.py); the keys work
+while the Tensors or the Formula panel has the focus. Each new entry is explained
 (bpviz.engine.explain) on a worker thread, the newest one winning, so a
 conv weight gradient with tens of thousands of terms never blocks the
 window. Then
@@ -37,6 +37,7 @@ from bpviz.ui.stepping.entry_cells import (
     tab_for,
     tab_tensor,
 )
+from bpviz.ui.stepping.entry_keys import CLEARS, MOVES
 from bpviz.ui.stepping.entry_marks import MapMarks, NodeMarks, mark_bars
 from bpviz.ui.stepping.explanation_box import ExplanationBox
 from bpviz.ui.thread_job import Job
@@ -44,9 +45,6 @@ from bpviz.ui.workspace_link import observe
 from bpviz.workspace.entry import ChosenEntry, shown_keys
 
 KEY = re.compile(r"(.+)/(out|grad_out|target|grad_in/\d+|param/[^/]+|grad/[^/]+)")
-MOVES = {Qt.Key.Key_Left: (0, -1, 0), Qt.Key.Key_Right: (0, 1, 0),
-         Qt.Key.Key_Up: (-1, 0, 0), Qt.Key.Key_Down: (1, 0, 0),
-         Qt.Key.Key_PageUp: (0, 0, -1), Qt.Key.Key_PageDown: (0, 0, 1)}
 
 
 @dataclass
@@ -317,14 +315,14 @@ class EntryLink(QObject):
         if self.workspace.entry is None:
             return False
         key = event.key()
-        if key not in MOVES and key != Qt.Key.Key_Escape:
+        if key not in MOVES and key not in CLEARS:
             return False
         if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             return False
         if kind == QEvent.Type.ShortcutOverride:
             event.accept()  # the keys are ours while an entry is chosen (not Esc's action)
             return True
-        if key == Qt.Key.Key_Escape:
+        if key in CLEARS:
             self.workspace.clear_entry()
         else:
             self.workspace.move_entry(*MOVES[key])

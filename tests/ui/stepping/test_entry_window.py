@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QKeySequence
 
 from bpviz.engine.explain import explain_entry
 from bpviz.engine.explain_text import explanation_text
@@ -196,3 +197,30 @@ def test_the_explanations_numbers_are_in_sight_without_scrolling(qtbot):
     cursor.setPosition(start + len(numbers) - 2)
     assert box.verticalScrollBar().value() == 0
     assert box.cursorRect(cursor).bottom() <= box.viewport().height()  # the whole line shows
+
+
+def test_keyboard_shortcuts_lists_the_entry_keys_that_the_panels_handle(qtbot):
+    window = window_at(qtbot, "forward", "conv1")
+    tensors = window.stepping.tensors
+    click_cell(qtbot, tensors.grid, 0, 3, 4)
+    sample, first = tensors.sample.value(), tensors.pages.first
+    window.actions_["shortcuts"].trigger()
+    listed = dict(window.help.dialog.listed())
+    native = QKeySequence.SequenceFormat.NativeText
+    expected = {Qt.Key.Key_Left: (sample, first, 3, 3), Qt.Key.Key_Right: (sample, first, 3, 5),
+                Qt.Key.Key_Up: (sample, first, 2, 4), Qt.Key.Key_Down: (sample, first, 4, 4),
+                Qt.Key.Key_PageDown: (sample, first + 1, 3, 4)}
+    for key, at in expected.items():  # what each key does, and that the list names it
+        window.workspace.choose_entry("conv1", "out", (sample, first, 3, 4))
+        settle()
+        qtbot.keyClick(tensors.grid, key)
+        settle()
+        assert window.workspace.entry.at == at, key
+        name = QKeySequence(key).toString(native)
+        assert any(name in keys.split(", ") and "explained entry" in what.lower()
+                   for what, keys in listed.items()), name
+    qtbot.keyClick(tensors.grid, Qt.Key.Key_Escape)
+    settle()
+    assert window.workspace.entry is None
+    assert any(keys == QKeySequence(Qt.Key.Key_Escape).toString(native)
+               and "explained entry: clear" in what.lower() for what, keys in listed.items())
