@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bpviz.workspace.sources import RANDOM_BATCH
+
 MAX_SIDE = 2048  # larger pictures are shrunk when read: the inputs are far smaller
 
 
@@ -136,7 +138,7 @@ def image_feeds(made, image: InputImage, feeds: dict, batch: str) -> tuple[dict,
     input_id = network.inputs[0]
     x = feeds[input_id]
     data = made.source.data if made.source is not None else None
-    normalizer = data.normalizer if data is not None and batch != "a random batch" else None
+    normalizer = data.normalizer if data is not None and batch != RANDOM_BATCH else None
     fitted = fit_image(image, tuple(x.shape[1:]), normalizer, x.dtype)
     others = len(x) - 1
     rest = f" and {others} of {batch}" if others else ""

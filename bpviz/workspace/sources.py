@@ -18,6 +18,8 @@ import numpy as np
 from bpviz.graph import GraphDocument, build_network
 from bpviz.graph.weights import WeightsError, assign_tensors
 
+RANDOM_BATCH = "a random batch"  # what a pass runs on without data: noise from the seed
+
 
 @dataclass(frozen=True)
 class DataSource:
@@ -92,12 +94,12 @@ def batch_for(made: Made, batch: int, seed: int, dtype=np.float64):
         try:
             feeds, targets = data_batch(made.network, data, batch, seed, dtype)
         except (ValueError, OSError) as error:  # the data file has gone, say
-            made.note = f"cannot read the training data ({error}); a random batch instead"
+            made.note = f"cannot read the training data ({error}); {RANDOM_BATCH} instead"
         else:
             count = len(next(iter(feeds.values())))
             return feeds, targets, f"{count} {data_label(data)}"
     feeds, targets = random_batch(made.network, batch, seed, dtype)
-    return feeds, targets, "a random batch"
+    return feeds, targets, RANDOM_BATCH
 
 
 def data_label(data: DataSource) -> str:

@@ -42,7 +42,7 @@ from bpviz.workspace.entry import ChosenEntry, moved, shown_keys
 from bpviz.workspace.input_image import InputImage, fit_problem
 from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
 from bpviz.workspace.passes import snapshot_spec as _spec
-from bpviz.workspace.sources import data_label, initial_label
+from bpviz.workspace.sources import RANDOM_BATCH, data_label, initial_label
 from bpviz.workspace.training import Training
 from bpviz.workspace.update import UpdateChoice, choice_from
 from bpviz.workspace.weights import HeldWeights
@@ -296,7 +296,7 @@ class Workspace(Observable):
         source = self.weights.in_use
         label = source.label if source is not None else initial_label(self.settings.seed)
         data = source.data if source is not None else None
-        batch = "a random batch" if data is None else data_label(data)
+        batch = RANDOM_BATCH if data is None else data_label(data)
         if self.input_image is not None:
             batch = f"{self.input_image.name} (sample 0) and {batch}"
         return label, batch, ""

@@ -4,7 +4,9 @@ BatchImages shows an input batch [N, C, H, W] with C = 1 (grey) or 3 (RGB)
 as a grid of pictures, one per sample (at most MAX_IMAGES), titled with its
 label when the pass has class labels; the grey levels run from the batch's
 smallest to its largest value in each picture (a standardised or random
-batch has no fixed range).
+batch has no fixed range). Samples drawn at random (no data loaded:
+`random_samples`) are titled so, their labels too, under a heading that
+says so: noise is not a picture of its label.
 
 TargetView shows, at a loss step, what the loss compares for one sample:
 for softmax cross-entropy the class probabilities ŷ = softmax(z) as bars
@@ -43,6 +45,18 @@ def class_labels(session, names: tuple[str, ...] | None = None) -> list[str] | N
             y = np.asarray(session.targets.get(loss, []))
             return [names[int(k)] if names and 0 <= k < len(names) else str(int(k)) for k in y]
     return None
+
+
+def random_samples(built) -> range:
+    """The samples of a pass's batch drawn at random from the seed (no data loaded):
+    all of them, or all but sample 0 when that is a picture of the user's; none
+    when the batch comes from data."""
+    from bpviz.workspace.sources import RANDOM_BATCH
+
+    if built is None or not built.batch.endswith(RANDOM_BATCH):
+        return range(0)
+    count = len(built.session.feeds[built.session.network.inputs[0]])
+    return range(1 if built.spec.image is not None else 0, count)
 
 
 def dataset_names(built) -> tuple[str, ...] | None:
@@ -94,27 +108,44 @@ class BatchImages(pg.GraphicsLayoutWidget):
         self.setBackground(self.colours.background)
         self.images: list[pg.ImageItem] = []
         self.titles: list[str] = []
+        self.heading = ""  # what the pictures are, when they are noise
 
     def apply_theme(self, theme) -> None:
         self.colours = plot_colours(theme)
         self.setBackground(self.colours.background)
 
-    def show_batch(self, batch: np.ndarray, labels: list[str] | None = None) -> None:
+    def show_batch(self, batch: np.ndarray, labels: list[str] | None = None,
+                   random: range = range(0)) -> None:  # noqa: B008 - an immutable range
+        """The pictures; `random`: the samples drawn at random (no data loaded)."""
         self.clear()
         self.images, self.titles = [], []
+        self.heading = ""
         count = min(len(batch), MAX_IMAGES)
         if count == 0:
             return
         height, width = batch.shape[2:]
         area = max(self.width(), 200) / max(self.height(), 120)
         columns = max(1, min(count, round(math.sqrt(count * area * height / width))))
+        top = 0
+        if len(random):
+            some = ("" if len(random) == len(batch)
+                    else f"samples {random.start}–{random.stop - 1}: ")
+            self.heading = (f"random input, no data loaded: {some}noise drawn from the seed, "
+                            f"its labels too")
+            self.addLabel(self.heading, row=0, col=0, colspan=columns, color=self.colours.text,
+                          size="10pt", bold=True)
+            top = 1
         for k in range(count):
             row, col = divmod(k, columns)
-            title = f"sample {k}" + (f" · y = {labels[k]}" if labels and k < len(labels) else "")
+            label = f"y = {labels[k]}" if labels and k < len(labels) else ""
+            if k in random:
+                label = "random" + (f", {label}" if label else "")
+            title = f"sample {k}" + (f" · {label}" if label else "")
             self.titles.append(title)
-            self.addLabel(title, row=2 * row, col=col, color=self.colours.text, size="9pt")
-            box = self.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True,
-                                  enableMouse=False, enableMenu=False)
+            self.addLabel(title, row=top + 2 * row, col=col, color=self.colours.text,
+                          size="9pt")
+            box = self.addViewBox(row=top + 2 * row + 1, col=col, lockAspect=True,
+                                  invertY=True, enableMouse=False, enableMenu=False)
             low, high = float(batch[k].min()), float(batch[k].max())
             picture = (batch[k] - low) / (high - low if high > low else 1.0)
             if picture.shape[0] == 3:

@@ -10,7 +10,7 @@ node during forward, back out of it to its inputs during backward.
 from __future__ import annotations
 
 from bpviz.ui.stepping import FormulaPanel, TensorView
-from bpviz.ui.stepping.data_views import class_labels, dataset_names
+from bpviz.ui.stepping.data_views import class_labels, dataset_names, random_samples
 from bpviz.ui.stepping.pulse import Pulses
 from bpviz.workspace.passes import Built
 
@@ -43,7 +43,7 @@ class StepPresenter:
         self.scene.show_step(session.active_node, session.wire_gradient_norms(),
                              session.done_nodes(), phase, built.span)
         names = dataset_names(built)
-        self.tensors.set_labels(class_labels(session, names), names)
+        self.tensors.set_labels(class_labels(session, names), names, random_samples(built))
         self.tensors.set_step(step, session.network)
         self.formula.set_step(step, session.network)
         self.last_state = session.state()

@@ -148,6 +148,7 @@ class TensorView(QWidget):
         self.plots.addWidget(self.batch_images)
         self.plots.addWidget(self.target_view)
         self.labels: list[str] | None = None  # the batch's class labels (set_labels)
+        self.random_samples = range(0)  # the samples drawn at random (set_labels)
         self.class_names: tuple[str, ...] | None = None
         self.pages = MapPages()
         self.pages.changed.connect(self._redraw)
@@ -221,10 +222,11 @@ class TensorView(QWidget):
     def set_sample(self, sample: int) -> None:
         self.sample.setValue(sample)
 
-    def set_labels(self, labels: list[str] | None, names: tuple[str, ...] | None = None) -> None:
-        """The class label of each sample of the pass (the pictures' titles) and the
-        classes' names, when known."""
-        self.labels, self.class_names = labels, names
+    def set_labels(self, labels: list[str] | None, names: tuple[str, ...] | None = None,
+                   random: range = range(0)) -> None:  # noqa: B008 - an immutable range
+        """The class label of each sample of the pass (the pictures' titles), the
+        classes' names, when known, and the samples drawn at random (no data)."""
+        self.labels, self.class_names, self.random_samples = labels, names, random
 
     def select(self, key: str) -> bool:
         """Show the entry with this key ("out", "grad_out", "grad:weight", …)."""
@@ -310,8 +312,10 @@ class TensorView(QWidget):
         values = np.asarray(entry.array, dtype=float)
         if entry.kind == "images":
             self.plots.setCurrentWidget(self.batch_images)
-            self.batch_images.show_batch(values, self.labels)
+            self.batch_images.show_batch(values, self.labels, self.random_samples)
             text = f"the batch as pictures: {shape_text(values.shape)}"
+            if self.batch_images.heading:
+                text = f"{self.batch_images.heading} · {text}"
         else:
             self.plots.setCurrentWidget(self.target_view)
             self.target_view.show_pair(self.step.op, np.asarray(self.step.inputs[0]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from bpviz.graph.batch import random_batch
 from bpviz.workspace.input_image import fit_image, read_image
 from tests.ui.eventloop import settle
 from tests.ui.windowkit import EXAMPLES, fitted_and_stepped, make_window
@@ -20,14 +21,19 @@ def a_digit(tmp_path):
     return path
 
 
-def test_the_input_step_shows_the_batch_as_pictures_with_their_labels(qtbot):
+def test_the_input_step_shows_the_batch_as_pictures_saying_they_are_noise(qtbot):
     window, _ = fitted_and_stepped(qtbot, DIGITS_CNN, 1)
     tensors = window.stepping.tensors
     assert tensors.current_key() == "images"  # the input step opens on the pictures
     session = window.workspace.session
+    feeds, targets = random_batch(session.network, 4, 0, np.float64)  # no data: seed 0
+    assert np.array_equal(session.feeds["x"], feeds["x"])
+    assert np.array_equal(session.targets["loss"], targets["loss"])
     labels = [str(int(k)) for k in session.targets["loss"]]
-    assert tensors.batch_images.titles == [f"sample {k} · y = {label}"
+    assert tensors.batch_images.titles == [f"sample {k} · random, y = {label}"
                                            for k, label in enumerate(labels)]
+    assert tensors.batch_images.heading.startswith("random input, no data loaded")
+    assert tensors.status.text().startswith("random input, no data loaded")
     shown = tensors.batch_images.images[2].image
     x = session.feeds["x"][2, 0]
     assert np.allclose(shown, (x - x.min()) / (x.max() - x.min()))
@@ -65,6 +71,10 @@ def test_use_image_as_input_runs_the_pass_on_the_picture(qtbot, tmp_path):
     expected = fit_image(read_image(str(a_digit(tmp_path))), (1, 8, 8)).sample
     assert np.array_equal(x[0], expected)
     assert "on zero.png" in window.stepping.bar.weights.text()
+    titles = window.stepping.tensors.batch_images.titles  # the picture, then noise
+    assert titles[0].startswith("sample 0 · y = ")
+    assert all(title.startswith(f"sample {k} · random") for k, title in enumerate(titles[1:], 1))
+    assert "samples 1–3: noise" in window.stepping.tensors.batch_images.heading
     files.forget()
     assert window.workspace.input_image is None and window.workspace.built is None
     assert "zero.png" not in window.stepping.bar.weights.text()
