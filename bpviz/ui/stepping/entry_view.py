@@ -105,7 +105,7 @@ class EntryLink(QObject):
         tensors.bar_clicked.connect(self._bar_clicked)
         tensors.redrawn.connect(self.mark)
         self.box.clear_button.clicked.connect(workspace.clear_entry)
-        self.box.reads.linkActivated.connect(self.show_tensor)
+        self.box.reads.linkActivated.connect(self.follow_link)
         for widget in (tensors, tensors.grid, tensors.bars, self.box.text):
             widget.installEventFilter(self)
         for widget in (tensors.grid, tensors.bars):
@@ -137,18 +137,22 @@ class EntryLink(QObject):
             self.message(f"cannot explain that entry: {error}")
 
     def show_tensor(self, key: str) -> bool:
-        """Show the tab of the Tensors panel that holds `key` (a link in the box).
-        When the step in sight does not show it, the pass moves to the nearest step
-        that does, one that still shows the explained entry first (so the
-        explanation stays); False when no step shows it."""
+        """Show the tab of the Tensors panel that holds `key`; False when the step
+        shows no such tensor."""
         tab = self.links().get(key)
-        if tab is None:
-            position = self._step_showing(key)
-            if position is None:
-                return False
-            self.workspace.seek(position)
-            tab = self.links().get(key)
         return tab is not None and self.tensors.select(tab)
+
+    def follow_link(self, key: str) -> bool:
+        """A link in the box: show `key`'s tab. When the step in sight does not show
+        it, the pass moves to the nearest step that does, one that still shows the
+        explained entry first (so the explanation stays); False when none does."""
+        if self.show_tensor(key):
+            return True
+        position = self._step_showing(key)
+        if position is None:
+            return False
+        self.workspace.seek(position)
+        return self.show_tensor(key)
 
     def _step_showing(self, key: str) -> int | None:
         """The position of the step nearest the current one that shows `key`: first
