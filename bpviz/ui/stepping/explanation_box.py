@@ -41,14 +41,14 @@ def box_text(explanation: Explanation, shown: int = SHOWN) -> str:
     """The sum in numbers first, then in labels, the formula and the note:
 
         0.04213 = 0.01234 + (−0.0005678) + … and 254 more terms
-                = ∂L/∂Z[0,2,0,0] + ∂L/∂Z[0,2,0,1] + … and 254 more terms
+          = ∂L/∂Z[0,2,0,0] + ∂L/∂Z[0,2,0,1] + … and 254 more terms
         ∂L/∂b[2] = Σ_{i1,i2} ∂L/∂Z[i1,i2,2], summed over the batch (N = 4)
     """
     terms, total = explanation.terms[:shown], len(explanation.terms)
     value = number_text(explanation.sum)
     if terms:
         lines = [f"{value} = " + joined([term_numbers(t) for t in terms], total),
-                 f"{' ' * len(value)} = " + joined([term_labels(t) for t in terms], total)]
+                 "  = " + joined([term_labels(t) for t in terms], total)]
     else:
         lines = [f"{value}   (0 terms)"]
     lines.append(explanation.formula)

@@ -38,7 +38,7 @@ def expected_text(window) -> str:
     explanation = explain_entry(window.workspace.session, entry.node, entry.tensor, entry.at)
     _entry, formula, labels, numbers, total, *note = explanation_text(explanation).splitlines()
     value = total.split()[1]  # "  = 0.04213   (145 terms)"
-    return "\n".join([f"{value} {numbers.strip()}", f"{' ' * len(value)} {labels.strip()}",
+    return "\n".join([f"{value} {numbers.strip()}", f"  {labels.strip()}",
                        formula, *note])
 
 
