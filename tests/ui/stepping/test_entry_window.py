@@ -140,7 +140,6 @@ BIG_CONV = {"format": "bpviz-graph", "version": 1, "name": "one conv on 224×224
 
 def test_a_big_entry_is_explained_off_the_ui_thread(qtbot, tmp_path):
     import json
-    import time
 
     path = tmp_path / "big.json"
     path.write_text(json.dumps(BIG_CONV))
@@ -151,12 +150,10 @@ def test_a_big_entry_is_explained_off_the_ui_thread(qtbot, tmp_path):
     assert window.stepping.tensors.select("grad:weight")  # as a user would, first
     settle()
     window.stepping.synchronous = False
-    started = time.perf_counter()
     window.workspace.choose_entry("c", "grad/weight", (1, 2, 1, 1))
-    took = time.perf_counter() - started
     link = window.stepping.entry
+    assert link.explained is None  # the call came back before the explanation was made
     assert "explaining" in link.box.plain_text()  # the window goes on meanwhile
-    assert took < 0.5  # explaining it takes seconds (a single core: a few)
     qtbot.waitUntil(lambda: link.explained is not None, timeout=60_000)
     assert len(link.explained.explanation.terms) == 224 * 224  # every output pixel
     assert link.box.plain_text() == expected_text(window)
