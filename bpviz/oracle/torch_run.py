@@ -11,12 +11,21 @@ tensors are released as backward walks it. ∂L/∂out of every node is caught
 on its way through (tensor hooks): zero where torch finds no path to L.
 `magnitude` is the rounding model's "what was summed" of a parameter gradient
 (bpviz.oracle.compare).
+
+A parameter larger than `split_above` entries, of an op whose rule reads
+it by channel (`TorchRule.by_channel`: dense, conv2d), is not a leaf that
+requires grad: torch would make its whole ∂L/∂θ at once (fc6 of VGG16: 103 M
+entries). It is handed over instead as `RowBlocks` the moment the node's
+∂L/∂out is known: torch autograd again, of the node's rule run on a block of
+rows of θ (those output channels only), a block at a time, so that only one
+block of torch's ∂L/∂θ lives at once.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
@@ -25,10 +34,13 @@ import numpy as np
 import torch
 
 from bpviz.engine.executor import Network
+from bpviz.oracle.rules import rule_for
 from bpviz.oracle.torch_graph import run_graph, torch_fn, total_loss
 
 Snapshot = dict[str, dict[str, np.ndarray]]
-ParamSink = Callable[[str, str, np.ndarray], None]
+ParamSink = Callable[[str, str, "np.ndarray | RowBlocks"], None]
+SPLIT_ABOVE = 2**22  # entries: a larger parameter of a by-channel op is split (compare)
+BLOCK_ENTRIES = 2**20  # a split gradient's block of rows holds at most this many entries
 
 
 def return_freed_memory() -> None:
@@ -109,17 +121,26 @@ class TorchPass:
     """
 
     def __init__(self, network: Network, feeds, targets, buffers: Snapshot,
-                 dtype: np.dtype, param_grads: bool = True, keep: np.dtype | None = None
-                 ) -> None:
+                 dtype: np.dtype, param_grads: bool = True, keep: np.dtype | None = None,
+                 split_above: int | None = None) -> None:
         t_dtype = torch_dtype(dtype)
         self.network, self.keep = network, keep
         leaves = {k: torch.tensor(np.asarray(v), dtype=t_dtype, requires_grad=True)
                   for k, v in feeds.items()}
         cast = None
+        # node id → its parameters handed over in blocks of rows (module docstring)
+        self.split: dict[str, list[str]] = {}
         if param_grads:
-            self.params = {node.id: {k: shared(v, t_dtype).requires_grad_(node.op.trainable)
-                                     for k, v in node.op.params.items()}
+            self.params = {node.id: {k: shared(v, t_dtype) for k, v in node.op.params.items()}
                            for node in network.order}
+            for node in network.order:
+                for k, tensor in self.params[node.id].items():
+                    if (split_above is not None and node.op.trainable
+                            and tensor.numel() > split_above
+                            and rule_for(node.op.op_name).by_channel):
+                        self.split.setdefault(node.id, []).append(k)
+                    else:
+                        tensor.requires_grad_(node.op.trainable)
         else:
             self.params = {}
             cast = CastParams(network, t_dtype)
@@ -130,6 +151,8 @@ class TorchPass:
         with self._saving:
             self.outputs = run_graph(network, leaves, cast or self.params, self.buffers,
                                      t_targets)
+        self._split_inputs = {i: [self.outputs[source] for source in network.nodes[i].inputs]
+                              for i in self.split}
         self.loss_tensor = total_loss(network, self.outputs)
         self.loss = float(self.loss_tensor.detach())
         self.values = {i: self._kept(t.detach()) for i, t in self.outputs.items()}
@@ -144,11 +167,12 @@ class TorchPass:
 
     def backward(self, on_param_grad: ParamSink | None = None) -> None:
         """∂L/∂out into `grads`; each ∂L/∂θ to `on_param_grad(node, name, grad)` (default:
-        kept in `param_grads`). The graph is gone afterwards."""
+        kept in `param_grads`), grad an array or, for a split parameter, RowBlocks.
+        The graph is gone afterwards."""
         sink = on_param_grad or (lambda i, k, g: self.param_grads[i].__setitem__(k, g))
         for i, out in self.outputs.items():
             if out.requires_grad:
-                out.register_hook(self._grad_catcher(i))
+                out.register_hook(self._grad_catcher(i, sink))
         pending = {(i, k) for i, store in self.params.items()
                    for k, t in store.items() if t.requires_grad}
         for i, k in pending:
@@ -160,13 +184,21 @@ class TorchPass:
             with self._saving:
                 loss.backward()
         del outputs, loss
+        pending |= {(i, k) for i in self._split_inputs for k in self.split[i]}
+        self._split_inputs = {}
         for i, k in sorted(pending):  # no path from θ to L: ∂L/∂θ = 0
             sink(i, k, np.zeros(tuple(self.params[i][k].shape), self.values[i].dtype))
 
-    def _grad_catcher(self, node_id: str):
+    def _grad_catcher(self, node_id: str, sink: ParamSink):
         def catch(grad: torch.Tensor) -> None:
             self.grads[node_id] = (grad.detach().numpy().copy() if self.keep is None
                                    else self._kept(grad.detach()))
+            inputs = self._split_inputs.pop(node_id, None)
+            if inputs is not None:
+                node = self.network.nodes[node_id]
+                for name in self.split[node_id]:
+                    sink(node_id, name, RowBlocks(node, name, inputs, self.params[node_id],
+                                                  self.buffers.get(node_id, {}), grad.detach()))
         return catch
 
     def _param_catcher(self, node_id: str, name: str, sink: ParamSink, pending: set):
@@ -180,6 +212,52 @@ class TorchPass:
         return {i: {k: t.numpy() for k, t in store.items()} for i, store in self.buffers.items()}
 
 
+class RowBlocks:
+    """torch's ∂L/∂θ of one split parameter (module docstring), a block of rows at a time.
+
+    Iterating yields (rows, block): rows a slice of θ's first axis, block
+    torch's ∂L/∂θ[rows], made by autograd of the node's rule run on θ[rows]
+    (and the same rows of its other parameters) with ∂L/∂out[:, rows]: the
+    gradient of those output channels, which read nothing else of θ.
+    """
+
+    def __init__(self, node, name: str, inputs: list[torch.Tensor],
+                 params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                 grad_out: torch.Tensor) -> None:
+        self.node, self.name, self.grad_out = node, name, grad_out
+        self.inputs = [x.detach() for x in inputs]
+        self.params = {k: t.detach() for k, t in params.items()}
+        self.buffers = {k: t.detach().clone() for k, t in buffers.items()}
+        self.shape = tuple(self.params[name].shape)
+        self.dtype = self.params[name].numpy().dtype
+
+    def row_blocks(self) -> Iterator[slice]:
+        rows = self.shape[0]
+        step = max(1, BLOCK_ENTRIES // max(1, math.prod(self.shape[1:])))
+        return (slice(start, min(rows, start + step)) for start in range(0, rows, step))
+
+    def __iter__(self) -> Iterator[tuple[slice, np.ndarray]]:
+        fn = torch_fn(self.node.op.op_name)
+        for rows in self.row_blocks():
+            params = {k: t[rows] for k, t in self.params.items()}
+            theta = params[self.name].requires_grad_()
+            with torch.enable_grad():  # called from inside a backward pass, where it is off
+                store = {k: t.clone() for k, t in self.buffers.items()}
+                out = fn(self.inputs, params, store, self.node.op.hp, self.node.op)
+                (block,) = torch.autograd.grad(out, [theta], self.grad_out[:, rows])
+            yield rows, block.numpy()
+
+    def largest_summed(self) -> float:
+        """max Σ |t| over θ's entries, the terms its gradient sums (`magnitude`)."""
+        largest = 0.0
+        with torch.enable_grad():
+            for rows in self.row_blocks():
+                summed = _summed(self.node, self.name, self.inputs, self.params,
+                                 self.grad_out[:, rows].numpy(), self.buffers, rows)
+                largest = max(largest, float(np.max(np.abs(summed), initial=0.0)))
+        return largest
+
+
 def magnitude(network: Network, node_id: str, values: dict[str, np.ndarray],
               grad_out: np.ndarray, buffers: Snapshot) -> dict[str, np.ndarray]:
     """Per parameter θ of the node, Σ_o |∂L/∂out_o| · |∂out_o/∂θ|: the magnitude of
@@ -190,19 +268,27 @@ def magnitude(network: Network, node_id: str, values: dict[str, np.ndarray],
     as f(θ + 1) − f(θ), and the sum is the gradient with ∂L/∂out's signs
     replaced by those of ∂out/∂θ. torch, in the values' dtype."""
     node = network.nodes[node_id]
+    dtype = torch_dtype(grad_out.dtype)
+    xs = [torch.as_tensor(values[s], dtype=dtype) for s in node.inputs]
+    params = {k: shared(v, dtype) for k, v in node.op.params.items()}
+    store = {k: torch.tensor(v, dtype=dtype) for k, v in buffers.get(node_id, {}).items()}
     with torch.enable_grad():  # also from inside a backward pass, where grad mode is off
-        return {name: np.abs(_summed(node, name, values, grad_out, buffers.get(node_id, {})))
+        return {name: np.abs(_summed(node, name, xs, params, grad_out, store))
                 for name in node.op.params}
 
 
-def _summed(node, name: str, values, grad_out: np.ndarray, buffers) -> np.ndarray:
+def _summed(node, name: str, xs: list[torch.Tensor], params: dict[str, torch.Tensor],
+            grad_out: np.ndarray, buffers: dict[str, torch.Tensor],
+            rows: slice | None = None) -> np.ndarray:
+    """magnitude's signed sum for θ = params[name], or for θ[rows] with those rows of
+    every parameter (a by-channel rule, grad_out then those channels' ∂L/∂out)."""
     dtype = torch_dtype(grad_out.dtype)
     fn = torch_fn(node.op.op_name)
-    xs = [torch.as_tensor(values[s], dtype=dtype) for s in node.inputs]
-    params = {k: shared(v, dtype) for k, v in node.op.params.items()}
+    if rows is not None:
+        params = {k: t[rows] for k, t in params.items()}
 
     def run(inputs, own: torch.Tensor) -> torch.Tensor:
-        store = {k: torch.tensor(v, dtype=dtype) for k, v in buffers.items()}
+        store = {k: t.clone() for k, t in buffers.items()}  # training updates them in place
         return fn(inputs, {**params, name: own}, store, node.op.hp, node.op)
 
     theta = params[name].detach().clone().requires_grad_()
