@@ -9,8 +9,7 @@ weights), with copies of the buffers (batchnorm updates them) and the feeds.
 forgets never holds more than one parameter gradient; the graph's saved
 tensors are released as backward walks it. ∂L/∂out of every node is caught
 on its way through (tensor hooks): zero where torch finds no path to L.
-`magnitude` is the rounding model's "what was summed" of a parameter gradient
-(bpviz.oracle.compare).
+The rounding model of a parameter gradient is bpviz.oracle.rounding.
 
 A parameter larger than `split_above` entries, of an op whose rule reads
 it by channel (`TorchRule.by_channel`: dense, conv2d), is not a leaf that
@@ -34,11 +33,13 @@ import numpy as np
 import torch
 
 from bpviz.engine.executor import Network
+from bpviz.oracle import rounding
 from bpviz.oracle.rules import rule_for
-from bpviz.oracle.torch_graph import run_graph, torch_fn, total_loss
+from bpviz.oracle.torch_graph import run_graph, shared, torch_dtype, torch_fn, total_loss
 
 Snapshot = dict[str, dict[str, np.ndarray]]
 ParamSink = Callable[[str, str, "np.ndarray | RowBlocks"], None]
+GradSink = Callable[[str, np.ndarray], None]
 SPLIT_ABOVE = 2**22  # entries: a larger parameter of a by-channel op is split (compare)
 BLOCK_ENTRIES = 2**20  # a split gradient's block of rows holds at most this many entries
 
@@ -53,15 +54,6 @@ def return_freed_memory() -> None:
             libc.malloc_trim(0)
         except (OSError, AttributeError):
             pass
-
-
-def torch_dtype(dtype: np.dtype) -> torch.dtype:
-    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
-
-
-def shared(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    """A tensor on the array's own memory when its dtype is `dtype`, else a copy."""
-    return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
 
 
 def _target(value: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -124,7 +116,7 @@ class TorchPass:
                  dtype: np.dtype, param_grads: bool = True, keep: np.dtype | None = None,
                  split_above: int | None = None) -> None:
         t_dtype = torch_dtype(dtype)
-        self.network, self.keep = network, keep
+        self.network, self.keep, self.dtype = network, keep, np.dtype(dtype)
         leaves = {k: torch.tensor(np.asarray(v), dtype=t_dtype, requires_grad=True)
                   for k, v in feeds.items()}
         cast = None
@@ -153,26 +145,37 @@ class TorchPass:
                                      t_targets)
         self._split_inputs = {i: [self.outputs[source] for source in network.nodes[i].inputs]
                               for i in self.split}
+        # node id → the parameters whose ∂L/∂θ backward hands over, split or whole
+        self.handed_over = {i: [k for k, t in store.items()
+                                if t.requires_grad or k in self.split.get(i, ())]
+                            for i, store in self.params.items()}
         self.loss_tensor = total_loss(network, self.outputs)
         self.loss = float(self.loss_tensor.detach())
         self.values = {i: self._kept(t.detach()) for i, t in self.outputs.items()}
-        self.grads: dict[str, np.ndarray | None] = {
-            i: (np.zeros(tuple(t.shape), self.values[i].dtype) if t.requires_grad else None)
-            for i, t in self.outputs.items()}
+        # node id → (shape, dtype) of ∂L/∂out where torch can differentiate the output
+        self._differentiable = {i: (tuple(t.shape), self.values[i].dtype)
+                                for i, t in self.outputs.items() if t.requires_grad}
+        self.grads: dict[str, np.ndarray | None] = {i: None for i in self.outputs}
         self.param_grads: dict[str, dict[str, np.ndarray]] = {i: {} for i in self.outputs}
 
     def _kept(self, tensor: torch.Tensor) -> np.ndarray:
         array = tensor.numpy()
         return array if self.keep is None else array.astype(self.keep, copy=False)
 
-    def backward(self, on_param_grad: ParamSink | None = None) -> None:
-        """∂L/∂out into `grads`; each ∂L/∂θ to `on_param_grad(node, name, grad)` (default:
-        kept in `param_grads`), grad an array or, for a split parameter, RowBlocks.
-        The graph is gone afterwards."""
+    def requires_grad(self, node_id: str) -> bool:
+        """Whether torch can differentiate the node's output (its ∂L/∂out is compared)."""
+        return node_id in self._differentiable
+
+    def backward(self, on_param_grad: ParamSink | None = None,
+                 on_grad: GradSink | None = None) -> None:
+        """Each ∂L/∂out to `on_grad(node, grad)` (default: kept in `grads`), each ∂L/∂θ
+        to `on_param_grad(node, name, grad)` (default: kept in `param_grads`), grad an
+        array or, for a split parameter, RowBlocks. A node torch finds no path
+        from to L gets no call: its ∂L/∂out is zero. The graph is gone afterwards."""
         sink = on_param_grad or (lambda i, k, g: self.param_grads[i].__setitem__(k, g))
         for i, out in self.outputs.items():
             if out.requires_grad:
-                out.register_hook(self._grad_catcher(i, sink))
+                out.register_hook(self._grad_catcher(i, sink, on_grad))
         pending = {(i, k) for i, store in self.params.items()
                    for k, t in store.items() if t.requires_grad}
         for i, k in pending:
@@ -184,15 +187,23 @@ class TorchPass:
             with self._saving:
                 loss.backward()
         del outputs, loss
+        if on_grad is None:  # no path to L: ∂L/∂out = 0
+            for i, (shape, dtype) in self._differentiable.items():
+                if self.grads[i] is None:
+                    self.grads[i] = np.zeros(shape, dtype)
         pending |= {(i, k) for i in self._split_inputs for k in self.split[i]}
         self._split_inputs = {}
         for i, k in sorted(pending):  # no path from θ to L: ∂L/∂θ = 0
-            sink(i, k, np.zeros(tuple(self.params[i][k].shape), self.values[i].dtype))
+            theta = self.params[i][k].detach()
+            sink(i, k, np.zeros(tuple(theta.shape), theta.numpy().dtype))
 
-    def _grad_catcher(self, node_id: str, sink: ParamSink):
+    def _grad_catcher(self, node_id: str, sink: ParamSink, on_grad: GradSink | None):
         def catch(grad: torch.Tensor) -> None:
-            self.grads[node_id] = (grad.detach().numpy().copy() if self.keep is None
-                                   else self._kept(grad.detach()))
+            if on_grad is not None:
+                on_grad(node_id, grad.detach().numpy())
+            else:
+                self.grads[node_id] = (grad.detach().numpy().copy() if self.keep is None
+                                       else self._kept(grad.detach()))
             inputs = self._split_inputs.pop(node_id, None)
             if inputs is not None:
                 node = self.network.nodes[node_id]
@@ -248,57 +259,24 @@ class RowBlocks:
             yield rows, block.numpy()
 
     def largest_summed(self) -> float:
-        """max Σ |t| over θ's entries, the terms its gradient sums (`magnitude`)."""
+        """max Σ |t| over θ's entries, the terms its gradient sums (bpviz.oracle.rounding)."""
         largest = 0.0
         with torch.enable_grad():
             for rows in self.row_blocks():
-                summed = _summed(self.node, self.name, self.inputs, self.params,
-                                 self.grad_out[:, rows].numpy(), self.buffers, rows)
+                summed = rounding.summed(self.node, self.name, self.inputs, self.params,
+                                         self.grad_out[:, rows].numpy(), self.buffers, rows)
                 largest = max(largest, float(np.max(np.abs(summed), initial=0.0)))
         return largest
 
-
-def magnitude(network: Network, node_id: str, values: dict[str, np.ndarray],
-              grad_out: np.ndarray, buffers: Snapshot) -> dict[str, np.ndarray]:
-    """Per parameter θ of the node, Σ_o |∂L/∂out_o| · |∂out_o/∂θ|: the magnitude of
-    the terms its gradient sums. For a weight (dense, conv: every output linear
-    in both input and weight) that is the gradient at |inputs| and |∂L/∂out|,
-    Σ |x|·|∂L/∂out|; for a per-channel parameter (a bias, batchnorm's γ and β:
-    each output depends on one of its entries, affinely) ∂out/∂θ is read off
-    as f(θ + 1) − f(θ), and the sum is the gradient with ∂L/∂out's signs
-    replaced by those of ∂out/∂θ. torch, in the values' dtype."""
-    node = network.nodes[node_id]
-    dtype = torch_dtype(grad_out.dtype)
-    xs = [torch.as_tensor(values[s], dtype=dtype) for s in node.inputs]
-    params = {k: shared(v, dtype) for k, v in node.op.params.items()}
-    store = {k: torch.tensor(v, dtype=dtype) for k, v in buffers.get(node_id, {}).items()}
-    with torch.enable_grad():  # also from inside a backward pass, where grad mode is off
-        return {name: np.abs(_summed(node, name, xs, params, grad_out, store))
-                for name in node.op.params}
-
-
-def _summed(node, name: str, xs: list[torch.Tensor], params: dict[str, torch.Tensor],
-            grad_out: np.ndarray, buffers: dict[str, torch.Tensor],
-            rows: slice | None = None) -> np.ndarray:
-    """magnitude's signed sum for θ = params[name], or for θ[rows] with those rows of
-    every parameter (a by-channel rule, grad_out then those channels' ∂L/∂out)."""
-    dtype = torch_dtype(grad_out.dtype)
-    fn = torch_fn(node.op.op_name)
-    if rows is not None:
-        params = {k: t[rows] for k, t in params.items()}
-
-    def run(inputs, own: torch.Tensor) -> torch.Tensor:
-        store = {k: t.clone() for k, t in buffers.items()}  # training updates them in place
-        return fn(inputs, {**params, name: own}, store, node.op.hp, node.op)
-
-    theta = params[name].detach().clone().requires_grad_()
-    upstream = torch.as_tensor(np.abs(grad_out), dtype=dtype)
-    if theta.dim() > 1:
-        out = run([x.abs() for x in xs], theta)
-    else:
-        with torch.no_grad():
-            slope = run(xs, theta + 1) - run(xs, theta)
-        out = run(xs, theta)
-        upstream = upstream * torch.sign(slope)
-    (found,) = torch.autograd.grad(out, [theta], upstream, allow_unused=True)
-    return np.zeros(tuple(theta.shape)) if found is None else found.numpy()
+    def largest_other(self, other_inputs: list[np.ndarray], other_grad: np.ndarray,
+                      dtype: np.dtype) -> float:
+        """max |∂L/∂θ − the same in the other precision| (bpviz.oracle.rounding), a block
+        of rows at a time."""
+        params = {k: t.numpy() for k, t in self.params.items()}
+        worst = 0.0
+        for rows, block in self:
+            theirs = rounding.other_precision(self.node, self.name, params, self.buffers,
+                                              other_inputs, other_grad, dtype, rows)
+            if theirs is not None:
+                worst = max(worst, float(np.max(np.abs(block - theirs), initial=0.0)))
+        return worst
