@@ -53,7 +53,7 @@ class BackwardJudge:
         self.engine_out: dict[str, np.ndarray] = {}  # ∂L/∂out torch has not reached yet
         self.grads: dict[str, Pair] = {}
         self.pairs: dict[str, dict[str, Pair]] = {node.id: {} for node in network.order}
-        # what the rounding bound reads, kept until the node's parameters are judged
+        # what the rounding allowance reads, kept until the node's parameters are judged
         self.waiting = {node.id: set(theirs.handed_over[node.id]) for node in network.order
                         if theirs.handed_over.get(node.id)}
         self.readers: dict[str, int] = {}

@@ -83,12 +83,12 @@ Memory. The engine runs forward first (torch reads its masks) and lets go
 of its scratch arrays; torch in the other precision runs whole, casting the
 weights node by node, and keeps only outputs and ∂L/∂out (in float32); then
 torch's forward in the checked precision, on the network's own weights,
-after which every output is judged and the other precision's outputs are
-dropped; then torch's backward, which hands over each parameter gradient as
-soon as it is complete (bpviz.oracle.param_judge): the engine's backward is
-run just as far as that node, the two gradients are compared and both are
-dropped (the engine's op.grads are emptied as they are compared, and each op
-releases what its forward kept for backward). A parameter of more than
+after which every output is judged; then torch's backward, which hands over
+each ∂L/∂out and each parameter gradient as soon as it is complete
+(bpviz.oracle.backward_judge): the engine's backward is run just as far as
+that node, keeping nothing it has passed (outputs, ∂L/∂out, what each op kept
+for backward), the two are compared and dropped, and so are the other
+precision's results once nothing still needs them. A parameter of more than
 SPLIT_ABOVE entries of a dense or conv2d layer comes from torch a block of
 rows at a time (torch_run.RowBlocks), so that its gradient is whole only on
 the engine's side. At no time is there a second copy of the weights, nor more

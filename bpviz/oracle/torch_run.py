@@ -8,8 +8,9 @@ weights), with copies of the buffers (batchnorm updates them) and the feeds.
 (`register_post_accumulate_grad_hook`), so that a caller that compares and
 forgets never holds more than one parameter gradient; the graph's saved
 tensors are released as backward walks it. ∂L/∂out of every node is caught
-on its way through (tensor hooks): zero where torch finds no path to L.
-The rounding model of a parameter gradient is bpviz.oracle.rounding.
+on its way through (tensor hooks), kept or handed to a callback as well:
+zero where torch finds no path to L. The rounding model of a parameter
+gradient is bpviz.oracle.rounding.
 
 A parameter larger than `split_above` entries, of an op whose rule reads
 it by channel (`TorchRule.by_channel`: dense, conv2d), is not a leaf that
