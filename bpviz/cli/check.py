@@ -43,7 +43,7 @@ def format_table(comparison) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    _, network, feeds, targets = prepare_run(args)
+    _, network, feeds, targets = prepare_run(args, path="check")
     from bpviz.oracle.compare import compare_network  # torch is imported only here
 
     comparison = compare_network(network, feeds, targets)

@@ -101,12 +101,14 @@ def unbuilt_network(document) -> Network:
                     for node in document.nodes.values()])
 
 
-def prepare_run(args: argparse.Namespace, extra=None):
+def prepare_run(args: argparse.Namespace, extra=None, path: str = "session"):
     """(document, network, feeds, targets) from a graph-running command's options.
 
     Refuses (MemoryLimitError, exit 2) a pass that would not fit in memory: with a
     random batch before anything is built, with --inputs once their size is known.
-    extra: the command's own memory beside the pass (bpviz.graph.memory.Extra).
+    extra: the command's own memory beside the pass (bpviz.graph.memory.Extra);
+    path: what the command runs, as bpviz.graph.memory names it ("check": the
+    torch check).
     """
     from bpviz.graph import build_network
     from bpviz.graph.batch import load_batch, random_batch
@@ -115,14 +117,15 @@ def prepare_run(args: argparse.Namespace, extra=None):
     dtype = np.dtype(args.dtype)
     document = load_document(args.graph)
     if not args.inputs:
-        check_memory(args, document, args.batch, extra=extra)
+        check_memory(args, document, args.batch, path=path, extra=extra)
     network = build_network(document, seed=args.seed, dtype=dtype)
     if args.weights:
         load_weights(network, args.weights)
     network.set_training(not args.eval)
     if args.inputs:
         feeds, targets = load_batch(network, args.inputs, dtype)
-        check_memory(args, document, len(next(iter(feeds.values()))), extra=extra)
+        check_memory(args, document, len(next(iter(feeds.values()))), path=path,
+                     extra=extra)
     else:
         feeds, targets = random_batch(network, args.batch, args.seed, dtype)
     return document, network, feeds, targets

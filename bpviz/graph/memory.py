@@ -15,6 +15,14 @@ batch that fits, when it would not fit. The paths:
   "train"    "engine" plus the optimizer's state (SGD with momentum: one copy
              of the parameters, Adam: two) and the copies the trainer makes of
              the parameters, the state and the gradients (to pause at a NaN).
+  "check"    `bpviz check` (bpviz.oracle.compare): the torch library, the
+             parameters, the engine's forward with what it keeps, and the
+             largest of its three stages: the engine's forward (its im2col
+             scratch); torch in the other precision (its activations, its
+             outputs and ∂L/∂out kept in float32, one layer's weights cast);
+             torch in the checked precision (its activations, the other
+             precision's float32 results, and the engine's gradient of the
+             largest parameter, which torch hands over in blocks of rows).
 
 Sizes follow bpviz.engine's own choices (bpviz.engine.ops.lowering: the
 column layout, KEPT_COLUMNS_BYTES; bpviz.engine.scratch: one buffer per scratch
@@ -29,9 +37,9 @@ that the largest batch that fits still comes out right:
     fit(footprint, "session", batch, dtype, memory_limit(option), extra=extra)
 
 A command passes such a function to bpviz.cli.common.prepare_run(args, extra=…)
-(`bpviz check` passes none yet: only the engine's pass is counted for it); the
-window's torch check (bpviz.workspace.passes.torch_check_refusal) counts torch
-as the engine's pass in float64 and float32.
+(`bpviz check` estimates the "check" path instead); the window's torch check
+(bpviz.workspace.passes.torch_check_refusal) counts torch as the engine's pass
+in float64 and float32 beside the window's own.
 
 The limit (`memory_limit`): `--max-memory SIZE` if given, else the environment
 variable BPVIZ_MAX_MEMORY, else the memory the machine has available now
@@ -39,8 +47,10 @@ variable BPVIZ_MAX_MEMORY, else the memory the machine has available now
 max(256 MiB, 5 % of the machine's memory). SIZE is bytes or a number with
 K, M, G or T (powers of 1024), e.g. 512M, 2G, 1.5G.
 
-Measured (`python -m bpviz.bench.memory`): the estimate is within ±30 % of the
-peak resident memory on VGG16 at batch 1 and 2 in float32 and float64.
+Measured (`python -m bpviz.bench.memory`, `python -m bpviz.bench.check_memory`):
+the estimate is within ±30 % of the peak resident memory on VGG16 at batch 1
+and 2 in float32 and float64, and for `bpviz check` on VGG16 at batch 1 in
+float32 and float64 and ResNet-50 at batch 2 in float32 (README, Speed).
 """
 
 from __future__ import annotations
@@ -59,7 +69,9 @@ from bpviz.graph.document import GraphDocument
 from bpviz.graph.limits import format_bytes, numel
 from bpviz.graph.shapes import ShapeReport, infer_shapes, make_op
 
-PATHS = ("engine", "session", "train")
+PATHS = ("engine", "session", "train", "check")
+TORCH_LIBRARY_BYTES = 200 * 2**20  # what importing torch adds to a process (measured: 191 MiB)
+KEPT_DTYPE = np.dtype(np.float32)  # the torch check keeps the other precision's results so
 STATE_COPIES = {None: 0, "sgd": 1, "adam": 2}  # optimizer state, in copies of the parameters
 ENV_VARIABLE = "BPVIZ_MAX_MEMORY"
 MIN_MARGIN = 256 * 2**20
@@ -147,6 +159,8 @@ class Footprint:
         self.buffers = sum(report.buffer_counts.get(i, 0) for i in nodes)
         self.trainable = sum(report.param_counts.get(i, 0) for i in nodes
                              if doc.nodes[i].trainable)
+        # one node's parameters: the largest gradient, the largest layer cast
+        self.largest_layer = max((report.param_counts.get(i, 0) for i in nodes), default=0)
         ops = {i: doc.nodes[i].op for i in nodes}
         sizes = {i: numel(report.shapes[i]) for i in nodes}
         # Outputs that are new arrays (flatten returns a view, input its batch).
@@ -204,6 +218,8 @@ class Footprint:
                  "batch": batch * self.inputs * s,
                  "activations": max(batch, evaluation if path == "train" else 0)
                  * (self.values + self.caches) * s}
+        if path == "check":
+            return self._check(parts, batch, dtype, extra)
         if path == "session":
             parts["∂L/∂out of every node"] = batch * (self.gradients + self.fork_sums) * s
         else:  # let go during backward: a layer's ∂L/∂out and ∂L/∂in at a time
@@ -218,6 +234,31 @@ class Footprint:
             copies = 2 + state if optimizer and optimizer.endswith("+pause") else 1
             parts["trainer's copies"] = copies * self.trainable * s
         estimate = MemoryEstimate(path, batch, dtype.name, parts)
+        return estimate.plus(extra(batch)) if extra is not None else estimate
+
+    def _check(self, parts: dict[str, int], batch: int, dtype: np.dtype,
+               extra: Extra | None) -> MemoryEstimate:
+        """The "check" path (module docstring): the common parts and the largest stage."""
+        s, kept = dtype.itemsize, KEPT_DTYPE.itemsize
+        other = np.dtype(np.float64 if dtype == np.float32 else np.float32)
+        del parts["parameter gradients"]  # one layer's at a time, counted in the stages
+        columns = self._columns(batch, s)
+        parts["torch (the library)"] = TORCH_LIBRARY_BYTES
+        parts["padded inputs"] = columns["padded inputs"]
+        parts["im2col columns kept"] = columns["im2col columns kept"]
+        values = batch * (self.values + self.inputs)
+        stages = {
+            "engine forward": {"im2col scratch": columns["im2col scratch"]},
+            "torch in the other precision": {
+                f"torch's pass in {other.name}": values * other.itemsize,
+                "its outputs and ∂L/∂out kept in float32": 2 * values * kept,
+                f"one layer's weights in {other.name}": self.largest_layer * other.itemsize},
+            "torch in the checked precision": {
+                f"torch's pass in {dtype.name}": values * s,
+                "the other precision's results kept in float32": 2 * values * kept,
+                "the largest parameter gradient": self.largest_layer * s}}
+        parts.update(max(stages.values(), key=lambda stage: sum(stage.values())))
+        estimate = MemoryEstimate("check", batch, dtype.name, parts)
         return estimate.plus(extra(batch)) if extra is not None else estimate
 
     def largest_batch(self, path: str, dtype, limit: int, optimizer: str | None = None,

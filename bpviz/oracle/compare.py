@@ -44,22 +44,28 @@ vanishing gradients of a deep sigmoid net, 1e-14, included). `noise` is:
   of float32). These tensors are as large as the activations; when the
   second run is not finite (data beyond float32's range) the rule falls back
   to scale = max(1, max |r|);
-* for parameter gradients, bounded from what was summed. ∂L/∂θ is a sum over
-  the batch and every position of products of inputs and ∂L/∂out; the
-  rounding error of a computed sum Σ t is at most a few ε · Σ |t| whatever
-  the order the terms were added in (Higham, Accuracy and Stability of
-  Numerical Algorithms, §3.1: |fl(xᵀy) − xᵀy| ≤ γ_n |x|ᵀ|y|, with errors that
-  grow like √n·ε rather than n·ε in practice), and errors the terms carry in
-  (∂L/∂out out of a batchnorm) are of the same order. So noise = ε · max Σ |t|,
-  with Σ |t| the op's parameter gradient at |inputs| and |∂L/∂out|
-  (torch_run.magnitude: Σ |x|·|∂L/∂out| for a weight, Σ |∂L/∂out| for a
-  bias), ε of the checked dtype. A measured difference between two runs is a
-  single draw of the rounding: on a tensor of three entries it can come out
-  tiny by chance, or by the BLAS kernel's summation order, while the
-  engine's own rounding is ordinary; the bound depends on neither. It is
-  computed only for a parameter gradient that does not already agree within
-  tol · max |r| (rare: the gradients that cancel), so it costs nothing on a
-  healthy network.
+* for parameter gradients, bounded from what was summed, plus measured.
+  ∂L/∂θ is a sum over the batch and every position of products of inputs
+  and ∂L/∂out; the rounding error of a computed sum Σ t is at most a few
+  ε · Σ |t| whatever the order the terms were added in (Higham, Accuracy and
+  Stability of Numerical Algorithms, §3.1: |fl(xᵀy) − xᵀy| ≤ γ_n |x|ᵀ|y|,
+  with errors that grow like √n·ε rather than n·ε in practice): noise
+  starts at ε · max Σ |t|, with Σ |t| the op's parameter gradient at
+  |inputs| and |∂L/∂out| (bpviz.oracle.rounding.magnitude: Σ |x|·|∂L/∂out|
+  for a weight, Σ |∂L/∂out| for a bias), ε of the checked dtype. A measured
+  difference between two runs is a single draw of the rounding: on a tensor
+  of three entries it can come out tiny by chance, or by the BLAS kernel's
+  summation order, while the engine's own rounding is ordinary; the bound
+  depends on neither. What the bound leaves out, the errors the inputs and
+  ∂L/∂out carry in (deep in a float32 network far above ε: the last stage
+  of a ResNet-50 at 224×224, for torch as for the engine) and an op's own
+  cancellation (batchnorm over data far from zero), is measured as for
+  outputs: torch makes the node's ∂L/∂θ again in the other precision from
+  the other precision's inputs and ∂L/∂out, and noise grows by
+  max |r − r_other| · (ε of the checked dtype / ε of float32)
+  (bpviz.oracle.rounding). Both are computed only for a parameter gradient
+  that does not already agree within tol · max |r| (rare), so they cost
+  nothing on a healthy network.
 
 tol defaults to 1e-9 for float64 and 1e-4 for float32; the dtype is that of
 the feeds (all feeds must share it) and torch computes in it too. A NaN or
@@ -73,14 +79,20 @@ torch takes the engine's side (bpviz.oracle.rules.kinks) and `aligned`
 counts those entries per node. Farther from the kink each keeps its own, so
 an engine on the wrong side there is still caught.
 
-Memory. The engine runs forward first (torch reads its masks); torch in the
-other precision runs whole, casting the weights node by node, and keeps only
-outputs and ∂L/∂out (in float32); then torch's forward in the checked
-precision, on the network's own weights, and its backward, which hands over
-each parameter gradient as soon as it is complete: the engine's backward is
-run just as far as that node, the two gradients are compared and both are
-dropped (the engine's op.grads are emptied as they are compared). At no time
-is there a second copy of the weights, nor more than a node's gradients.
+Memory. The engine runs forward first (torch reads its masks) and lets go
+of its scratch arrays; torch in the other precision runs whole, casting the
+weights node by node, and keeps only outputs and ∂L/∂out (in float32); then
+torch's forward in the checked precision, on the network's own weights,
+after which every output is judged; then torch's backward, which hands over
+each ∂L/∂out and each parameter gradient as soon as it is complete
+(bpviz.oracle.backward_judge): the engine's backward is run just as far as
+that node, keeping nothing it has passed (outputs, ∂L/∂out, what each op kept
+for backward), the two are compared and dropped, and so are the other
+precision's results once nothing still needs them. A parameter of more than
+SPLIT_ABOVE entries of a dense or conv2d layer comes from torch a block of
+rows at a time (torch_run.RowBlocks), so that its gradient is whole only on
+the engine's side. At no time is there a second copy of the weights, nor more
+than a node's gradients.
 
 compare_network leaves the network as it found it: every op keeps its
 parameter and buffer arrays (the same objects), with the values they had
@@ -94,18 +106,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bpviz.engine.executor import Executor, Network
+from bpviz.engine.scratch import clear_scratch
+from bpviz.oracle.agreement import Pair, agrees, measure
+from bpviz.oracle.backward_judge import BackwardJudge
 from bpviz.oracle.rules import kinks
 from bpviz.oracle.rules.kinks import TOLERANCES
 from bpviz.oracle.torch_graph import OracleError
-from bpviz.oracle.torch_run import TorchPass, magnitude, return_freed_memory
+from bpviz.oracle.torch_run import SPLIT_ABOVE, TorchPass, return_freed_memory
 
 __all__ = ["TOLERANCES", "Comparison", "NodeComparison", "compare_network",
            "default_tolerance", "torch_pass"]
 
-ROUNDING_MULTIPLE = 10.0  # how many times the expected rounding error the engine may make
-
 Snapshot = dict[str, dict[str, np.ndarray]]
-Pair = tuple[float, float]  # (error, scale)
 
 
 @dataclass
@@ -150,66 +162,6 @@ def default_tolerance(dtype: np.dtype | str) -> float:
     return TOLERANCES[name]
 
 
-def measure(ours, reference, other=None, tol: float = 0.0,
-            noise_factor: float = 1.0) -> Pair:
-    """(max |ours − reference|, scale); the error is NaN or inf when they cannot agree.
-
-    `other` is torch's result in the other precision; with it (and tol > 0) the
-    scale includes the allowance for rounding noise (module docstring),
-    |reference − other| times `noise_factor`.
-    """
-    reference = np.asarray(reference)
-    return _error(ours, reference), _scale(_largest_entry(reference), reference, other, tol,
-                                           noise_factor)
-
-
-BLOCK = 2**20  # entries: statistics of a large tensor in blocks, without whole-size temporaries
-
-
-def _blocks(*arrays: np.ndarray):
-    flat = [np.asarray(a).reshape(-1) for a in arrays]
-    for k in range(0, flat[0].size, BLOCK):
-        yield [a[k:k + BLOCK] for a in flat]
-
-
-def _largest_entry(reference: np.ndarray) -> float:
-    """max |r| over the finite entries."""
-    largest = 0.0
-    for (block,) in _blocks(reference):
-        if not np.all(np.isfinite(block)):
-            block = block[np.isfinite(block)]
-        largest = max(largest, float(np.max(np.abs(block), initial=0.0)))
-    return largest
-
-
-def _error(ours, reference: np.ndarray) -> float:
-    """max |ours − reference|: inf for another shape, NaN where either is not finite."""
-    ours = np.asarray(ours)
-    if ours.shape != reference.shape:
-        return float("inf")
-    worst = 0.0
-    for a, b in _blocks(ours, reference):
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-            return float("nan")
-        worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0)))
-    return worst
-
-
-def _scale(largest: float, reference: np.ndarray, other, tol: float,
-           noise_factor: float) -> float:
-    if other is None or tol <= 0 or np.shape(other) != reference.shape:
-        return max(1.0, largest)
-    with np.errstate(all="ignore"):
-        noise = _error(np.asarray(other), reference)
-    if not np.isfinite(noise):  # the other precision overflowed: no noise estimate
-        return max(1.0, largest)
-    return largest + ROUNDING_MULTIPLE * noise * noise_factor / tol
-
-
-def agrees(err: float, scale: float, tol: float) -> bool:
-    return bool(err <= tol * scale)  # False for NaN
-
-
 def _feed_dtype(feeds: dict[str, np.ndarray]) -> np.dtype:
     dtypes = {np.asarray(x).dtype for x in feeds.values()}
     if len(dtypes) != 1:
@@ -244,45 +196,6 @@ def _largest(pairs: dict[str, Pair]) -> tuple[float | None, float | None]:
     return max(pairs.values(), key=lambda pair: np.inf if np.isnan(pair[0]) else pair[0])
 
 
-class _ParamJudge:
-    """Judges each parameter gradient as torch hands it over (module docstring),
-    running the engine's backward just far enough to have its side, then lets go
-    of both sides' arrays."""
-
-    def __init__(self, network: Network, engine: Executor, theirs: TorchPass,
-                 buffers: Snapshot, tol: float, dtype: np.dtype) -> None:
-        self.network, self.theirs, self.buffers = network, theirs, buffers
-        self.tol, self.eps = tol, float(np.finfo(dtype).eps)
-        self.steps = engine.backward()
-        self.engine_grads: dict[str, dict[str, np.ndarray]] = {}
-        self.pairs: dict[str, dict[str, Pair]] = {node.id: {} for node in network.order}
-
-    def advance(self, node_id: str | None = None) -> None:
-        """The engine's backward up to `node_id` (None: to the end)."""
-        while node_id not in self.engine_grads:
-            step = next(self.steps, None)
-            if step is None:
-                return
-            self.engine_grads[step.node] = dict(self.network.nodes[step.node].op.grads)
-
-    def __call__(self, node_id: str, name: str, reference: np.ndarray) -> None:
-        self.advance(node_id)
-        ours = self.engine_grads.get(node_id, {}).pop(name, None)
-        self.network.nodes[node_id].op.grads.pop(name, None)
-        if ours is None:
-            self.pairs[node_id][name] = (float("inf"), 1.0)
-            return
-        largest = _largest_entry(reference)
-        pair = (_error(ours, reference), largest)
-        if not agrees(*pair, self.tol) and np.isfinite(pair[0]):
-            # Agreement within tol · max |r| failed: allow for the rounding of what was summed.
-            summed = magnitude(self.network, node_id, self.theirs.values,
-                               self.theirs.grads[node_id], self.buffers)[name]
-            noise = self.eps * float(np.max(summed, initial=0.0))
-            pair = (pair[0], largest + ROUNDING_MULTIPLE * noise / self.tol)
-        self.pairs[node_id][name] = pair
-
-
 def compare_network(network: Network, feeds: dict[str, np.ndarray],
                     targets: dict[str, np.ndarray] | None,
                     tolerance: float | None = None) -> Comparison:
@@ -293,13 +206,19 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
     originals = {node.id: (dict(node.op.params), dict(node.op.buffers))
                  for node in network.order}
     other_dtype = np.dtype(np.float64 if dtype == np.float32 else np.float32)
+    noise_factor = float(np.finfo(dtype).eps / np.finfo(np.float32).eps)
+
+    def judged(ours, reference, second) -> Pair:
+        return measure(ours, reference, second, tol, noise_factor)
+
     try:
-        engine = Executor(network)
+        engine = Executor(network, keep=set())  # let go of each node once compared
         feeds = {k: np.array(v, copy=True) for k, v in feeds.items()}
         targets = {k: np.array(v, copy=True) for k, v in (targets or {}).items()}
         for _ in engine.forward(feeds, targets):
             pass
         engine_buffers = _snapshot(network, "buffers")
+        clear_scratch()  # the engine's backward makes its working arrays again
         return_freed_memory()
         with kinks.aligning():
             other = TorchPass(network, feeds, targets, buffers, other_dtype, param_grads=False,
@@ -307,29 +226,25 @@ def compare_network(network: Network, feeds: dict[str, np.ndarray],
             other.backward()
         return_freed_memory()
         with kinks.aligning() as counts:
-            theirs = TorchPass(network, feeds, targets, buffers, dtype)
-        judge = _ParamJudge(network, engine, theirs, buffers, tol, dtype)
-        theirs.backward(judge)  # the engine's backward runs alongside, node by node
-        judge.advance()
+            theirs = TorchPass(network, feeds, targets, buffers, dtype,
+                               split_above=SPLIT_ABOVE)
+        forwards = {i: judged(engine.values[i], theirs.values[i], other.values[i])
+                    for i in theirs.values}
+        judge = BackwardJudge(network, engine, theirs, other, buffers, tol, dtype, judged)
+        theirs.backward(judge, judge.out_grad)  # the engine's backward runs alongside
+        judge.finish()
     finally:
         _restore(network, originals, buffers)
-    noise_factor = float(np.finfo(dtype).eps / np.finfo(np.float32).eps)
-
-    def judged(ours, reference, second) -> Pair:
-        return measure(ours, reference, second, tol, noise_factor)
-
     after, other_after = theirs.buffers_after(), other.buffers_after()
     nodes = []
     for node in network.order:
         i, failures = node.id, []
-        forward = judged(engine.values[i], theirs.values[i], other.values[i])
+        forward = forwards[i]
         if not agrees(*forward, tol):
             failures.append("forward")
-        grad: tuple[float | None, float] = (None, 1.0)
-        if theirs.grads[i] is not None:
-            grad = judged(engine.grads[i], theirs.grads[i], other.grads[i])
-            if not agrees(*grad, tol):
-                failures.append("grad")
+        grad: tuple[float | None, float] = judge.grads.get(i, (None, 1.0))
+        if grad[0] is not None and not agrees(*grad, tol):
+            failures.append("grad")
         params = judge.pairs[i]
         failures += [f"param {k}" for k, pair in params.items() if not agrees(*pair, tol)]
         buffer_pairs = {k: judged(engine_buffers[i][k], reference, other_after[i].get(k))

@@ -22,10 +22,20 @@ from bpviz.engine.executor import Network
 from bpviz.engine.op import Op
 from bpviz.oracle.rules import OracleError, rule_for
 
-__all__ = ["OracleError", "run_graph", "torch_fn", "torch_tensors", "total_loss"]
+__all__ = ["OracleError", "run_graph", "shared", "torch_dtype", "torch_fn", "torch_tensors",
+           "total_loss"]
 
 Tensor = torch.Tensor
 TorchFn = Callable[[list[Tensor], dict[str, Tensor], dict[str, Tensor], dict, Op], Tensor]
+
+
+def torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+
+
+def shared(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    """A tensor on the array's own memory when its dtype is `dtype`, else a copy."""
+    return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
 
 
 def torch_fn(op_name: str) -> TorchFn:

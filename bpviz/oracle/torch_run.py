@@ -8,15 +8,24 @@ weights), with copies of the buffers (batchnorm updates them) and the feeds.
 (`register_post_accumulate_grad_hook`), so that a caller that compares and
 forgets never holds more than one parameter gradient; the graph's saved
 tensors are released as backward walks it. ∂L/∂out of every node is caught
-on its way through (tensor hooks): zero where torch finds no path to L.
-`magnitude` is the rounding model's "what was summed" of a parameter gradient
-(bpviz.oracle.compare).
+on its way through (tensor hooks), kept or handed to a callback as well:
+zero where torch finds no path to L. The rounding model of a parameter
+gradient is bpviz.oracle.rounding.
+
+A parameter larger than `split_above` entries, of an op whose rule reads
+it by channel (`TorchRule.by_channel`: dense, conv2d), is not a leaf that
+requires grad: torch would make its whole ∂L/∂θ at once (fc6 of VGG16: 103 M
+entries). It is handed over instead as `RowBlocks` the moment the node's
+∂L/∂out is known: torch autograd again, of the node's rule run on a block of
+rows of θ (those output channels only), a block at a time, so that only one
+block of torch's ∂L/∂θ lives at once.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
@@ -25,10 +34,15 @@ import numpy as np
 import torch
 
 from bpviz.engine.executor import Network
-from bpviz.oracle.torch_graph import run_graph, torch_fn, total_loss
+from bpviz.oracle import rounding
+from bpviz.oracle.rules import rule_for
+from bpviz.oracle.torch_graph import run_graph, shared, torch_dtype, torch_fn, total_loss
 
 Snapshot = dict[str, dict[str, np.ndarray]]
-ParamSink = Callable[[str, str, np.ndarray], None]
+ParamSink = Callable[[str, str, "np.ndarray | RowBlocks"], None]
+GradSink = Callable[[str, np.ndarray], None]
+SPLIT_ABOVE = 2**22  # entries: a larger parameter of a by-channel op is split (compare)
+BLOCK_ENTRIES = 2**20  # a split gradient's block of rows holds at most this many entries
 
 
 def return_freed_memory() -> None:
@@ -41,15 +55,6 @@ def return_freed_memory() -> None:
             libc.malloc_trim(0)
         except (OSError, AttributeError):
             pass
-
-
-def torch_dtype(dtype: np.dtype) -> torch.dtype:
-    return torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
-
-
-def shared(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    """A tensor on the array's own memory when its dtype is `dtype`, else a copy."""
-    return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
 
 
 def _target(value: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -109,17 +114,26 @@ class TorchPass:
     """
 
     def __init__(self, network: Network, feeds, targets, buffers: Snapshot,
-                 dtype: np.dtype, param_grads: bool = True, keep: np.dtype | None = None
-                 ) -> None:
+                 dtype: np.dtype, param_grads: bool = True, keep: np.dtype | None = None,
+                 split_above: int | None = None) -> None:
         t_dtype = torch_dtype(dtype)
-        self.network, self.keep = network, keep
+        self.network, self.keep, self.dtype = network, keep, np.dtype(dtype)
         leaves = {k: torch.tensor(np.asarray(v), dtype=t_dtype, requires_grad=True)
                   for k, v in feeds.items()}
         cast = None
+        # node id → its parameters handed over in blocks of rows (module docstring)
+        self.split: dict[str, list[str]] = {}
         if param_grads:
-            self.params = {node.id: {k: shared(v, t_dtype).requires_grad_(node.op.trainable)
-                                     for k, v in node.op.params.items()}
+            self.params = {node.id: {k: shared(v, t_dtype) for k, v in node.op.params.items()}
                            for node in network.order}
+            for node in network.order:
+                for k, tensor in self.params[node.id].items():
+                    if (split_above is not None and node.op.trainable
+                            and tensor.numel() > split_above
+                            and rule_for(node.op.op_name).by_channel):
+                        self.split.setdefault(node.id, []).append(k)
+                    else:
+                        tensor.requires_grad_(node.op.trainable)
         else:
             self.params = {}
             cast = CastParams(network, t_dtype)
@@ -130,25 +144,39 @@ class TorchPass:
         with self._saving:
             self.outputs = run_graph(network, leaves, cast or self.params, self.buffers,
                                      t_targets)
+        self._split_inputs = {i: [self.outputs[source] for source in network.nodes[i].inputs]
+                              for i in self.split}
+        # node id → the parameters whose ∂L/∂θ backward hands over, split or whole
+        self.handed_over = {i: [k for k, t in store.items()
+                                if t.requires_grad or k in self.split.get(i, ())]
+                            for i, store in self.params.items()}
         self.loss_tensor = total_loss(network, self.outputs)
         self.loss = float(self.loss_tensor.detach())
         self.values = {i: self._kept(t.detach()) for i, t in self.outputs.items()}
-        self.grads: dict[str, np.ndarray | None] = {
-            i: (np.zeros(tuple(t.shape), self.values[i].dtype) if t.requires_grad else None)
-            for i, t in self.outputs.items()}
+        # node id → (shape, dtype) of ∂L/∂out where torch can differentiate the output
+        self._differentiable = {i: (tuple(t.shape), self.values[i].dtype)
+                                for i, t in self.outputs.items() if t.requires_grad}
+        self.grads: dict[str, np.ndarray | None] = {i: None for i in self.outputs}
         self.param_grads: dict[str, dict[str, np.ndarray]] = {i: {} for i in self.outputs}
 
     def _kept(self, tensor: torch.Tensor) -> np.ndarray:
         array = tensor.numpy()
         return array if self.keep is None else array.astype(self.keep, copy=False)
 
-    def backward(self, on_param_grad: ParamSink | None = None) -> None:
-        """∂L/∂out into `grads`; each ∂L/∂θ to `on_param_grad(node, name, grad)` (default:
-        kept in `param_grads`). The graph is gone afterwards."""
+    def requires_grad(self, node_id: str) -> bool:
+        """Whether torch can differentiate the node's output (its ∂L/∂out is compared)."""
+        return node_id in self._differentiable
+
+    def backward(self, on_param_grad: ParamSink | None = None,
+                 on_grad: GradSink | None = None) -> None:
+        """Each ∂L/∂out to `on_grad(node, grad)` (default: kept in `grads`), each ∂L/∂θ
+        to `on_param_grad(node, name, grad)` (default: kept in `param_grads`), grad an
+        array or, for a split parameter, RowBlocks. A node torch finds no path
+        from to L gets no call: its ∂L/∂out is zero. The graph is gone afterwards."""
         sink = on_param_grad or (lambda i, k, g: self.param_grads[i].__setitem__(k, g))
         for i, out in self.outputs.items():
             if out.requires_grad:
-                out.register_hook(self._grad_catcher(i))
+                out.register_hook(self._grad_catcher(i, sink, on_grad))
         pending = {(i, k) for i, store in self.params.items()
                    for k, t in store.items() if t.requires_grad}
         for i, k in pending:
@@ -160,13 +188,29 @@ class TorchPass:
             with self._saving:
                 loss.backward()
         del outputs, loss
+        if on_grad is None:  # no path to L: ∂L/∂out = 0
+            for i, (shape, dtype) in self._differentiable.items():
+                if self.grads[i] is None:
+                    self.grads[i] = np.zeros(shape, dtype)
+        pending |= {(i, k) for i in self._split_inputs for k in self.split[i]}
+        self._split_inputs = {}
         for i, k in sorted(pending):  # no path from θ to L: ∂L/∂θ = 0
-            sink(i, k, np.zeros(tuple(self.params[i][k].shape), self.values[i].dtype))
+            theta = self.params[i][k].detach()
+            sink(i, k, np.zeros(tuple(theta.shape), theta.numpy().dtype))
 
-    def _grad_catcher(self, node_id: str):
+    def _grad_catcher(self, node_id: str, sink: ParamSink, on_grad: GradSink | None):
         def catch(grad: torch.Tensor) -> None:
-            self.grads[node_id] = (grad.detach().numpy().copy() if self.keep is None
-                                   else self._kept(grad.detach()))
+            if on_grad is not None:
+                on_grad(node_id, grad.detach().numpy())
+            else:
+                self.grads[node_id] = (grad.detach().numpy().copy() if self.keep is None
+                                       else self._kept(grad.detach()))
+            inputs = self._split_inputs.pop(node_id, None)
+            if inputs is not None:
+                node = self.network.nodes[node_id]
+                for name in self.split[node_id]:
+                    sink(node_id, name, RowBlocks(node, name, inputs, self.params[node_id],
+                                                  self.buffers.get(node_id, {}), grad.detach()))
         return catch
 
     def _param_catcher(self, node_id: str, name: str, sink: ParamSink, pending: set):
@@ -180,39 +224,60 @@ class TorchPass:
         return {i: {k: t.numpy() for k, t in store.items()} for i, store in self.buffers.items()}
 
 
-def magnitude(network: Network, node_id: str, values: dict[str, np.ndarray],
-              grad_out: np.ndarray, buffers: Snapshot) -> dict[str, np.ndarray]:
-    """Per parameter θ of the node, Σ_o |∂L/∂out_o| · |∂out_o/∂θ|: the magnitude of
-    the terms its gradient sums. For a weight (dense, conv: every output linear
-    in both input and weight) that is the gradient at |inputs| and |∂L/∂out|,
-    Σ |x|·|∂L/∂out|; for a per-channel parameter (a bias, batchnorm's γ and β:
-    each output depends on one of its entries, affinely) ∂out/∂θ is read off
-    as f(θ + 1) − f(θ), and the sum is the gradient with ∂L/∂out's signs
-    replaced by those of ∂out/∂θ. torch, in the values' dtype."""
-    node = network.nodes[node_id]
-    with torch.enable_grad():  # also from inside a backward pass, where grad mode is off
-        return {name: np.abs(_summed(node, name, values, grad_out, buffers.get(node_id, {})))
-                for name in node.op.params}
+class RowBlocks:
+    """torch's ∂L/∂θ of one split parameter (module docstring), a block of rows at a time.
 
+    Iterating yields (rows, block): rows a slice of θ's first axis, block
+    torch's ∂L/∂θ[rows], made by autograd of the node's rule run on θ[rows]
+    (and the same rows of its other parameters) with ∂L/∂out[:, rows]: the
+    gradient of those output channels, which read nothing else of θ.
+    """
 
-def _summed(node, name: str, values, grad_out: np.ndarray, buffers) -> np.ndarray:
-    dtype = torch_dtype(grad_out.dtype)
-    fn = torch_fn(node.op.op_name)
-    xs = [torch.as_tensor(values[s], dtype=dtype) for s in node.inputs]
-    params = {k: shared(v, dtype) for k, v in node.op.params.items()}
+    def __init__(self, node, name: str, inputs: list[torch.Tensor],
+                 params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                 grad_out: torch.Tensor) -> None:
+        self.node, self.name, self.grad_out = node, name, grad_out
+        self.inputs = [x.detach() for x in inputs]
+        self.params = {k: t.detach() for k, t in params.items()}
+        self.buffers = {k: t.detach().clone() for k, t in buffers.items()}
+        self.shape = tuple(self.params[name].shape)
+        self.dtype = self.params[name].numpy().dtype
 
-    def run(inputs, own: torch.Tensor) -> torch.Tensor:
-        store = {k: torch.tensor(v, dtype=dtype) for k, v in buffers.items()}
-        return fn(inputs, {**params, name: own}, store, node.op.hp, node.op)
+    def row_blocks(self) -> Iterator[slice]:
+        rows = self.shape[0]
+        step = max(1, BLOCK_ENTRIES // max(1, math.prod(self.shape[1:])))
+        return (slice(start, min(rows, start + step)) for start in range(0, rows, step))
 
-    theta = params[name].detach().clone().requires_grad_()
-    upstream = torch.as_tensor(np.abs(grad_out), dtype=dtype)
-    if theta.dim() > 1:
-        out = run([x.abs() for x in xs], theta)
-    else:
-        with torch.no_grad():
-            slope = run(xs, theta + 1) - run(xs, theta)
-        out = run(xs, theta)
-        upstream = upstream * torch.sign(slope)
-    (found,) = torch.autograd.grad(out, [theta], upstream, allow_unused=True)
-    return np.zeros(tuple(theta.shape)) if found is None else found.numpy()
+    def __iter__(self) -> Iterator[tuple[slice, np.ndarray]]:
+        fn = torch_fn(self.node.op.op_name)
+        for rows in self.row_blocks():
+            params = {k: t[rows] for k, t in self.params.items()}
+            theta = params[self.name].requires_grad_()
+            with torch.enable_grad():  # called from inside a backward pass, where it is off
+                store = {k: t.clone() for k, t in self.buffers.items()}
+                out = fn(self.inputs, params, store, self.node.op.hp, self.node.op)
+                (block,) = torch.autograd.grad(out, [theta], self.grad_out[:, rows])
+            yield rows, block.numpy()
+
+    def largest_summed(self) -> float:
+        """max Σ |t| over θ's entries, the terms its gradient sums (bpviz.oracle.rounding)."""
+        largest = 0.0
+        with torch.enable_grad():
+            for rows in self.row_blocks():
+                summed = rounding.summed(self.node, self.name, self.inputs, self.params,
+                                         self.grad_out[:, rows].numpy(), self.buffers, rows)
+                largest = max(largest, float(np.max(np.abs(summed), initial=0.0)))
+        return largest
+
+    def largest_other(self, other_inputs: list[np.ndarray], other_grad: np.ndarray,
+                      dtype: np.dtype) -> float:
+        """max |∂L/∂θ − the same in the other precision| (bpviz.oracle.rounding), a block
+        of rows at a time."""
+        params = {k: t.numpy() for k, t in self.params.items()}
+        worst = 0.0
+        for rows, block in self:
+            theirs = rounding.other_precision(self.node, self.name, params, self.buffers,
+                                              other_inputs, other_grad, dtype, rows)
+            if theirs is not None:
+                worst = max(worst, float(np.max(np.abs(block - theirs), initial=0.0)))
+        return worst

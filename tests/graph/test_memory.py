@@ -68,6 +68,25 @@ def test_parameters_and_their_gradients_are_counted_by_hand():
     assert paused.parts["trainer's copies"] == (2 + 2) * params * 4
 
 
+@pytest.mark.parametrize("dtype, stage", [(np.float64, "the largest parameter gradient"),
+                                          (np.float32, "one layer's weights in float64")])
+def test_the_torch_check_counts_its_largest_stage_by_hand(dtype, stage):
+    doc = mlp(1000, 2000)
+    first = 1000 * 2000 + 2000  # the first Linear's weight and bias
+    size = np.dtype(dtype).itemsize
+    estimate = Footprint(doc).estimate("check", 8, dtype, runtime=0)
+    # the checked precision's torch pass holds one layer's ∂L/∂θ (the engine's) in
+    # that precision; the other precision's pass casts one layer's weights to float64
+    assert estimate.parts[stage] == first * 8
+    assert estimate.parts["parameters"] == (first + 2000 * 10 + 10) * size
+    assert "parameter gradients" not in estimate.parts  # one layer's at a time
+    values = 8 * (1000 + 2000 + 2000 + 10 + 1)  # the batch and every node's output
+    kept = ("the other precision's results kept in float32" if dtype == np.float64
+            else "its outputs and ∂L/∂out kept in float32")
+    assert estimate.parts[kept] == 2 * values * 4  # outputs and ∂L/∂out
+    assert estimate.parts["torch (the library)"] > 0
+
+
 def test_the_largest_batch_is_the_last_that_fits():
     footprint = Footprint(load_graph(VGG16))
     limit = 6 * 2**30

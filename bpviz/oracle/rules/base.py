@@ -14,6 +14,10 @@ knows about the op:
 * `module(params, in_shape)`: the nn constructor `bpviz export-torch` writes
   for a node (params as the graph file writes them), or None when forward
   writes `expression(args)` instead; `loss_code` for a loss;
+* `by_channel`: True when output channel c (axis 1) reads row c of every
+  parameter and no other entry of them (dense, conv2d), so that torch can
+  make ∂L/∂θ a block of rows at a time: the rule's forward run on those
+  rows of the parameters gives those channels (bpviz.oracle.torch_run);
 * `modules`, `functions` and `methods`: the nn module classes, functions and
   tensor methods `bpviz import-torch` turns into this op, each with the
   handler that adds the node (bpviz.oracle.import_rules describes handlers),
@@ -53,6 +57,7 @@ class TorchRule:
     # What import-torch reads, for its help: (modules, calls in forward), e.g.
     # ("nn.ReLU", "torch.relu, F.relu"); "" where there are none.
     supported: ClassVar[tuple[str, str]] = ("", "")
+    by_channel: ClassVar[bool] = False  # output channel c reads only row c of each parameter
 
     def forward(self, xs: list[Tensor], params: dict[str, Tensor], buffers: dict[str, Tensor],
                 hp: dict[str, Any], op: Any) -> Tensor:

@@ -40,6 +40,7 @@ class DenseRule(TorchRule):
 
     modules = {nn.Linear: _linear}
     supported = ("nn.Linear", "")
+    by_channel = True
 
     def forward(self, xs, params, buffers, hp, op):
         return F.linear(xs[0], params["weight"], params.get("bias"))

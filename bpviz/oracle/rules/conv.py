@@ -42,6 +42,7 @@ class Conv2dRule(TorchRule):
     """F.conv2d; nn.Conv2d with groups=1 and zero padding."""
 
     modules = {nn.Conv2d: _conv2d}
+    by_channel = True
     supported = ("nn.Conv2d (groups=1; padding a number, a pair, 'valid', or 'same' with an "
                  "odd kernel)", "")
 
