@@ -296,7 +296,8 @@ class GraphEditor(SceneModel):
         if problem or new in self.doc.groups:
             raise EditError(problem or f"a group named '{new}' already exists")
         self._push(cmd.GroupsCommand(self.doc, f"Rename group '{old}' to '{new}'",
-                                     lambda: self.doc.rename_group(old, new), self.batched))
+                                     lambda: self.doc.rename_group(old, new), self.batched,
+                                     renamed=(old, new)))
 
     def ungroup(self, name: str) -> None:
         if name not in self.doc.groups:
@@ -305,15 +306,17 @@ class GraphEditor(SceneModel):
                                      lambda: self.doc.ungroup(name), self.batched))
 
     def set_group_folded(self, name: str, folded: bool) -> None:
-        """Fold the group into one box on the canvas (or unfold it)."""
+        """Fold the group into one box on the canvas (or unfold it).
+
+        Folding is a way of looking, like zooming: it is not an undo step and
+        does not mark the graph changed, but the file keeps it the next time
+        it is saved.
+        """
         group = self.doc.groups.get(name)
         if group is None:
             raise EditError(f"there is no group '{name}'")
         if group.folded != bool(folded):
-            text = f"{'Fold' if folded else 'Unfold'} '{name}'"
-            self._push(cmd.GroupsCommand(self.doc, text,
-                                         lambda: self.doc.set_folded(name, folded),
-                                         self.batched))
+            self.doc.set_folded(name, folded)
 
     # -- clipboard ------------------------------------------------------
     def copy(self, ids: Iterable[str]) -> str:
