@@ -105,6 +105,11 @@ class GroupBox(RoundedBoxItem):
     def out_port_pos(self) -> QPointF:
         return self.mapToScene(QPointF(self._rect.right(), 0.0))
 
+    def port_positions(self) -> list[QPointF]:
+        """Scene positions of every port drawn on the box."""
+        count = max(len(self.summary.sources), 1)
+        return [self.in_port_pos(index) for index in range(count)] + [self.out_port_pos()]
+
     # -- painting -------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
