@@ -209,9 +209,11 @@ class WireItem(QGraphicsPathItem):
         return QRectF(self._label_rect)
 
     def boundingRect(self) -> QRectF:
+        # NOTE: not QGraphicsPathItem's, which it caches from shape() (label included)
+        # until the next setPath: a label moved after that would leave it stale.
         grow = max(2.0, self.grad_width / 2 + 1)
-        return super().boundingRect().united(self._label_rect).adjusted(-grow, -grow, grow,
-                                                                        grow)
+        return self.path().controlPointRect().united(self._label_rect).adjusted(
+            -grow, -grow, grow, grow)
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
