@@ -9,7 +9,7 @@ to the editor's signals; they never change the document directly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,9 +50,6 @@ class GraphEditor(SceneModel):
         self.destroyed.connect(lambda *_: stack.blockSignals(True))
         self.path: str | None = None
         self._selection: list[str] = []
-        # Set by the canvas: where a new node asked for at its pos goes (a place
-        # where it covers no other node); None: exactly there.
-        self.place_new: Callable[[NodeData], tuple[float, float]] | None = None
         self._batch_depth = 0
         self._dirty = False
         self._unsubscribe = self.doc.subscribe(self._on_doc_event)
@@ -143,20 +140,22 @@ class GraphEditor(SceneModel):
             n += 1
         return f"{op_name}_{n}"
 
-    def add_node(self, op_name: str, pos: tuple[float, float] | None = None,
-                 params: dict[str, Any] | None = None) -> str:
-        """Add a node of `op_name` (with the op's start_params unless given) at `pos`, or
-        the free place `place_new` finds near it; returns its id."""
+    def node_to_add(self, op_name: str, params: dict[str, Any] | None = None) -> NodeData:
+        """The node add_node would add (a fresh id, the op's start_params unless given),
+        not in the document: what the canvas measures to find it a free place."""
         if op_name not in OPS:
             raise EditError(f"there is no op '{op_name}'")
         params = OPS[op_name].start_params() if params is None else copy.deepcopy(params)
-        node_id = self.fresh_id(op_name)
-        node = NodeData(node_id, op_name, [], params, True,
-                        None if pos is None else (float(pos[0]), float(pos[1])))
-        if node.pos is not None and self.place_new is not None:
-            node.pos = self.place_new(node)
+        return NodeData(self.fresh_id(op_name), op_name, [], params, True)
+
+    def add_node(self, op_name: str, pos: tuple[float, float] | None = None,
+                 params: dict[str, Any] | None = None) -> str:
+        """Add a node of `op_name` (with the op's start_params unless given) exactly at
+        `pos` (None: where the layout puts it); returns its id."""
+        node = self.node_to_add(op_name, params)
+        node.pos = None if pos is None else (float(pos[0]), float(pos[1]))
         self._push(cmd.AddNodesCommand(self.doc, [node], f"Add {op_name}", self.batched))
-        return node_id
+        return node.id
 
     def remove_nodes(self, ids: Iterable[str], wires: Iterable[tuple[str, int]] = ()) -> None:
         """Delete nodes and cut wires given as (dst, port); one undo step."""
