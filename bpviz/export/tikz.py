@@ -20,7 +20,7 @@ layout's columns cut into the rows whose boxes come nearest the aspect ratio
 (bpviz.export.slide; the boxes are estimated, TikZ sizes them itself); the
 picture's `x=0.02cm, y=-0.02cm` turns pixels into centimetres (change them
 to scale the figure). Everything the
-picture needs except the arrows.meta library is inside the tikzpicture, so
+picture needs except the arrows.meta and fit libraries is inside the tikzpicture, so
 it can be copied as it stands into a Beamer frame. The page around it is
 cut to the picture's size (plain LaTeX: no package beyond TikZ).
 """
@@ -59,10 +59,10 @@ TEX_SPECIAL = {
 
 PREAMBLE = r"""%% {name}: made by bpviz (`bpviz export GRAPH.json --to FIGURE.tex`).
 %% Compile with pdflatex. To put the figure on a slide, copy the tikzpicture
-%% (it carries its own colours and styles) and load \usetikzlibrary{{arrows.meta}}.
+%% (it carries its own colours and styles) and load \usetikzlibrary{{arrows.meta, fit}}.
 \documentclass{{article}}
 \usepackage{{tikz}}
-\usetikzlibrary{{arrows.meta}}
+\usetikzlibrary{{arrows.meta, fit}}
 \newsavebox\bpvizfigure
 \begin{{document}}
 \sbox\bpvizfigure{{%
@@ -76,6 +76,10 @@ PICTURE_OPTIONS = r"""\begin{tikzpicture}[x=0.02cm, y=-0.02cm,
   concat/.style={densely dotted},
   group/.style={layer, fill=bpvizgroup!14, draw=bpvizgroup!70!black, line width=1pt,
     double=white, double distance=1pt},
+  frame/.style={draw=bpvizgroup!60, dashed, rounded corners=6pt, inner sep=9pt,
+    fill=bpvizgroup, fill opacity=0.06},
+  framename/.style={font=\footnotesize\bfseries, text=bpvizgroup!70!black, anchor=south west,
+    inner sep=2pt},
   tensor/.style={font=\scriptsize, fill=white, inner sep=1.5pt},
   active/.style={draw=red!75!black, line width=2.5pt}]
 """
@@ -141,7 +145,7 @@ class TikzExporter(Exporter):
         self._state = state
         active = drawn.item_of.get(state.active) if state is not None else None
         lines = [PICTURE_OPTIONS]
-        colours = {GROUP_HUE: "bpvizgroup"} if drawn.boxes else {}
+        colours = {GROUP_HUE: "bpvizgroup"} if doc.groups else {}
         for node_id in drawn.view.nodes:
             if node_id not in drawn.boxes:
                 colours.setdefault(family_colour(doc.nodes[node_id].op),
@@ -170,9 +174,27 @@ class TikzExporter(Exporter):
             outline = ", active" if item == active else ""
             lines.append(f"  \\node[{style}{outline}] ({names[item]}) at "
                          f"({x:.1f}, {y:.1f}) {{{text}}};\n")
+        lines += self._frames(names, positions)
         lines += self._wires(names, positions)
         lines.append("\\end{tikzpicture}")
         return "".join(lines)
+
+    def _frames(self, names, positions) -> list[str]:
+        """An unfolded group's nodes framed, its name on top: one frame per band it
+        lies in (a long graph wraps), the name on the first."""
+        band = bands_of(positions)
+        lines = []
+        for name in self.document.groups:
+            members = [m for m in self.document.group_members(name)
+                       if m in names and m not in self.drawn.boxes]
+            for index, part in enumerate(sorted({band[m] for m in members})):
+                fitted = " ".join(f"({names[m]})" for m in members if band[m] == part)
+                frame = f"{names[members[0]]}frame{index}"
+                lines.append(f"  \\node[frame, fit={fitted}] ({frame}) {{}};\n")
+                if index == 0:
+                    lines.append(f"  \\node[framename] at ({frame}.north west) "
+                                 f"{{{tex_text(name)}}};\n")
+        return lines
 
     def encode(self, data: str) -> bytes:
         return data.encode("utf-8")

@@ -141,3 +141,16 @@ def test_a_step_inside_a_folded_group_outlines_its_box_and_names_the_node():
     assert len(boxes) == 1 and r"\node[group, active]" in boxes[0]
     assert r"\textbf{stage1 $\cdot$ r1}" in boxes[0]
     assert not any(r"\texttt{c1}" in line for line in picture.splitlines())
+
+
+def test_unfolded_groups_are_framed_and_named_once():
+    """VGG16's five blocks, unfolded: each framed (once per band the layout wraps
+    it into) around its own nodes, its name over the first frame."""
+    document = load_graph(EXAMPLES / "vgg16.json")
+    text = TikzExporter(document, layout="canvas").export()
+    names = re.findall(r"\\node\[framename\] at \((n\d+)frame0\.north west\) \{(.*)\};", text)
+    assert sorted(name for _, name in names) == sorted(document.groups)
+    tikz_id = {f"n{index}": node_id for index, node_id in enumerate(document.nodes)}
+    for fitted in re.findall(r"\\node\[frame, fit=([^\]]*)\]", text):
+        members = {tikz_id[n] for n in re.findall(r"\((n\d+)\)", fitted)}
+        assert len({document.nodes[m].group for m in members}) == 1
