@@ -22,8 +22,9 @@ from bpviz.engine.op import check_hypers
 from bpviz.graph import GraphDocument, GraphError, NodeData, infer_shapes
 from bpviz.graph.document import group_name_problem, id_problem
 from bpviz.graph.fileformat import dumps_graph, loads_graph
-from bpviz.graph.layout import WRAP_AFTER, layered_positions
+from bpviz.graph.layout import COLUMN_GAP, WRAP_AFTER, layered_positions
 from bpviz.scene.model import SceneModel
+from bpviz.scene.wire_item import label_room
 from bpviz.ui import commands as cmd
 
 PASTE_OFFSET = (40.0, 40.0)
@@ -374,10 +375,12 @@ class GraphEditor(SceneModel):
 
     # -- layout ---------------------------------------------------------
     def arrange(self) -> None:
-        """Lay the graph out left to right by depth, long graphs wrapped into bands;
-        one undo step."""
+        """Lay the graph out left to right by depth, long graphs wrapped into bands,
+        columns far enough apart for the shape labels between them; one undo step."""
         sizes = self.measure() if self.measure is not None else None
-        self.move_nodes(layered_positions(self.doc, sizes, wrap_after=WRAP_AFTER), "Arrange")
+        gap = max(COLUMN_GAP, label_room(self.report.shapes.values()))
+        self.move_nodes(layered_positions(self.doc, sizes, column_gap=gap,
+                                          wrap_after=WRAP_AFTER), "Arrange")
 
     # -- undo -----------------------------------------------------------
     def undo(self) -> None:

@@ -73,3 +73,18 @@ def test_labels_lifted_above_gradient_coloured_wires_stay_apart(qapp):
     scene.show_step(None, norms, set(), "backward")
     assert all(wire.note for wire in scene.wires.values())
     assert clashes(scene) == []
+
+
+def test_arrange_leaves_room_for_the_labels(qapp):
+    from bpviz.ui.editor import GraphEditor
+
+    editor = GraphEditor(load_graph(EXAMPLES / "vgg16.json"))
+    scene = GraphScene(editor)
+    editor.arrange()
+    scene.route_all()
+    assert clashes(scene) == []
+    # Room on the wire itself: every label of a wire between neighbours sits on it.
+    for wire in scene.wires.values():
+        start, end = wire.ends()
+        if abs(start.y() - end.y()) < 1:
+            assert wire.label_rect().contains(wire.label_rect().center().x(), start.y())
