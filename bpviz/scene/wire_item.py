@@ -1,7 +1,9 @@
 """WireItem: a cubic Bézier from a node's output port to another node's input port.
 
-The source node's output shape is written at the middle of the wire
-("16×8×8"). Wires lie behind nodes and follow them when they move.
+The source node's output shape is written on the wire ("16×8×8"): in its
+middle, or where the scene finds room clear of other labels, ports and
+nodes (bpviz.scene.label_places). Wires lie behind nodes and follow them
+when they move.
 """
 
 from __future__ import annotations
