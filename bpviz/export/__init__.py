@@ -7,7 +7,8 @@ off screen when there is no display.
 
     graph.py       SvgExporter, PdfExporter, PngExporter: the canvas's picture,
                    optionally at one step of a StepSession
-    tikz.py        TikzExporter: a standalone .tex with one node per layer
+    tikz.py        TikzExporter: a standalone .tex with one node per layer, a folded
+                   group one box (tikz_items.py: what the picture draws)
     tensors.py     NpzExporter, CsvExporter, BmatrixExporter: every tensor of a pass
     heatmaps.py    HeatmapExporter: a PNG per tensor, a tile per channel, a colour bar
     curves.py      CurvesExporter: loss, accuracy and gradient norms to PNG, SVG, PDF, CSV

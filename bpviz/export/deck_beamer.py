@@ -43,7 +43,7 @@ PREAMBLE = r"""%% {name}: a slide deck made by bpviz (`bpviz export GRAPH.json -
 %% Compile with pdflatex; the heatmaps are in {folder}/.
 \documentclass[aspectratio=169]{{beamer}}
 \usepackage{{tikz}}
-\usetikzlibrary{{arrows.meta}}
+\usetikzlibrary{{arrows.meta, fit}}
 \usepackage{{amsmath}}
 \setbeamertemplate{{navigation symbols}}{{}}
 \graphicspath{{{{{folder}/}}}}

@@ -167,6 +167,14 @@ class SceneFigure:
     def node_item(self, node_id: str):
         return self.scene.nodes[node_id]
 
+    def group_items(self) -> list[tuple[str, bool, object]]:
+        """(group name, folded, item) for every group drawn: a folded group's box, an
+        unfolded group's frame; in the document's order of groups."""
+        folding = self.scene.folding
+        drawn = [(name, True, folding.boxes.get(name)) if name in folding.boxes
+                 else (name, False, folding.frames.get(name)) for name in self.model.doc.groups]
+        return [(name, folded, item) for name, folded, item in drawn if item is not None]
+
     def wire_items(self) -> list[tuple[WireKey, object]]:
         """((source, consumer, port), item) for every wire, in the document's order."""
         order = list(self.model.doc.nodes)

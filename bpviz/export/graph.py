@@ -7,10 +7,13 @@ The SVG's width and height are those pixels; the PDF page is the same size
 ceil(height × D / base) pixels and records D.
 
 SVG structure: every part is painted by Qt's QSvgGenerator on its own and
-the parts are put together in groups a reader can find: `<g id="wires">`
-holds one `<g class="wire" data-source=… data-consumer=… data-port=…>` per
-wire, `<g id="nodes">` one `<g class="node" data-node="<node id>">` per node,
-then `<g id="caption">` (step caption and colour bar).
+the parts are put together in groups a reader can find: `<g id="frames">`
+holds one `<g class="group-frame" data-group=…>` per unfolded group, `<g
+id="wires">` one `<g class="wire" data-source=… data-consumer=… data-port=…>`
+per wire, `<g id="nodes">` one `<g class="node" data-node="<node id>">` per
+node (empty for the nodes of a folded group) and one `<g class="group"
+data-group=…>` per folded group's box, then `<g id="caption">` (step caption
+and colour bar).
 """
 
 from __future__ import annotations
@@ -92,6 +95,11 @@ class SvgExporter(GraphExporter):
         defs = ET.SubElement(root, f"{{{SVG_NS}}}defs")
         _adopt(_group(root, id="background"), defs,
                svg_fragment(size, figure_painter.paint_background))
+        groups = self.figure.group_items()
+        frames = _group(root, id="frames")
+        for name, _folded, item in (entry for entry in groups if not entry[1]):
+            _adopt(_group(frames, **{"class": "group-frame", "data-group": name}), defs,
+                   svg_fragment(size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
         wires = _group(root, id="wires")
         for (source, consumer, port), item in self.figure.wire_items():
             group = _group(wires, **{"class": "wire", "data-source": source,
@@ -105,6 +113,9 @@ class SvgExporter(GraphExporter):
                                      "data-node": node_id, "data-op": item.op})
             _adopt(group, defs, svg_fragment(
                 size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
+        for name, _folded, item in (entry for entry in groups if entry[1]):
+            _adopt(_group(nodes, **{"class": "group", "data-group": name}), defs,
+                   svg_fragment(size, lambda p, i=item: figure_painter.paint_scene(p, only=[i])))
         _adopt(_group(root, id="caption"), defs, svg_fragment(size, figure_painter.paint_decor))
         ET.indent(root, space=" ")
         return ET.tostring(root, encoding="utf-8", xml_declaration=True)

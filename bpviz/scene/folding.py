@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bpviz.graph import GraphError
 from bpviz.graph.groups import BOX_KEY, fields_of, folded_groups, folded_view, summarise
-from bpviz.graph.layout import layered_positions
+from bpviz.graph.layout import COLUMN_GAP, layered_positions
 from bpviz.scene.group_item import GroupBox, GroupFrame
 from bpviz.scene.node_item import remove_from_scene
 
@@ -41,18 +41,18 @@ class Folding:
         self.box_pos = {}
 
     # -- layout ---------------------------------------------------------
-    def layout(self, sizes: dict[str, tuple[float, float]], wrap_after: int
-               ) -> dict[str, Pos]:
+    def layout(self, sizes: dict[str, tuple[float, float]], wrap_after: int,
+               column_gap: float = COLUMN_GAP) -> dict[str, Pos]:
         """id → centre for every node; a folded group's nodes all at its box's centre."""
         doc = self.scene.model.doc
         view, key = folded_view(doc)
         if view is doc:
-            return layered_positions(doc, sizes, wrap_after=wrap_after)
+            return layered_positions(doc, sizes, wrap_after=wrap_after, column_gap=column_gap)
         try:
             placed = layered_positions(view, {**sizes, **self.box_sizes()},
-                                       wrap_after=wrap_after)
+                                       wrap_after=wrap_after, column_gap=column_gap)
         except GraphError:  # a cycle through a folded group: lay out the nodes themselves
-            return layered_positions(doc, sizes, wrap_after=wrap_after)
+            return layered_positions(doc, sizes, wrap_after=wrap_after, column_gap=column_gap)
         self.box_pos = {name: placed[BOX_KEY + name] for name in self.boxes
                         if BOX_KEY + name in placed}
         return {node_id: placed[key[node_id]] for node_id in doc.nodes}

@@ -14,10 +14,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from bpviz.engine.shape_text import shape_text, square_text
 from bpviz.graph.groups import GroupSummary
 from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
 from bpviz.scene.fonts import canvas_font
+from bpviz.scene.labels import group_lines
 from bpviz.scene.node_item import DONE_BAR, GLOW, PAD, RADIUS, RoundedBoxItem, prepare_resize
 
 GROUP_COLOUR = QColor("#6a5acd")  # the header of a folded group
@@ -26,10 +26,6 @@ MAX_WIDTH = 320.0
 PORT_GAP = 24.0
 PORT_RADIUS = 5.0
 FRAME_MARGIN = 22.0
-
-
-def shapes_text(shapes: list) -> str:
-    return ", ".join(shape_text(shape) for shape in shapes) or "—"
 
 
 def toggle(item: QGraphicsItem, name: str, folded: bool) -> None:
@@ -59,11 +55,7 @@ class GroupBox(RoundedBoxItem):
 
     def set_summary(self, summary: GroupSummary) -> None:
         self.summary = summary
-        field = summary.receptive_field
-        self.lines = [f"in {shapes_text(summary.in_shapes)}",
-                      f"out {shapes_text(summary.out_shapes)}",
-                      f"{summary.params:,} params · {len(summary.members)} nodes",
-                      f"field {square_text(field.size)}" if field else "field —"]
+        self.lines = group_lines(summary)
         self._relayout()
 
     def set_step(self, role: str | None, phase: str | None, current: str | None) -> None:
@@ -104,6 +96,11 @@ class GroupBox(RoundedBoxItem):
 
     def out_port_pos(self) -> QPointF:
         return self.mapToScene(QPointF(self._rect.right(), 0.0))
+
+    def port_positions(self) -> list[QPointF]:
+        """Scene positions of every port drawn on the box."""
+        count = max(len(self.summary.sources), 1)
+        return [self.in_port_pos(index) for index in range(count)] + [self.out_port_pos()]
 
     # -- painting -------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:

@@ -1,5 +1,5 @@
-"""Texts and colours the canvas shows: node titles, parameter counts (shapes are
-written by bpviz.engine.shape_text).
+"""Texts and colours the canvas shows: node titles, parameter counts, what a folded
+group's box says (shapes are written by bpviz.engine.shape_text).
 
 Plain functions of the graph data (no Qt objects), so the inspector and
 exports can write the same words.
@@ -8,7 +8,9 @@ exports can write the same words.
 from __future__ import annotations
 
 from bpviz.engine import OPS
+from bpviz.engine.shape_text import shape_text, square_text
 from bpviz.graph import NodeData
+from bpviz.graph.groups import GroupSummary
 
 # Okabe–Ito, a palette that colour-blind viewers can tell apart.
 FAMILY_COLOURS: dict[str, str] = {
@@ -64,3 +66,17 @@ def missing_inputs(node: NodeData) -> int:
 
 def has_output_port(node: NodeData) -> bool:
     return family(node.op) != "loss"
+
+
+def shapes_text(shapes: list) -> str:
+    return ", ".join(shape_text(shape) for shape in shapes) or "—"
+
+
+def group_lines(summary: GroupSummary) -> list[str]:
+    """What a folded group's box says under its name: input and output shapes,
+    parameters and nodes, the receptive field at its end."""
+    field = summary.receptive_field
+    return [f"in {shapes_text(summary.in_shapes)}",
+            f"out {shapes_text(summary.out_shapes)}",
+            f"{summary.params:,} params · {len(summary.members)} nodes",
+            f"field {square_text(field.size)}" if field else "field —"]

@@ -252,6 +252,11 @@ class NodeItem(RoundedBoxItem):
     def out_port_pos(self) -> QPointF:
         return self.mapToScene(QPointF(self._rect.right(), 0.0))
 
+    def port_positions(self) -> list[QPointF]:
+        """Scene positions of every port drawn on the node."""
+        ports = [port.scene_centre() for port in self.in_ports]
+        return ports + ([self.out_port_pos()] if self.out_port is not None else [])
+
     # -- painting -------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -16,15 +16,15 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from bpviz.engine.shape_text import shape_text
 from bpviz.graph import ShapeReport
-from bpviz.graph.layout import WRAP_AFTER
-from bpviz.scene import routing, step_drawing
+from bpviz.graph.layout import COLUMN_GAP, WRAP_AFTER
+from bpviz.scene import label_places, routing, step_drawing
 from bpviz.scene.colours import canvas
 from bpviz.scene.folding import Folding
 from bpviz.scene.model import SceneModel
 from bpviz.scene.node_item import NodeItem, remove_from_scene
-from bpviz.scene.port_item import PortItem
+from bpviz.scene.port_item import PORT_RADIUS, PortItem
 from bpviz.scene.theme import theme_manager
-from bpviz.scene.wire_item import WireItem
+from bpviz.scene.wire_item import WireItem, label_room
 
 MARGIN = 2000.0
 
@@ -72,7 +72,9 @@ class GraphScene(QGraphicsScene):
         self.report = self.model.report
         self.folding.apply()
         if any(node.pos is None for node in doc.nodes.values()):
-            self._fallback = self.folding.layout(self.node_sizes(), WRAP_AFTER)
+            # Columns far enough apart for the shape labels on the wires between them.
+            gap = max(COLUMN_GAP, label_room(self.report.shapes.values()))
+            self._fallback = self.folding.layout(self.node_sizes(), WRAP_AFTER, gap)
             for item in self.nodes.values():
                 self._place(item)
             self.folding.place_boxes()
@@ -231,6 +233,7 @@ class GraphScene(QGraphicsScene):
             wire.set_label(shape_text(report.shapes.get(wire.src.node_id)))
         if not self._building:
             self.folding.apply()
+            self.place_labels()
 
     def _apply_node_report(self, item: NodeItem) -> bool:
         node_id = item.node_id
@@ -266,7 +269,22 @@ class GraphScene(QGraphicsScene):
         for wire in wires:
             wire.lane = lanes.get(wire.key)
             wire.update_path()
+        self.place_labels()
         self.grow_rect()
+
+    def place_labels(self) -> None:
+        """Move the shown wires' labels clear of each other, of ports and of nodes."""
+        wires = {wire.key: wire for wire in self.wires.values() if wire.isVisible()}
+        asks = [ask for ask in (wire.label_places() for wire in wires.values()) if ask]
+        shown = [*(item for item in self.nodes.values() if item.isVisible()),
+                 *self.folding.boxes.values()]
+        nodes = [_corners(item.mapRectToScene(item.rect())) for item in shown]
+        nodes += [_corners(frame.label_rect()) for frame in self.folding.frames.values()]
+        reach = PORT_RADIUS + 2
+        ports = [(p.x() - reach, p.y() - reach, p.x() + reach, p.y() + reach)
+                 for item in shown for p in item.port_positions()]
+        for key, rect in label_places.place(asks, nodes, ports).items():
+            wires[key].set_label_rect(rect)
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         """id → (width, height) of each node as drawn, for the layout (and of each
@@ -315,12 +333,14 @@ class GraphScene(QGraphicsScene):
         self.step_state = (active, dict(wire_norms), frozenset(done), phase, span)
         step_drawing.draw_step(self, active, wire_norms, done, phase, span)
         self.folding.show_step(active, done, phase)
+        self.place_labels()
 
     def clear_step(self) -> None:
         """Back to the plain editing picture."""
         self.step_state = None
         step_drawing.clear_step(self)
         self.folding.clear_step()
+        self.place_labels()
 
     def show_verification(self, results: dict[str, tuple[bool, str, str]]) -> None:
         """node id → (ok, short text, tooltip): a tick or a cross on each node."""
@@ -356,3 +376,7 @@ class GraphScene(QGraphicsScene):
                 item.setSelected(node_id in ids)
         finally:
             self._syncing_selection = False
+
+
+def _corners(rect: QRectF) -> label_places.Rect:
+    return rect.left(), rect.top(), rect.right(), rect.bottom()

@@ -1,10 +1,14 @@
 """WireItem: a cubic Bézier from a node's output port to another node's input port.
 
-The source node's output shape is written at the middle of the wire
-("16×8×8"). Wires lie behind nodes and follow them when they move.
+The source node's output shape is written on the wire ("16×8×8"): in its
+middle, or where the scene finds room clear of other labels, ports and
+nodes (bpviz.scene.label_places). Wires lie behind nodes and follow them
+when they move.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -18,12 +22,15 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from bpviz.scene import routing
+from bpviz.engine.shape_text import shape_text
+from bpviz.scene import label_places, routing
 from bpviz.scene.colours import canvas, is_dark, mix
 from bpviz.scene.fonts import canvas_font
 from bpviz.scene.node_item import NodeItem, prepare_resize
 from bpviz.scene.port_item import PORT_RADIUS
 
+# Where along the wire its label may sit (fractions of its length), best first.
+ALONG = (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9)
 WIRE_SELECTED = QColor("#0072B2")  # the wire being drawn (the view's rubber wire)
 
 
@@ -59,6 +66,15 @@ def return_path(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
     return path
 
 
+def label_room(shapes) -> float:
+    """The free space two columns of nodes need for the widest of these shapes'
+    labels to sit on the wire between them, clear of the ports at both ends."""
+    metrics = QFontMetricsF(canvas_font())
+    widest = max((metrics.horizontalAdvance(shape_text(shape)) for shape in shapes),
+                 default=0.0)
+    return widest + 10 + 2 * (PORT_RADIUS + 4)
+
+
 def note_colour() -> QColor:
     """The gradient notes' text: the ramp's red, readable on the theme's labels."""
     return QColor("#ff8a80") if is_dark() else QColor("#a0151a")
@@ -79,6 +95,7 @@ class WireItem(QGraphicsPathItem):
         self.dst_end = None
         self.end_port = 0
         self._label_rect = QRectF()
+        self._label_size = (0.0, 0.0)
         self.setZValue(-1)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setPen(QPen(canvas("wire"), 2.0))
@@ -140,44 +157,65 @@ class WireItem(QGraphicsPathItem):
                                 obstacles, side)
 
     def _place_label(self) -> None:
-        """On the middle of the wire; above it while a gradient colours the wire, so
-        the colour and thickness stay in sight."""
+        """At the first of label_places(); the scene then moves it clear of other
+        labels, ports and nodes (bpviz.scene.label_places)."""
         if not self.label and not self.note:
+            self._label_size = (0.0, 0.0)
             self._label_rect = QRectF()
             return
         metrics = QFontMetricsF(canvas_font())
         lines = [text for text in (self.label, self.note) if text]
-        width = max(metrics.horizontalAdvance(text) for text in lines) + 10
-        height = metrics.height() * len(lines) + 2
-        centre = self.path().pointAtPercent(0.5)
-        if self.grad_colour is not None:
-            centre.setY(centre.y() - height / 2 - self.grad_width / 2 - 3)
-        self._label_rect = QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
-        self._clear_ports(height)
+        self._label_size = (max(metrics.horizontalAdvance(text) for text in lines) + 10,
+                            metrics.height() * len(lines) + 2)
+        self.set_label_rect(label_places.centred(next(self._label_centres()),
+                                                 self._label_size))
 
-    def _clear_ports(self, height: float) -> None:
-        """A label too wide for a short wire would cover ports: lift it above them
-        (or, when ports are there too, put it below)."""
-        reach = PORT_RADIUS + 2
-        ends = [self.src.out_port_pos(), self.dst.in_port_pos(self.port)]
-        ports = ends + [port.scenePos() for item in getattr(self.scene(), "nodes", {}).values()
-                        for port in [*item.in_ports, item.out_port] if port is not None]
-        circles = [QRectF(p.x() - reach, p.y() - reach, 2 * reach, 2 * reach) for p in ports]
-        if not any(self._label_rect.intersects(circle) for circle in circles):
-            return
-        placed = QRectF(self._label_rect)
-        for bottom in (min(end.y() for end in ends) - reach,
-                       max(end.y() for end in ends) + reach + height):
-            placed.moveBottom(bottom)
-            if not any(placed.intersects(circle) for circle in circles):
-                self._label_rect = placed
-                return
-        self._label_rect.moveBottom(min(end.y() for end in ends) - reach)
+    def label_places(self) -> label_places.LabelAsk | None:
+        """What the scene needs to place the label (None: the wire has none)."""
+        if self._label_rect.isNull():
+            return None
+        start, end = self.ends()
+        spread = abs(end.x() - start.x()) + abs(end.y() - start.y())
+        return label_places.LabelAsk(self.key, self._label_size, spread, self._label_centres())
+
+    def _label_centres(self) -> Iterator[label_places.Point]:
+        """The centres the label may take, best first: on the middle of the wire, then
+        further along it either way, then above or below it; then above or below
+        both its nodes (when they stand too close for it between them). While a
+        gradient colours the wire, never on it, so colour and thickness stay in sight."""
+        height = self._label_size[1]
+        lift = height / 2 + max(self.grad_width, 2.0) / 2 + 3
+        path = self.path()
+        points: list[QPointF] = []
+        offsets = (-lift, lift) if self.grad_colour is not None else (0.0, -lift, lift)
+        for offset in offsets:
+            for index, along in enumerate(ALONG):
+                if index == len(points):
+                    points.append(path.pointAtPercent(along))
+                yield points[index].x(), points[index].y() + offset
+        ends = [item.mapRectToScene(item.rect()) for item in
+                (self.src_end or self.src, self.dst_end or self.dst)]
+        middle = (ends[0].right() + ends[1].left()) / 2
+        yield middle, min(r.top() for r in ends) - height / 2 - 3
+        yield middle, max(r.bottom() for r in ends) + height / 2 + 3
+
+    def set_label_rect(self, rect: label_places.Rect) -> None:
+        placed = QRectF(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1])
+        if placed != self._label_rect:
+            prepare_resize(self)
+            self._label_rect = placed
+            self.update()
+
+    def label_rect(self) -> QRectF:
+        """Where the label is drawn, in scene coordinates (empty without a label)."""
+        return QRectF(self._label_rect)
 
     def boundingRect(self) -> QRectF:
+        # NOTE: not QGraphicsPathItem's, which it caches from shape() (label included)
+        # until the next setPath: a label moved after that would leave it stale.
         grow = max(2.0, self.grad_width / 2 + 1)
-        return super().boundingRect().united(self._label_rect).adjusted(-grow, -grow, grow,
-                                                                        grow)
+        return self.path().controlPointRect().united(self._label_rect).adjusted(
+            -grow, -grow, grow, grow)
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()

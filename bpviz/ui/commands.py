@@ -3,7 +3,8 @@
 Every command changes the document only through its edit methods, so the
 document's listeners (the canvas) see each change as an event. Undo restores
 the exact previous document: `dumps_graph` gives the same text before an edit
-and after its undo.
+and after its undo, but for whether a group is folded (a view, which undo
+leaves as it is).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from bpviz.graph import GraphDocument, NodeData
+from bpviz.graph.document import GroupData
 
 Pos = tuple[float, float] | None
 Batch = Callable[[], AbstractContextManager]
@@ -243,17 +245,28 @@ def _as_pos(pos: Any) -> Pos:
 
 
 class GroupsCommand(DocCommand):
-    """A change of groups (make, rename, ungroup, fold): `edit` applies it to the
-    document; undo puts the groups and memberships back as they were."""
+    """A change of groups (make, rename, ungroup): `edit` applies it to the
+    document; undo puts the groups and memberships back as they were.
+
+    Whether a group is folded is not part of the edit (folding is a view, never
+    an undo step): undo leaves a group that still exists folded or unfolded as
+    it is now, following a rename (`renamed` = (old, new)) back to its old name.
+    """
 
     def __init__(self, doc: GraphDocument, text: str, edit: Callable[[], None],
-                 batch: Batch | None = None) -> None:
+                 batch: Batch | None = None, renamed: tuple[str, str] | None = None) -> None:
         super().__init__(doc, text, batch)
         self.edit = edit
+        self.renamed = renamed
         self.before = doc.group_state()
 
     def apply(self) -> None:
         self.edit()
 
     def revert(self) -> None:
-        self.doc.set_group_state(*self.before)
+        groups, membership = self.before
+        now = {name: group.folded for name, group in self.doc.groups.items()}
+        if self.renamed is not None and self.renamed[1] in now:
+            now[self.renamed[0]] = now.pop(self.renamed[1])
+        groups = [GroupData(g.name, now.get(g.name, g.folded)) for g in groups]
+        self.doc.set_group_state(groups, membership)

@@ -9,7 +9,7 @@ to the editor's signals; they never change the document directly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,8 +22,9 @@ from bpviz.engine.op import check_hypers
 from bpviz.graph import GraphDocument, GraphError, NodeData, infer_shapes
 from bpviz.graph.document import group_name_problem, id_problem
 from bpviz.graph.fileformat import dumps_graph, loads_graph
-from bpviz.graph.layout import WRAP_AFTER, layered_positions
+from bpviz.graph.layout import COLUMN_GAP, WRAP_AFTER, layered_positions
 from bpviz.scene.model import SceneModel
+from bpviz.scene.wire_item import label_room
 from bpviz.ui import commands as cmd
 
 PASTE_OFFSET = (40.0, 40.0)
@@ -50,9 +51,6 @@ class GraphEditor(SceneModel):
         self.destroyed.connect(lambda *_: stack.blockSignals(True))
         self.path: str | None = None
         self._selection: list[str] = []
-        # Set by the canvas: where a new node asked for at its pos goes (a place
-        # where it covers no other node); None: exactly there.
-        self.place_new: Callable[[NodeData], tuple[float, float]] | None = None
         self._batch_depth = 0
         self._dirty = False
         self._unsubscribe = self.doc.subscribe(self._on_doc_event)
@@ -143,20 +141,22 @@ class GraphEditor(SceneModel):
             n += 1
         return f"{op_name}_{n}"
 
-    def add_node(self, op_name: str, pos: tuple[float, float] | None = None,
-                 params: dict[str, Any] | None = None) -> str:
-        """Add a node of `op_name` (with the op's start_params unless given) at `pos`, or
-        the free place `place_new` finds near it; returns its id."""
+    def node_to_add(self, op_name: str, params: dict[str, Any] | None = None) -> NodeData:
+        """The node add_node would add (a fresh id, the op's start_params unless given),
+        not in the document: what the canvas measures to find it a free place."""
         if op_name not in OPS:
             raise EditError(f"there is no op '{op_name}'")
         params = OPS[op_name].start_params() if params is None else copy.deepcopy(params)
-        node_id = self.fresh_id(op_name)
-        node = NodeData(node_id, op_name, [], params, True,
-                        None if pos is None else (float(pos[0]), float(pos[1])))
-        if node.pos is not None and self.place_new is not None:
-            node.pos = self.place_new(node)
+        return NodeData(self.fresh_id(op_name), op_name, [], params, True)
+
+    def add_node(self, op_name: str, pos: tuple[float, float] | None = None,
+                 params: dict[str, Any] | None = None) -> str:
+        """Add a node of `op_name` (with the op's start_params unless given) exactly at
+        `pos` (None: where the layout puts it); returns its id."""
+        node = self.node_to_add(op_name, params)
+        node.pos = None if pos is None else (float(pos[0]), float(pos[1]))
         self._push(cmd.AddNodesCommand(self.doc, [node], f"Add {op_name}", self.batched))
-        return node_id
+        return node.id
 
     def remove_nodes(self, ids: Iterable[str], wires: Iterable[tuple[str, int]] = ()) -> None:
         """Delete nodes and cut wires given as (dst, port); one undo step."""
@@ -296,7 +296,8 @@ class GraphEditor(SceneModel):
         if problem or new in self.doc.groups:
             raise EditError(problem or f"a group named '{new}' already exists")
         self._push(cmd.GroupsCommand(self.doc, f"Rename group '{old}' to '{new}'",
-                                     lambda: self.doc.rename_group(old, new), self.batched))
+                                     lambda: self.doc.rename_group(old, new), self.batched,
+                                     renamed=(old, new)))
 
     def ungroup(self, name: str) -> None:
         if name not in self.doc.groups:
@@ -305,15 +306,17 @@ class GraphEditor(SceneModel):
                                      lambda: self.doc.ungroup(name), self.batched))
 
     def set_group_folded(self, name: str, folded: bool) -> None:
-        """Fold the group into one box on the canvas (or unfold it)."""
+        """Fold the group into one box on the canvas (or unfold it).
+
+        Folding is a way of looking, like zooming: it is not an undo step and
+        does not mark the graph changed, but the file keeps it the next time
+        it is saved.
+        """
         group = self.doc.groups.get(name)
         if group is None:
             raise EditError(f"there is no group '{name}'")
         if group.folded != bool(folded):
-            text = f"{'Fold' if folded else 'Unfold'} '{name}'"
-            self._push(cmd.GroupsCommand(self.doc, text,
-                                         lambda: self.doc.set_folded(name, folded),
-                                         self.batched))
+            self.doc.set_folded(name, folded)
 
     # -- clipboard ------------------------------------------------------
     def copy(self, ids: Iterable[str]) -> str:
@@ -372,10 +375,12 @@ class GraphEditor(SceneModel):
 
     # -- layout ---------------------------------------------------------
     def arrange(self) -> None:
-        """Lay the graph out left to right by depth, long graphs wrapped into bands;
-        one undo step."""
+        """Lay the graph out left to right by depth, long graphs wrapped into bands,
+        columns far enough apart for the shape labels between them; one undo step."""
         sizes = self.measure() if self.measure is not None else None
-        self.move_nodes(layered_positions(self.doc, sizes, wrap_after=WRAP_AFTER), "Arrange")
+        gap = max(COLUMN_GAP, label_room(self.report.shapes.values()))
+        self.move_nodes(layered_positions(self.doc, sizes, column_gap=gap,
+                                          wrap_after=WRAP_AFTER), "Arrange")
 
     # -- undo -----------------------------------------------------------
     def undo(self) -> None:

@@ -162,9 +162,8 @@ class MainWindow(GraphFiles, QMainWindow):
         self.editor.set_selection(list(self.editor.doc.nodes))
 
     def add_at_centre(self, op_name: str) -> None:
-        centre = self.view.mapToScene(self.view.viewport().rect().center())
         try:
-            node_id = self.editor.add_node(op_name, (centre.x(), centre.y()))
+            node_id = self.view.add_in_sight(op_name)
         except EditError as error:
             self.show_message(str(error))
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -13,6 +14,7 @@ from bpviz.export.base import ExportError
 from bpviz.export.graph import PdfExporter, PngExporter, SvgExporter
 from bpviz.graph import load_graph
 from tests.export.helpers import (
+    EXAMPLES,
     RESIDUAL,
     TINY,
     non_blank,
@@ -124,3 +126,29 @@ def test_bad_dpi_and_unwritable_paths_are_clear_errors(qapp, tmp_path):
     with pytest.raises(ExportError, match="folder"):
         SvgExporter(document).export(tmp_path)
     assert (tmp_path / "old.svg").read_text() == "old"
+
+
+def svg_texts(element: ET.Element) -> list[str]:
+    return [t.text.strip() for t in element.iter(f"{SVG}text") if t.text and t.text.strip()]
+
+
+def test_svg_draws_folded_groups_as_boxes_and_unfolded_ones_framed(qapp):
+    """ResNet-50 with layer1 unfolded: the other stages are boxes with their figures,
+    layer1 a frame around its nodes, as on the canvas."""
+    document = load_graph(EXAMPLES / "resnet50.json")
+    document.set_folded("layer1", False)
+    root = ET.fromstring(SvgExporter(document, layout="canvas").export())
+    boxes = {g.get("data-group"): svg_texts(g)
+             for g in root.iter(f"{SVG}g") if g.get("class") == "group"}
+    assert sorted(boxes) == ["head", "layer2", "layer3", "layer4", "stem"]
+    # torchvision's layer4: 1024 channels at 14×14 in, 2048 at 7×7 out; the receptive
+    # field at its end is 427 pixels (Araujo et al., Distill 2019).
+    assert {"in 1024×14×14", "out 2048×7×7", "field 427×427"} <= set(boxes["layer4"])
+    frames = [g for g in root.iter(f"{SVG}g") if g.get("class") == "group-frame"]
+    assert [g.get("data-group") for g in frames] == ["layer1"]
+    assert "⊟ layer1" in svg_texts(frames[0])
+    # Every parameter is written once, in a box or on a node: torchvision's count.
+    written = [int(match.replace(",", "")) for g in root.iter(f"{SVG}g")
+               if g.get("class") in ("group", "node")
+               for text in svg_texts(g) for match in re.findall(r"^([\d,]+) params?", text)]
+    assert sum(written) == 25_557_032

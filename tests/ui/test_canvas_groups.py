@@ -14,6 +14,7 @@ from bpviz.scene.group_item import GroupFrame  # noqa: E402
 from bpviz.ui.canvas.view import GraphView  # noqa: E402
 from bpviz.ui.editor import GraphEditor  # noqa: E402
 from tests.engine.stepping_graphs import EXAMPLES, example_session  # noqa: E402
+from tests.ui.windowkit import make_window  # noqa: E402
 
 
 def tiny_view(qtbot) -> GraphView:
@@ -43,12 +44,55 @@ def test_folding_hides_the_nodes_behind_one_box_the_wires_attach_to(qtbot):
     # biases (80 parameters), the 2×2 pool halves the map; a 3×3 kernel then a 2×2
     # pool see 3 + (2 − 1)·1 = 4 pixels.
     assert box.lines == ["in 1×8×8", "out 8×4×4", "80 params · 3 nodes", "field 4×4"]
-    editor.undo()
+    editor.set_group_folded("stage1", False)
     assert "stage1" not in scene.folding.boxes
     assert all(scene.nodes[n].isVisible() for n in ("c1", "r1", "p1"))
     assert scene.wires[("r1", 0)].isVisible() and scene.wires[("c1", 0)].dst_end is None
     editor.undo()
     assert not editor.doc.groups and not scene.folding.frames
+
+
+def test_folding_is_a_view_not_an_edit(qtbot):
+    view = tiny_view(qtbot)
+    editor = view.editor
+    editor.group_nodes(["c1", "r1"], "stage1")
+    steps = editor.undo_stack.count()
+    editor.mark_saved()
+    editor.set_group_folded("stage1", True)
+    assert editor.undo_stack.count() == steps and not editor.is_modified
+    # An edit after folding, undone, leaves the group folded as the user left it.
+    editor.rename_group("stage1", "block")
+    editor.set_group_folded("block", False)
+    editor.undo()
+    assert editor.doc.groups == {"stage1": editor.doc.groups["stage1"]}
+    assert not editor.doc.groups["stage1"].folded
+    editor.redo()
+    assert not editor.doc.groups["block"].folded
+    editor.set_group_folded("block", True)
+    editor.ungroup("block")
+    editor.undo()
+    assert editor.doc.groups["block"].folded
+    # Saved with the file when it is saved for other reasons.
+    assert '"folded": true' in editor.text()
+
+
+def test_unfolding_an_example_to_look_leaves_it_unchanged(qtbot):
+    window, answers = make_window(qtbot, EXAMPLES / "resnet50.json")
+    scene, view = window.view.graph_scene, window.view
+    view.zoom_to_fit()
+    box = scene.folding.boxes["layer1"]
+    view.centerOn(box)
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
+                      pos=view.mapFromScene(box.scenePos()))
+    assert "layer1" in scene.folding.frames and not window.editor.doc.groups["layer1"].folded
+    window.editor.set_selection(["layer1.0.conv1"])
+    view.setFocus()
+    view.activateWindow()
+    qtbot.waitUntil(view.hasFocus)
+    qtbot.keyClick(view, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)
+    assert "layer1" in scene.folding.boxes
+    assert not window.isWindowModified()
+    assert window.close() and answers.questions == []
 
 
 def test_double_click_unfolds_and_the_frame_name_folds_again(qtbot):

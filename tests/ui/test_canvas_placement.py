@@ -77,3 +77,16 @@ def test_free_spot_steps_aside_from_a_taken_place():
     assert spot != QPointF(0, 0)
     assert placement.clear_of([placement.NEW_NODE], spot, taken)
     assert spot.y() > 0  # below comes first
+
+
+def test_the_editor_adds_a_node_exactly_where_asked_with_a_canvas_attached(qtbot):
+    """Placing is the canvas's: an edit from elsewhere (a script, the inspector) at
+    a taken place is not moved by the widget that draws the graph."""
+    window, _ = make_window(qtbot, TINY_CNN)
+    settle()
+    taken = box(window, "c1").center()
+    node_id = window.editor.add_node("relu", (taken.x(), taken.y()))
+    assert window.editor.doc.nodes[node_id].pos == (taken.x(), taken.y())
+    window.view.centerOn(taken)
+    in_sight = window.view.add_in_sight("relu")
+    assert_in_sight_and_apart(window, [in_sight])

@@ -2,7 +2,9 @@
 
 They act on the group of the box or node under the mouse (context menu) or
 of the selection (shortcuts: Ctrl+G groups the selected nodes, Ctrl+Shift+G
-ungroups, Ctrl+. folds or unfolds). Every one is an undoable edit.
+ungroups, Ctrl+. folds or unfolds). Grouping, renaming and ungrouping are
+undoable edits; folding is a view, like zooming: no undo step, and the graph
+is not marked changed.
 """
 
 from __future__ import annotations

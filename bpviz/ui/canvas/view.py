@@ -12,7 +12,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView
 
-from bpviz.graph import NodeData
 from bpviz.scene.node_item import NodeItem, remove_from_scene
 from bpviz.scene.port_item import PortItem
 from bpviz.scene.scene import GraphScene
@@ -52,13 +51,11 @@ class GraphView(QGraphicsView):
         self._press_positions: dict[str, tuple[float, float]] | None = None
         self._pan_from: QPointF | None = None
         self._space_down = False
-        self._dropping = False
         self.fitted = False  # refit on every resize, until the user zooms
         self._fit_min = MIN_FIT_SCALE
         self.rubberBandChanged.connect(self._band_selects_nodes_only)
         editor.document_replaced.connect(self._cancel_gestures)
         editor.selection_changed.connect(self._show_selection)
-        editor.place_new = self.spot_for_new_node
         self.groups = GroupCommands(self)
 
     def contextMenuEvent(self, event) -> None:
@@ -162,13 +159,16 @@ class GraphView(QGraphicsView):
         spot = placement.free_spot(spot, boxes, self.node_boxes(), seen)
         return spot.x(), spot.y()
 
-    def spot_for_new_node(self, node: NodeData) -> tuple[float, float]:
-        """A new node asked for at its pos: there when dropped, or when it covers
-        no node there; else the nearest free place in sight."""
-        box, spot = NodeItem(node).rect(), QPointF(*node.pos)
-        if self._dropping or placement.clear_of([box], spot, self.node_boxes(), 0.0):
-            return node.pos
-        return self.spot_in_sight(node.pos, [placement.with_room(box)])
+    def add_in_sight(self, op_name: str) -> str:
+        """Add a node of `op_name` in the middle of the view, or when it would cover a
+        node there, at the nearest free place in sight; returns its id (EditError
+        for an op that does not exist)."""
+        centre = self.mapToScene(self.viewport().rect().center())
+        box = NodeItem(self.editor.node_to_add(op_name)).rect()
+        spot = (centre.x(), centre.y())
+        if not placement.clear_of([box], centre, self.node_boxes(), 0.0):
+            spot = self.spot_in_sight(spot, [placement.with_room(box)])
+        return self.editor.add_node(op_name, spot)
 
     def _show_selection(self, ids: list) -> None:
         """A selection made elsewhere (the inspector, a paused run, a paste) comes
@@ -248,15 +248,12 @@ class GraphView(QGraphicsView):
             return
         op_name = bytes(event.mimeData().data(OP_MIME)).decode("utf-8", "replace").strip()
         pos = self.mapToScene(event.position().toPoint())
-        self._dropping = True  # exactly where the user let go
         try:
-            node_id = self.editor.add_node(op_name, (pos.x(), pos.y()))
+            node_id = self.editor.add_node(op_name, (pos.x(), pos.y()))  # where let go
         except EditError as exc:
             self.status_message.emit(str(exc))
             event.ignore()
             return
-        finally:
-            self._dropping = False
         self.editor.set_selection([node_id])
         self.graph_scene.grow_rect()
         event.acceptProposedAction()
