@@ -2,6 +2,10 @@ import os
 
 # Qt must never try to open a display in tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The memory limit defaults to what the machine has free now, which other work on a
+# shared machine changes from minute to minute: tests get a fixed one instead (a test
+# of the default removes it), so that whether a run is refused does not depend on load.
+os.environ.setdefault("BPVIZ_MAX_MEMORY", "8G")
 
 
 import pytest  # noqa: E402
