@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from bpviz.engine import OPS
+from bpviz.engine.ops import lowering
 from bpviz.engine.ops.lowering import is_batch_last
 
 torch = pytest.importorskip("torch")
@@ -85,6 +86,25 @@ def test_every_layout_matches_torch(case, dtype):
     for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
         assert a.dtype == dtype and a.shape == b.shape, name
         np.testing.assert_allclose(a, b, err_msg=name, **tol)
+
+
+@pytest.mark.parametrize("block_bytes,split", [(1, "rows"), (2**30, "samples")])
+@pytest.mark.parametrize("case", list(CASES))
+def test_columns_made_in_blocks_give_torchs_numbers(case, block_bytes, split, monkeypatch):
+    # One output row per block, or every sample in one block: the same numbers.
+    monkeypatch.setattr(lowering, "BLOCK_BYTES", block_bytes)
+    shape, hp, layout = CASES[case]
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    ours, theirs = run_both(op, x, gy)
+    blocks = op._lowering.blocks.ranges
+    if split == "rows":
+        assert all(i1 - i0 == 1 and g1 - g0 == 1 for g0, g1, i0, i1 in blocks)
+    else:
+        assert len(blocks) == 1
+    for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
@@ -194,3 +214,29 @@ def test_relu_routes_infinite_upstream_gradients_without_nan():
     op.forward(np.array([[-1.0, 2.0, 0.0]], np.float32))
     (dz,) = op.backward(np.array([[np.inf, -np.inf, np.inf]], np.float32))
     np.testing.assert_array_equal(dz, [[0.0, -np.inf, 0.0]])
+
+
+@pytest.mark.parametrize("case", ["wide", "wide_few_channels", "batch_first_strided",
+                                  "batch_last"])
+def test_blocks_spread_over_threads_give_torchs_numbers_every_time(case, monkeypatch):
+    # Many blocks on several threads (when the BLAS has more than one): the same
+    # numbers as torch, bit for bit the same on a second pass, and the BLAS gets
+    # its own thread count back.
+    from bpviz.engine import parallel
+
+    monkeypatch.setattr(lowering, "BLOCK_BYTES", 1)
+    threads = parallel.thread_count()
+    shape, hp, _ = CASES[case]
+    shape = (4 * shape[0], *shape[1:])
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    ours, theirs = run_both(op, x, gy)
+    assert parallel.worth_spreading(len(op._lowering.blocks.ranges)) == (threads > 1)
+    for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
+    again, _ = run_both(op, x, gy)
+    for name, a, b in zip(["y", "dx", "dw", "db"], again, ours):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert parallel.thread_count() == threads
+    assert [lib.num_threads for lib in parallel._blas()] == [threads] * len(parallel._blas())

@@ -143,10 +143,11 @@ class Conv2d(Op):
     weight [out, C, kh, kw] and bias [out], torch's layout: the lecture's
     W[k1, k2, n, m] is weight[m, n, k1, k2]. Padding adds zeros.
 
-    Forward is im2col plus one GEMM: Z = W_mat [out, C·kh·kw] @ cols [C·kh·kw, N·H'·W'].
-    Backward: ∂J/∂W = one GEMM of ∂J/∂Z with the cached columns; ∂J/∂U = one
-    GEMM back to columns, then col2im. bpviz.engine.ops.lowering lays the
-    columns out for speed; the output (and ∂J/∂U) may be a strided view.
+    Forward is im2col plus a GEMM: Z = W_mat [out, C·kh·kw] @ cols [C·kh·kw, N·H'·W'].
+    Backward: ∂J/∂W = a GEMM of ∂J/∂Z with the columns made again; ∂J/∂U = a
+    GEMM back to columns, then col2im. bpviz.engine.ops.lowering makes the
+    columns a block at a time and lays them out for speed; the output (and
+    ∂J/∂U) may be a strided view.
     """
 
     op_name = "conv2d"
@@ -216,10 +217,9 @@ class Conv2d(Op):
             raise ShapeError(f"conv2d weight expects {weight.shape[1]} input channels, "
                              f"got {x.shape[1]}")
         lowering = self._lowering_for(x)
-        lowering.columns(x)
         # Parameters follow the input's dtype: float32 in, float32 out.
         bias = self.params["bias"].astype(x.dtype, copy=False) if self.hp["bias"] else None
-        return lowering.product(self._w_mat(x.dtype), bias)
+        return lowering.forward(x, self._w_mat(x.dtype), bias)
 
     def _lowering_for(self, x: np.ndarray) -> Lowering:
         """The cached im2col plan and working arrays for this input shape and dtype."""
@@ -227,7 +227,8 @@ class Conv2d(Op):
         batch_last = wants_batch_last(x, ow)
         lowering = getattr(self, "_lowering", None)
         if lowering is None or not lowering.matches(x, batch_last):
-            lowering = Lowering(x.shape, x.dtype, *self._geometry(), (oh, ow), batch_last)
+            lowering = Lowering(x.shape, x.dtype, self.hp["out_channels"], *self._geometry(),
+                                (oh, ow), batch_last)
             self._lowering = lowering
         return lowering
 
@@ -238,7 +239,7 @@ class Conv2d(Op):
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         lowering = self._lowering
         weight = self.params["weight"]
-        g = lowering.output_grad(gy)  # [out, N·H'·Wc]
+        g = lowering.output_grad(gy)  # [N (or 1), out, H'·Wc]
         if self.trainable:
             # NOTE: one weight serves every output pixel of every sample, so its
             # gradient is a sum over the batch and all positions (one GEMM).
