@@ -88,7 +88,8 @@ def example(name: str) -> Callable[[], list[dict]]:
     def nodes() -> list[dict]:
         from bpviz.graph import examples
 
-        return json.loads((examples.EXAMPLES / f"{name}.json").read_text())["nodes"]
+        nodes = json.loads((examples.EXAMPLES / f"{name}.json").read_text())["nodes"]
+        return [{k: v for k, v in n.items() if k != "group"} for n in nodes]
 
     return nodes
 

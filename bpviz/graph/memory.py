@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bpviz.engine.ops.conv1x1 import OneByOne
 from bpviz.engine.ops.lowering import SMALL_WIDTH, WIDE_MIN, Blocks, wanted_columns
 from bpviz.engine.parallel import thread_count
 from bpviz.engine.scratch import POOL_BYTES
@@ -134,7 +135,7 @@ class _Conv:
     output_grad: int  # ∂L/∂Z in the GEMM's order: out·(lead + H'·Wc + tail)
     correlates: bool  # ∂L/∂U by correlation: ∂L/∂Z in a zeroed buffer of its own
     input_grad: int  # ∂L/∂U as the conv makes it, padded: C·Hp·Wp or C·H·Wp
-    k: int  # rows of the columns, C·kh·kw
+    k: int  # rows of the columns, C·kh·kw (0: a 1×1 conv, no columns)
     out: int
     rows: int  # output rows H'
     row_columns: int  # GEMM columns per output row, Wc
@@ -142,6 +143,8 @@ class _Conv:
 
     def block_bytes(self, batch: int, itemsize: int) -> int:
         """The largest block of columns one thread makes for a batch (forward or backward)."""
+        if self.k == 0:  # a 1×1 conv: no columns
+            return 0
         blocks = Blocks(batch, self.rows, self.row_columns,
                         wanted_columns(self.k, self.out, itemsize))
         g0, g1, i0, i1 = blocks.ranges[0]
@@ -267,6 +270,8 @@ def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv 
     c, h, w = report.shapes[node.inputs[0]]
     out, oh, ow = report.shapes[node_id]
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = op._geometry()
+    if OneByOne.suits((kh, kw), (sh, sw), (ph, pw)):  # plain products on the input itself
+        return _Conv(0, 0, False, c * h * w, 0, out, oh, ow, None)
     hp, wp = h + 2 * ph, w + 2 * pw
     # One sample: batch-first; the batch-innermost layout (small images) has no wide rows.
     wide = sw == 1 and ow >= WIDE_MIN and ow >= SMALL_WIDTH and (wp - ow) * 4 <= ow

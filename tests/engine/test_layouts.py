@@ -14,6 +14,7 @@ import pytest
 
 from bpviz.engine import OPS
 from bpviz.engine.ops import lowering
+from bpviz.engine.ops.conv1x1 import OneByOne
 from bpviz.engine.ops.lowering import is_batch_last
 
 torch = pytest.importorskip("torch")
@@ -30,6 +31,9 @@ CASES = {  # id: (input shape N, C, H, W; conv hyperparameters; expected layout)
     "batch_first_strided": ((2, 3, 8, 40), {"out_channels": 2, "kernel": 3, "stride": 2,
                                             "padding": 1}, "narrow"),
     "batch_first_single": ((1, 2, 5, 6), {"out_channels": 3, "kernel": 2}, "narrow"),
+    "one_by_one": ((2, 6, 9, 40), {"out_channels": 4, "kernel": 1}, "direct"),
+    "one_by_one_dilated": ((3, 5, 4, 7), {"out_channels": 9, "kernel": 1, "dilation": 2,
+                                          "bias": False}, "direct"),
     "batch_last": ((5, 3, 6, 7), {"out_channels": 4, "kernel": 3, "padding": 1,
                                   "bias": False}, "batch_last"),
     "batch_last_strided": ((3, 2, 9, 9), {"out_channels": 2, "kernel": [2, 3],
@@ -68,6 +72,8 @@ def run_both(op, x, gy):
 
 def layout_of(op) -> str:
     lowering = op._lowering
+    if isinstance(lowering, OneByOne):
+        return "direct"
     if lowering.batch_last:
         return "batch_last"
     return "wide" if lowering.wc != lowering.out_hw[1] else "narrow"
@@ -89,7 +95,7 @@ def test_every_layout_matches_torch(case, dtype):
 
 
 @pytest.mark.parametrize("block_bytes,split", [(1, "rows"), (2**30, "samples")])
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [case for case in CASES if CASES[case][2] != "direct"])
 def test_columns_made_in_blocks_give_torchs_numbers(case, block_bytes, split, monkeypatch):
     # One output row per block, or every sample in one block: the same numbers.
     monkeypatch.setattr(lowering, "BLOCK_BYTES", block_bytes)
@@ -107,7 +113,7 @@ def test_columns_made_in_blocks_give_torchs_numbers(case, block_bytes, split, mo
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
+@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided", "one_by_one"])
 def test_inputs_stored_batch_innermost_give_the_same_numbers(case):
     shape, hp, _ = CASES[case]
     op, rng = make_conv(shape, hp, np.float64)
@@ -119,11 +125,12 @@ def test_inputs_stored_batch_innermost_give_the_same_numbers(case):
     assert is_batch_last(x_cl)
     ours, _ = run_both(op, x_cl, gy_cl)
     assert op._lowering.batch_last
+    assert not op.forward(x_cl).flags.c_contiguous  # stored as its input: batch innermost
     for a, b in zip(ours, expected):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
+@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided", "one_by_one"])
 def test_results_survive_later_calls_that_reuse_working_arrays(case):
     shape, hp, _ = CASES[case]
     op, rng = make_conv(shape, hp, np.float32)
@@ -240,3 +247,14 @@ def test_blocks_spread_over_threads_give_torchs_numbers_every_time(case, monkeyp
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert parallel.thread_count() == threads
     assert [lib.num_threads for lib in parallel._blas()] == [threads] * len(parallel._blas())
+
+
+def test_a_1x1_conv_lets_go_of_its_input_after_release():
+    shape, hp, _ = CASES["one_by_one"]
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    op.forward(x)
+    assert np.shares_memory(op._lowering._x, x)  # kept for ∂L/∂W, not copied
+    op.backward(np.ones((shape[0], *op.infer_shape([shape[1:]]))))
+    op.release()
+    assert op._lowering._x is None

@@ -18,7 +18,8 @@ import numpy as np
 from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register, short_params, window_text
-from bpviz.engine.ops.lowering import Lowering, wants_batch_last
+from bpviz.engine.ops.conv1x1 import OneByOne
+from bpviz.engine.ops.lowering import Lowering, is_batch_last, wants_batch_last
 from bpviz.engine.shape_text import pair_text, shape_text
 
 Pair = tuple[int, int]
@@ -221,16 +222,28 @@ class Conv2d(Op):
         bias = self.params["bias"].astype(x.dtype, copy=False) if self.hp["bias"] else None
         return lowering.forward(x, self._w_mat(x.dtype), bias)
 
-    def _lowering_for(self, x: np.ndarray) -> Lowering:
-        """The cached im2col plan and working arrays for this input shape and dtype."""
+    def _lowering_for(self, x: np.ndarray) -> Lowering | OneByOne:
+        """The cached plan (im2col, or plain products for 1×1) for this input shape and dtype."""
         _, oh, ow = self.infer_shape([x.shape[1:]])
-        batch_last = wants_batch_last(x, ow)
+        kernel, stride, padding, dilation = self._geometry()
+        direct = OneByOne.suits(kernel, stride, padding)
+        batch_last = is_batch_last(x) if direct else wants_batch_last(x, ow)
         lowering = getattr(self, "_lowering", None)
-        if lowering is None or not lowering.matches(x, batch_last):
-            lowering = Lowering(x.shape, x.dtype, self.hp["out_channels"], *self._geometry(),
-                                (oh, ow), batch_last)
+        if (lowering is None or isinstance(lowering, OneByOne) != direct
+                or not lowering.matches(x, batch_last)):
+            if direct:
+                lowering = OneByOne(x.shape, x.dtype, batch_last)
+            else:
+                lowering = Lowering(x.shape, x.dtype, self.hp["out_channels"], kernel, stride,
+                                    padding, dilation, (oh, ow), batch_last)
             self._lowering = lowering
         return lowering
+
+    def release(self) -> None:
+        super().release()
+        lowering = getattr(self, "_lowering", None)
+        if isinstance(lowering, OneByOne):
+            lowering.release()  # its reference to the input
 
     def _w_mat(self, dtype) -> np.ndarray:
         weight = self.params["weight"]

@@ -54,7 +54,7 @@ def wants_batch_last(x: np.ndarray, out_w: int) -> bool:
 
 
 SMALL_WIDTH = 16  # narrower outputs give short runs in batch-first columns
-WIDE_MIN = 32  # wide rows only for outputs at least this wide
+WIDE_MIN = 8  # wide rows only for outputs at least this wide
 BLOCK_BYTES = 2**20  # columns made at a time: about what stays in the CPU's cache
 # ∂J/∂W adds up one [out, C·kh·kw] product per block: blocks have at least
 # out·C·kh·kw·itemsize / SUM_SHARE columns, so that sum costs little beside the GEMMs.
