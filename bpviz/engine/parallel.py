@@ -19,6 +19,7 @@ order every time.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,14 @@ def thread_count() -> int:
             libs = _blas()
             _state["threads"] = max([lib.num_threads for lib in libs] + [1]) if libs else 1
         return _state["threads"]
+
+
+def _forget_threads() -> None:
+    """In a forked child the pool's threads are gone: make new ones when needed."""
+    global _lock
+    _lock = threading.Lock()
+    _state.pop("pool", None)
+    _OneBlasThread.users = 0
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -120,3 +129,7 @@ def run_shares(work: Callable[[Sequence[Item]], Any], items: Sequence[Item]) -> 
         return [work(items)]
     threads = thread_count()
     return _spread(lambda i: work(items[i::threads]), threads)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_threads)

@@ -258,3 +258,29 @@ def test_a_1x1_conv_lets_go_of_its_input_after_release():
     op.backward(np.ones((shape[0], *op.infer_shape([shape[1:]]))))
     op.release()
     assert op._lowering._x is None
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_spreads_blocks_on_threads_of_its_own(monkeypatch):
+    import os
+
+    monkeypatch.setattr(lowering, "BLOCK_BYTES", 1)
+    shape, hp, _ = CASES["wide"]
+    shape = (8, *shape[1:])
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    expected = op.forward(x).copy()  # the parent's pool exists now (when the BLAS has threads)
+    pid = os.fork()
+    if pid == 0:  # the child: a pass must finish (not wait for the parent's threads)
+        ok = np.array_equal(op.forward(x), expected)
+        os._exit(0 if ok else 1)
+    import time
+
+    deadline = time.monotonic() + 120
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's pass never finished")
+    assert os.WIFEXITED(done[1]) and os.WEXITSTATUS(done[1]) == 0
