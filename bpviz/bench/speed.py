@@ -83,6 +83,17 @@ def mlp() -> list[dict]:
             node("loss", "softmax_cross_entropy", ("out",))]
 
 
+def example(name: str) -> Callable[[], list[dict]]:
+    """The nodes of a bundled example graph (its groups are not needed to run it)."""
+    def nodes() -> list[dict]:
+        from bpviz.graph import examples
+
+        nodes = json.loads((examples.EXAMPLES / f"{name}.json").read_text())["nodes"]
+        return [{k: v for k, v in n.items() if k != "group"} for n in nodes]
+
+    return nodes
+
+
 def pointwise_chain(length: int = 20) -> list[dict]:
     ops = ("tanh", "relu", "sigmoid", "leaky_relu")
     nodes = [node("n0", "input", shape=[8])]
@@ -98,16 +109,19 @@ class Workload:
     nodes: Callable[[], list[dict]]
     batch: int
     target: float  # the ratio to torch, or µs per node for the graph-overhead workload
-    stretch: float
+    stretch: float | None  # a harder aim beyond the target, where there is one
     per_node: bool = False  # judged in µs per node rather than by the ratio
+    big: bool = False  # seconds per pass and GiB of weights: left out of smoke tests
 
 
 WORKLOADS = (
-    Workload("W1", "digits CNN 1x8x8, batch 64", digits_cnn, 64, 1.4, 1.15),
-    Workload("W2", "residual CNN 3x32x32, batch 32", residual_cnn, 32, 3.0, 2.5),
-    Workload("W3", "conv 64->64 3x3 at 56x56, batch 8", vgg_conv, 8, 2.8, 2.4),
-    Workload("MLP", "MLP 784-128-10, batch 256", mlp, 256, 1.0, 0.9),
+    Workload("W1", "digits CNN 1x8x8, batch 64", digits_cnn, 64, 0.9, None),
+    Workload("W2", "residual CNN 3x32x32, batch 32", residual_cnn, 32, 1.5, None),
+    Workload("W3", "conv 64->64 3x3 at 56x56, batch 8", vgg_conv, 8, 1.3, 1.0),
+    Workload("MLP", "MLP 784-128-10, batch 256", mlp, 256, 0.9, None),
     Workload("graph", "20 pointwise nodes of 8x8", pointwise_chain, 8, 6.0, 4.0, per_node=True),
+    Workload("VGG16", "VGG16 3x224x224, batch 1", example("vgg16"), 1, 1.3, None, big=True),
+    Workload("R50", "ResNet-50 3x224x224, batch 2", example("resnet50"), 2, 1.3, None, big=True),
 )
 
 
@@ -257,7 +271,8 @@ class Result:
 
     @property
     def verdict(self) -> str:
-        if self.score <= self.workload.stretch:
+        stretch = self.workload.stretch
+        if stretch is not None and self.score <= stretch:
             return "stretch"
         return "ok" if self.score <= self.workload.target else "MISSED"
 
@@ -286,9 +301,11 @@ def format_table(results: list[Result]) -> str:
         w = r.workload
         if w.per_node:
             score = f"{r.score:.2f} us/node"
-            target, stretch = f"<= {w.target:g} us", f"<= {w.stretch:g} us"
+            unit = " us"
         else:
-            score, target, stretch = "", f"<= {w.target:g}x", f"<= {w.stretch:g}x"
+            score, unit = "", "x"
+        target = f"<= {w.target:g}{unit}"
+        stretch = "" if w.stretch is None else f"<= {w.stretch:g}{unit}"
         rows.append((w.key, w.title, f"{r.engine_s * 1e3:.3f}", f"{r.torch_s * 1e3:.3f}",
                      f"{r.ratio:.2f}x", target, stretch, f"{r.verdict} {score}".rstrip()))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

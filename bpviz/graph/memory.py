@@ -9,7 +9,8 @@ batch that fits, when it would not fit. The paths:
   "engine"   Executor.run or a Trainer's pass: parameters, their gradients,
              every activation of the batch (let go during backward, so their
              gradients count only two layers at a time), the convolutions'
-             padded inputs, kept and shared im2col columns and scratch.
+             padded inputs, the block of im2col columns each thread makes at a
+             time, and ∂L/∂Z and ∂L/∂U in the convolutions' own layouts.
   "session"  a StepSession (export, explain, snapshot, the window's pass): as
              "engine", but every ∂L/∂out (and the sum at a fork) is kept too.
   "train"    "engine" plus the optimizer's state (SGD with momentum: one copy
@@ -25,7 +26,7 @@ batch that fits, when it would not fit. The paths:
              largest parameter, which torch hands over in blocks of rows).
 
 Sizes follow bpviz.engine's own choices (bpviz.engine.ops.lowering: the
-column layout, KEPT_COLUMNS_BYTES; bpviz.engine.scratch: one buffer per scratch
+column layout and its blocks; bpviz.engine.scratch: one buffer per scratch
 key, as big as the largest use). "runtime" is what the process holds already
 (its resident memory when the estimate is made: the interpreter, NumPy, Qt in
 the window, loaded data).
@@ -63,7 +64,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bpviz.engine.ops.lowering import KEPT_COLUMNS_BYTES, SMALL_WIDTH, WIDE_MIN
+from bpviz.engine.ops.conv1x1 import OneByOne
+from bpviz.engine.ops.lowering import SMALL_WIDTH, WIDE_MIN, Blocks, wanted_columns
+from bpviz.engine.parallel import thread_count
 from bpviz.engine.scratch import POOL_BYTES
 from bpviz.graph.document import GraphDocument
 from bpviz.graph.limits import format_bytes, numel
@@ -138,14 +141,31 @@ class MemoryEstimate:
 
 @dataclass(frozen=True)
 class _Conv:
-    """One convolution's im2col sizes for one sample, in values (see lowering.py)."""
+    """One convolution's im2col sizes (see lowering.py): per sample, in values."""
 
     padded: int  # C·(Hp + wide)·Wp
-    columns: int  # C·kh·kw · H'·Wc
-    output_grad: int  # out · H'·Wc
-    back_columns: int  # the columns' gradient or the correlation's columns
-    extended: int  # the correlation's zero-extended ∂L/∂Z (0 without it)
+    output_grad: int  # ∂L/∂Z in the GEMM's order: out·(lead + H'·Wc + tail)
+    correlates: bool  # ∂L/∂U by correlation: ∂L/∂Z in a zeroed buffer of its own
     input_grad: int  # ∂L/∂U as the conv makes it, padded: C·Hp·Wp or C·H·Wp
+    k: int  # rows of the columns, C·kh·kw (0: a 1×1 conv, no columns)
+    out: int
+    rows: int  # output rows H'
+    row_columns: int  # GEMM columns per output row, Wc
+    back: tuple[int, int, int, int] | None  # the correlation's (rows, out, H, Wp)
+
+    def block_bytes(self, batch: int, itemsize: int) -> int:
+        """The largest block of columns one thread makes for a batch (forward or backward)."""
+        if self.k == 0:  # a 1×1 conv: no columns
+            return 0
+        blocks = Blocks(batch, self.rows, self.row_columns,
+                        wanted_columns(self.k, self.out, itemsize))
+        g0, g1, i0, i1 = blocks.ranges[0]
+        largest = self.k * (g1 - g0) * (i1 - i0) * self.row_columns
+        if self.back is not None:
+            k, c, h, wp = self.back
+            g0, g1, i0, i1 = Blocks(batch, h, wp, wanted_columns(k, c, itemsize)).ranges[0]
+            largest = max(largest, k * (g1 - g0) * (i1 - i0) * wp)
+        return largest * itemsize
 
 
 class Footprint:
@@ -181,20 +201,19 @@ class Footprint:
         return batch * (self.values + self.inputs) * np.dtype(dtype).itemsize
 
     def _columns(self, batch: int, itemsize: int) -> dict[str, int]:
-        kept_room, kept, shared, grad, extended, padded, back = KEPT_COLUMNS_BYTES, 0, 0, 0, 0, 0, 0
-        for conv in reversed(self.convs):  # the last convs are the most recently used
-            size = batch * conv.columns * itemsize
-            if size <= kept_room:
-                kept, kept_room = kept + size, kept_room - size
+        blocks, shared_grad, own_grads, padded, back = 0, 0, 0, 0, 0
+        for conv in self.convs:
+            blocks = max(blocks, conv.block_bytes(batch, itemsize))
+            grad = batch * conv.output_grad * itemsize
+            if conv.correlates:
+                own_grads += grad
             else:
-                shared = max(shared, size)
-            shared = max(shared, batch * conv.back_columns * itemsize)
-            grad = max(grad, batch * conv.output_grad * itemsize)
-            extended += batch * conv.extended * itemsize
+                shared_grad = max(shared_grad, grad)
             padded += batch * conv.padded * itemsize
             back = max(back, batch * conv.input_grad * itemsize)
-        scratch = min(shared + grad + extended, max(POOL_BYTES, shared))
-        return {"im2col columns kept": kept, "im2col scratch": scratch,
+        blocks *= thread_count()  # each thread makes its own blocks
+        grads = min(shared_grad + own_grads, POOL_BYTES)
+        return {"im2col blocks": blocks, "conv ∂L/∂Z": grads,
                 "padded inputs": padded, "conv ∂L/∂U": back}
 
     def estimate(self, path: str, batch: int, dtype, optimizer: str | None = None,
@@ -292,18 +311,21 @@ def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv 
     c, h, w = report.shapes[node.inputs[0]]
     out, oh, ow = report.shapes[node_id]
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = op._geometry()
+    if OneByOne.suits((kh, kw), (sh, sw), (ph, pw)):  # plain products on the input itself
+        return _Conv(0, 0, False, c * h * w, 0, out, oh, ow, None)
     hp, wp = h + 2 * ph, w + 2 * pw
     # One sample: batch-first; the batch-innermost layout (small images) has no wide rows.
     wide = sw == 1 and ow >= WIDE_MIN and ow >= SMALL_WIDTH and (wp - ow) * 4 <= ow
     wc = wp if wide else ow
-    columns = c * kh * kw * oh * wc
     correlate = wide and sh == 1 and 2 * c >= out
     if correlate:
         reach = dh * (kh - 1) * wp + dw * (kw - 1)
-        back, extended, grad_in = out * kh * kw * h * wp, out * (reach + hp * wp), c * h * wp
+        grad_out, grad_in = out * (reach + hp * wp), c * h * wp
+        back = (out * kh * kw, c, h, wp)
     else:
-        back, extended, grad_in = columns, 0, c * hp * wp
-    return _Conv(c * (hp + wide) * wp, columns, out * oh * wc, back, extended, grad_in)
+        grad_out, grad_in, back = out * oh * wc, c * hp * wp, None
+    return _Conv(c * (hp + wide) * wp, grad_out, correlate, grad_in, c * kh * kw, out, oh, wc,
+                 back)
 
 
 # -- the limit ----------------------------------------------------------------------

@@ -14,14 +14,17 @@ from bpviz.main import main
 pytest.importorskip("torch")
 
 
-def test_quick_benchmark_reports_every_workload_with_a_finite_ratio():
-    results, lines = bench.run_benchmark(bench.Timing.quick())
-    assert [r.workload.key for r in results] == [w.key for w in bench.WORKLOADS]
+SMALL = [w for w in bench.WORKLOADS if not w.big]
+
+
+def test_quick_benchmark_reports_every_small_workload_with_a_finite_ratio():
+    results, lines = bench.run_benchmark(bench.Timing.quick(), [w.key.lower() for w in SMALL])
+    assert [r.workload.key for r in results] == [w.key for w in SMALL]
     for result in results:
         assert math.isfinite(result.ratio) and result.ratio > 0, result
         assert math.isfinite(result.score)
     table = bench.format_table(results)
-    for workload in bench.WORKLOADS:
+    for workload in SMALL:
         assert f"\n{workload.key} " in table
     assert any("torch threads" in line for line in lines)
     assert any("numpy BLAS" in line for line in lines)
@@ -54,3 +57,20 @@ def test_module_runs_as_a_script():
     result = subprocess.run([sys.executable, "-m", "bpviz.bench", "--quick", "--only", "MLP"],
                             capture_output=True, text=True, check=True)
     assert "\nMLP " in result.stdout
+
+
+def test_the_big_workloads_are_the_bundled_vgg16_and_resnet50():
+    import json
+
+    from bpviz.graph import examples, loads_graph
+
+    big = {w.key: w for w in bench.WORKLOADS if w.big}
+    assert set(big) == {"VGG16", "R50"}
+    for key, name, batch in (("VGG16", "vgg16", 1), ("R50", "resnet50", 2)):
+        shipped = json.loads((examples.EXAMPLES / f"{name}.json").read_text())["nodes"]
+        nodes = big[key].nodes()
+        assert [n["id"] for n in nodes] == [n["id"] for n in shipped]
+        assert [(n["op"], n.get("params")) for n in nodes] == [(n["op"], n.get("params"))
+                                                                for n in shipped]
+        assert big[key].batch == batch
+        loads_graph(bench.graph_text(key, nodes))  # loads as the benchmark builds it

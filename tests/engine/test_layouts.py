@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from bpviz.engine import OPS
+from bpviz.engine.ops import lowering
+from bpviz.engine.ops.conv1x1 import OneByOne
 from bpviz.engine.ops.lowering import is_batch_last
 
 torch = pytest.importorskip("torch")
@@ -29,6 +31,9 @@ CASES = {  # id: (input shape N, C, H, W; conv hyperparameters; expected layout)
     "batch_first_strided": ((2, 3, 8, 40), {"out_channels": 2, "kernel": 3, "stride": 2,
                                             "padding": 1}, "narrow"),
     "batch_first_single": ((1, 2, 5, 6), {"out_channels": 3, "kernel": 2}, "narrow"),
+    "one_by_one": ((2, 6, 9, 40), {"out_channels": 4, "kernel": 1}, "direct"),
+    "one_by_one_dilated": ((3, 5, 4, 7), {"out_channels": 9, "kernel": 1, "dilation": 2,
+                                          "bias": False}, "direct"),
     "batch_last": ((5, 3, 6, 7), {"out_channels": 4, "kernel": 3, "padding": 1,
                                   "bias": False}, "batch_last"),
     "batch_last_strided": ((3, 2, 9, 9), {"out_channels": 2, "kernel": [2, 3],
@@ -67,6 +72,8 @@ def run_both(op, x, gy):
 
 def layout_of(op) -> str:
     lowering = op._lowering
+    if isinstance(lowering, OneByOne):
+        return "direct"
     if lowering.batch_last:
         return "batch_last"
     return "wide" if lowering.wc != lowering.out_hw[1] else "narrow"
@@ -87,7 +94,26 @@ def test_every_layout_matches_torch(case, dtype):
         np.testing.assert_allclose(a, b, err_msg=name, **tol)
 
 
-@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
+@pytest.mark.parametrize("block_bytes,split", [(1, "rows"), (2**30, "samples")])
+@pytest.mark.parametrize("case", [case for case in CASES if CASES[case][2] != "direct"])
+def test_columns_made_in_blocks_give_torchs_numbers(case, block_bytes, split, monkeypatch):
+    # One output row per block, or every sample in one block: the same numbers.
+    monkeypatch.setattr(lowering, "BLOCK_BYTES", block_bytes)
+    shape, hp, layout = CASES[case]
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    ours, theirs = run_both(op, x, gy)
+    blocks = op._lowering.blocks.ranges
+    if split == "rows":
+        assert all(i1 - i0 == 1 and g1 - g0 == 1 for g0, g1, i0, i1 in blocks)
+    else:
+        assert len(blocks) == 1
+    for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided", "one_by_one"])
 def test_inputs_stored_batch_innermost_give_the_same_numbers(case):
     shape, hp, _ = CASES[case]
     op, rng = make_conv(shape, hp, np.float64)
@@ -99,11 +125,12 @@ def test_inputs_stored_batch_innermost_give_the_same_numbers(case):
     assert is_batch_last(x_cl)
     ours, _ = run_both(op, x_cl, gy_cl)
     assert op._lowering.batch_last
+    assert not op.forward(x_cl).flags.c_contiguous  # stored as its input: batch innermost
     for a, b in zip(ours, expected):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided"])
+@pytest.mark.parametrize("case", ["wide", "batch_last", "batch_first_strided", "one_by_one"])
 def test_results_survive_later_calls_that_reuse_working_arrays(case):
     shape, hp, _ = CASES[case]
     op, rng = make_conv(shape, hp, np.float32)
@@ -194,3 +221,66 @@ def test_relu_routes_infinite_upstream_gradients_without_nan():
     op.forward(np.array([[-1.0, 2.0, 0.0]], np.float32))
     (dz,) = op.backward(np.array([[np.inf, -np.inf, np.inf]], np.float32))
     np.testing.assert_array_equal(dz, [[0.0, -np.inf, 0.0]])
+
+
+@pytest.mark.parametrize("case", ["wide", "wide_few_channels", "batch_first_strided",
+                                  "batch_last"])
+def test_blocks_spread_over_threads_give_torchs_numbers_every_time(case, monkeypatch):
+    # Many blocks on several threads (when the BLAS has more than one): the same
+    # numbers as torch, bit for bit the same on a second pass, and the BLAS gets
+    # its own thread count back.
+    from bpviz.engine import parallel
+
+    monkeypatch.setattr(lowering, "BLOCK_BYTES", 1)
+    threads = parallel.thread_count()
+    shape, hp, _ = CASES[case]
+    shape = (4 * shape[0], *shape[1:])
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    gy = rng.standard_normal((shape[0], *op.infer_shape([shape[1:]])))
+    ours, theirs = run_both(op, x, gy)
+    assert parallel.worth_spreading(len(op._lowering.blocks.ranges)) == (threads > 1)
+    for name, a, b in zip(["y", "dx", "dw", "db"], ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
+    again, _ = run_both(op, x, gy)
+    for name, a, b in zip(["y", "dx", "dw", "db"], again, ours):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert parallel.thread_count() == threads
+    assert [lib.num_threads for lib in parallel._blas()] == [threads] * len(parallel._blas())
+
+
+def test_a_1x1_conv_lets_go_of_its_input_after_release():
+    shape, hp, _ = CASES["one_by_one"]
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    op.forward(x)
+    assert np.shares_memory(op._lowering._x, x)  # kept for ∂L/∂W, not copied
+    op.backward(np.ones((shape[0], *op.infer_shape([shape[1:]]))))
+    op.release()
+    assert op._lowering._x is None
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_spreads_blocks_on_threads_of_its_own(monkeypatch):
+    import os
+
+    monkeypatch.setattr(lowering, "BLOCK_BYTES", 1)
+    shape, hp, _ = CASES["wide"]
+    shape = (8, *shape[1:])
+    op, rng = make_conv(shape, hp, np.float64)
+    x = rng.standard_normal(shape)
+    expected = op.forward(x).copy()  # the parent's pool exists now (when the BLAS has threads)
+    pid = os.fork()
+    if pid == 0:  # the child: a pass must finish (not wait for the parent's threads)
+        ok = np.array_equal(op.forward(x), expected)
+        os._exit(0 if ok else 1)
+    import time
+
+    deadline = time.monotonic() + 120
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's pass never finished")
+    assert os.WIFEXITED(done[1]) and os.WEXITSTATUS(done[1]) == 0

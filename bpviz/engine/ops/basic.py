@@ -101,7 +101,10 @@ class Dense(Op):
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         if self.trainable:
-            self.grads["weight"] = gy.T @ self._u
+            u = self._u
+            # One sample: ∂L/∂W is an outer product, made faster by a broadcast
+            # multiply than by a matrix product with an inner dimension of 1.
+            self.grads["weight"] = gy.T * u if len(u) == 1 else gy.T @ u
             if self.hp["bias"]:
                 self.grads["bias"] = gy.sum(axis=0)
         return (gy @ self.params["weight"],)

@@ -18,7 +18,8 @@ import numpy as np
 from bpviz.engine.explain import Explained, OpPass, Term
 from bpviz.engine.init import init_weight
 from bpviz.engine.op import Hyper, Op, Shape, ShapeError, pair, register, short_params, window_text
-from bpviz.engine.ops.lowering import Lowering, wants_batch_last
+from bpviz.engine.ops.conv1x1 import OneByOne
+from bpviz.engine.ops.lowering import Lowering, is_batch_last, wants_batch_last
 from bpviz.engine.shape_text import pair_text, shape_text
 
 Pair = tuple[int, int]
@@ -143,10 +144,11 @@ class Conv2d(Op):
     weight [out, C, kh, kw] and bias [out], torch's layout: the lecture's
     W[k1, k2, n, m] is weight[m, n, k1, k2]. Padding adds zeros.
 
-    Forward is im2col plus one GEMM: Z = W_mat [out, C·kh·kw] @ cols [C·kh·kw, N·H'·W'].
-    Backward: ∂J/∂W = one GEMM of ∂J/∂Z with the cached columns; ∂J/∂U = one
-    GEMM back to columns, then col2im. bpviz.engine.ops.lowering lays the
-    columns out for speed; the output (and ∂J/∂U) may be a strided view.
+    Forward is im2col plus a GEMM: Z = W_mat [out, C·kh·kw] @ cols [C·kh·kw, N·H'·W'].
+    Backward: ∂J/∂W = a GEMM of ∂J/∂Z with the columns made again; ∂J/∂U = a
+    GEMM back to columns, then col2im. bpviz.engine.ops.lowering makes the
+    columns a block at a time and lays them out for speed; the output (and
+    ∂J/∂U) may be a strided view.
     """
 
     op_name = "conv2d"
@@ -216,20 +218,32 @@ class Conv2d(Op):
             raise ShapeError(f"conv2d weight expects {weight.shape[1]} input channels, "
                              f"got {x.shape[1]}")
         lowering = self._lowering_for(x)
-        lowering.columns(x)
         # Parameters follow the input's dtype: float32 in, float32 out.
         bias = self.params["bias"].astype(x.dtype, copy=False) if self.hp["bias"] else None
-        return lowering.product(self._w_mat(x.dtype), bias)
+        return lowering.forward(x, self._w_mat(x.dtype), bias)
 
-    def _lowering_for(self, x: np.ndarray) -> Lowering:
-        """The cached im2col plan and working arrays for this input shape and dtype."""
+    def _lowering_for(self, x: np.ndarray) -> Lowering | OneByOne:
+        """The cached plan (im2col, or plain products for 1×1) for this input shape and dtype."""
         _, oh, ow = self.infer_shape([x.shape[1:]])
-        batch_last = wants_batch_last(x, ow)
+        kernel, stride, padding, dilation = self._geometry()
+        direct = OneByOne.suits(kernel, stride, padding)
+        batch_last = is_batch_last(x) if direct else wants_batch_last(x, ow)
         lowering = getattr(self, "_lowering", None)
-        if lowering is None or not lowering.matches(x, batch_last):
-            lowering = Lowering(x.shape, x.dtype, *self._geometry(), (oh, ow), batch_last)
+        if (lowering is None or isinstance(lowering, OneByOne) != direct
+                or not lowering.matches(x, batch_last)):
+            if direct:
+                lowering = OneByOne(x.shape, x.dtype, batch_last)
+            else:
+                lowering = Lowering(x.shape, x.dtype, self.hp["out_channels"], kernel, stride,
+                                    padding, dilation, (oh, ow), batch_last)
             self._lowering = lowering
         return lowering
+
+    def release(self) -> None:
+        super().release()
+        lowering = getattr(self, "_lowering", None)
+        if isinstance(lowering, OneByOne):
+            lowering.release()  # its reference to the input
 
     def _w_mat(self, dtype) -> np.ndarray:
         weight = self.params["weight"]
@@ -238,7 +252,7 @@ class Conv2d(Op):
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         lowering = self._lowering
         weight = self.params["weight"]
-        g = lowering.output_grad(gy)  # [out, N·H'·Wc]
+        g = lowering.output_grad(gy)  # [N (or 1), out, H'·Wc]
         if self.trainable:
             # NOTE: one weight serves every output pixel of every sample, so its
             # gradient is a sum over the batch and all positions (one GEMM).

@@ -12,6 +12,12 @@ from bpviz.engine.op import Hyper, HyperError, Op, Shape, ShapeError, number_tex
 from bpviz.engine.shape_text import shape_text
 
 
+def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ a ⊙ b over every axis but the channel axis 1, without an a ⊙ b temporary."""
+    axes = "nchwdefg"[:a.ndim]
+    return np.einsum(f"{axes},{axes}->c", a, b)
+
+
 @register
 class BatchNorm(Op):
     """Normalise each channel over the batch (and pixels), then scale and shift.
@@ -73,7 +79,7 @@ class BatchNorm(Op):
                                  f"(got a batch of {x.shape[0]} with {m} value per channel)")
             mean = x.mean(axis=axes)
             centred = x - mean.reshape(shape)
-            var = np.mean(centred * centred, axis=axes)
+            var = channel_dot(centred, centred) / m
             momentum = self.hp["momentum"]
             # NOTE: the output uses the biased variance (divide by m), but the
             # running variance is updated with the unbiased one (m − 1), as torch.
@@ -86,14 +92,17 @@ class BatchNorm(Op):
             var = self.buffers["running_var"]
             centred = x - mean.reshape(shape)
         inv_std = 1 / np.sqrt(var + self.hp["eps"])
-        x_hat = centred * inv_std.reshape(shape)
+        x_hat = centred  # a fresh array of this op's: scaled in place
+        x_hat *= inv_std.reshape(shape)
         self._cache = (x_hat, inv_std, axes, shape, m, self.training)
-        return x_hat * self.params["weight"].reshape(shape) + self.params["bias"].reshape(shape)
+        y = x_hat * self.params["weight"].reshape(shape)
+        y += self.params["bias"].reshape(shape)
+        return y
 
     def backward(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         x_hat, inv_std, axes, shape, m, training = self._cache
         sum_gy = gy.sum(axis=axes)
-        sum_gy_xhat = np.sum(gy * x_hat, axis=axes)
+        sum_gy_xhat = channel_dot(gy, x_hat)
         if self.trainable:
             self.grads["weight"] = sum_gy_xhat
             self.grads["bias"] = sum_gy
@@ -103,8 +112,10 @@ class BatchNorm(Op):
         # NOTE: in training μ_B and σ²_B depend on every x of the channel, so
         # the gradient has two extra terms: the mean of ∂L/∂y is removed, and
         # the part along x̂ is removed (the batch statistics absorb both).
-        grad_x = scale * (gy - (sum_gy / m).reshape(shape)
-                          - x_hat * (sum_gy_xhat / m).reshape(shape))
+        grad_x = x_hat * (-sum_gy_xhat / m).reshape(shape)  # one fresh array, then in place
+        grad_x += gy
+        grad_x -= (sum_gy / m).reshape(shape)
+        grad_x *= scale
         return (grad_x,)
 
     def explain(self, tensor: str, at: tuple[int, ...], ctx: OpPass) -> Explained:
