@@ -18,8 +18,8 @@ batch that fits, when it would not fit. The paths:
              the parameters, the state and the gradients (to pause at a NaN).
   "check"    `bpviz check` (bpviz.oracle.compare): the torch library, the
              parameters, the engine's forward with what it keeps, and the
-             largest of its three stages: the engine's forward (its im2col
-             scratch); torch in the other precision (its activations, its
+             largest of its three stages: the engine's forward (its blocks of
+             im2col columns); torch in the other precision (its activations, its
              outputs and ∂L/∂out kept in float32, one layer's weights cast);
              torch in the checked precision (its activations, the other
              precision's float32 results, and the engine's gradient of the
@@ -263,11 +263,10 @@ class Footprint:
         del parts["parameter gradients"]  # one layer's at a time, counted in the stages
         columns = self._columns(batch, s)
         parts["torch (the library)"] = TORCH_LIBRARY_BYTES
-        parts["padded inputs"] = columns["padded inputs"]
-        parts["im2col columns kept"] = columns["im2col columns kept"]
+        parts["padded inputs"] = columns["padded inputs"]  # kept for the backward
         values = batch * (self.values + self.inputs)
         stages = {
-            "engine forward": {"im2col scratch": columns["im2col scratch"]},
+            "engine forward": {"im2col blocks": columns["im2col blocks"]},
             "torch in the other precision": {
                 f"torch's pass in {other.name}": values * other.itemsize,
                 "its outputs and ∂L/∂out kept in float32": 2 * values * kept,
@@ -275,7 +274,9 @@ class Footprint:
             "torch in the checked precision": {
                 f"torch's pass in {dtype.name}": values * s,
                 "the other precision's results kept in float32": 2 * values * kept,
-                "the largest parameter gradient": self.largest_layer * s}}
+                "the largest parameter gradient": self.largest_layer * s,
+                # the engine's backward runs beside it, node by node
+                "conv ∂L/∂Z": columns["conv ∂L/∂Z"], "conv ∂L/∂U": columns["conv ∂L/∂U"]}}
         parts.update(max(stages.values(), key=lambda stage: sum(stage.values())))
         estimate = MemoryEstimate("check", batch, dtype.name, parts)
         return estimate.plus(extra(batch)) if extra is not None else estimate
