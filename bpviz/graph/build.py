@@ -11,6 +11,8 @@ at zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from bpviz.engine import OPS, Network, NodeSpec
@@ -47,8 +49,10 @@ def init_scheme(doc: GraphDocument, node_id: str,
     return "he"
 
 
-def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64) -> Network:
-    """Validate the document (GraphError otherwise) and build its Network."""
+def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64,
+                  progress: Callable[[int, int], None] | None = None) -> Network:
+    """Validate the document (GraphError otherwise) and build its Network;
+    `progress(done, total)` hears of every node made (and may raise to stop)."""
     dtype = np.dtype(dtype)
     report = validate(doc, dtype)
     consumers = doc.consumers()
@@ -63,4 +67,6 @@ def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64) -> Networ
         if op.op_name == "dropout":
             op.rng = node_rng(seed, node_id)
         specs.append(NodeSpec(node_id, op, list(node.inputs)))
+        if progress is not None:
+            progress(len(specs), len(report.order))
     return Network(specs)

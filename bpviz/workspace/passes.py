@@ -187,12 +187,19 @@ def gradient_span(session: StepSession) -> tuple[float, float] | None:
 
 
 def build_session(spec: SessionSpec, progress: Progress | None = None) -> Built:
-    """The spec's pass; `progress(done, total)` hears of every node's forward and
-    backward step as it is computed (bpviz.engine.stepping), and may raise to stop."""
+    """The spec's pass; `progress(done, total)` hears of every node made (its
+    weights drawn), then of its forward and its backward step as they are computed
+    (bpviz.engine.stepping): 3 N in all; it may raise to stop."""
     import time
 
     started = time.perf_counter()
-    made = spec_network(spec)
+    stages = None
+    if progress is not None:  # N nodes made, then N forward and N backward steps
+        def stages(done: int, total: int, before: int = 0, share: int = 1) -> None:
+            nodes = total // share
+            progress(before * nodes + done, 3 * nodes)
+
+    made = spec_network(spec, stages)
     feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
     if spec.image is not None:
         feeds, batch = image_feeds(made, spec.image, feeds, batch)
@@ -201,18 +208,21 @@ def build_session(spec: SessionSpec, progress: Progress | None = None) -> Built:
         update = spec.update.make(made.network)
         continue_run(update, spec.update, made.source)
         note = describe(spec.update, made.source)
-    session = StepSession(made.network, feeds, targets, update=update, progress=progress)
+    session = StepSession(made.network, feeds, targets, update=update,
+                          progress=(lambda done, total: stages(done, total, 1, 2))
+                          if stages else None)
     summaries = Summaries()
-    steps = 2 * len(session.network.order)
-    summaries.prepare(session, stop=(lambda: progress(steps, steps)) if progress else None)
+    nodes = len(session.network.order)
+    summaries.prepare(session, stop=(lambda: stages(nodes, nodes, 2)) if stages else None)
     return Built(spec, session, gradient_span(session), time.perf_counter() - started,
                  made.label, batch, " · ".join(filter(None, [made.note, spec.left_out])),
                  note, summaries)
 
 
-def spec_network(spec: SessionSpec) -> Made:
+def spec_network(spec: SessionSpec, progress: Progress | None = None) -> Made:
     """The spec's network with its weights, in its mode."""
-    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, np.dtype(spec.dtype))
+    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, np.dtype(spec.dtype),
+                        progress)
     made.network.set_training(spec.mode != "eval")
     return made
 

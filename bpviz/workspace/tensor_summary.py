@@ -14,8 +14,10 @@ pass's arrays never change): `prepare(session)` runs on the worker that
 built the pass and makes them for every tensor of more than BIG values that
 the panel shows whole (parameters, their gradients, an update step's
 tensors), so that stepping onto fc6 costs no pass over its 102 M weights on
-the UI thread. Per-sample maps are summarised as they are shown (one
-sample's values, a few milliseconds).
+the UI thread; and every sample of every batch tensor with more than
+SAMPLE_BIG values per sample (outputs, inputs, gradients: VGG16's first
+maps are 64×224×224 a sample). Smaller ones are summarised as they are
+shown, in well under a millisecond.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bpviz.engine.stepping import StepSession
 from bpviz.engine.updating import UpdateStep
 
 BIG = 1_000_000  # values: tensors larger than this are summarised once, on the worker
+SAMPLE_BIG = 65_536  # values: so are the samples of a batch larger than this
 PICTURE_SIDE = 256  # pixels: the largest side of a prepared picture
 MIN_BINS, HISTOGRAM_BINS = 5, 40
 CHUNK = 1 << 20  # values summed at a time
@@ -129,15 +132,18 @@ class Summaries:
         self._summaries: dict[tuple[int, bool], tuple[np.ndarray, Summary]] = {}
         self._pictures: dict[int, tuple[np.ndarray, np.ndarray, tuple[int, int]]] = {}
 
-    def summary(self, values: np.ndarray, diverging: bool) -> Summary:
-        """The kept summary of `values`, else one made now (kept when it is big)."""
-        key = (id(values), diverging)
+    def summary(self, array: np.ndarray, diverging: bool, sample: int | None = None
+                ) -> Summary:
+        """The kept summary of `array` (of its `sample`, batch first), else one made
+        now (kept when it is big)."""
+        key = (id(array), sample, diverging)
         kept = self._summaries.get(key)
-        if kept is not None and kept[0] is values:
+        if kept is not None and kept[0] is array:
             return kept[1]
+        values = array if sample is None else array[sample]
         made = summarise(values, diverging)
-        if values.size > BIG:
-            self._summaries[key] = (values, made)
+        if values.size > (BIG if sample is None else SAMPLE_BIG):
+            self._summaries[key] = (array, made)
         return made
 
     def picture(self, values: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
@@ -157,9 +163,29 @@ class Summaries:
             if values.ndim == 2:
                 picture, block = reduce_map(values, PICTURE_SIDE, PICTURE_SIDE)
                 self._pictures[id(values)] = (values, picture, block)
+        for array, diverging in batch_tensors(session):
+            if array.ndim < 2 or array[0].size <= SAMPLE_BIG:
+                continue
+            if stop is not None:
+                stop()
+            for sample in range(array.shape[0]):
+                self.summary(array, diverging, sample)
 
     def nbytes(self) -> int:
         return sum(picture.nbytes for _, picture, _ in self._pictures.values())
+
+
+def batch_tensors(session: StepSession) -> list[tuple[np.ndarray, bool]]:
+    """Every tensor with a batch axis that some step shows, once each, and whether
+    it is a gradient (a diverging colour map)."""
+    seen: dict[tuple[int, bool], tuple[np.ndarray, bool]] = {}
+    for step in session.steps:
+        shown = [(step.output, False), *[(value, False) for value in step.inputs],
+                 (step.grad_output, True), *[(grad, True) for grad in step.grad_inputs]]
+        for array, diverging in shown:
+            if isinstance(array, np.ndarray):
+                seen.setdefault((id(array), diverging), (array, diverging))
+    return list(seen.values())
 
 
 def whole_tensors(session: StepSession) -> list[np.ndarray]:

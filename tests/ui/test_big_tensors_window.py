@@ -74,8 +74,8 @@ def test_cancel_during_a_build_stops_it_and_leaves_the_window_usable(qtbot):
     controller.job.progress.connect(cancel_at_first)
     qtbot.waitUntil(lambda: bool(seen), timeout=60000)
     done, total, maximum, text = seen[0]
-    assert total == 2 * len(window.editor.doc.nodes) == maximum  # a determinate bar
-    assert text == f"forward {done}/{total // 2}"
+    assert total == 3 * len(window.editor.doc.nodes) == maximum  # a determinate bar
+    assert text == f"weights {done}/{total // 3}"  # node by node: weights, forward, backward
     assert not controller.building and controller.session is None
     assert not controller.busy.isVisible() and not controller.cancel.isVisible()
     assert window.statusBar().currentMessage() == "pass cancelled"

@@ -2,8 +2,8 @@
 
 StepController shows the workspace's pass (bpviz.workspace): it builds one
 from the document when the user first steps (F10, F5, run to end, verify),
-on a worker thread with a progress bar in the status bar (forward or
-backward, node k of N) and Cancel, which stops the worker at its next node
+on a worker thread with a progress bar in the status bar (weights drawn,
+forward or backward, node k of N) and Cancel, which stops the worker at its next node
 (a new build waits until a cancelled one has let go of its memory), and
 reports it into the workspace; graphs with errors or too big to hold are refused (with the
 memory estimate). It observes the workspace: a pass built (by it or anyone
@@ -185,9 +185,11 @@ class StepController(StepDocks, QObject):
         self.job.run_here() if self.synchronous else self.job.start()
 
     def _build_progress(self, done: int, total: int) -> None:
-        """Node k of N, forward then backward, in the busy bar and the status bar."""
-        nodes = total // 2
-        phase, k = ("forward", done) if done <= nodes else ("backward", done - nodes)
+        """Node k of N: its weights, forward, then backward, in the busy bar and the
+        status bar."""
+        nodes = total // 3
+        stage = min((done - 1) // max(nodes, 1), 2) if done else 0
+        phase, k = ("weights", "forward", "backward")[stage], done - stage * nodes
         self.busy.setRange(0, total)
         self.busy.setValue(done)
         self.busy.setFormat(f"{phase} {k}/{nodes}")

@@ -293,7 +293,8 @@ class TensorView(QWidget):
         values = entry.array[sample] if entry.per_sample else entry.array
         values = np.asarray(values)  # NOTE: no float64 copy: fc6's weights are 102 M values
         self.sample.setEnabled(entry.per_sample)
-        summary = self.summaries.summary(values, entry.diverging)
+        summary = self.summaries.summary(entry.array, entry.diverging,
+                                         sample if entry.per_sample else None)
         self._show(entry, values, sample, summary.levels)
         self.histogram.set_summary(summary, entry.diverging)
         self.status.setText(self._summary(entry, values, sample, summary))
