@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bpviz.engine import OPS, Network, NodeSpec
-from bpviz.engine.init import node_rng
+from bpviz.engine.init import after_each_chunk, node_rng
 from bpviz.graph.document import GraphDocument
 from bpviz.graph.shapes import validate
 
@@ -61,8 +61,10 @@ def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64,
         node = doc.nodes[node_id]
         op = OPS[node.op](**node.params)
         in_shapes = [report.shapes[src] for src in node.inputs]
-        op.init_params(in_shapes, node_rng(seed, node_id), dtype,
-                       init_scheme(doc, node_id, consumers))
+        with after_each_chunk(lambda: progress(len(specs), len(report.order))
+                              if progress is not None else None):
+            op.init_params(in_shapes, node_rng(seed, node_id), dtype,
+                           init_scheme(doc, node_id, consumers))
         op.trainable = node.trainable
         if op.op_name == "dropout":
             op.rng = node_rng(seed, node_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bpviz.engine.formulas import describe_step
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
@@ -211,6 +212,8 @@ def build_session(spec: SessionSpec, progress: Progress | None = None) -> Built:
     session = StepSession(made.network, feeds, targets, update=update,
                           progress=(lambda done, total: stages(done, total, 1, 2))
                           if stages else None)
+    for step in session.steps[session.update_start:]:
+        describe_step(step, session.network)  # kept by the step: it reads all of θ
     summaries = Summaries()
     nodes = len(session.network.order)
     summaries.prepare(session, stop=(lambda: stages(nodes, nodes, 2)) if stages else None)

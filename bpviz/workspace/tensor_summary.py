@@ -118,8 +118,17 @@ def reduce_map(values: np.ndarray, most_rows: int,
     if fr == 1 and fc == 1:
         return values, (1, 1)
     row_starts, col_starts = np.arange(0, rows, fr), np.arange(0, cols, fc)
-    sums = np.add.reduceat(values, row_starts, axis=0, dtype=np.float64)
-    sums = np.add.reduceat(sums, col_starts, axis=1)
+    # NOTE: a few block rows at a time: reduceat keeps the GIL, and the UI thread
+    # waits for it while a worker shrinks fc6's 102 M weights
+    group = max(1, CHUNK // max(fr * cols, 1))
+    parts = []
+    for first in range(0, len(row_starts), group):
+        starts = row_starts[first:first + group]
+        end = row_starts[first + group] if first + group < len(row_starts) else rows
+        block = np.add.reduceat(values[starts[0]:end], starts - starts[0], axis=0,
+                                dtype=np.float64)
+        parts.append(np.add.reduceat(block, col_starts, axis=1))
+    sums = np.concatenate(parts)
     heights = np.diff(np.append(row_starts, rows))
     widths = np.diff(np.append(col_starts, cols))
     return sums / np.outer(heights, widths), (fr, fc)

@@ -79,3 +79,12 @@ def test_the_big_tensors_of_a_pass_are_summarised_before_it_is_shown(monkeypatch
     picture, block = summaries.picture(weight)
     assert picture.shape[0] <= tensor_summary.PICTURE_SIDE >= picture.shape[1]
     assert block == (4, 5) and picture[1, 2] == pytest.approx(weight[4:8, 10:15].mean())
+
+
+def test_a_matrix_larger_than_a_chunk_is_reduced_a_few_block_rows_at_a_time():
+    values = np.random.default_rng(3).standard_normal((3001, 1000))  # 3 groups of rows
+    picture, block = reduce_map(values, 256, 256)
+    assert block == (12, 4) and picture.shape == (251, 250)
+    expected = values[:3000].reshape(250, 12, 250, 4).mean(axis=(1, 3))
+    assert np.allclose(picture[:250], expected)
+    assert np.allclose(picture[250], values[3000].reshape(250, 4).mean(axis=1))
