@@ -109,3 +109,18 @@ def test_the_effective_field_of_a_big_pass_comes_from_a_worker(qtbot, monkeypatc
     rows, cols = expected.sum(axis=0).nonzero()
     assert rows.min() >= 8 and rows.max() <= 12 and cols.min() >= 10 and cols.max() <= 14
     assert view.effective_title.text == f"|∂conv2[{channel},10,12] / ∂x|"
+
+
+def test_a_long_vector_is_drawn_as_at_most_512_bars_of_block_means(qtbot):
+    import numpy as np
+
+    from bpviz.ui.stepping.bars import BarChart
+
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    values = np.random.default_rng(0).standard_normal(4096)
+    chart.show_bars(values, True)
+    assert (chart.block, chart.bars_drawn) == (8, 512)
+    assert chart.bars.opts["height"][3] == pytest.approx(values[24:32].mean())
+    assert chart.bars.opts["x"][3] == pytest.approx(27.5)  # over the entries it stands for
+    assert chart.values is not None and chart.values.size == 4096  # the hover reads each

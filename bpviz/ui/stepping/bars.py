@@ -46,6 +46,7 @@ class BarChart(pg.GraphicsLayoutWidget):
         self.bar_numbers: list[pg.TextItem] = []
         self.values = np.zeros(0)
         self.block = 1  # each bar is the mean of this many entries
+        self.bars_drawn = 0
         self._describe = None  # (index, value) → str
         self._plot = self.addPlot(row=0, col=0)
         self._plot.setMenuEnabled(False)
@@ -73,6 +74,7 @@ class BarChart(pg.GraphicsLayoutWidget):
         rebuilt = self.bars is None or values.size != self.values.size
         drawn, self.block = reduce_map(values[None, :], 1, MAX_BARS)
         drawn, self.block = drawn[0], self.block[1]
+        self.bars_drawn = drawn.size
         if rebuilt:
             self._build(drawn.size, self.block, values.size)
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)

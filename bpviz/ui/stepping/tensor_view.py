@@ -373,9 +373,10 @@ class TensorView(QWidget):
 
     def reduction_text(self) -> str:
         """How the maps in sight were shrunk for drawing ('' when drawn whole)."""
-        grid = self.grid
-        if self.plots.currentWidget() is not grid or grid.block == (1, 1):
+        grid, shown = self.grid, self.plots.currentWidget()
+        if shown is self.bars and self.bars.block > 1:
+            return f" · drawn as {self.bars.bars_drawn} bars, means of {self.bars.block}"
+        if shown is not grid or grid.block == (1, 1):
             return ""
         rows, cols = grid.picture_shape[:2]
-        return (f" · drawn as {rows}×{cols} means of {grid.block[0]}×{grid.block[1]} "
-                f"blocks (hover reads each value)")
+        return f" · drawn as {rows}×{cols} means of {grid.block[0]}×{grid.block[1]} blocks"
