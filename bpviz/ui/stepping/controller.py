@@ -3,16 +3,17 @@
 StepController shows the workspace's pass (bpviz.workspace): it builds one
 from the document when the user first steps (F10, F5, run to end, verify),
 on a worker thread with a progress bar in the status bar (weights drawn,
-forward or backward, node k of N) and Cancel, which stops the worker at its next node
-(a new build waits until a cancelled one has let go of its memory), and
-reports it into the workspace; graphs with errors or too big to hold are refused (with the
-memory estimate). It observes the workspace: a pass built (by it or anyone
-else) shows the docks and the step bar; a pass dropped (any edit other than
-moving a node, a new batch size or seed, other weights) clears the drawing
-and stops a build or check under way; a new position is drawn on the canvas,
-the tensors and the formula. The step bar's batch size and seed are the
-workspace's step settings, and it says which weights the pass shows (the
-seed's, or the trained, loaded or imported weights the workspace holds).
+forward or backward, node k of N) and Cancel, which stops the worker at its
+next node or chunk of weights (a new build waits until a cancelled one has
+let go of its memory), and reports it into the workspace; graphs with errors
+or too big to hold are refused (with the memory estimate). It observes the
+workspace: a pass built (by it or anyone else) shows the docks and the step
+bar; a pass dropped (any edit other than moving a node, a new batch size or
+seed, other weights) clears the drawing and stops a build or check under
+way; a new position is drawn on the canvas, the tensors and the formula. The
+step bar's batch size and seed are the workspace's step settings, and it
+says which weights the pass shows (the seed's, or the trained, loaded or
+imported weights the workspace holds).
 The docks are StepDocks' (bpviz.ui.stepping.step_docks).
 "Verify against torch" compares the same network and batch with PyTorch on
 a worker thread and puts a tick or a cross on every node.
@@ -202,7 +203,7 @@ class StepController(StepDocks, QObject):
             self.stopping = None
             if self.pending is not None and self.job is None:
                 self.request(self.pending)
-            elif self.job is None:
+            elif self.job is None and self.verify_job is None:
                 self._set_busy(None)
 
     def build_now(self) -> str | None:
