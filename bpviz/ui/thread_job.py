@@ -135,13 +135,19 @@ class _Runnable(QRunnable):
         try:
             value = self.fn(*self.args)
         except JobCancelled:
-            self.outcome.done.emit(False, "cancelled")
+            self._tell(False, "cancelled")
         except MemoryError:
-            self.outcome.done.emit(False, "not enough memory for this graph and batch")
+            self._tell(False, "not enough memory for this graph and batch")
         except Exception as error:  # noqa: BLE001 - every failure is told to the user
             message = str(error) or type(error).__name__
             if not isinstance(error, ValueError):
                 traceback.print_exc()
-            self.outcome.done.emit(False, message)
+            self._tell(False, message)
         else:
-            self.outcome.done.emit(True, value)
+            self._tell(True, value)
+
+    def _tell(self, ok: bool, value) -> None:
+        try:
+            self.outcome.done.emit(ok, value)
+        except RuntimeError:  # its window was closed meanwhile: nobody waits for it
+            pass
