@@ -145,7 +145,9 @@ def describe_step(step: Step, network: Network) -> StepFormula:
 
 def _update_formula(step: Step, network: Network) -> StepFormula:
     """An update step's rule and numbers (bpviz.engine.update_formulas)."""
-    text = update_text(step, network.nodes[step.node].op.param_symbols)
+    text = step.text
+    if text is None:  # made once per step: it reads every entry of θ
+        text = step.text = update_text(step, network.nodes[step.node].op.param_symbols)
     return StepFormula(text.title, text.lines, NO_JACOBIAN, text.lines, text.context)
 
 

@@ -8,7 +8,10 @@ features), fan_out = out_channels * kh * kw.
 
 from __future__ import annotations
 
+import threading
 import zlib
+from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -43,6 +46,23 @@ def init_weight(shape: tuple[int, ...], fan_in: int, fan_out: int, scheme: str,
     flat = weight.reshape(-1)
     # NOTE: the generator fills values in order, so chunks give the very numbers
     # one call for the whole shape would.
+    each_chunk = getattr(_chunk_hook, "hook", None)
     for begin in range(0, flat.size, CHUNK):
         flat[begin:begin + CHUNK] = draw(min(CHUNK, flat.size - begin))
+        if each_chunk is not None:
+            each_chunk()
     return weight
+
+
+_chunk_hook = threading.local()
+
+
+@contextmanager
+def after_each_chunk(hook: Callable[[], None]):
+    """Call `hook()` (on this thread) after every chunk of weights drawn; a hook that
+    raises stops the drawing (a Cancel while VGG16's 102 M fc6 weights are drawn)."""
+    _chunk_hook.hook = hook
+    try:
+        yield
+    finally:
+        _chunk_hook.hook = None

@@ -36,6 +36,8 @@ the stored steps nor the ops' parameter gradients.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from bpviz.engine.executor import Executor, Network, Step
@@ -56,15 +58,18 @@ class StepSession:
 
     def __init__(self, network: Network, feeds: dict[str, np.ndarray],
                  targets: dict[str, np.ndarray] | None = None,
-                 update: Optimizer | None = None) -> None:
+                 update: Optimizer | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.network = network
         self.feeds = dict(feeds)
         self.targets = dict(targets or {})
         self.executor = Executor(network)
         saved = _save_buffers(network)
         try:
-            forward = list(self.executor.forward(self.feeds, self.targets))
-            backward = list(self.executor.backward())
+            total = 2 * len(network.order)
+            forward = _collect(self.executor.forward(self.feeds, self.targets), progress,
+                               0, total)
+            backward = _collect(self.executor.backward(), progress, len(forward), total)
         finally:
             _restore_buffers(network, saved)
         self.loss = float(self.executor.loss)
@@ -239,6 +244,17 @@ class StepSession:
             if max(totals) > 0:
                 return int(np.argmax(totals)), i, j
         return 0, *centre
+
+
+def _collect(steps: Iterator[Step], progress: Callable[[int, int], None] | None,
+             done: int, total: int) -> list[Step]:
+    """The steps, reporting each to `progress` as it is computed."""
+    collected = []
+    for step in steps:
+        collected.append(step)
+        if progress is not None:
+            progress(done + len(collected), total)
+    return collected
 
 
 def _save_buffers(network: Network) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:

@@ -104,11 +104,17 @@ def rule_lines(settings: dict[str, Any], thetas: str) -> list[str]:
 
 def _change_text(step: UpdateStep, name: str, symbol: str) -> str:
     """How far θ moved as a whole: ‖Δθ‖ and ‖Δθ‖/‖θ‖ (θ before the update)."""
-    before, after = step.params_before[name], step.params_after[name]
-    change = float(np.linalg.norm(after - before))
+    before = step.params_before[name]
+    change = float(np.linalg.norm(_delta(step, name)))
     size = float(np.linalg.norm(before))
     ratio = f", {100 * change / size:.3g} % of ‖{symbol}‖" if size > 0 else f" ({symbol} was 0)"
     return f"{symbol} ({shape_text(before.shape)}): ‖Δ{symbol}‖ = {number(change)}{ratio}"
+
+
+def _delta(step: UpdateStep, name: str) -> np.ndarray:
+    """Δθ: the step's own, else made here."""
+    delta = step.deltas.get(name)
+    return delta if delta is not None else step.params_after[name] - step.params_before[name]
 
 
 def index_text(at: tuple[int, ...]) -> str:
@@ -121,7 +127,7 @@ def index_text(at: tuple[int, ...]) -> str:
 def _entry_text(step: UpdateStep, name: str, symbol: str) -> str:
     """The rule with the numbers of the entry of θ that moved most."""
     before, after = step.params_before[name], step.params_after[name]
-    flat = int(np.argmax(np.abs(after - before))) if before.size else 0
+    flat = int(np.argmax(np.abs(_delta(step, name)))) if before.size else 0
     at = tuple(int(i) for i in np.unravel_index(flat, before.shape)) if before.ndim else ()
     index = index_text(at)
     old, new = float(before[at]), float(after[at])

@@ -47,6 +47,10 @@ class UpdateStep(Step):
     v and "step" t); empty before a first step. settings: the optimizer's
     name and settings (`optimizer_settings`). loss_before / loss_after: L on
     the batch before and after the whole update (the same in every step).
+    deltas: Δθ = θ after − θ before per parameter, made once (a view shows it at
+    every visit). text: the step's formula text (update_formulas.update_text),
+    kept by the first that makes it: it reads every entry of θ, too slow to
+    repeat for a large layer at each step.
     """
 
     params_before: dict[str, np.ndarray] = field(default_factory=dict)
@@ -56,6 +60,8 @@ class UpdateStep(Step):
     settings: dict[str, Any] = field(default_factory=dict)
     loss_before: float = float("nan")
     loss_after: float = float("nan")
+    deltas: dict[str, np.ndarray] = field(default_factory=dict)
+    text: Any = None
 
 
 def optimizer_settings(optimizer: Optimizer) -> dict[str, Any]:
@@ -81,7 +87,11 @@ def update_steps(network: Network, optimizer: Optimizer, feeds: dict[str, np.nda
     """
     if optimizer.network is not network:
         raise ValueError("the optimizer updates the parameters of another network")
-    twin = copy.deepcopy(network)
+    # NOTE: the twin shares the network's gradient arrays (an update only reads them)
+    # and copies the rest: its parameters are updated in place and become θ after.
+    shared: dict[int, Any] = {id(grad): grad for node in network.order
+                              for grad in node.op.grads.values()}
+    twin = copy.deepcopy(network, shared)
     stepper = copy.copy(optimizer)
     stepper.network, stepper.state = twin, optimizer.snapshot()
     settings = optimizer_settings(optimizer)
@@ -91,29 +101,34 @@ def update_steps(network: Network, optimizer: Optimizer, feeds: dict[str, np.nda
     steps = []
     for index, (node_id, entries) in enumerate(groups.items()):
         params = {key[1]: param for key, param, _ in entries}
-        before = {name: param.copy() for name, param in params.items()}
+        # NOTE: θ before is the network's own array (the update changes the twin's), θ
+        # after the twin's, which nothing changes after this step: no copies of either.
+        before = {name: network.nodes[node_id].op.params[name] for name in params}
         state_before = {key[1]: _state_copy(stepper.slot(key, param))
                         for key, param, _ in entries}
-        grads = {key[1]: np.array(grad, copy=True) for key, _, grad in entries}
+        grads = {key[1]: grad for key, _, grad in entries}
         for key, param, grad in entries:
             stepper.update(stepper.slot(key, param), param, grad)
         node = twin.nodes[node_id]
+        after = dict(params)
         steps.append(UpdateStep(
             "update", index, len(groups), node_id, node.op.op_name, (), outputs[node_id],
             _rule(settings), grad_params=grads, params_before=before,
-            params_after={name: param.copy() for name, param in params.items()},
-            state_before=state_before,
-            state_after={key[1]: _state_copy(stepper.state[key]) for key, _, _ in entries},
-            settings=settings, loss_before=loss_before))
+            params_after=after, state_before=state_before,
+            state_after={key[1]: _state_copy(stepper.state[key], copy=False)
+                         for key, _, _ in entries},
+            settings=settings, loss_before=loss_before,
+            deltas={name: after[name] - before[name] for name in after}))
     loss_after = _loss_after(twin, feeds, targets)
     for step in steps:
         step.loss_after = loss_after
     return steps, loss_after
 
 
-def _state_copy(slot: dict[str, Any]) -> dict[str, Any]:
-    """The state arrays and numbers of one parameter, copied (without its bookkeeping)."""
-    return {name: value.copy() if isinstance(value, np.ndarray) else value
+def _state_copy(slot: dict[str, Any], copy: bool = True) -> dict[str, Any]:
+    """The state arrays and numbers of one parameter, without its bookkeeping; the
+    arrays copied, or (copy=False: after the parameter's only update) shared."""
+    return {name: value.copy() if copy and isinstance(value, np.ndarray) else value
             for name, value in slot.items() if name != "shape"}
 
 

@@ -11,10 +11,12 @@ at zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from bpviz.engine import OPS, Network, NodeSpec
-from bpviz.engine.init import node_rng
+from bpviz.engine.init import after_each_chunk, node_rng
 from bpviz.graph.document import GraphDocument
 from bpviz.graph.shapes import validate
 
@@ -47,8 +49,10 @@ def init_scheme(doc: GraphDocument, node_id: str,
     return "he"
 
 
-def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64) -> Network:
-    """Validate the document (GraphError otherwise) and build its Network."""
+def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64,
+                  progress: Callable[[int, int], None] | None = None) -> Network:
+    """Validate the document (GraphError otherwise) and build its Network;
+    `progress(done, total)` hears of every node made (and may raise to stop)."""
     dtype = np.dtype(dtype)
     report = validate(doc, dtype)
     consumers = doc.consumers()
@@ -57,10 +61,14 @@ def build_network(doc: GraphDocument, seed: int = 0, dtype=np.float64) -> Networ
         node = doc.nodes[node_id]
         op = OPS[node.op](**node.params)
         in_shapes = [report.shapes[src] for src in node.inputs]
-        op.init_params(in_shapes, node_rng(seed, node_id), dtype,
-                       init_scheme(doc, node_id, consumers))
+        with after_each_chunk(lambda: progress(len(specs), len(report.order))
+                              if progress is not None else None):
+            op.init_params(in_shapes, node_rng(seed, node_id), dtype,
+                           init_scheme(doc, node_id, consumers))
         op.trainable = node.trainable
         if op.op_name == "dropout":
             op.rng = node_rng(seed, node_id)
         specs.append(NodeSpec(node_id, op, list(node.inputs)))
+        if progress is not None:
+            progress(len(specs), len(report.order))
     return Network(specs)

@@ -16,16 +16,23 @@ with the window: bpviz.ui.stepping.torch_check).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from bpviz.engine.formulas import describe_step
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
-from bpviz.graph.memory import Footprint, MemoryLimitError, fit, memory_limit
+from bpviz.graph.limits import format_bytes
+from bpviz.graph.memory import STATE_COPIES, Extra, Footprint, MemoryLimitError, fit, memory_limit
 from bpviz.workspace.input_image import InputImage, image_feeds
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
+from bpviz.workspace.tensor_summary import DRAWING_BYTES, Summaries
 from bpviz.workspace.update import UpdateChoice, continue_run, describe
+
+Progress = Callable[[int, int], None]
+"""(steps done, steps in all) → None; raises to stop the build (a Cancel)."""
 
 
 @dataclass
@@ -42,6 +49,7 @@ class SessionSpec:
     mode: str = "train"  # "train" or "eval"
     update: UpdateChoice | None = None  # the update phase's optimizer; None: no update phase
     image: InputImage | None = None  # a picture as sample 0 of the input (input_image.py)
+    left_out: str = ""  # why the update phase was left out (plan), or ""
 
 
 @dataclass
@@ -54,6 +62,7 @@ class Built:
     batch: str = ""  # what the batch is: "random batch", "moons validation samples …"
     note: str = ""  # why the window's weights or data were not used
     update_note: str = ""  # the update phase's optimizer, and the state it starts from
+    summaries: Summaries = field(default_factory=Summaries)  # its big tensors, drawn small
 
 
 @dataclass
@@ -65,11 +74,45 @@ class Verified:
     summary: str = ""
 
 
+def window_parts(footprint: Footprint, dtype: str, update: UpdateChoice | None = None,
+                 continuing: bool = False) -> Extra:
+    """What the window holds beyond the StepSession, as a function of the batch.
+
+    The update phase (bpviz.engine.updating): θ after, Δθ and the optimizer's
+    state after the step (SGD with momentum: v; Adam: m and v), the state before
+    when the step continues a run, and while it is made the twin network's
+    cached activations and its second forward pass.
+    The Receptive field panel: an effective field is a backward pass seeded at one
+    unit (∂/∂out of every node and the parameter gradients, let go after).
+    Drawing: the panels' pictures of maps and bars (tensor_summary: never more
+    than MAX_DRAWN_SIDE² pixels a map) and their summaries, DRAWING_BYTES.
+    """
+    s = np.dtype(dtype).itemsize
+
+    def parts(batch: int) -> dict[str, int]:
+        made = {"receptive field's backward pass":
+                (footprint.trainable + batch * footprint.gradients) * s,
+                "drawing (pictures of maps, histograms)": DRAWING_BYTES}
+        if update is not None:
+            state = STATE_COPIES.get(update.optimizer if update.optimizer != "sgd"
+                                     or update.momentum else None, 1)
+            copies = 2 + state * (2 if continuing else 1)
+            made["update phase"] = (copies * footprint.trainable * s
+                                    + 2 * footprint.activation_bytes(batch, dtype))
+        return made
+
+    return parts
+
+
 def memory_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
-                   dtype: str = "float64") -> str | None:
-    """Why a pass of `batch` would not fit in memory (bpviz.graph.memory), or None."""
+                   dtype: str = "float64", update: UpdateChoice | None = None,
+                   continuing: bool = False) -> str | None:
+    """Why a pass of `batch` would not fit in memory (bpviz.graph.memory), or None;
+    the window's own parts (window_parts) count too."""
+    footprint = Footprint(doc, report)
     try:
-        fit(Footprint(doc, report), "session", batch, dtype, memory_limit())
+        fit(footprint, "session", batch, dtype, memory_limit(),
+            extra=window_parts(footprint, dtype, update, continuing))
     except MemoryLimitError as error:
         return error.short()
     except ValueError as error:  # BPVIZ_MAX_MEMORY is not a size
@@ -102,7 +145,8 @@ def torch_check_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
 
 
 def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
-            dtype: str = "float64") -> str | None:
+            dtype: str = "float64", update: UpdateChoice | None = None,
+            continuing: bool = False) -> str | None:
     """Why `doc` cannot be stepped through now, or None."""
     if not doc.nodes:
         return "nothing to step through: the graph is empty"
@@ -112,7 +156,26 @@ def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
         return f"cannot step through a graph with errors: {errors[0]}{more}"
     if not any(node.op == "input" for node in doc.nodes.values()):
         return "cannot step through a graph without an input node"
-    return memory_refusal(doc, report, batch, dtype)
+    return memory_refusal(doc, report, batch, dtype, update, continuing)
+
+
+def plan(doc: GraphDocument, report: ShapeReport, batch: int, dtype: str,
+         update: UpdateChoice | None, continuing: bool
+         ) -> tuple[str | None, UpdateChoice | None, str]:
+    """(why no pass, the update phase it shows, a note): a pass whose update phase
+    would not fit in memory, when the pass alone does, leaves the phase out and
+    says so in the note."""
+    why = refusal(doc, report, batch, dtype, update, continuing)
+    if why is None or update is None or not why.startswith("not enough memory"):
+        return why, update, ""
+    alone = refusal(doc, report, batch, dtype)
+    if alone is not None:  # its largest batch is one the update phase is left out of
+        return alone, update, ""
+    footprint = Footprint(doc, report)
+    needs = footprint.estimate("session", batch, dtype,
+                               extra=window_parts(footprint, dtype, update, continuing))
+    return None, None, (f"the update step is left out: it would take the pass to "
+                        f"{format_bytes(needs.total)}, over the memory limit")
 
 
 def gradient_span(session: StepSession) -> tuple[float, float] | None:
@@ -124,11 +187,20 @@ def gradient_span(session: StepSession) -> tuple[float, float] | None:
     return (min(norms), max(norms)) if norms else None
 
 
-def build_session(spec: SessionSpec) -> Built:
+def build_session(spec: SessionSpec, progress: Progress | None = None) -> Built:
+    """The spec's pass; `progress(done, total)` hears of every node made (its
+    weights drawn), then of its forward and its backward step as they are computed
+    (bpviz.engine.stepping): 3 N in all; it may raise to stop."""
     import time
 
     started = time.perf_counter()
-    made = spec_network(spec)
+    stages = None
+    if progress is not None:  # N nodes made, then N forward and N backward steps
+        def stages(done: int, total: int, before: int = 0, share: int = 1) -> None:
+            nodes = total // share
+            progress(before * nodes + done, 3 * nodes)
+
+    made = spec_network(spec, stages)
     feeds, targets, batch = batch_for(made, spec.batch, spec.seed, np.dtype(spec.dtype))
     if spec.image is not None:
         feeds, batch = image_feeds(made, spec.image, feeds, batch)
@@ -137,14 +209,23 @@ def build_session(spec: SessionSpec) -> Built:
         update = spec.update.make(made.network)
         continue_run(update, spec.update, made.source)
         note = describe(spec.update, made.source)
-    session = StepSession(made.network, feeds, targets, update=update)
+    session = StepSession(made.network, feeds, targets, update=update,
+                          progress=(lambda done, total: stages(done, total, 1, 2))
+                          if stages else None)
+    for step in session.steps[session.update_start:]:
+        describe_step(step, session.network)  # kept by the step: it reads all of θ
+    summaries = Summaries()
+    nodes = len(session.network.order)
+    summaries.prepare(session, stop=(lambda: stages(nodes, nodes, 2)) if stages else None)
     return Built(spec, session, gradient_span(session), time.perf_counter() - started,
-                 made.label, batch, made.note, note)
+                 made.label, batch, " · ".join(filter(None, [made.note, spec.left_out])),
+                 note, summaries)
 
 
-def spec_network(spec: SessionSpec) -> Made:
+def spec_network(spec: SessionSpec, progress: Progress | None = None) -> Made:
     """The spec's network with its weights, in its mode."""
-    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, np.dtype(spec.dtype))
+    made = make_network(loads_graph(spec.text), spec.seed, spec.weights, np.dtype(spec.dtype),
+                        progress)
     made.network.set_training(spec.mode != "eval")
     return made
 

@@ -56,9 +56,10 @@ class Made:
 
 
 def make_network(doc: GraphDocument, seed: int, weights: WeightSource | None,
-                 dtype=np.float64) -> Made:
-    """`doc`'s network with the seed's weights, replaced by `weights` when they fit."""
-    network = build_network(doc, seed=seed, dtype=dtype)
+                 dtype=np.float64, progress=None) -> Made:
+    """`doc`'s network with the seed's weights, replaced by `weights` when they fit;
+    `progress(done, total)` hears of every node made (graph.build_network)."""
+    network = build_network(doc, seed=seed, dtype=dtype, progress=progress)
     if weights is None:
         return Made(network, initial_label(seed))
     try:

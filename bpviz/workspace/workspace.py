@@ -40,11 +40,11 @@ from bpviz.graph import GraphDocument, ShapeReport, infer_shapes
 from bpviz.graph.observable import Observable
 from bpviz.workspace.entry import ChosenEntry, moved, shown_keys
 from bpviz.workspace.input_image import InputImage, fit_problem
-from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, refusal
+from bpviz.workspace.passes import Built, SessionSpec, Verified, build_session, plan
 from bpviz.workspace.passes import snapshot_spec as _spec
 from bpviz.workspace.sources import RANDOM_BATCH, data_label, initial_label
 from bpviz.workspace.training import Training
-from bpviz.workspace.update import UpdateChoice, choice_from
+from bpviz.workspace.update import UpdateChoice, choice_from, continues
 from bpviz.workspace.weights import HeldWeights
 
 DTYPES = ("float64", "float32")
@@ -155,15 +155,23 @@ class Workspace(Observable):
 
     def refusal(self) -> str | None:
         """Why no pass can be built now, or None."""
-        return refusal(self.doc, self.report, self.settings.batch, self.settings.dtype)
+        return self._plan()[0]
+
+    def _plan(self):
+        """(why no pass, its update phase, why that was left out): passes.plan."""
+        choice = self.update_choice()
+        return plan(self.doc, self.report, self.settings.batch, self.settings.dtype,
+                    choice, choice is not None and continues(choice, self.weights.in_use))
 
     def pass_spec(self) -> SessionSpec:
         """What a pass of the document is built from now (its text: edits made
-        meanwhile do not reach a build under way)."""
+        meanwhile do not reach a build under way); without the update phase when
+        only that would not fit in memory."""
         settings = self.settings
         spec = _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
                      settings.dtype, settings.mode)
-        return replace(spec, update=self.update_choice(), image=self.input_image)
+        _, update, left_out = self._plan()
+        return replace(spec, update=update, image=self.input_image, left_out=left_out)
 
     def set_input_image(self, image: InputImage | None) -> None:
         """Run the passes on `image` (sample 0 of the batch; None: the batch as it is);

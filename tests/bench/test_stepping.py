@@ -22,3 +22,11 @@ def test_the_benchmark_prints_its_figures(qapp, capsys):
     out = capsys.readouterr().out
     assert "graph: 12 nodes, 8×8 feature maps" in out
     assert "one backward step with the repaint:" in out
+
+
+def test_the_benchmark_steps_through_a_bundled_example(qapp, capsys):
+    assert main(["--graph", "tiny_cnn.json", "--batch", "2", "--cancel-after", "0.001"]) == 0
+    out = capsys.readouterr().out
+    assert "graph: tiny_cnn.json, 7 nodes, batch 2," in out
+    assert "build the pass on the worker:" in out and "longest UI block" in out
+    assert "one step with the repaint:" in out and "peak resident memory" in out

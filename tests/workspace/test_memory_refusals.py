@@ -6,7 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from bpviz.workspace.passes import torch_check_refusal
+from bpviz.graph import GraphDocument, NodeData
+from bpviz.graph.memory import Footprint
+from bpviz.workspace import Workspace
+from bpviz.workspace.passes import torch_check_refusal, window_parts
+from bpviz.workspace.tensor_summary import DRAWING_BYTES
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +55,48 @@ def test_training_in_the_window_over_the_limit_is_refused(workspace_on, monkeypa
     assert workspace.training.memory_problem(config(1, "sgd")) is None
     small, _ = workspace_on("tiny_cnn")
     assert small.training.memory_problem(config(32)) is None
+
+
+def big_dense() -> GraphDocument:
+    return GraphDocument("big dense", [
+        NodeData("x", "input", [], {"shape": [1200]}),
+        NodeData("fc", "dense", ["x"], {"units": 1000}),
+        NodeData("loss", "mse", ["fc"])])
+
+
+def window_estimates(workspace) -> tuple[int, int, int]:
+    """The pass alone; with the window's receptive field and drawing; and the update."""
+    footprint = Footprint(workspace.doc, workspace.report)
+    batch, dtype = workspace.settings.batch, workspace.settings.dtype
+    alone = footprint.estimate("session", batch, dtype).total
+    window = footprint.estimate("session", batch, dtype,
+                                extra=window_parts(footprint, dtype)).total
+    update = footprint.estimate("session", batch, dtype, extra=window_parts(
+        footprint, dtype, workspace.update_choice())).total
+    return alone, window, update
+
+
+def test_the_window_counts_its_drawing_and_receptive_field_beside_the_pass(monkeypatch):
+    workspace = Workspace(big_dense())
+    workspace.set_settings(update=False)
+    alone, window, _ = window_estimates(workspace)
+    assert window - alone >= DRAWING_BYTES
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", str((alone + window) // 2))
+    assert workspace.refusal().startswith("not enough memory: a batch of 4 (float64)")
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", str(window + 2**20))
+    assert workspace.refusal() is None
+
+
+def test_an_update_step_that_would_not_fit_is_left_out_and_said_so(monkeypatch):
+    workspace = Workspace(big_dense())
+    _, window, update = window_estimates(workspace)
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", str((window + update) // 2))
+    assert workspace.refusal() is None
+    assert workspace.build_pass() is None
+    built = workspace.built
+    assert built.spec.update is None and built.session.update_count == 0
+    assert built.note.startswith("the update step is left out: it would take the pass to")
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", str(update + 2**20))
+    workspace.drop_pass()
+    assert workspace.build_pass() is None
+    assert workspace.built.session.update_count == 1 and workspace.built.note == ""

@@ -1,5 +1,8 @@
 """A vector as bars coloured like the heatmaps, its numbers on top when it is short.
 
+A vector longer than MAX_BARS is drawn as MAX_BARS bars or fewer, each the
+mean of a block of entries (`block`), at the entries' own positions, so the
+hover and clicks still name every entry.
 BarChart keeps its plot between vectors: only the bars (and their number
 labels) are made anew when the length changes, and a step with a vector of
 the same length only moves them. `hovered(str)` describes the bar under the
@@ -17,8 +20,10 @@ from PySide6.QtGui import QFont
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
 from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours, style_plot
+from bpviz.workspace.tensor_summary import reduce_map
 
 BARS_NUMBERS_UP_TO = 16
+MAX_BARS = 512  # a longer vector is drawn as this many bars, each the mean of a block
 TICKS_UP_TO = 24
 TINY_BAR = 0.03  # bars shorter than this share of the longest show no number
 
@@ -40,6 +45,8 @@ class BarChart(pg.GraphicsLayoutWidget):
         self.bars: pg.BarGraphItem | None = None
         self.bar_numbers: list[pg.TextItem] = []
         self.values = np.zeros(0)
+        self.block = 1  # each bar is the mean of this many entries
+        self.bars_drawn = 0
         self._describe = None  # (index, value) → str
         self._plot = self.addPlot(row=0, col=0)
         self._plot.setMenuEnabled(False)
@@ -65,11 +72,14 @@ class BarChart(pg.GraphicsLayoutWidget):
         """Show a vector as bars; True when the bars were made anew (a new length)."""
         values = np.atleast_1d(values).astype(float)
         rebuilt = self.bars is None or values.size != self.values.size
+        drawn, self.block = reduce_map(values[None, :], 1, MAX_BARS)
+        drawn, self.block = drawn[0], self.block[1]
+        self.bars_drawn = drawn.size
         if rebuilt:
-            self._build(values.size)
+            self._build(drawn.size, self.block, values.size)
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
         low, high = levels_for(values, diverging)
-        self.bars.setOpts(height=values, brushes=cmap.mapToQColor((values - low) / (high - low)))
+        self.bars.setOpts(height=drawn, brushes=cmap.mapToQColor((drawn - low) / (high - low)))
         self._plot.setTitle(title, size="10pt", color=self.colours.text)
         span = max(abs(values).max(initial=0), 1e-12)
         for index, (item, value) in enumerate(zip(self.bar_numbers, values)):
@@ -83,12 +93,14 @@ class BarChart(pg.GraphicsLayoutWidget):
         self.values, self._describe = values, describe
         return rebuilt
 
-    def _build(self, size: int) -> None:
+    def _build(self, count: int, block: int, size: int) -> None:
+        """`count` bars, each the mean of `block` entries of a vector of `size`."""
         for item in [self.bars, *self.bar_numbers]:
             if item is not None:
                 self._plot.removeItem(item)
-        self.bars = pg.BarGraphItem(x=np.arange(size), height=np.zeros(size), width=0.8,
-                                    pen=pg.mkPen(self.colours.line))
+        pen = pg.mkPen(self.colours.line) if block == 1 else None
+        self.bars = pg.BarGraphItem(x=np.arange(count) * block + (block - 1) / 2,
+                                    height=np.zeros(count), width=0.8 * block, pen=pen)
         self._plot.addItem(self.bars)
         self._plot.setXRange(-0.6, size - 0.4, padding=0)
         bottom = self._plot.getAxis("bottom")

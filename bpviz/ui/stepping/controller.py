@@ -2,15 +2,18 @@
 
 StepController shows the workspace's pass (bpviz.workspace): it builds one
 from the document when the user first steps (F10, F5, run to end, verify),
-on a worker thread with a busy bar in the status bar, and reports it into
-the workspace; graphs with errors or too big to hold are refused (with the
-memory estimate). It observes the workspace: a pass built (by it or anyone
-else) shows the docks and the step bar; a pass dropped (any edit other than
-moving a node, a new batch size or seed, other weights) clears the drawing
-and stops a build or check under way; a new position is drawn on the canvas,
-the tensors and the formula. The step bar's batch size and seed are the
-workspace's step settings, and it says which weights the pass shows (the
-seed's, or the trained, loaded or imported weights the workspace holds).
+on a worker thread with a progress bar in the status bar (weights drawn,
+forward or backward, node k of N) and Cancel, which stops the worker at its
+next node or chunk of weights (a new build waits until a cancelled one has
+let go of its memory), and reports it into the workspace; graphs with errors
+or too big to hold are refused (with the memory estimate). It observes the
+workspace: a pass built (by it or anyone else) shows the docks and the step
+bar; a pass dropped (any edit other than moving a node, a new batch size or
+seed, other weights) clears the drawing and stops a build or check under
+way; a new position is drawn on the canvas, the tensors and the formula. The
+step bar's batch size and seed are the workspace's step settings, and it
+says which weights the pass shows (the seed's, or the trained, loaded or
+imported weights the workspace holds).
 The docks are StepDocks' (bpviz.ui.stepping.step_docks).
 "Verify against torch" compares the same network and batch with PyTorch on
 a worker thread and puts a tick or a cross on every node.
@@ -56,6 +59,8 @@ class StepController(StepDocks, QObject):
         self.synchronous = False
         self.pending: str | None = None
         self.job: Job | None = None
+        self.stopping: Job | None = None  # a cancelled build whose worker has not returned
+        self._building_text = ""
         self.verify_job: Job | None = None
         self._bar_moving = False
         self._build_widgets()
@@ -167,12 +172,39 @@ class StepController(StepDocks, QObject):
             self.window.show_message(why)
             self.bar.label.setText(why)  # elided to the bar's width, whole in its tooltip
             return
+        if self.stopping is not None:  # a cancelled build still lets go of its memory
+            self._set_busy("stopping the last pass…")
+            return
         spec = self.workspace.pass_spec()
-        self.job = Job(build_session, spec, parent=self)
+        self.job = Job(build_session, spec, parent=self, reports=True)
         self.job.finished.connect(self._job_built)
         self.job.failed.connect(self._build_failed)
-        self._set_busy(f"running forward and backward on a batch of {spec.batch}…")
+        self.job.progress.connect(self._build_progress)
+        self.job.ended.connect(lambda job=self.job: self._job_ended(job))
+        self._building_text = f"running forward and backward on a batch of {spec.batch}"
+        self._set_busy(f"{self._building_text}…")
         self.job.run_here() if self.synchronous else self.job.start()
+
+    def _build_progress(self, done: int, total: int) -> None:
+        """Node k of N: its weights, forward, then backward, in the busy bar and the
+        status bar."""
+        nodes = total // 3
+        stage = min((done - 1) // max(nodes, 1), 2) if done else 0
+        phase, k = ("weights", "forward", "backward")[stage], done - stage * nodes
+        self.busy.setRange(0, total)
+        self.busy.setValue(done)
+        self.busy.setFormat(f"{phase} {k}/{nodes}")
+        self.window.statusBar().showMessage(
+            f"{self._building_text}: {phase}, node {k} of {nodes}…")
+
+    def _job_ended(self, job: Job) -> None:
+        """A build's function returned; a cancelled one has let go of its memory."""
+        if job is self.stopping:
+            self.stopping = None
+            if self.pending is not None and self.job is None:
+                self.request(self.pending)
+            elif self.job is None and self.verify_job is None:
+                self._set_busy(None)
 
     def build_now(self) -> str | None:
         """Build the pass on this thread; why not, when it cannot be built."""
@@ -234,11 +266,14 @@ class StepController(StepDocks, QObject):
         actions[move]()
 
     def cancel_build(self) -> None:
+        """Stop the build: the worker stops at its next node; a new build waits for it."""
         if self.job is not None:
             self.job.discard()
+            if self.job.running and not self.synchronous:
+                self.stopping = self.job
             self.job, self.pending = None, None
             self._set_busy(None)
-            self.window.show_message("stopped waiting for the pass")
+            self.window.show_message("pass cancelled")
 
     def invalidate(self) -> None:
         """Drop the pass, its drawing and the torch badges."""
@@ -324,6 +359,8 @@ class StepController(StepDocks, QObject):
     # -- helpers ----------------------------------------------------------
     def _set_busy(self, text: str | None) -> None:
         busy = text is not None
+        self.busy.setRange(0, 0)  # busy until a build reports its progress
+        self.busy.setFormat("")
         self.busy.setVisible(busy)
         self.cancel.setVisible(busy and self.job is not None)
         if busy:

@@ -4,7 +4,11 @@ HeatmapGrid shows a list of equally shaped 2-D maps, one ViewBox and one
 ImageItem each. `show_maps` rebuilds the scene only when the layout changes
 (number of maps, columns, whether numbers are printed, square or not); a new
 shape with the same layout only re-ranges the boxes, and a step with the
-same shape only swaps the pixels, so stepping is fast. map_layout computes
+same shape only swaps the pixels, so stepping is fast. A map is drawn with
+no more pixels than its box has on screen (MIN_DRAWN_SIDE to MAX_DRAWN_SIDE
+per side): a larger one as the means of blocks of its cells (`block` says
+how large; tensor_summary.reduce_map), its box still in the map's cells, so
+hovering and clicking read every value. map_layout computes
 the layout: the number of columns is the one that makes the maps largest in
 the widget (a resize re-lays them out, and `resized` first lets the owner
 choose how many maps to show: `fitting_map_count` counts those the widget
@@ -28,6 +32,8 @@ items are rebuilt in its colours).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -35,7 +41,6 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
-from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import short_number
 from bpviz.ui.stepping.map_layout import (
     MARGIN,
@@ -52,6 +57,15 @@ from bpviz.ui.stepping.map_layout import (
     titles_too_wide,
 )
 from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours
+from bpviz.workspace.tensor_summary import reduce_map, summarise
+
+MIN_DRAWN_SIDE, MAX_DRAWN_SIDE = 32, 256  # pixels of a map's picture, per side
+
+
+def drawn_side(side: float) -> int:
+    """The most pixels a map's picture has per side when its box is `side` wide: no
+    more than the screen shows, at least MIN_DRAWN_SIDE, at most MAX_DRAWN_SIDE."""
+    return int(min(max(math.ceil(side), MIN_DRAWN_SIDE), MAX_DRAWN_SIDE))
 
 
 def text_colour(cmap: pg.ColorMap, fraction: float) -> QColor:
@@ -85,6 +99,9 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
         self._describe = None  # (map index, row, col, value) → str
         self._data: list[np.ndarray] = []
         self._shown: tuple | None = None  # the last show_maps arguments, for a resize
+        self._drawn_side = MAX_DRAWN_SIDE
+        self.block = (1, 1)  # the last map was drawn as means of blocks this large
+        self.picture_shape: tuple[int, ...] = (0, 0)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
 
@@ -101,23 +118,34 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
 
     def show_maps(self, maps: list[np.ndarray], titles: list[str], diverging: bool,
                   describe=None, levels: tuple[float, float] | None = None,
-                  short_titles: list[str] | None = None) -> bool:
+                  short_titles: list[str] | None = None,
+                  pictures: list[tuple[np.ndarray, tuple[int, int]] | None] | None = None
+                  ) -> bool:
         """Show equally shaped 2-D maps (coloured over `levels`, by default their own
         range) under `titles`, or `short_titles` when those are wider than a column;
-        True when the items were rebuilt."""
-        self._shown = (maps, titles, diverging, describe, levels, short_titles)
+        True when the items were rebuilt. A map larger than the pixels it gets is
+        drawn as block means (`pictures`: ones made already, with their block);
+        `block` says by how much, the hover and clicks still read every value."""
+        self._shown = (maps, titles, diverging, describe, levels, short_titles, pictures)
         shape = maps[0].shape if maps else (0, 0)
         columns, side = grid_layout(len(maps), shape, self.width(), self.height())
+        self._drawn_side = drawn_side(side)
         numbers = prints_numbers(shape, side)
         rebuilt = self._lay_out(len(maps), shape, columns, numbers)
         self._fit_boxes(shape, side, rebuilt)
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
-        low, high = levels or levels_for(np.stack(maps) if maps else np.zeros(1), diverging)
+        low, high = levels or (summarise(np.stack(maps), diverging).levels if maps
+                               else (0.0, 1.0))
         self._set_colour_bar(cmap, low, high)
         lut = cmap.getLookupTable(nPts=256)
         shown = self._fitting_titles(titles, short_titles, columns)
+        self.block = (1, 1)
         for k, (image, data, title) in enumerate(zip(self.images, maps, shown)):
-            image.setImage(data, autoLevels=False, levels=(low, high), lut=lut)
+            made = pictures[k] if pictures and k < len(pictures) else None
+            picture, block = made or reduce_map(data, self._drawn_side, self._drawn_side)
+            self.block, self.picture_shape = block, picture.shape
+            image.setImage(picture, autoLevels=False, levels=(low, high), lut=lut)
+            image.setRect(QRectF(0, 0, data.shape[1], data.shape[0]))  # in the map's cells
             if self.titles[k].text != title:  # NOTE: setText re-lays out the whole grid
                 self.titles[k].setText(title, size=TITLE_SIZE)
             if numbers:
@@ -247,7 +275,8 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             columns, side = grid_layout(len(maps), maps[0].shape, self.width(), self.height())
             layout = (columns, prints_numbers(maps[0].shape, side))
             compact = titles_too_wide(titles, short_titles, column_width(self.width(), columns))
-            if layout != self._signature[2:4] or compact != self.compact:
+            finer = self.block != (1, 1) and drawn_side(side) != self._drawn_side
+            if layout != self._signature[2:4] or compact != self.compact or finer:
                 self.show_maps(*shown)
             else:
                 self._fit_boxes(maps[0].shape, side)

@@ -4,7 +4,8 @@ HistogramView paints the counts of the values in bins that span the colour
 bar's range (±max|v| for gradients, so zero sits in the middle), each bin in
 the colour its values have in the heatmaps, with the range and zero written
 under it and the largest count beside it. It is a plain QWidget painted in
-one pass: a step costs one np.histogram and a few rectangles.
+one pass: a step costs one histogram (tensor_summary, made once for a big
+tensor) and a few rectangles.
 
 NOTE: it used to be a pyqtgraph PlotWidget; its axes regenerate their ticks
 whenever the range changes, i.e. on every step, which cost more than all the
@@ -21,14 +22,9 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
 from bpviz.ui.stepping.plot_theme import PlotColours, plot_colours
+from bpviz.workspace.tensor_summary import Summary, summarise
 
-MIN_BINS, MAX_BINS = 5, 40
 TITLE = "histogram"
-
-
-def bin_count(size: int) -> int:
-    """Twice the square root of the number of values, between MIN_BINS and MAX_BINS."""
-    return int(np.clip(np.sqrt(size) * 2, MIN_BINS, MAX_BINS))
 
 
 def tick_text(value: float) -> str:
@@ -51,16 +47,17 @@ class HistogramView(QWidget):
         self.colours = plot_colours(theme)
         self.update()
 
-    def set_values(self, values: np.ndarray, levels: tuple[float, float],
-                   diverging: bool) -> None:
-        """Count the finite `values` in bins over `levels` (the colour bar's range)."""
-        finite = values[np.isfinite(values)].ravel()
-        if finite.size == 0:
+    def set_values(self, values: np.ndarray, diverging: bool) -> None:
+        """Count the finite `values` in bins over their colour range."""
+        self.set_summary(summarise(values, diverging), diverging)
+
+    def set_summary(self, summary: Summary, diverging: bool) -> None:
+        """Show the counts a summary made (bpviz.workspace.tensor_summary)."""
+        if summary.size == 0:
             self.clear()
             return
-        low, high = levels
-        self.counts, self.edges = np.histogram(np.clip(finite, low, high),
-                                               bins=bin_count(finite.size), range=(low, high))
+        low, high = summary.levels
+        self.counts, self.edges = summary.counts, summary.edges
         centres = (self.edges[:-1] + self.edges[1:]) / 2
         cmap = pg.colormap.get(DIVERGING if diverging else SEQUENTIAL)
         self.bin_colours = list(cmap.mapToQColor((centres - low) / (high - low)))

@@ -30,6 +30,7 @@ class StepPresenter:
         self.pulses.stop()
         self.scene.clear_step()
         self.tensors.set_step(None)
+        self.tensors.set_summaries(None)
         self.formula.set_step(None)
         self.last_state = None
 
@@ -44,6 +45,7 @@ class StepPresenter:
                              session.done_nodes(), phase, built.span)
         names = dataset_names(built)
         self.tensors.set_labels(class_labels(session, names), names, random_samples(built))
+        self.tensors.set_summaries(built.summaries)
         self.tensors.set_step(step, session.network)
         self.formula.set_step(step, session.network)
         self.last_state = session.state()

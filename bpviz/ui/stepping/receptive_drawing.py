@@ -6,10 +6,15 @@ plot items it draws into: the input (one sample, the mean of its channels;
 a blank grid before any pass) with the nested theoretical boxes, the unit's
 effective field |∂unit/∂x| summed over the input's channels with the node's
 own box dashed over it, and one channel of the node's feature map with the
-unit outlined.
+unit outlined. The effective field is a backward pass: for a big pass (more
+than HEAVY_VALUES values in its outputs: VGG16 takes seconds) it runs on a
+worker, one at a time, the latest unit asked for drawn when it comes back,
+while the boxes and the map are drawn at once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QRectF
@@ -19,7 +24,9 @@ from bpviz.engine.receptive import field_box, field_input, nested_boxes, recepti
 from bpviz.engine.receptive import spatial_shapes as spatial_sizes
 from bpviz.engine.shape_text import square_text
 from bpviz.ui.stepping.receptive_boxes import box_colour, legend_html, legend_tooltip
+from bpviz.ui.thread_job import Job
 
+HEAVY_VALUES = 2_000_000  # values in a pass's outputs beyond which a field runs on a worker
 UNIT_COLOUR = "#ff2d55"
 OUTER_COLOUR = "#00e5ff"
 
@@ -32,6 +39,13 @@ def blank_grid(height: int, width: int) -> np.ndarray:
 
 class ReceptiveDrawing:
     """Draws the chosen unit of the chosen node (`_refresh`) for ReceptiveFieldView."""
+
+    _field_job: Job | None = None  # the effective field being made on a worker
+    _field_wanted: tuple | None = None  # (session, node, sample, channel, i, j) to show
+    _heavy_for: object = None
+    _heavy = False
+    _described: tuple = ()
+    synchronous: Callable[[], bool] = staticmethod(lambda: False)  # snapshots, tests
 
     def _refresh(self, *_) -> None:
         if self.network is None or self.unit is None or not self.node.currentText():
@@ -60,8 +74,9 @@ class ReceptiveDrawing:
         pen.setColor(QColor(box_colour(len(boxes) - 1) if boxes else OUTER_COLOUR))
         self.box_item.setPen(pen)
         self.box_item.setVisible(True)
+        self._described = (node, i, j, box, field)
         self._draw_effective(node, sample, channel, i, j, (height, width))
-        self.status.setText(self._describe(node, i, j, box, field))
+        self.status.setText(self._describe(*self._described))
 
     def _input_picture(self, source: str, sample: int) -> np.ndarray:
         if self.session is None:
@@ -95,7 +110,52 @@ class ReceptiveDrawing:
             self.effective_title.setText(f"effective field: {why}", size="11pt")
             return
         self.overlay.setVisible(True)
-        field = self.session.effective_receptive_field(node, sample, channel, i, j)
+        wanted = (self.session, node, sample, channel, i, j)
+        if not self.heavy() or self.synchronous():
+            self._show_effective(wanted, self.session.effective_receptive_field(*wanted[1:]))
+            return
+        # A big pass: the backward pass runs on a worker, one at a time, the latest wins.
+        self._field_wanted = wanted
+        self.overlay.setImage(np.zeros(size), levels=(0, 1))
+        self.effective_title.setText("effective field: a backward pass is running…",
+                                     size="11pt")
+        if self._field_job is None:
+            self._start_field_job()
+
+    def heavy(self) -> bool:
+        """Whether an effective field of this pass takes too long for the UI thread."""
+        session = self.session
+        if session is None:
+            return False
+        if self._heavy_for is not session:
+            values = sum(value.size for value in session.executor.values.values())
+            self._heavy_for, self._heavy = session, values > HEAVY_VALUES
+        return self._heavy
+
+    def _start_field_job(self) -> None:
+        wanted = self._field_wanted
+        session = wanted[0]
+        self._field_job = Job(session.effective_receptive_field, *wanted[1:], parent=self)
+        self._field_job.finished.connect(lambda field: self._field_done(wanted, field))
+        self._field_job.failed.connect(lambda _message: self._field_done(wanted, None))
+        self._field_job.start()
+
+    def _field_done(self, done: tuple, field: np.ndarray | None) -> None:
+        self._field_job = None
+        wanted = self._field_wanted
+        if wanted is None or wanted[0] is not self.session:
+            self._field_wanted = None
+            return
+        if wanted != done:
+            self._start_field_job()  # the unit changed meanwhile
+            return
+        self._field_wanted = None
+        if field is not None:
+            self._show_effective(done, field)
+            self.status.setText(self._describe(*self._described))
+
+    def _show_effective(self, wanted: tuple, field: np.ndarray) -> None:
+        _, node, _, channel, i, j = wanted
         self.effective = field.sum(axis=0)
         top = float(self.effective.max())
         self.overlay.setImage(self.effective, levels=(0, top if top > 0 else 1))

@@ -15,7 +15,9 @@ ops without weights, bpviz.graph.geometry) the boxes are drawn on a blank
 grid of the input's size and the map is a blank grid of the node's size,
 so the theoretical fields can be explored while editing. With a pass, a new
 node opens on `StepSession.alive_unit`'s unit (the one nearest the centre
-whose effective field is not zero, in the channel that sees most).
+whose effective field is not zero, in the channel that sees most; for a
+big pass, whose effective fields run on a worker, the centre unit in the
+channel where it is largest).
 `unit_selected(node, i, j)` reports each chosen unit. The background and
 titles follow the app's theme.
 """
@@ -271,7 +273,10 @@ class ReceptiveFieldView(ReceptiveDrawing, QWidget):
         if self.session is None:
             self.select_unit(h // 2, w // 2)
             return
-        channel, i, j = self.session.alive_unit(node_id, self.sample.value())
+        if self.heavy():  # NOTE: a search would take a backward pass per unit tried
+            channel, i, j = brightest_centre(self.session.output(node_id)[self.sample.value()])
+        else:
+            channel, i, j = self.session.alive_unit(node_id, self.sample.value())
         self.channel.blockSignals(True)
         self.channel.setValue(channel)
         self.channel.blockSignals(False)
@@ -294,6 +299,13 @@ class ReceptiveFieldView(ReceptiveDrawing, QWidget):
         _, h, w = self._map_shape(self.node.currentText())
         if 0 <= i < h and 0 <= j < w:
             self.select_unit(i, j)
+
+
+def brightest_centre(maps: np.ndarray) -> tuple[int, int, int]:
+    """(channel, i, j): the centre unit of [C, H, W] maps, in the channel where it is
+    largest (a ReLU unit above zero passes its gradient on)."""
+    i, j = (maps.shape[1] - 1) // 2, (maps.shape[2] - 1) // 2
+    return int(np.argmax(maps[:, i, j])), i, j
 
 
 def per_sample_shapes(network: Network) -> dict[str, tuple[int, ...]]:

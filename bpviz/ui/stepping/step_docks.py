@@ -38,6 +38,7 @@ class StepDocks:
         window = self.window
         self.tensors, self.formula = TensorView(), FormulaPanel()
         self.receptive = ReceptiveFieldView()
+        self.receptive.synchronous = lambda: self.synchronous
         workspace = self.workspace
         self.receptive.set_geometry(lambda: geometry_network(workspace.doc, workspace.report))
         for widget in (self.tensors, self.formula, self.receptive):

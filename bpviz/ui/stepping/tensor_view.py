@@ -6,6 +6,11 @@ feature maps as a grid of per-channel heatmaps (a page of as many as the
 grid draws large enough to read, at most 16, see map_pages; a resize
 recomputes the page; a double-click shows one alone and large), matrices as one heatmap,
 vectors as bars, with a colour bar, a histogram and the value under the mouse.
+A map larger than its box on screen is drawn as block means and the status
+line says so; the range, extremes, norm and histogram of a big tensor come
+from the pass's Summaries (bpviz.workspace.tensor_summary: made on the
+worker that built the pass), so no step passes over fc6's weights on the UI
+thread.
 Gradients and parameters use a diverging colour map centred on zero over the
 whole tensor (every page shares the colour bar), activations a sequential
 one. Stepping to a step whose tensor has the same shape reuses every plot
@@ -36,7 +41,6 @@ from bpviz.engine import OPS
 from bpviz.engine.executor import Network, Step
 from bpviz.engine.formulas import LOSS
 from bpviz.engine.shape_text import shape_text
-from bpviz.export.colours import levels as levels_for
 from bpviz.ui.stepping.bars import BarChart
 from bpviz.ui.stepping.data_views import BatchImages, TargetView, is_image_batch
 from bpviz.ui.stepping.heatmaps import HeatmapGrid
@@ -44,6 +48,7 @@ from bpviz.ui.stepping.histogram import HistogramView
 from bpviz.ui.stepping.map_pages import PAGE_SIZE, MapPages, map_count, map_noun, maps_from
 from bpviz.ui.stepping.plot_theme import follow_theme
 from bpviz.ui.stepping.update_tensors import KeyBeforeUpdate, first_key, update_entries
+from bpviz.workspace.tensor_summary import Summaries, Summary
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ class TensorView(QWidget):
         self.batch_images, self.target_view = BatchImages(), TargetView()
         self.plots.addWidget(self.batch_images)
         self.plots.addWidget(self.target_view)
+        self.summaries = Summaries()  # the pass's (set_summaries): big tensors summarised once
         self.labels: list[str] | None = None  # the batch's class labels (set_labels)
         self.random_samples = range(0)  # the samples drawn at random (set_labels)
         self.class_names: tuple[str, ...] | None = None
@@ -218,6 +224,10 @@ class TensorView(QWidget):
         self.sample.setRange(0, max(batch - 1, 0))
         self.sample.blockSignals(False)
         self._redraw()
+
+    def set_summaries(self, summaries: Summaries | None) -> None:
+        """The pass's summaries of its big tensors (None: none, the pass is gone)."""
+        self.summaries = summaries if summaries is not None else Summaries()
 
     def set_sample(self, sample: int) -> None:
         self.sample.setValue(sample)
@@ -297,12 +307,13 @@ class TensorView(QWidget):
             self._show_data(entry, sample)
             return
         values = entry.array[sample] if entry.per_sample else entry.array
-        values = np.asarray(values, dtype=float)
+        values = np.asarray(values)  # NOTE: no float64 copy: fc6's weights are 102 M values
         self.sample.setEnabled(entry.per_sample)
-        levels = levels_for(values, entry.diverging)
-        self._show(entry, values, sample, levels)
-        self.histogram.set_values(values, levels, entry.diverging)
-        self.status.setText(self._summary(entry, values, sample))
+        summary = self.summaries.summary(entry.array, entry.diverging,
+                                         sample if entry.per_sample else None)
+        self._show(entry, values, sample, summary.levels)
+        self.histogram.set_summary(summary, entry.diverging)
+        self.status.setText(self._summary(entry, values, sample, summary))
         self.redrawn.emit()
 
     def _show_data(self, entry: TensorEntry, sample: int) -> None:
@@ -321,7 +332,7 @@ class TensorView(QWidget):
             self.target_view.show_pair(self.step.op, np.asarray(self.step.inputs[0]),
                                        entry.array, sample, self.class_names)
             text = self.target_view.text
-        self.histogram.set_values(values, levels_for(values, False), False)
+        self.histogram.set_values(values, False)
         self.status.setText(text)
         self.redrawn.emit()
 
@@ -343,8 +354,9 @@ class TensorView(QWidget):
         def describe(k: int, i: int, j: int, v: float) -> str:
             return f"{where} · {titles[k]} · [{axes[0]}={i}, {axes[1]}={j}] = {v:.6g}"
 
+        pictures = [self.summaries.picture(values)] if values.ndim == 2 else None
         self.grid.show_maps(page.maps, titles, entry.diverging, describe, levels,
-                            page.short_titles)
+                            page.short_titles, pictures)
 
     def _fit_page(self, values: np.ndarray) -> bool:
         """A page of as many maps as the grid draws large enough to read; True when
@@ -369,8 +381,20 @@ class TensorView(QWidget):
         elif self.pages.total > 1:
             self.pages.show_single(self.pages.first + index)
 
-    def _summary(self, entry: TensorEntry, values: np.ndarray, sample: int) -> str:
+    def _summary(self, entry: TensorEntry, values: np.ndarray, sample: int,
+                 summary: Summary) -> str:
         shape = shape_text(values.shape)
-        return (f"{entry.label}: {shape}{' · sample ' + str(sample) if entry.per_sample else ''}"
-                f" · min {values.min():.4g} · max {values.max():.4g} · "
-                f"‖·‖ {np.linalg.norm(values):.4g}")
+        text = (f"{entry.label}: {shape}{' · sample ' + str(sample) if entry.per_sample else ''}"
+                f" · min {summary.minimum:.4g} · max {summary.maximum:.4g} · "
+                f"‖·‖ {summary.norm:.4g}")
+        return text + self.reduction_text()
+
+    def reduction_text(self) -> str:
+        """How the maps in sight were shrunk for drawing ('' when drawn whole)."""
+        grid, shown = self.grid, self.plots.currentWidget()
+        if shown is self.bars and self.bars.block > 1:
+            return f" · drawn as {self.bars.bars_drawn} bars, means of {self.bars.block}"
+        if shown is not grid or grid.block == (1, 1):
+            return ""
+        rows, cols = grid.picture_shape[:2]
+        return f" · drawn as {rows}×{cols} means of {grid.block[0]}×{grid.block[1]} blocks"

@@ -30,7 +30,9 @@ def update_entries(step: UpdateStep, entry_type) -> list:
             entry_type(f"grad:{name}", f"∂{LOSS}/∂{theta}", step.grad_params[name], False,
                        "gradient"),
             entry_type(f"after:{name}", f"{theta} after", after, False, "parameter"),
-            entry_type(f"delta:{name}", f"Δ{theta}", after - before, False, "gradient"),
+            entry_type(f"delta:{name}", f"Δ{theta}",
+                       step.deltas[name] if name in step.deltas else after - before,
+                       False, "gradient"),
         ]
         for state, value in step.state_after.get(name, {}).items():
             if state in STATE_SYMBOLS and hasattr(value, "shape"):
