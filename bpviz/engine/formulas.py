@@ -292,7 +292,8 @@ def jacobian_line(step: Step, names: _Names | None = None, network: Network | No
         terms.append(_jacobian_term(out, symbol, names.out_shape, shape))
     total = sum(count(names.out_shape) * count(shape) for shape in names.in_shapes)
     noun = "number" if total == 1 and len(terms) == 1 else "numbers"
-    line = f"full Jacobian per sample {'; '.join(terms)} {noun}, never built"
+    line = (f"full Jacobian per sample {'; '.join(terms)} {noun}; the backward pass "
+            f"never builds it")
     if names.op.elementwise and count(names.out_shape) > 1:
         line += f" (diagonal: only {count(names.out_shape):,} of them are not zero)"
     return line

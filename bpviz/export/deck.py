@@ -283,14 +283,21 @@ def step_notes(session: StepSession, position: int, slide: DeckSlide) -> str:
     return "\n".join(lines)
 
 
+def phases_text(phases: list[str]) -> str:
+    """"forward pass", "forward and backward passes", "forward, backward and update passes"."""
+    if len(phases) <= 1:
+        return f"{''.join(phases)} pass"
+    return f"{', '.join(phases[:-1])} and {phases[-1]} passes"
+
+
 def title_slide(document: GraphDocument, session: StepSession,
                 positions: list[int]) -> DeckSlide:
     batch = next(iter(session.feeds.values())).shape[0] if session.feeds else 0
     phases = sorted({session.steps[p].phase for p in positions}, key=PHASES.index)
-    what = " and ".join(phases)
+    what = phases_text(phases)
     params = sum(int(np.size(v)) for node in session.network.order
                  for v in node.op.params.values())
-    lines = (f"The {what} pass, step by step: {len(positions)} slides "
+    lines = (f"The {what}, step by step: {len(positions)} slides "
              f"(steps {positions[0] + 1}–{positions[-1] + 1} of {len(session.steps)})",
              f"{len(document.nodes)} nodes, {params:,} parameters, a batch of N = {batch}, "
              f"loss L = {session.loss:.4g}")

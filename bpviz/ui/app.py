@@ -14,6 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication
 
+from bpviz.ui.theme_icons import ThemedIconStyle
+
 APP_NAME = "bpviz"
 ORGANIZATION = "bpviz"
 DATA_DIR_ENV = "BPVIZ_DATA_DIR"
@@ -62,7 +64,7 @@ def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else APP_NAME])
-        app.setStyle("Fusion")
+        app.setStyle(ThemedIconStyle("Fusion"))  # dock buttons that follow the theme
         font = app.font()
         if font.pointSizeF() < MIN_FONT_POINTS:  # readable from the back of a lecture hall
             font.setPointSizeF(MIN_FONT_POINTS)

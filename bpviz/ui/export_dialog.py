@@ -146,7 +146,6 @@ class ExportDialog(ExportPreview, QDialog):
         form.addRow("", self.hint)
         self.preview.setMinimumSize(480, 200)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setStyleSheet("QLabel { background: #808080; }")
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)  # only while an export runs
         self.export_button.setDefault(True)

@@ -20,6 +20,8 @@ from bpviz.ui.export_job import DECKS
 from bpviz.ui.export_kinds import DEFAULT_DPI, GIF_MAX_WIDTH, PICTURES, RASTER, deck_summary
 
 PREVIEW_DPI = 48
+PICTURE_STYLE = "QLabel { background: #808080; }"  # a neutral grey behind either theme
+WORDS_STYLE = "QLabel { background: palette(base); color: palette(text); }"
 
 
 class ExportPreview:
@@ -39,12 +41,14 @@ class ExportPreview:
     def _show_preview(self, kind: str) -> None:
         from bpviz.export.devices import base_dpi
 
-        if kind not in PICTURES:
+        if kind not in PICTURES:  # words, in the theme's text and base colours
             self._preview_image = None
+            self.preview.setStyleSheet(WORDS_STYLE)
             self.preview.setPixmap(QPixmap())
             self.preview.setText(self._summary(kind))
-            self.size_label.setText("")
+            self.size_label.setText(self._deck_size() if kind in DECKS else "")
             return
+        self.preview.setStyleSheet(PICTURE_STYLE)
         exporter = self.make_exporter(kind, preview=True)
         image = exporter.export() if kind not in ("gif", "frames") else None
         if image is None:  # an animation: preview its current frame only
@@ -87,6 +91,11 @@ class ExportPreview:
         return PngExporter(self.document, dpi=PREVIEW_DPI, theme=self.theme.currentData(),
                            session=self.session, position=position, caption=True,
                            layout=layout, aspect=aspect).export()
+
+    def _deck_size(self) -> str:
+        """How many slides the deck has, and their shape."""
+        count = len(self.make_exporter(preview=True).deck.all_slides)
+        return f"{count} slides (a title slide, then one per step), 16:9"
 
     def _summary(self, kind: str) -> str:
         if kind == "tex":

@@ -12,14 +12,12 @@ observe the workspace, never one another, so their order does not matter.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QWidget,
@@ -39,6 +37,7 @@ from bpviz.ui.help.menu import HelpWindows
 from bpviz.ui.input_image import InputImageFiles
 from bpviz.ui.inspector import Inspector
 from bpviz.ui.palette import Palette
+from bpviz.ui.status_bar import StatusBar
 from bpviz.ui.stepping.controller import StepController
 from bpviz.ui.training import install as install_training
 from bpviz.ui.undo_focus import GraphUndoKeys
@@ -66,6 +65,7 @@ class MainWindow(GraphFiles, QMainWindow):
         self.view = GraphView(self.editor)
         self.setCentralWidget(self.view)
         self.setDockNestingEnabled(True)
+        self.setStatusBar(StatusBar())  # before the panels put their widgets in it
         self.panels_menu = None
         self._room_timer = QTimer(self, singleShot=True, interval=0)
         self._room_timer.timeout.connect(lambda: make_room(self, self.view))
@@ -82,8 +82,7 @@ class MainWindow(GraphFiles, QMainWindow):
         self.presentation_keys = presentation.step_keys(self)
         self.clipboard = NodeClipboard(self.editor, self.view, self.show_message)
         self.undo_keys = GraphUndoKeys(self, [self.actions_["undo"], self.actions_["redo"]])
-        self.graph_status = QLabel()
-        self.statusBar().addPermanentWidget(self.graph_status)
+        self.graph_status = self.statusBar().graph_label  # the graph's size or first error
         self._presentation: dict | None = None
         self._fitted = False
         self._docks_sized = False
@@ -129,23 +128,29 @@ class MainWindow(GraphFiles, QMainWindow):
         self.setWindowTitle(f"{name} — {where}[*] — bpviz")
         self.setWindowModified(self.editor.is_modified)
 
+    def _errors(self, report=None) -> list[str]:
+        """The graph's errors, in the order of its nodes."""
+        report = report if report is not None else self.editor.report
+        return [report.errors[node_id] for node_id in self.editor.doc.nodes
+                if node_id in report.errors]
+
     def update_status(self, report) -> None:
         doc = self.editor.doc
-        errors = [report.errors[node_id] for node_id in doc.nodes if node_id in report.errors]
+        errors = self._errors(report)
         if errors:
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            colour = current_theme().error
-            self.graph_status.setText(f"<span style='color:{colour}'>⚠ "
-                                      f"{html.escape(errors[0])}{more}</span>")
-            self.graph_status.setToolTip("\n".join(errors))
+            self.statusBar().set_graph_status(f"⚠ {errors[0]}{more}", current_theme().error,
+                                              tooltip="\n".join(errors))
             return
         count = len(doc.nodes)
         total = sum(report.param_counts.get(node_id, 0) for node_id in doc.nodes)
-        self.graph_status.setText(f"{count} node{'s' if count != 1 else ''} · "
-                                  f"{total:,} parameters")
-        self.graph_status.setToolTip("")
+        self.statusBar().set_graph_status(f"{count} node{'s' if count != 1 else ''} · "
+                                          f"{total:,} parameters")
 
     def show_message(self, text: str) -> None:
+        if text in self._errors()[:1]:  # the error the right of the bar shows already, in red
+            self.statusBar().clearMessage()
+            return
         self.statusBar().showMessage(text, MESSAGE_MS)
 
     # -- edit menu -------------------------------------------------------------

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog
 from bpviz.ui import templates
 from bpviz.workspace import Workspace
 from bpviz.workspace.sources import WeightSource
+from bpviz.workspace.trained import what_changed
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
@@ -45,6 +46,7 @@ class WeightFiles(QObject):
         super().__init__(window)
         self.window = window
         self.workspace = workspace
+        workspace.subscribe(self._workspace_event)
 
     # -- what is held (the workspace's) ----------------------------------------
     @property
@@ -57,6 +59,23 @@ class WeightFiles(QObject):
     @property
     def seed(self) -> int:
         return self.workspace.settings.seed
+
+    def _workspace_event(self, event: str, payload: dict) -> None:
+        """An edit made the trained weights stop fitting the graph, or fit again: say so."""
+        if event != "weights_changed" or "dropped" not in payload:
+            return
+        source, dropped = payload["source"], payload["dropped"]
+        shown = source.label if source is not None else f"initial weights (seed {self.seed})"
+        if dropped is None:
+            self.window.show_message(f"the {shown} fit the graph again: step-through "
+                                     f"shows them and training starts from them")
+            return
+        trained = self.workspace.training.trained
+        why = (f" ({what_changed(trained.doc, self.workspace.doc)})"
+               if dropped.kind == "trained" and trained is not None else "")
+        unsaved = "" if dropped is self.workspace.weights.saved else " (never saved)"
+        self.window.show_message(f"the {dropped.label}{unsaved} no longer fit the graph{why}: "
+                                 f"step-through shows the {shown}; Undo brings them back")
 
     # -- dialogs (tests replace these) -----------------------------------------
     def ask_load_path(self) -> str | None:

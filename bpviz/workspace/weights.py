@@ -14,21 +14,26 @@ The newest of these wins, and training starts from it too: a head trained
 with frozen layers is fine-tuned from there once they are unfrozen. Opening
 another graph forgets them. Load checks the
 file against the graph at once and changes nothing when it does not fit
-(ValueError with the loader's message). Save writes the weights step-through
-would show now and remembers them: `unsaved_trained` says that trained weights
-were never written to a file (the window asks before they go). A change of
+(ValueError with the loader's message). Renaming a node carries every held
+weight and optimizer state to the new id (`node_renamed`); an edit that
+makes the weights in use stop fitting (or fit again) says so: "weights_changed"
+with `dropped`, the source no longer used (None when one came back). Save
+writes the weights step-through would show now and remembers them:
+`unsaved_trained` says that trained weights were never written to a file
+(the window asks before they go). A change of
 the weights in use drops the pass (it showed other weights); every change emits "weights_changed".
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bpviz.graph import build_network
 from bpviz.graph.weights import assign_tensors, read_npz, save_weights
 from bpviz.workspace.sources import DataSource, Made, WeightSource, make_network
-from bpviz.workspace.trained import TrainedWeights
+from bpviz.workspace.trained import TrainedWeights, renamed_keys
 
 if TYPE_CHECKING:
     from bpviz.workspace.workspace import Workspace
@@ -40,6 +45,7 @@ class HeldWeights:
         self.current: WeightSource | None = None  # the newest: trained, loaded or imported
         self.start: WeightSource | None = None  # loaded or imported (kept after training)
         self.saved: WeightSource | None = None  # the weights last written to a file
+        self._shown: WeightSource | None = None  # in_use as last announced
 
     # -- what is used ------------------------------------------------------------
     @property
@@ -78,9 +84,39 @@ class HeldWeights:
         workspace = self.workspace
         before = self.source_for(workspace.doc)
         self.current, self.start = current, start
-        if self.source_for(workspace.doc) is not before:
+        self._shown = self.source_for(workspace.doc)
+        if self._shown is not before:
             workspace.drop_pass()  # the pass showed other weights
-        workspace.emit("weights_changed", source=self.source_for(workspace.doc))
+        workspace.emit("weights_changed", source=self._shown)
+
+    def graph_edited(self) -> None:
+        """After an edit: say when the weights in use stopped fitting, or fit again."""
+        before, now = self._shown, self.in_use
+        if now is before:
+            return
+        self._shown = now
+        back = now is not None and now.kind == "trained"  # the trained weights fit again
+        self.workspace.emit("weights_changed", source=now, dropped=None if back else before)
+
+    def node_renamed(self, old: str, new: str) -> None:
+        """Node `old` is called `new` now: the weights and optimizer state held for it
+        follow it (a source without any of its tensors stays the same object, so a
+        saved one stays saved)."""
+        training = self.workspace.training
+        if training.trained is not None:
+            training.trained = training.trained.renamed(old, new)
+        moved: dict[int, WeightSource] = {}
+
+        def carried(source: WeightSource | None) -> WeightSource | None:
+            if source is None:
+                return None
+            if id(source) not in moved:
+                moved[id(source)] = _renamed_source(source, old, new)
+            return moved[id(source)]
+
+        self.current, self.start, self.saved = (carried(self.current), carried(self.start),
+                                                carried(self.saved))
+        self._shown = carried(self._shown)
 
     def forget(self) -> None:
         if self.held:
@@ -125,3 +161,15 @@ class HeldWeights:
         save_weights(made.network, path)
         self.saved = source
         return made
+
+
+def _renamed_source(source: WeightSource, old: str, new: str) -> WeightSource:
+    tensors = renamed_keys(source.tensors, {old: new})
+    state = source.optimizer_state
+    if state is not None:
+        state = {((new if node_id == old else node_id), name): slot
+                 for (node_id, name), slot in state.items()}
+    if tensors.keys() == source.tensors.keys() and (
+            state is None or state.keys() == source.optimizer_state.keys()):
+        return source
+    return replace(source, tensors=tensors, optimizer_state=state)

@@ -118,9 +118,13 @@ class Workspace(Observable):
         self.report = report
         self.training.graph_edited()
 
-    def _doc_event(self, event: str, _payload: dict) -> None:
-        if event != "pos_changed":
-            self.drop_pass()
+    def _doc_event(self, event: str, payload: dict) -> None:
+        if event == "pos_changed":
+            return
+        if event == "node_renamed":
+            self.weights.node_renamed(payload["old"], payload["new"])
+        self.drop_pass()
+        self.weights.graph_edited()
 
     # -- step settings ---------------------------------------------------------
     def set_settings(self, **changes) -> None:

@@ -51,7 +51,7 @@ def test_conv_backward_names_the_op_and_the_lecture_shapes(cnn):
                for line in text.lines)
     assert any("lecture's order" in line and "[m,n,k1,k2]" in line for line in text.lines)
     assert f"∂Z/∂U: {dz} × {u} = 32,768" in text.jacobian
-    assert "never built" in text.jacobian and "per sample" in text.jacobian
+    assert "the backward pass never builds it" in text.jacobian and "per sample" in text.jacobian
 
 
 def test_forward_steps_show_the_forward_formula_with_shapes(cnn):

@@ -186,3 +186,20 @@ def test_a_second_run_starts_from_the_trained_weights_after_unfreezing(qtbot, mo
         np.testing.assert_array_equal(tensors[key], value)
     panel = train(qtbot, moons, epochs=1)
     assert panel.info.start == "trained weights"
+
+
+def test_renaming_keeps_the_trained_weights_and_a_drop_is_announced(qtbot, moons):
+    train(qtbot, moons)
+    moons.editor.rename("loss", "lossx")
+    assert weights_label(moons) == "trained weights"
+    moons.editor.rename("hidden", "h1")
+    assert weights_label(moons) == "trained weights"
+    assert moons.workspace.weights.unsaved_trained
+    moons.editor.set_params("h1", {"units": 9})
+    message = moons.statusBar().currentMessage()
+    assert "trained weights (never saved) no longer fit the graph ('h1' changed)" in message
+    assert weights_label(moons) == "initial weights (seed 0)"
+    moons.editor.undo_stack.undo()
+    assert "trained weights fit the graph again" in moons.statusBar().currentMessage()
+    moons.editor.undo_stack.undo()  # the rename of hidden
+    assert weights_label(moons) == "trained weights"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 
 from bpviz.export.colours import DIVERGING, SEQUENTIAL
 from bpviz.export.colours import levels as levels_for
@@ -88,10 +88,35 @@ class BarChart(pg.GraphicsLayoutWidget):
             item.setText(short_number(value) if abs(value) >= TINY_BAR * span else "")
             item.setPos(index, value)
             item.setAnchor((0.5, 1.0) if value >= 0 else (0.5, 0.0))
-        self._plot.setYRange(min(values.min(), 0) - 0.25 * span,
-                             max(values.max(), 0) + 0.25 * span, padding=0)
         self.values, self._describe = values, describe
+        self._fit_range()
+        QTimer.singleShot(0, self, self._fit_range)  # again once the plot has its new size
         return rebuilt
+
+    def _fit_range(self) -> None:
+        values = self.values
+        if values is None or not values.size:
+            return
+        span = max(abs(values).max(initial=0), 1e-12)
+        low, high = min(values.min(), 0), max(values.max(), 0)
+        pad = max(0.25 * span, (high - low) * self._number_room())
+        self._plot.setYRange(low - pad, high + pad, padding=0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._fit_range)  # room for the numbers at the new height
+
+    def _number_room(self) -> float:
+        """The share of the bars' range a bar's number needs above (or below) the
+        tallest bar, so that it never sits on the axis's tick labels."""
+        height = self._plot.getViewBox().height()
+        if not self.bar_numbers or height <= 0:
+            return 0.0
+        item = self.bar_numbers[0].textItem  # its margins included
+        text = max(item.boundingRect().height(),
+                   QFontMetrics(item.font()).height() + 2 * item.document().documentMargin())
+        share = min(text / height, 0.3)
+        return share / (1 - 2 * share)
 
     def _build(self, count: int, block: int, size: int) -> None:
         """`count` bars, each the mean of `block` entries of a vector of `size`."""

@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 
 from bpviz.ui.stepping.plot_theme import plot_colours, style_plot
 
@@ -31,6 +32,8 @@ MAX_IMAGES = 64
 MAX_PAIRS = 64
 PREDICTION_COLOUR = "#0072B2"  # blue (Okabe–Ito)
 TARGET_COLOUR = "#E69F00"  # orange
+TITLE_MARGIN = 90  # pixels of the widget's width the title leaves free (layout margins)
+TITLE_MIN_WIDTH = 80
 
 
 def is_image_batch(array: np.ndarray) -> bool:
@@ -184,7 +187,7 @@ class TargetView(pg.GraphicsLayoutWidget):
         plot.clear()
         self.marked = None
         self.text = compare_text(loss_op, prediction, target, sample, names)
-        plot.setTitle(self.text, size="9pt", color=self.colours.text)
+        self._show_title()
         if loss_op == "softmax_cross_entropy":
             p = softmax(prediction[sample].astype(float))
             y = int(target[sample])
@@ -215,6 +218,20 @@ class TargetView(pg.GraphicsLayoutWidget):
         plot.setLabel("left", "ŷ (blue) and y (orange)")
         plot.enableAutoRange()
         self._ticks(yhat.size, None)
+
+    def _show_title(self) -> None:
+        """The comparison line, elided to the widget's width: a whole long line would
+        widen the plot past the panel and cut off the last classes."""
+        font = QFont(self.font())
+        font.setPointSize(9)
+        room = max(TITLE_MIN_WIDTH, self.width() - TITLE_MARGIN)
+        title = QFontMetrics(font).elidedText(self.text, Qt.TextElideMode.ElideRight, room)
+        self.plot.setTitle(title, size="9pt", color=self.colours.text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if getattr(self, "text", ""):  # Qt resizes it while it is being made too
+            self._show_title()
+        super().resizeEvent(event)
 
     def _ticks(self, size: int, names: tuple[str, ...] | None) -> None:
         bottom = self.plot.getAxis("bottom")

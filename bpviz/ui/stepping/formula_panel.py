@@ -104,10 +104,13 @@ class FormulaPanel(QWidget):
             return
         self.title.setText(self.formula.title)
         parts = [line_html(line) for line in self.formula.lines]
+        shown = self.jacobian_button.isChecked() and self.has_jacobian()
+        jacobian = self.formula.jacobian + (" (built below for this one sample, to look at)"
+                                            if shown else "")
         parts.append(f"<p style='margin:8px 0 0 24px; text-indent:-24px; "
                      f"color:{current_theme().muted}'><i>"
-                     f"{html.escape(self.formula.jacobian)}</i></p>")
-        if self.jacobian_button.isChecked() and self.has_jacobian():
+                     f"{html.escape(jacobian)}</i></p>")
+        if shown:
             parts.append(self._jacobian_html())
         self.jacobian_button.setText("Hide the full Jacobian" if self.jacobian_button.isChecked()
                                      else "Show the full Jacobian")

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
     QMenu,
     QSlider,
     QSpinBox,
-    QStyle,
     QToolBar,
     QWidget,
 )
 
 from bpviz.engine.stepping import StepSession
 from bpviz.ui.stepping.elided_label import ElidedLabel
+from bpviz.ui.theme_icons import themed_icon
 
 SPEEDS = (0.5, 1, 2, 3, 5, 8, 12, 20)  # steps per second, one per slider notch
 MAX_BATCH = 64
@@ -47,18 +47,14 @@ class StepBar(QToolBar):
         self._session: StepSession | None = None
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
-        icon = self.style().standardIcon
-        pixmap = QStyle.StandardPixmap
-        self.reset_action = self._action("Reset", icon(pixmap.SP_MediaSkipBackward), "Home",
-                                         self.reset)
-        self.back_action = self._action("Step back", icon(pixmap.SP_MediaSeekBackward),
-                                        "Shift+F10", self.step_back)
-        self.step_action = self._action("Step", icon(pixmap.SP_MediaSeekForward), "F10",
-                                        self.step)
-        self.end_action = self._action("Run to end of phase", icon(pixmap.SP_MediaSkipForward),
-                                       None, self.run_to_end_of_phase)
-        self.play_action = self._action("Play", icon(pixmap.SP_MediaPlay), "F5",
-                                        self.toggle_play)
+        icon = themed_icon  # drawn in the palette's text colour: visible in either theme
+        self.reset_action = self._action("Reset", icon("skip_backward"), "Home", self.reset)
+        self.back_action = self._action("Step back", icon("seek_backward"), "Shift+F10",
+                                        self.step_back)
+        self.step_action = self._action("Step", icon("seek_forward"), "F10", self.step)
+        self.end_action = self._action("Run to end of phase", icon("skip_forward"), None,
+                                       self.run_to_end_of_phase)
+        self.play_action = self._action("Play", icon("play"), "F5", self.toggle_play)
         self.play_action.setCheckable(True)
         self._build_speed()
         self.label = ElidedLabel()
@@ -167,10 +163,8 @@ class StepBar(QToolBar):
         self.speed_label.setText(f" {speed:g} steps/s ")
 
     def _show_playing(self, playing: bool) -> None:
-        pixmap = QStyle.StandardPixmap
         self.play_action.setChecked(playing)
-        self.play_action.setIcon(self.style().standardIcon(
-            pixmap.SP_MediaPause if playing else pixmap.SP_MediaPlay))
+        self.play_action.setIcon(themed_icon("pause" if playing else "play"))
         self.play_action.setText("Pause" if playing else "Play")
         self.play_action.setToolTip(("Pause" if playing else "Play") + " (F5)")
 

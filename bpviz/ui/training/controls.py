@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from bpviz.data import DATASETS
 from bpviz.scene.theme import current_theme
+from bpviz.ui.theme_icons import themed_icon
 from bpviz.ui.training.flow import FlowLayout
 from bpviz.ui.training.lrbox import LearningRateBox
 from bpviz.ui.training.worker import TrainConfig
@@ -112,14 +112,12 @@ class TrainingControls(QWidget):
         self.clear_progress()
 
     def _build(self) -> None:
-        style = self.style()
-        self.train_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.train_button.setIcon(themed_icon("play"))  # the palette's text colour
         self.train_button.setToolTip("train a copy of the graph (Ctrl+T)")
-        self.icons = {"pause": style.standardIcon(QStyle.StandardPixmap.SP_MediaPause),
-                      "resume": style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)}
+        self.icons = {"pause": themed_icon("pause"), "resume": themed_icon("play")}
         self.pause_button.setIcon(self.icons["pause"])
         self.pause_button.setCheckable(True)
-        self.stop_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop))
+        self.stop_button.setIcon(themed_icon("stop"))
         self.stop_button.setToolTip("stop training, keeping the weights (Ctrl+Shift+T)")
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(
