@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class SessionSpec:
     mode: str = "train"  # "train" or "eval"
     update: UpdateChoice | None = None  # the update phase's optimizer; None: no update phase
     image: InputImage | None = None  # a picture as sample 0 of the input (input_image.py)
-    left_out: str = ""  # why the update phase was left out (plan), or ""
+    left_out: str = ""  # what was given up to fit in memory (plan.note), or ""
 
 
 @dataclass
@@ -159,23 +160,47 @@ def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
     return memory_refusal(doc, report, batch, dtype, update, continuing)
 
 
+class Plan(NamedTuple):
+    """What the window's next pass will be: why there is none (or None), the
+    update phase it shows, its dtype, and a note on what was given up to fit."""
+
+    why: str | None
+    update: UpdateChoice | None
+    dtype: str
+    note: str = ""
+
+
 def plan(doc: GraphDocument, report: ShapeReport, batch: int, dtype: str,
-         update: UpdateChoice | None, continuing: bool
-         ) -> tuple[str | None, UpdateChoice | None, str]:
-    """(why no pass, the update phase it shows, a note): a pass whose update phase
-    would not fit in memory, when the pass alone does, leaves the phase out and
-    says so in the note."""
+         update: UpdateChoice | None, continuing: bool) -> Plan:
+    """The pass the window builds. When it would not fit in memory, the window gives
+    up first the update phase, then float64 (the same pass in float32 takes half),
+    and says so in the note; the refusal, when nothing fits, is the pass's own."""
     why = refusal(doc, report, batch, dtype, update, continuing)
-    if why is None or update is None or not why.startswith("not enough memory"):
-        return why, update, ""
-    alone = refusal(doc, report, batch, dtype)
-    if alone is not None:  # its largest batch is one the update phase is left out of
-        return alone, update, ""
+    if why is None or not why.startswith("not enough memory"):
+        return Plan(why, update, dtype)
     footprint = Footprint(doc, report)
-    needs = footprint.estimate("session", batch, dtype,
-                               extra=window_parts(footprint, dtype, update, continuing))
-    return None, None, (f"the update step is left out: it would take the pass to "
-                        f"{format_bytes(needs.total)}, over the memory limit")
+
+    def needs(kind: str, phase: UpdateChoice | None) -> str:
+        extra = window_parts(footprint, kind, phase, continuing)
+        return format_bytes(footprint.estimate("session", batch, kind, extra=extra).total)
+
+    tries = [(dtype, None)] if update is not None else []
+    if dtype == "float64":
+        tries += [("float32", update)] + ([("float32", None)] if update is not None else [])
+    for kind, phase in tries:
+        if refusal(doc, report, batch, kind, phase, continuing) is not None:
+            continue
+        notes = []
+        if phase is None and update is not None:
+            notes.append(f"the update step is left out: it would take the pass to "
+                         f"{needs(kind, update)}, over the memory limit")
+        if kind != dtype:
+            notes.append(f"the pass is in {kind}: in {dtype} it would take "
+                         f"{needs(dtype, phase)}, over the memory limit")
+        return Plan(None, phase, kind, "; ".join(notes))
+    # the pass alone in the dtype asked for: its largest batch is the one to name
+    return Plan(refusal(doc, report, batch, dtype) if update is not None else why,
+                update, dtype)
 
 
 def gradient_span(session: StepSession) -> tuple[float, float] | None:

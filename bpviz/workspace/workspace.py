@@ -162,7 +162,7 @@ class Workspace(Observable):
         return self._plan()[0]
 
     def _plan(self):
-        """(why no pass, its update phase, why that was left out): passes.plan."""
+        """The pass the window builds now: passes.plan."""
         choice = self.update_choice()
         return plan(self.doc, self.report, self.settings.batch, self.settings.dtype,
                     choice, choice is not None and continues(choice, self.weights.in_use))
@@ -170,12 +170,13 @@ class Workspace(Observable):
     def pass_spec(self) -> SessionSpec:
         """What a pass of the document is built from now (its text: edits made
         meanwhile do not reach a build under way); without the update phase when
-        only that would not fit in memory."""
+        only that would not fit in memory, in float32 when float64 would not."""
         settings = self.settings
         spec = _spec(self.doc, settings.batch, settings.seed, self.weights.in_use,
                      settings.dtype, settings.mode)
-        _, update, left_out = self._plan()
-        return replace(spec, update=update, image=self.input_image, left_out=left_out)
+        chosen = self._plan()
+        return replace(spec, update=chosen.update, dtype=chosen.dtype, image=self.input_image,
+                       left_out=chosen.note)
 
     def set_input_image(self, image: InputImage | None) -> None:
         """Run the passes on `image` (sample 0 of the batch; None: the batch as it is);

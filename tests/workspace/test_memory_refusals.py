@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from bpviz.graph import GraphDocument, NodeData
@@ -78,11 +79,11 @@ def window_estimates(workspace) -> tuple[int, int, int]:
 
 def test_the_window_counts_its_drawing_and_receptive_field_beside_the_pass(monkeypatch):
     workspace = Workspace(big_dense())
-    workspace.set_settings(update=False)
+    workspace.set_settings(update=False, dtype="float32")  # nothing smaller to fall back on
     alone, window, _ = window_estimates(workspace)
     assert window - alone >= DRAWING_BYTES
     monkeypatch.setenv("BPVIZ_MAX_MEMORY", str((alone + window) // 2))
-    assert workspace.refusal().startswith("not enough memory: a batch of 4 (float64)")
+    assert workspace.refusal().startswith("not enough memory: a batch of 4 (float32)")
     monkeypatch.setenv("BPVIZ_MAX_MEMORY", str(window + 2**20))
     assert workspace.refusal() is None
 
@@ -100,3 +101,23 @@ def test_an_update_step_that_would_not_fit_is_left_out_and_said_so(monkeypatch):
     workspace.drop_pass()
     assert workspace.build_pass() is None
     assert workspace.built.session.update_count == 1 and workspace.built.note == ""
+
+
+def test_a_pass_that_would_not_fit_in_float64_is_built_in_float32_and_said_so(monkeypatch):
+    workspace = Workspace(big_dense())
+    workspace.set_settings(update=False)
+    _, double, _ = window_estimates(workspace)
+    workspace.set_settings(dtype="float32")
+    _, single, _ = window_estimates(workspace)
+    workspace.set_settings(dtype="float64")
+    assert single < double
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", str((single + double) // 2))
+    assert workspace.refusal() is None
+    assert workspace.build_pass() is None
+    built = workspace.built
+    assert built.session.output("fc").dtype == np.float32
+    assert "the pass is in float32: in float64 it would take" in built.note
+    assert workspace.settings.dtype == "float64"  # asked again next time, when it may fit
+    workspace.drop_pass()
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", str(single // 2))  # not even in float32
+    assert workspace.refusal().startswith("not enough memory: a batch of 4 (float64)")
