@@ -14,7 +14,10 @@ batch that fits, when it would not fit. The paths:
              "engine", but every ∂L/∂out (and the sum at a fork) is kept too.
   "train"    "engine" plus the optimizer's state (SGD with momentum: one copy
              of the parameters, Adam: two) and the copies the trainer makes of
-             the parameters, the state and the gradients (to pause at a NaN).
+             the parameters, the state and the gradients (to pause at a NaN);
+             with its evaluation batch, the larger of the training pass and the
+             evaluation pass (`evaluation_batch` picks the most samples at once
+             that fit: a trainer's 256 images of 224×224 may not).
 
 Sizes follow bpviz.engine's own choices (bpviz.engine.ops.lowering: the
 column layout, KEPT_COLUMNS_BYTES; bpviz.engine.scratch: one buffer per scratch
@@ -160,6 +163,7 @@ class Footprint:
         self.caches = sum(sizes[i] for i in nodes if ops[i] in ("batchnorm", "dropout"))
         self.convs = [conv for i in nodes if ops[i] == "conv2d"
                       for conv in [_conv_sizes(doc, report, i)] if conv is not None]
+        self.live = _forward_live(doc, nodes, sizes, consumers)
 
     # -- per part ---------------------------------------------------------------
     def activation_bytes(self, batch: int, dtype) -> int:
@@ -183,6 +187,22 @@ class Footprint:
         return {"im2col columns kept": kept, "im2col scratch": scratch,
                 "padded inputs": padded, "conv ∂L/∂U": back}
 
+    def _evaluation(self, batch: int, itemsize: int) -> tuple[int, int]:
+        """(what an evaluation pass of `batch` holds beside the network, the size its
+        columns grow the shared scratch buffer to).
+
+        An evaluation lets go of outputs as it goes (Executor.run without backward):
+        the outputs alive at once (`live`), the batch itself, the columns of one
+        convolution at a time (the shared buffer; at most KEPT_COLUMNS_BYTES kept)
+        and every convolution's padded input: a conv keeps its padded input until a
+        batch of another size replaces it, so at the last conv all are the
+        evaluation's."""
+        columns = max((conv.columns for conv in self.convs), default=0) * batch * itemsize
+        kept = min(KEPT_COLUMNS_BYTES, sum(conv.columns for conv in self.convs) * batch
+                   * itemsize)
+        padded = sum(conv.padded for conv in self.convs) * batch * itemsize
+        return batch * (self.inputs + self.live) * itemsize + kept + padded, columns
+
     def estimate(self, path: str, batch: int, dtype, optimizer: str | None = None,
                  extra: Extra | None = None, runtime: int | None = None,
                  evaluation: int = 0) -> MemoryEstimate:
@@ -191,8 +211,9 @@ class Footprint:
         optimizer: "sgd" (with momentum), "adam" or None, for "train"; with
         "+pause" ("adam+pause") for a trainer that pauses at a NaN (the window's).
         runtime: what the process holds already (default: its resident memory now).
-        evaluation: for "train", the samples evaluated at once (forward only, every
-        activation kept); the activations count for the larger of the two batches.
+        evaluation: for "train", the samples evaluated at once (forward only); the
+        peak is the larger of the training pass and the evaluation pass, since the
+        training pass lets go of its activations before an evaluation begins.
         """
         if path not in PATHS:
             raise ValueError(f"unknown path {path!r}; choose one of {', '.join(PATHS)}")
@@ -202,8 +223,7 @@ class Footprint:
                  "parameters": (self.parameters + self.buffers) * s,
                  "parameter gradients": self.trainable * s,
                  "batch": batch * self.inputs * s,
-                 "activations": max(batch, evaluation if path == "train" else 0)
-                 * (self.values + self.caches) * s}
+                 "activations": batch * (self.values + self.caches) * s}
         if path == "session":
             parts["∂L/∂out of every node"] = batch * (self.gradients + self.fork_sums) * s
         else:  # let go during backward: a layer's ∂L/∂out and ∂L/∂in at a time
@@ -217,8 +237,23 @@ class Footprint:
             # the gradients
             copies = 2 + state if optimizer and optimizer.endswith("+pause") else 1
             parts["trainer's copies"] = copies * self.trainable * s
+            if evaluation:
+                parts.update(self._evaluation_parts(parts, evaluation, s))
         estimate = MemoryEstimate(path, batch, dtype.name, parts)
         return estimate.plus(extra(batch)) if extra is not None else estimate
+
+    def _evaluation_parts(self, parts: dict[str, int], evaluation: int,
+                          itemsize: int) -> dict[str, int]:
+        """The scratch buffer as the evaluation grows it, and what the evaluation
+        pass holds beyond the training pass (0 when it holds less)."""
+        held, columns = self._evaluation(evaluation, itemsize)
+        # the shared columns' buffer keeps the larger size for the rest of the run
+        scratch = max(parts["im2col scratch"], columns)
+        training = sum(parts[name] for name in (
+            "batch", "activations", "∂L/∂out in flight", "im2col columns kept",
+            "padded inputs", "conv ∂L/∂U"))
+        return {"im2col scratch": scratch,
+                "evaluation beyond the training pass": max(0, held - training)}
 
     def largest_batch(self, path: str, dtype, limit: int, optimizer: str | None = None,
                       extra: Extra | None = None, runtime: int | None = None,
@@ -243,6 +278,27 @@ class Footprint:
         return low
 
 
+def evaluation_batch(footprint: Footprint, batch: int, dtype, limit: Limit,
+                     optimizer: str | None = None, extra: Extra | None = None,
+                     most: int = 256) -> int:
+    """The samples a trainer evaluates at once: the most (up to `most`) whose
+    evaluation pass fits in `limit` beside training with `batch`; 1 when none does
+    (then training itself does not fit, and `fit` says so)."""
+    runtime = resident_bytes()
+
+    def fits(size: int) -> bool:
+        return footprint.estimate("train", batch, dtype, optimizer, extra, runtime,
+                                  size).total <= limit.bytes
+
+    if most <= 1 or fits(most):
+        return max(1, most)
+    low, high = 1, most  # fits(high) is False
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
 def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv | None:
     node = doc.nodes[node_id]
     op, _ = make_op(node)
@@ -263,6 +319,25 @@ def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv 
     else:
         back, extended, grad_in = columns, 0, c * hp * wp
     return _Conv(c * (hp + wide) * wp, columns, out * oh * wc, back, extended, grad_in)
+
+
+def _forward_live(doc: GraphDocument, nodes: list[str], sizes: dict[str, int],
+                  consumers: dict[str, list[tuple[str, int]]]) -> int:
+    """The most values alive at once, per sample, in a forward pass that lets go of
+    each output once its last consumer has read it (what an evaluation holds)."""
+    unread = {i: len([c for c, _ in consumers.get(i, ()) if c in sizes]) for i in nodes}
+    alive, most = 0, 0
+    for node_id in nodes:
+        node = doc.nodes[node_id]
+        if node.op != "input":  # the input's output is the batch, counted apart
+            alive += sizes[node_id]
+        most = max(most, alive)
+        for source in node.inputs:
+            if source in unread:
+                unread[source] -= 1
+                if unread[source] == 0 and doc.nodes[source].op != "input":
+                    alive -= sizes[source]
+    return most
 
 
 # -- the limit ----------------------------------------------------------------------
