@@ -58,9 +58,11 @@ def limit_of(args: argparse.Namespace):
 
 
 def check_memory(args: argparse.Namespace, document, batch: int, path: str = "session",
-                 optimizer: str | None = None, extra=None, evaluation: int = 0):
+                 optimizer: str | None = None, extra=None, evaluation: int = 0,
+                 built: int = 0):
     """Refuse (exit 2) a run that would not fit in memory, before it allocates anything
-    big; the estimate (bpviz.graph.memory) when it fits."""
+    big; the estimate (bpviz.graph.memory) when it fits. built: bytes of the network
+    built already (see bpviz.graph.memory.fit)."""
     from bpviz.graph import validate
     from bpviz.graph.memory import STATE_COPIES, Footprint, fit
 
@@ -74,7 +76,7 @@ def check_memory(args: argparse.Namespace, document, batch: int, path: str = "se
         def extra(_batch: int) -> dict[str, int]:
             return {"update step (a copy of the network and the optimizer's state)": size}
     return fit(footprint, path, batch, dtype, limit_of(args), optimizer=optimizer,
-               extra=extra, what=f"bpviz {args.command}", evaluation=evaluation)
+               extra=extra, what=f"bpviz {args.command}", evaluation=evaluation, built=built)
 
 
 def positive_int(text: str) -> int:
@@ -122,7 +124,10 @@ def prepare_run(args: argparse.Namespace, extra=None):
     network.set_training(not args.eval)
     if args.inputs:
         feeds, targets = load_batch(network, args.inputs, dtype)
-        check_memory(args, document, len(next(iter(feeds.values()))), extra=extra)
+        from bpviz.graph.memory import network_bytes
+
+        check_memory(args, document, len(next(iter(feeds.values()))), extra=extra,
+                     built=network_bytes(network))
     else:
         feeds, targets = random_batch(network, args.batch, args.seed, dtype)
     return document, network, feeds, targets

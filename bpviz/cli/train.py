@@ -209,7 +209,7 @@ def make_optimizer(args, network):
 def build(args):
     """(network, train, val, optimizer) from the command's arguments."""
     from bpviz.graph import build_network
-    from bpviz.graph.memory import Footprint, evaluation_batch
+    from bpviz.graph.memory import Footprint, evaluation_batch, network_bytes
     from bpviz.graph.weights import load_weights
 
     document = load_document(args.graph)
@@ -222,10 +222,11 @@ def build(args):
     # The data are loaded now (the runtime part counts them): evaluation batches too,
     # as many samples at once as fit beside training (at most EVAL_BATCH).
     most = min(EVAL_BATCH, len(val) if val is not None else 0)
-    evaluation = evaluation_batch(Footprint(document), args.batch, args.dtype,
-                                  limit_of(args), optimizer=state, most=most) if most else 0
+    built = network_bytes(network)
+    evaluation = evaluation_batch(Footprint(document), args.batch, args.dtype, limit_of(args),
+                                  optimizer=state, most=most, built=built) if most else 0
     check_memory(args, document, args.batch, path="train", optimizer=state,
-                 evaluation=evaluation)
+                 evaluation=evaluation, built=built)
     return network, train, val, make_optimizer(args, network), max(1, evaluation)
 
 

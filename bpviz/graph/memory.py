@@ -278,13 +278,19 @@ class Footprint:
         return low
 
 
+def network_bytes(network) -> int:
+    """What a built Network's parameters and buffers take (for `built`)."""
+    return sum(value.nbytes for node in network.order
+               for arrays in (node.op.params, node.op.buffers) for value in arrays.values())
+
+
 def evaluation_batch(footprint: Footprint, batch: int, dtype, limit: Limit,
                      optimizer: str | None = None, extra: Extra | None = None,
-                     most: int = 256) -> int:
+                     most: int = 256, built: int = 0) -> int:
     """The samples a trainer evaluates at once: the most (up to `most`) whose
     evaluation pass fits in `limit` beside training with `batch`; 1 when none does
-    (then training itself does not fit, and `fit` says so)."""
-    runtime = resident_bytes()
+    (then training itself does not fit, and `fit` says so). built: as for `fit`."""
+    runtime = max(0, resident_bytes() - built)
 
     def fits(size: int) -> bool:
         return footprint.estimate("train", batch, dtype, optimizer, extra, runtime,
@@ -394,9 +400,13 @@ def memory_limit(option: str | int | None = None) -> Limit:
 
 def fit(footprint: Footprint, path: str, batch: int, dtype, limit: Limit,
         optimizer: str | None = None, extra: Extra | None = None,
-        what: str = "the pass", evaluation: int = 0) -> MemoryEstimate:
-    """The estimate, when it fits in `limit`; otherwise MemoryLimitError saying so."""
-    runtime = resident_bytes()
+        what: str = "the pass", evaluation: int = 0, built: int = 0) -> MemoryEstimate:
+    """The estimate, when it fits in `limit`; otherwise MemoryLimitError saying so.
+
+    built: bytes of the network's own arrays the process holds already (a command
+    that checks again once its data are loaded): the estimate counts them as its
+    parameters, not again as what the process holds."""
+    runtime = max(0, resident_bytes() - built)
     estimate = footprint.estimate(path, batch, dtype, optimizer, extra, runtime, evaluation)
     if estimate.total <= limit.bytes:
         return estimate
