@@ -51,7 +51,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -377,8 +378,23 @@ def available_limit() -> Limit:
     return Limit(max(0, int(memory.available) + resident_bytes() - margin), "available memory")
 
 
+_chosen: list[Limit] = []  # the limits `limit_chosen` set, innermost last
+
+
+@contextmanager
+def limit_chosen(limit: Limit) -> Iterator[None]:
+    """While active, memory_limit() without an option gives `limit`: a command's
+    --max-memory for the window it drives in this process (bpviz snapshot)."""
+    _chosen.append(limit)
+    try:
+        yield
+    finally:
+        _chosen.remove(limit)
+
+
 def memory_limit(option: str | int | None = None) -> Limit:
-    """--max-memory if given, else BPVIZ_MAX_MEMORY, else the available memory.
+    """--max-memory if given (or chosen by `limit_chosen`), else BPVIZ_MAX_MEMORY, else
+    the available memory.
 
     ValueError names the setting when it is not a size.
     """
@@ -389,6 +405,8 @@ def memory_limit(option: str | int | None = None) -> Limit:
             return Limit(parse_size(option), "--max-memory")
         except ValueError as error:
             raise ValueError(f"--max-memory: {error}") from None
+    if _chosen:
+        return _chosen[-1]
     value = os.environ.get(ENV_VARIABLE, "").strip()
     if value:
         try:
