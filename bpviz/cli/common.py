@@ -64,17 +64,15 @@ def check_memory(args: argparse.Namespace, document, batch: int, path: str = "se
     big; the estimate (bpviz.graph.memory) when it fits. built: bytes of the network
     built already (see bpviz.graph.memory.fit)."""
     from bpviz.graph import validate
-    from bpviz.graph.memory import STATE_COPIES, Footprint, fit
+    from bpviz.graph.memory import Footprint, fit
 
     dtype = np.dtype(args.dtype)
     footprint = Footprint(document, validate(document, dtype))
     update = getattr(args, "update", None)
     if update is not None and extra is None:  # export --update: a copy of the network steps
-        copies = 1 + STATE_COPIES[update]
-        size = copies * footprint.trainable * dtype.itemsize
 
-        def extra(_batch: int) -> dict[str, int]:
-            return {"update step (a copy of the network and the optimizer's state)": size}
+        def extra(size: int) -> dict[str, int]:
+            return footprint.update_phase(size, dtype, update)
     return fit(footprint, path, batch, dtype, limit_of(args), optimizer=optimizer,
                extra=extra, what=f"bpviz {args.command}", evaluation=evaluation, built=built)
 

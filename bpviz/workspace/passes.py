@@ -66,10 +66,17 @@ class Verified:
 
 
 def memory_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
-                   dtype: str = "float64") -> str | None:
-    """Why a pass of `batch` would not fit in memory (bpviz.graph.memory), or None."""
+                   dtype: str = "float64", update: str | None = None) -> str | None:
+    """Why a pass of `batch` (with an update phase of the optimizer `update`) would
+    not fit in memory (bpviz.graph.memory), or None."""
+    footprint = Footprint(doc, report)
+
+    def update_phase(size: int) -> dict[str, int]:
+        return footprint.update_phase(size, dtype, update)
+
     try:
-        fit(Footprint(doc, report), "session", batch, dtype, memory_limit())
+        fit(footprint, "session", batch, dtype, memory_limit(),
+            extra=update_phase if update else None)
     except MemoryLimitError as error:
         return error.short()
     except ValueError as error:  # BPVIZ_MAX_MEMORY is not a size
@@ -102,8 +109,9 @@ def torch_check_refusal(doc: GraphDocument, report: ShapeReport, batch: int,
 
 
 def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
-            dtype: str = "float64") -> str | None:
-    """Why `doc` cannot be stepped through now, or None."""
+            dtype: str = "float64", update: str | None = None) -> str | None:
+    """Why `doc` cannot be stepped through now (with an update phase of the
+    optimizer `update`), or None."""
     if not doc.nodes:
         return "nothing to step through: the graph is empty"
     errors = [report.errors[node_id] for node_id in doc.nodes if node_id in report.errors]
@@ -112,7 +120,7 @@ def refusal(doc: GraphDocument, report: ShapeReport, batch: int,
         return f"cannot step through a graph with errors: {errors[0]}{more}"
     if not any(node.op == "input" for node in doc.nodes.values()):
         return "cannot step through a graph without an input node"
-    return memory_refusal(doc, report, batch, dtype)
+    return memory_refusal(doc, report, batch, dtype, update)
 
 
 def gradient_span(session: StepSession) -> tuple[float, float] | None:

@@ -155,7 +155,9 @@ class Workspace(Observable):
 
     def refusal(self) -> str | None:
         """Why no pass can be built now, or None."""
-        return refusal(self.doc, self.report, self.settings.batch, self.settings.dtype)
+        update = self.update_choice()
+        return refusal(self.doc, self.report, self.settings.batch, self.settings.dtype,
+                       update.optimizer if update is not None else None)
 
     def pass_spec(self) -> SessionSpec:
         """What a pass of the document is built from now (its text: edits made

@@ -58,7 +58,7 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
-@pytest.mark.parametrize("limit", [None, "8G"])
+@pytest.mark.parametrize("limit", [None, "20G"])
 def test_a_huge_batch_is_refused_quickly_and_allocates_nothing_big(command, limit, tmp_path):
     argv = [command, str(VGG16), "--batch", str(HUGE),
             *[part.format(tmp=tmp_path) for part in COMMANDS[command]]]
@@ -70,7 +70,10 @@ def test_a_huge_batch_is_refused_quickly_and_allocates_nothing_big(command, limi
     assert re.search(rf"a batch of {HUGE}\b.* needs about [\d.,]+ GiB", error), error
     source = "--max-memory" if limit else "available memory"
     assert re.search(rf"limit (of|is) [\d.]+ GiB \({source}\)", error), error
-    assert re.search(r"the largest batch that fits is \d+", error), error
+    # with the machine's memory the window's pass (float64, Adam's update phase) may
+    # not fit even one sample: the refusal says so instead of naming a batch
+    largest = r"the largest batch that fits is \d+"
+    assert re.search(largest if limit else rf"{largest}|not even a batch of 1 fits", error)
     assert report["peak"] < PEAK_MIB * 2**20, f"peak {report['peak'] / 2**20:.0f} MiB"
     assert seconds < SECONDS
     assert list(tmp_path.iterdir()) == []  # nothing written
