@@ -58,23 +58,26 @@ def limit_of(args: argparse.Namespace):
 
 
 def check_memory(args: argparse.Namespace, document, batch: int, path: str = "session",
-                 optimizer: str | None = None, extra=None, evaluation: int = 0):
+                 optimizer: str | None = None, extra=None, evaluation: int = 0,
+                 built: int = 0):
     """Refuse (exit 2) a run that would not fit in memory, before it allocates anything
-    big; the estimate (bpviz.graph.memory) when it fits."""
+    big; the estimate (bpviz.graph.memory) when it fits. built: bytes of the network
+    built already (see bpviz.graph.memory.fit)."""
     from bpviz.graph import validate
-    from bpviz.graph.memory import STATE_COPIES, Footprint, fit
+    from bpviz.graph.memory import Footprint, fit
 
     dtype = np.dtype(args.dtype)
     footprint = Footprint(document, validate(document, dtype))
     update = getattr(args, "update", None)
     if update is not None and extra is None:  # export --update: a copy of the network steps
-        copies = 1 + STATE_COPIES[update]
-        size = copies * footprint.trainable * dtype.itemsize
 
-        def extra(_batch: int) -> dict[str, int]:
-            return {"update step (a copy of the network and the optimizer's state)": size}
+        momentum = getattr(args, "momentum", None)
+        state = None if update == "sgd" and momentum == 0 else update  # plain SGD: none
+
+        def extra(size: int) -> dict[str, int]:
+            return footprint.update_phase(size, dtype, state)
     return fit(footprint, path, batch, dtype, limit_of(args), optimizer=optimizer,
-               extra=extra, what=f"bpviz {args.command}", evaluation=evaluation)
+               extra=extra, what=f"bpviz {args.command}", evaluation=evaluation, built=built)
 
 
 def positive_int(text: str) -> int:
@@ -124,8 +127,10 @@ def prepare_run(args: argparse.Namespace, extra=None, path: str = "session"):
     network.set_training(not args.eval)
     if args.inputs:
         feeds, targets = load_batch(network, args.inputs, dtype)
+        from bpviz.graph.memory import network_bytes
+
         check_memory(args, document, len(next(iter(feeds.values()))), path=path,
-                     extra=extra)
+                     extra=extra, built=network_bytes(network))
     else:
         feeds, targets = random_batch(network, args.batch, args.seed, dtype)
     return document, network, feeds, targets

@@ -9,9 +9,9 @@ bpviz.main hands to `add_parser` as `render_window`.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -123,21 +123,23 @@ def run(args: argparse.Namespace, render_window: RenderWindow) -> int:
     if args.select is not None and args.select not in document.nodes:
         raise CliError(f"--select: there is no node '{args.select}' in {args.graph}")
     update = update_choice(args)
-    if args.max_memory:  # the window's pass reads its limit from the environment
-        from bpviz.cli.common import limit_of
-        from bpviz.graph.memory import ENV_VARIABLE
+    from bpviz.cli.common import limit_of
+    from bpviz.graph.memory import limit_chosen
 
-        os.environ[ENV_VARIABLE] = str(limit_of(args).bytes)
+    # the window's pass, its torch check and training fit in --max-memory when given,
+    # else (as in the window) in BPVIZ_MAX_MEMORY or the memory available then
+    chosen = limit_chosen(limit_of(args)) if args.max_memory else nullcontext()
     if args.explain is not None and args.explain[0] not in document.nodes:
         raise CliError(f"--explain: there is no node '{args.explain[0]}' in {args.graph}")
     if args.tensor is not None and args.explain is None:
         raise CliError("--tensor marks what an explained entry reads: give --explain too")
     use_offscreen_without_display()
     try:
-        image = render_window(document, args.graph, args.size, args.theme, args.select,
-                              step=(args.phase, args.step) if args.step is not None else None,
-                              update=update, batch=args.batch,
-                              explain=args.explain, tensor=args.tensor)
+        with chosen:
+            image = render_window(document, args.graph, args.size, args.theme, args.select,
+                                  step=(args.phase, args.step) if args.step is not None
+                                  else None, update=update, batch=args.batch,
+                                  explain=args.explain, tensor=args.tensor)
     except ImportError as error:
         raise CliError(f"the snapshot needs Qt (PySide6), which failed to load: {error}") from None
     except ValueError as error:  # the step or the entry cannot be shown

@@ -33,6 +33,7 @@ from bpviz.cli.common import (
     add_graph_argument,
     add_memory_option,
     check_memory,
+    limit_of,
     load_document,
     positive_int,
 )
@@ -208,6 +209,7 @@ def make_optimizer(args, network):
 def build(args):
     """(network, train, val, optimizer) from the command's arguments."""
     from bpviz.graph import build_network
+    from bpviz.graph.memory import Footprint, evaluation_batch, network_bytes
     from bpviz.graph.weights import load_weights
 
     document = load_document(args.graph)
@@ -217,10 +219,15 @@ def build(args):
     if args.weights:
         load_weights(network, args.weights)
     train, val = prepare_data(args, network)
-    # The data are loaded now (the runtime part counts them): evaluation batches too.
+    # The data are loaded now (the runtime part counts them): evaluation batches too,
+    # as many samples at once as fit beside training (at most EVAL_BATCH).
+    most = min(EVAL_BATCH, len(val) if val is not None else 0)
+    built = network_bytes(network)
+    evaluation = evaluation_batch(Footprint(document), args.batch, args.dtype, limit_of(args),
+                                  optimizer=state, most=most, built=built) if most else 0
     check_memory(args, document, args.batch, path="train", optimizer=state,
-                 evaluation=min(EVAL_BATCH, len(val) if val is not None else 0))
-    return network, train, val, make_optimizer(args, network)
+                 evaluation=evaluation, built=built)
+    return network, train, val, make_optimizer(args, network), max(1, evaluation)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -228,14 +235,14 @@ def run(args: argparse.Namespace) -> int:
     from bpviz.engine.trainer import METRIC_FIELDS, Trainer
     from bpviz.graph.weights import save_weights
 
-    network, train, val, optimizer = build(args)
+    network, train, val, optimizer, evaluation = build(args)
     out = Path(args.out) if args.out else Path("runs") / Path(args.graph).stem
     out.mkdir(parents=True, exist_ok=True)
     per_epoch = -(-len(train) // args.batch)
     epochs = args.epochs or default_epochs(len(train), args.batch)
     trainer = Trainer(network, optimizer, (train.x, train.y), (val.x, val.y),
                       batch_size=args.batch, epochs=epochs, seed=args.seed,
-                      eval_batch_size=EVAL_BATCH)
+                      eval_batch_size=evaluation)
     trainer.subscribe(Progress(sys.stderr, epochs, per_epoch))
     with stop_on_interrupt(trainer):
         stopped = trainer.run()

@@ -125,7 +125,8 @@ class Executor:
     theirs: each other node's output, ∂L/∂out and what its op cached are let go
     as soon as its backward step is done, since no later step reads them, so
     the peak of a training pass is the parameters, their gradients and the
-    activations, not twice the activations.
+    activations, not twice the activations. Without a backward pass (run's
+    backward=False: an evaluation) they are let go during the forward pass.
     """
 
     def __init__(self, network: Network, keep: set[str] | None = None) -> None:
@@ -235,6 +236,9 @@ class Executor:
         """
         self._begin(targets)
         order = self.network.order
+        if not backward and self.keep is not None:
+            self._forward_letting_go(feeds)
+            return float(self.loss)
         for node in order:
             self._forward_node(node, feeds)
         self.loss = self._total_loss()
@@ -244,6 +248,20 @@ class Executor:
                 self._backward_node(node, incoming)
                 self._let_go(node, incoming)
         return float(self.loss)
+
+    def _forward_letting_go(self, feeds: dict[str, np.ndarray]) -> None:
+        """A forward pass that no backward follows (an evaluation): each op's cache is
+        let go as soon as it is made, each output once its last consumer has read it
+        (unless kept), so the peak is the few outputs alive at once, not all of them."""
+        unread = {node_id: len(used) for node_id, used in self.network.consumers.items()}
+        for node in self.network.order:
+            self._forward_node(node, feeds)
+            node.op.release()
+            for source in node.inputs:
+                unread[source] -= 1
+                if unread[source] == 0 and source not in self.keep:
+                    self.values.pop(source, None)
+        self.loss = self._total_loss()
 
     def _let_go(self, node: NodeSpec, incoming: dict[str, list]) -> None:
         """After node's backward step: free what no later step reads (unless kept)."""

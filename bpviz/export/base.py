@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bpviz.atomic import atomic_write
 
@@ -91,12 +91,19 @@ class Exporter:
 def write_file(path: Path, content: bytes) -> None:
     """`content` to `path` atomically; a missing folder or a read-only place is an
     ExportError naming the path."""
+    write_stream(path, lambda handle: handle.write(content))
+
+
+def write_stream(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """What write(handle) writes, to `path` atomically (as write_file), for a result
+    too big to hold in memory twice; an exception inside `write` (a cancel) leaves
+    no file behind."""
     if path.is_dir():
         raise ExportError(f"{path} is a folder; name a file to write")
     if not path.parent.is_dir():
         raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
     try:
-        atomic_write(path, lambda handle: handle.write(content))
+        atomic_write(path, write)
     except OSError as error:
         raise ExportError(f"cannot write {path}: {error.strerror or error}") from None
 

@@ -15,7 +15,10 @@ batch that fits, when it would not fit. The paths:
              "engine", but every ∂L/∂out (and the sum at a fork) is kept too.
   "train"    "engine" plus the optimizer's state (SGD with momentum: one copy
              of the parameters, Adam: two) and the copies the trainer makes of
-             the parameters, the state and the gradients (to pause at a NaN).
+             the parameters, the state and the gradients (to pause at a NaN);
+             with its evaluation batch, the larger of the training pass and the
+             evaluation pass (`evaluation_batch` picks the most samples at once
+             that fit: a trainer's 256 images of 224×224 may not).
   "check"    `bpviz check` (bpviz.oracle.compare): the torch library, the
              parameters, the engine's forward with what it keeps, and the
              largest of its three stages: the engine's forward (its blocks of
@@ -59,7 +62,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,6 +198,7 @@ class Footprint:
         self.caches = sum(sizes[i] for i in nodes if ops[i] in ("batchnorm", "dropout"))
         self.convs = [conv for i in nodes if ops[i] == "conv2d"
                       for conv in [_conv_sizes(doc, report, i)] if conv is not None]
+        self.live = _forward_live(doc, nodes, sizes, consumers)
 
     # -- per part ---------------------------------------------------------------
     def activation_bytes(self, batch: int, dtype) -> int:
@@ -216,6 +221,32 @@ class Footprint:
         return {"im2col blocks": blocks, "conv ∂L/∂Z": grads,
                 "padded inputs": padded, "conv ∂L/∂U": back}
 
+    def update_phase(self, batch: int, dtype, state: str | None,
+                     continuing: bool = False) -> dict[str, int]:
+        """What a pass's update phase holds beside the pass (bpviz.engine.updating):
+        θ after (the twin network's own), Δθ and the optimizer's state after the
+        step (`state`: "sgd" with momentum, one copy; "adam", two; None, none), the
+        state before too when the step continues a run, and while it is made the
+        twin network's cached activations and its second forward pass. θ before is
+        the network's and ∂L/∂θ the backward pass's: not copied."""
+        s = np.dtype(dtype).itemsize
+        copies = 2 + STATE_COPIES.get(state, 1) * (2 if continuing else 1)
+        return {"update phase": copies * self.trainable * s
+                + 2 * self.activation_bytes(batch, dtype)}
+
+    def _evaluation(self, batch: int, itemsize: int) -> tuple[int, int]:
+        """(what an evaluation pass of `batch` holds beside the network, the size its
+        blocks of columns grow each thread's buffer to).
+
+        An evaluation lets go of outputs as it goes (Executor.run without backward):
+        the outputs alive at once (`live`), the batch itself and every convolution's
+        padded input: a conv keeps its padded input until a batch of another size
+        replaces it, so at the last conv all are the evaluation's."""
+        blocks = max((conv.block_bytes(batch, itemsize) for conv in self.convs), default=0)
+        padded = sum(conv.padded for conv in self.convs) * batch * itemsize
+        return (batch * (self.inputs + self.live) * itemsize + padded,
+                blocks * thread_count())
+
     def estimate(self, path: str, batch: int, dtype, optimizer: str | None = None,
                  extra: Extra | None = None, runtime: int | None = None,
                  evaluation: int = 0) -> MemoryEstimate:
@@ -224,8 +255,9 @@ class Footprint:
         optimizer: "sgd" (with momentum), "adam" or None, for "train"; with
         "+pause" ("adam+pause") for a trainer that pauses at a NaN (the window's).
         runtime: what the process holds already (default: its resident memory now).
-        evaluation: for "train", the samples evaluated at once (forward only, every
-        activation kept); the activations count for the larger of the two batches.
+        evaluation: for "train", the samples evaluated at once (forward only); the
+        peak is the larger of the training pass and the evaluation pass, since the
+        training pass lets go of its activations before an evaluation begins.
         """
         if path not in PATHS:
             raise ValueError(f"unknown path {path!r}; choose one of {', '.join(PATHS)}")
@@ -235,8 +267,7 @@ class Footprint:
                  "parameters": (self.parameters + self.buffers) * s,
                  "parameter gradients": self.trainable * s,
                  "batch": batch * self.inputs * s,
-                 "activations": max(batch, evaluation if path == "train" else 0)
-                 * (self.values + self.caches) * s}
+                 "activations": batch * (self.values + self.caches) * s}
         if path == "check":
             return self._check(parts, batch, dtype, extra)
         if path == "session":
@@ -252,6 +283,8 @@ class Footprint:
             # the gradients
             copies = 2 + state if optimizer and optimizer.endswith("+pause") else 1
             parts["trainer's copies"] = copies * self.trainable * s
+            if evaluation:
+                parts.update(self._evaluation_parts(parts, evaluation, s))
         estimate = MemoryEstimate(path, batch, dtype.name, parts)
         return estimate.plus(extra(batch)) if extra is not None else estimate
 
@@ -281,6 +314,19 @@ class Footprint:
         estimate = MemoryEstimate("check", batch, dtype.name, parts)
         return estimate.plus(extra(batch)) if extra is not None else estimate
 
+    def _evaluation_parts(self, parts: dict[str, int], evaluation: int,
+                          itemsize: int) -> dict[str, int]:
+        """The scratch buffer as the evaluation grows it, and what the evaluation
+        pass holds beyond the training pass (0 when it holds less)."""
+        held, blocks = self._evaluation(evaluation, itemsize)
+        # each thread's block buffer keeps the larger size for the rest of the run
+        scratch = max(parts["im2col blocks"], blocks)
+        training = sum(parts[name] for name in (
+            "batch", "activations", "∂L/∂out in flight", "conv ∂L/∂Z",
+            "padded inputs", "conv ∂L/∂U"))
+        return {"im2col blocks": scratch,
+                "evaluation beyond the training pass": max(0, held - training)}
+
     def largest_batch(self, path: str, dtype, limit: int, optimizer: str | None = None,
                       extra: Extra | None = None, runtime: int | None = None,
                       evaluation: int = 0) -> int:
@@ -302,6 +348,33 @@ class Footprint:
             middle = (low + high) // 2
             low, high = (middle, high) if fits(middle) else (low, middle)
         return low
+
+
+def network_bytes(network) -> int:
+    """What a built Network's parameters and buffers take (for `built`)."""
+    return sum(value.nbytes for node in network.order
+               for arrays in (node.op.params, node.op.buffers) for value in arrays.values())
+
+
+def evaluation_batch(footprint: Footprint, batch: int, dtype, limit: Limit,
+                     optimizer: str | None = None, extra: Extra | None = None,
+                     most: int = 256, built: int = 0) -> int:
+    """The samples a trainer evaluates at once: the most (up to `most`) whose
+    evaluation pass fits in `limit` beside training with `batch`; 1 when none does
+    (then training itself does not fit, and `fit` says so). built: as for `fit`."""
+    runtime = max(0, resident_bytes() - built)
+
+    def fits(size: int) -> bool:
+        return footprint.estimate("train", batch, dtype, optimizer, extra, runtime,
+                                  size).total <= limit.bytes
+
+    if most <= 1 or fits(most):
+        return max(1, most)
+    low, high = 1, most  # fits(high) is False
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
 
 
 def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv | None:
@@ -327,6 +400,25 @@ def _conv_sizes(doc: GraphDocument, report: ShapeReport, node_id: str) -> _Conv 
         grad_out, grad_in, back = out * oh * wc, c * hp * wp, None
     return _Conv(c * (hp + wide) * wp, grad_out, correlate, grad_in, c * kh * kw, out, oh, wc,
                  back)
+
+
+def _forward_live(doc: GraphDocument, nodes: list[str], sizes: dict[str, int],
+                  consumers: dict[str, list[tuple[str, int]]]) -> int:
+    """The most values alive at once, per sample, in a forward pass that lets go of
+    each output once its last consumer has read it (what an evaluation holds)."""
+    unread = {i: len([c for c, _ in consumers.get(i, ()) if c in sizes]) for i in nodes}
+    alive, most = 0, 0
+    for node_id in nodes:
+        node = doc.nodes[node_id]
+        if node.op != "input":  # the input's output is the batch, counted apart
+            alive += sizes[node_id]
+        most = max(most, alive)
+        for source in node.inputs:
+            if source in unread:
+                unread[source] -= 1
+                if unread[source] == 0 and doc.nodes[source].op != "input":
+                    alive -= sizes[source]
+    return most
 
 
 # -- the limit ----------------------------------------------------------------------
@@ -360,8 +452,23 @@ def available_limit() -> Limit:
     return Limit(max(0, int(memory.available) + resident_bytes() - margin), "available memory")
 
 
+_chosen: list[Limit] = []  # the limits `limit_chosen` set, innermost last
+
+
+@contextmanager
+def limit_chosen(limit: Limit) -> Iterator[None]:
+    """While active, memory_limit() without an option gives `limit`: a command's
+    --max-memory for the window it drives in this process (bpviz snapshot)."""
+    _chosen.append(limit)
+    try:
+        yield
+    finally:
+        _chosen.remove(limit)
+
+
 def memory_limit(option: str | int | None = None) -> Limit:
-    """--max-memory if given, else BPVIZ_MAX_MEMORY, else the available memory.
+    """--max-memory if given (or chosen by `limit_chosen`), else BPVIZ_MAX_MEMORY, else
+    the available memory.
 
     ValueError names the setting when it is not a size.
     """
@@ -372,6 +479,8 @@ def memory_limit(option: str | int | None = None) -> Limit:
             return Limit(parse_size(option), "--max-memory")
         except ValueError as error:
             raise ValueError(f"--max-memory: {error}") from None
+    if _chosen:
+        return _chosen[-1]
     value = os.environ.get(ENV_VARIABLE, "").strip()
     if value:
         try:
@@ -383,9 +492,13 @@ def memory_limit(option: str | int | None = None) -> Limit:
 
 def fit(footprint: Footprint, path: str, batch: int, dtype, limit: Limit,
         optimizer: str | None = None, extra: Extra | None = None,
-        what: str = "the pass", evaluation: int = 0) -> MemoryEstimate:
-    """The estimate, when it fits in `limit`; otherwise MemoryLimitError saying so."""
-    runtime = resident_bytes()
+        what: str = "the pass", evaluation: int = 0, built: int = 0) -> MemoryEstimate:
+    """The estimate, when it fits in `limit`; otherwise MemoryLimitError saying so.
+
+    built: bytes of the network's own arrays the process holds already (a command
+    that checks again once its data are loaded): the estimate counts them as its
+    parameters, not again as what the process holds."""
+    runtime = max(0, resident_bytes() - built)
     estimate = footprint.estimate(path, batch, dtype, optimizer, extra, runtime, evaluation)
     if estimate.total <= limit.bytes:
         return estimate

@@ -9,7 +9,7 @@ to the editor's signals; they never change the document directly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from bpviz.graph import GraphDocument, GraphError, NodeData, infer_shapes
 from bpviz.graph.document import group_name_problem, id_problem
 from bpviz.graph.fileformat import dumps_graph, loads_graph
 from bpviz.graph.layout import COLUMN_GAP, WRAP_AFTER, layered_positions
+from bpviz.graph.limits import MAX_BYTES, check_memory, report_bytes
 from bpviz.scene.model import SceneModel
 from bpviz.scene.wire_item import label_room
 from bpviz.ui import commands as cmd
@@ -195,8 +196,27 @@ class GraphEditor(SceneModel):
             return
         else:
             inputs[port] = src
+        self._refuse_too_big(dst, lambda doc: doc.set_inputs(dst, inputs))
         self._push(cmd.SetInputsCommand(self.doc, dst, inputs, f"Connect {src} → {dst}",
                                         self.batched))
+
+    def _refuse_too_big(self, node_id: str, change: Callable[[GraphDocument], None]) -> None:
+        """EditError when `change` (made to a copy) would make the graph bigger than
+        any pass of it may be (bpviz.graph.limits: one sample's parameters, buffers
+        and activations in float64 over MAX_BYTES), so the graph never holds a layer
+        that only a refusal could follow (a 100000×100000 weight is 75 GiB). Nothing
+        is allocated: the sizes come from the shapes. A graph that is already that
+        big (opened from a file) may still be made smaller."""
+        after = self.doc.copy()
+        change(after)
+        report = infer_shapes(after)
+        size = report_bytes(report)
+        if size <= MAX_BYTES or size <= report_bytes(self.report):
+            return
+        try:
+            check_memory(after, report)
+        except GraphError as error:
+            raise EditError(f"not changed: {error}", node_id) from None
 
     def input_limit(self, node_id: str) -> int | None:
         """The most inputs the node's op takes (None: any number)."""
@@ -234,6 +254,7 @@ class GraphEditor(SceneModel):
                 raise EditError(str(exc), node_id) from None
         if dict(params) == node.params:
             return
+        self._refuse_too_big(node_id, lambda doc: doc.set_params(node_id, dict(params)))
         self._push(cmd.SetParamsCommand(self.doc, node_id, params,
                                         f"Change {node_id}", self.batched))
 

@@ -26,7 +26,7 @@ from bpviz.engine.formulas import describe_step
 from bpviz.engine.stepping import StepSession
 from bpviz.graph import GraphDocument, ShapeReport, loads_graph
 from bpviz.graph.limits import format_bytes
-from bpviz.graph.memory import STATE_COPIES, Extra, Footprint, MemoryLimitError, fit, memory_limit
+from bpviz.graph.memory import Extra, Footprint, MemoryLimitError, fit, memory_limit
 from bpviz.workspace.input_image import InputImage, image_feeds
 from bpviz.workspace.sources import Made, WeightSource, batch_for, make_network
 from bpviz.workspace.tensor_summary import DRAWING_BYTES, Summaries
@@ -95,11 +95,8 @@ def window_parts(footprint: Footprint, dtype: str, update: UpdateChoice | None =
                 (footprint.trainable + batch * footprint.gradients) * s,
                 "drawing (pictures of maps, histograms)": DRAWING_BYTES}
         if update is not None:
-            state = STATE_COPIES.get(update.optimizer if update.optimizer != "sgd"
-                                     or update.momentum else None, 1)
-            copies = 2 + state * (2 if continuing else 1)
-            made["update phase"] = (copies * footprint.trainable * s
-                                    + 2 * footprint.activation_bytes(batch, dtype))
+            state = update.optimizer if update.optimizer != "sgd" or update.momentum else None
+            made.update(footprint.update_phase(batch, dtype, state, continuing))
         return made
 
     return parts

@@ -31,6 +31,7 @@ TRAINED_LABEL = "trained weights"
 
 
 CHILD_RUNTIME = 150 * 2**20  # a fresh process with NumPy and the engine, before its data
+EVAL_BATCH = 256  # the most validation samples a run evaluates at once
 
 
 class Training:
@@ -70,13 +71,27 @@ class Training:
         """Why training with `config` (batch_size, optimizer, dtype) would not fit in
         memory (bpviz.graph.memory), or None. The run is a process of its own: it
         holds about CHILD_RUNTIME beside what this one holds already."""
-        from bpviz.graph.memory import Footprint, MemoryLimitError, fit, memory_limit
+        from bpviz.graph.memory import (
+            Footprint,
+            MemoryLimitError,
+            evaluation_batch,
+            fit,
+            memory_limit,
+        )
+
+        footprint = Footprint(self.workspace.doc, self.workspace.report)
+        optimizer = f"{config.optimizer}+pause"
+
+        def extra(_batch: int) -> dict[str, int]:
+            return {"training process": CHILD_RUNTIME}
 
         try:
-            fit(Footprint(self.workspace.doc, self.workspace.report), "train",
-                config.batch_size, config.dtype, memory_limit(),
-                optimizer=f"{config.optimizer}+pause",
-                extra=lambda _batch: {"training process": CHILD_RUNTIME})
+            limit = memory_limit()
+            # the run evaluates as many samples at once as fit (bpviz.ui.training.job)
+            evaluation = evaluation_batch(footprint, config.batch_size, config.dtype, limit,
+                                          optimizer, extra, most=EVAL_BATCH)
+            fit(footprint, "train", config.batch_size, config.dtype, limit,
+                optimizer=optimizer, extra=extra, evaluation=evaluation)
         except MemoryLimitError as error:
             return error.short()
         except ValueError as error:  # BPVIZ_MAX_MEMORY is not a size

@@ -47,6 +47,26 @@ def test_a_fork_shows_each_contribution_and_their_sum():
     assert set(fork.grad_params) == {"weight", "bias"}
 
 
+def test_an_evaluation_lets_go_of_what_no_later_node_reads():
+    network = residual_network()
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    evaluation = Executor(network, keep={"d2"})
+    evaluation.run({"x": x}, backward=False)
+    assert set(evaluation.values) == {"d2"}  # the sink is kept, its inputs are gone
+    assert not any(name.startswith("_") and isinstance(value, np.ndarray)
+                   for node in network.order for name, value in vars(node.op).items())
+    # d2(r(d1) + d1) with d1 = W1 x + b1, by hand
+    ops = network.nodes
+    d1 = x @ ops["d1"].op.params["weight"].T + ops["d1"].op.params["bias"]
+    by_hand = (np.maximum(d1, 0) + d1) @ ops["d2"].op.params["weight"].T \
+        + ops["d2"].op.params["bias"]
+    np.testing.assert_allclose(evaluation.values["d2"], by_hand)
+    assert evaluation.loss == pytest.approx(by_hand.sum())
+    everything = Executor(network)
+    everything.run({"x": x}, backward=False)
+    assert set(everything.values) == {"x", "d1", "r", "sum", "d2"}  # keep=None keeps all
+
+
 def test_a_caller_can_stop_after_any_node():
     executor = Executor(residual_network())
     walk = executor.forward({"x": np.ones((1, 4))})

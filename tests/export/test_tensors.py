@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bpviz.engine.executor import Executor
-from bpviz.export.base import ExportError
+from bpviz.export.base import ExportCancelled, ExportError
 from bpviz.export.tensors import (
     BmatrixExporter,
     CsvExporter,
@@ -123,3 +123,11 @@ def test_bmatrix_compiles_in_an_amsmath_display(tmp_path):
                    "\\begin{document}\n\\[\n" + kernel + special + "\\]\n\\end{document}\n")
     pixels = pdf_page_pixels(compile_tex(tex), dpi=150)
     assert (pixels < 128).any(axis=2).sum() > 500  # the ink of two matrices on a white page
+
+
+def test_a_cancelled_npz_leaves_no_file(tmp_path):
+    *_, session = session_for(RESIDUAL)
+    exporter = NpzExporter(session, progress=lambda done, total: done == 2 and exporter.cancel())
+    with pytest.raises(ExportCancelled):
+        exporter.export(tmp_path / "pass.npz")
+    assert list(tmp_path.iterdir()) == []

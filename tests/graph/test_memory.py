@@ -10,7 +10,14 @@ import pytest
 
 from bpviz.cli import main
 from bpviz.graph import GraphDocument, load_graph, loads_graph
-from bpviz.graph.memory import Footprint, MemoryLimitError, fit, memory_limit, parse_size
+from bpviz.graph.memory import (
+    Footprint,
+    MemoryLimitError,
+    evaluation_batch,
+    fit,
+    memory_limit,
+    parse_size,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 VGG16 = EXAMPLES / "vgg16.json"
@@ -85,6 +92,34 @@ def test_the_torch_check_counts_its_largest_stage_by_hand(dtype, stage):
             else "its outputs and ∂L/∂out kept in float32")
     assert estimate.parts[kept] == 2 * values * 4  # outputs and ∂L/∂out
     assert estimate.parts["torch (the library)"] > 0
+def test_an_evaluation_counts_the_outputs_alive_at_once_by_hand():
+    doc = mlp(100, 50)
+    train = Footprint(doc).estimate("train", 8, np.float32, optimizer="sgd", runtime=0)
+    evaluated = Footprint(doc).estimate("train", 8, np.float32, optimizer="sgd", runtime=0,
+                                        evaluation=1000)
+    # fc's 50 outputs and act's 50 are alive together (act reads fc), then fewer;
+    # 1000 samples of them and of the 100 inputs, in float32
+    held = 1000 * (100 + 50 + 50) * 4
+    # the training pass: its batch, every output, two of the largest (x) in flight
+    training = (8 * 100 + 8 * (50 + 50 + 10 + 1) + 2 * 8 * 100) * 4
+    assert evaluated.parts["evaluation beyond the training pass"] == held - training
+    assert evaluated.total - train.total == held - training
+    small = Footprint(doc).estimate("train", 8, np.float32, optimizer="sgd", runtime=0,
+                                    evaluation=2)
+    assert small.parts["evaluation beyond the training pass"] == 0  # less than training
+
+
+def test_the_evaluation_batch_is_the_most_that_fits_beside_training():
+    footprint = Footprint(load_graph(VGG16))
+    limit = memory_limit("5G")
+    size = evaluation_batch(footprint, 1, np.float32, limit, "adam", most=256)
+    assert 1 < size < 256  # 256 images of 224×224 at once do not fit in 5 GiB
+
+    def total(evaluation: int) -> int:
+        return footprint.estimate("train", 1, np.float32, "adam", evaluation=evaluation).total
+
+    assert total(size) <= limit.bytes < total(size + 1)
+    assert evaluation_batch(footprint, 1, np.float32, memory_limit("100G"), "adam") == 256
 
 
 def test_the_largest_batch_is_the_last_that_fits():

@@ -250,3 +250,30 @@ def test_paste_without_positions_lays_the_fragment_out(editor):
     new_ids = editor.paste(editor.copy(["c1", "r1", "p1"]))
     positions = [editor.doc.nodes[node_id].pos for node_id in new_ids]
     assert None not in positions and len(set(positions)) == 3
+
+
+def test_a_layer_too_big_for_any_pass_is_refused_before_anything_is_allocated(qapp):
+    ed = GraphEditor(load_graph(EXAMPLES / "two_layer_classifier.json"))
+    ed.set_params("x", {"shape": [100_000]})
+    text, steps = dumps_graph(ed.doc), ed.undo_stack.count()
+    with pytest.raises(EditError) as refused:
+        ed.set_params("hidden", {"units": 100_000})
+    # W is 100000×100000 and b 100000 values, 8 bytes each in float64: 74.51 GiB
+    weight_gib = (100_000 * 100_000 + 100_000) * 8 / 2**30
+    assert f"{weight_gib:.2f} GiB" in str(refused.value)
+    assert "more than the limit of 4.00 GiB" in str(refused.value)
+    assert refused.value.node == "hidden"
+    assert dumps_graph(ed.doc) == text and ed.undo_stack.count() == steps
+
+
+def test_a_wire_that_makes_a_layer_too_big_is_refused(qapp):
+    ed = GraphEditor(load_graph(EXAMPLES / "two_layer_classifier.json"))
+    ed.set_params("hidden", {"units": 1_000_000})  # 2 inputs: 3 million parameters, fine
+    wide = ed.add_node("input", params={"shape": [784]})
+    text = dumps_graph(ed.doc)
+    with pytest.raises(EditError, match="the largest node is dense 'hidden'"):
+        ed.connect(wide, "hidden", 0)  # 784 inputs: 785 million parameters
+    assert dumps_graph(ed.doc) == text
+    ed.set_params("hidden", {"units": 1000})
+    ed.connect(wide, "hidden", 0)  # a layer that fits is wired as before
+    assert ed.doc.nodes["hidden"].inputs == [wide]

@@ -47,11 +47,11 @@ def test_snapshot_step_out_of_range(tmp_path, capsys, argv, message):
 
 
 def test_snapshot_step_over_the_memory_limit(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "")  # restored after the test: --max-memory sets it
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "3G")  # --max-memory comes first
     out = tmp_path / "w.png"
     assert main(["snapshot", str(EXAMPLES / "vgg16.json"), "--out", str(out),
                  "--step", "1", "--batch", "2", "--max-memory", "1G"]) == 2
     error = capsys.readouterr().err
     assert "not enough memory: a batch of 2 (float64) needs about" in error
-    assert "the limit is 1.00 GiB" in error and "not even a batch of 1 fits" in error
+    assert "the limit is 1.00 GiB (--max-memory)" in error and "not even a batch of 1 fits" in error
     assert not out.exists()

@@ -27,12 +27,12 @@ def config(batch: int, optimizer: str = "adam") -> SimpleNamespace:
 
 def test_a_pass_over_the_limit_names_the_estimate_the_limit_and_the_largest_batch(
         workspace_on, monkeypatch):
-    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "6G")
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "24G")  # the update phase (Adam) takes 12 GiB
     workspace, _ = workspace_on("vgg16")
     workspace.set_settings(batch=64)
     why = workspace.refusal()
     assert why.startswith("not enough memory: a batch of 64 (float64) needs about")
-    assert "the limit is 6.00 GiB (BPVIZ_MAX_MEMORY); the largest batch that fits is" in why
+    assert "the limit is 24.00 GiB (BPVIZ_MAX_MEMORY); the largest batch that fits is" in why
     assert workspace.build_pass() == why and workspace.session is None
     largest = int(why.rsplit(" ", 1)[1])
     workspace.set_settings(batch=largest)
@@ -42,9 +42,20 @@ def test_a_pass_over_the_limit_names_the_estimate_the_limit_and_the_largest_batc
 def test_the_torch_check_counts_torch_beside_the_pass(workspace_on, monkeypatch):
     monkeypatch.setenv("BPVIZ_MAX_MEMORY", "6G")
     workspace, _ = workspace_on("vgg16")
-    workspace.set_settings(batch=1)
+    workspace.set_settings(batch=1, update=False)
     assert workspace.refusal() is None
     why = torch_check_refusal(workspace.doc, workspace.report, 1)
+    assert why is not None and "not even a batch of 1 fits" in why
+
+
+def test_the_update_phase_counts_a_copy_of_the_network_and_the_optimizers_state(
+        workspace_on, monkeypatch):
+    monkeypatch.setenv("BPVIZ_MAX_MEMORY", "8G")
+    workspace, _ = workspace_on("vgg16")
+    workspace.set_settings(batch=1, update=False)
+    assert workspace.refusal() is None  # the pass alone: about 3 GiB in float64
+    workspace.set_settings(update=True)
+    why = workspace.refusal()  # Adam's step on 138 million float64 parameters
     assert why is not None and "not even a batch of 1 fits" in why
 
 

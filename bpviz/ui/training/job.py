@@ -204,6 +204,7 @@ class Job:
         epochs = config.epochs or default_epochs(len(train), config.batch_size)
         trainer = Trainer(network, optimizer, (train.x, train.y), (val.x, val.y),
                           batch_size=config.batch_size, epochs=epochs, seed=config.seed,
+                          eval_batch_size=self._evaluation_batch(len(val), network),
                           on_non_finite="pause")
         if prepared.dataset.sample_shape == (2,):
             self._grid = Grid.around(prepared.dataset.x, network, prepared.normalizer)
@@ -218,6 +219,28 @@ class Job:
         if options:
             trainer.set_optimizer_options(**options)
         return trainer
+
+    def _evaluation_batch(self, samples: int, network=None) -> int:
+        """As many validation samples at once as fit beside training (at most
+        EVAL_BATCH): the window checked that training with one fits. network: the
+        one built already (this process holds it: not counted twice)."""
+        from bpviz.graph.memory import (
+            Footprint,
+            evaluation_batch,
+            memory_limit,
+            network_bytes,
+        )
+        from bpviz.workspace.training import EVAL_BATCH
+
+        config = self.config
+        try:
+            limit = memory_limit()
+        except ValueError:  # BPVIZ_MAX_MEMORY is not a size: the window said so
+            return EVAL_BATCH
+        built = 0 if network is None else network_bytes(network)
+        return evaluation_batch(Footprint(self.doc), config.batch_size, config.dtype, limit,
+                                f"{config.optimizer}+pause", most=min(EVAL_BATCH, max(1, samples)),
+                                built=built)
 
     def _start_from(self, network) -> None:
         if self.initial is None:
