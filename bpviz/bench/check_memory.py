@@ -27,7 +27,8 @@ def measure(graph: str, batch: int, dtype: str, seed: int = 0) -> tuple[float, f
             "    status = main(sys.argv[1:])\n"
             "except SystemExit as stop:\n"
             "    status = stop.code\n"
-            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "from bpviz.graph.memory import peak_resident_bytes\n"
+            "peak = peak_resident_bytes() // 1024\n"
             "print(f'peak-kib {peak}', file=sys.stderr)\n"
             "sys.exit(status)\n")
     argv = ["check", graph, "--batch", str(batch), "--dtype", dtype, "--seed", str(seed)]

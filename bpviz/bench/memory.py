@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ def measure_engine(graph: str, batch: int, dtype: str) -> dict:
     from bpviz.engine.executor import Executor
     from bpviz.graph import build_network, load_graph
     from bpviz.graph.batch import random_batch
-    from bpviz.graph.memory import Footprint
+    from bpviz.graph.memory import Footprint, peak_resident_bytes
 
     document = load_graph(graph)
     estimate = Footprint(document).estimate("engine", batch, dtype)
@@ -48,7 +47,7 @@ def measure_engine(graph: str, batch: int, dtype: str) -> dict:
     feeds, targets = random_batch(network, batch, 0, np.dtype(dtype))
     Executor(network, keep=set()).run(feeds, targets)
     return {"estimate": estimate.total, "parts": estimate.parts, "status": 0,
-            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            "peak": peak_resident_bytes()}
 
 
 def measure_command(argv: list[str]) -> dict:
@@ -81,7 +80,7 @@ def measure_command(argv: list[str]) -> dict:
     largest = max(estimates, key=lambda estimate: estimate.total, default=None)
     return {"estimate": largest.total if largest else 0,
             "parts": largest.parts if largest else {}, "status": status,
-            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            "peak": memory.peak_resident_bytes()}
 
 
 def last_layer(graph: str) -> str:

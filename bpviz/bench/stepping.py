@@ -26,7 +26,6 @@ while stepping (cProfile, cumulative). Runs offscreen when there is no display.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 from bpviz.bench.editor import median_ms, paint_counter, settle_until_painted
 from bpviz.display import use_offscreen_without_display
 from bpviz.graph import GraphDocument, NodeData
+from bpviz.graph.memory import peak_resident_bytes
 
 TARGET_MS = 30.0
 BIG_TARGET_MS = 100.0  # a step of a graph file, and the longest block of the UI thread
@@ -217,7 +217,7 @@ def bench_graph(path: Path, batch: int, cancel_after: float,
     window.view.zoom_to_fit()
     app.processEvents()
     result.update(sweep(window, app, heartbeat, profile))
-    result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    result["peak_gib"] = peak_resident_bytes() / 2**30
     window.editor.undo_stack.setClean()
     window.close()
     app.processEvents()

@@ -62,6 +62,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -163,11 +164,11 @@ class _Conv:
             return 0
         blocks = Blocks(batch, self.rows, self.row_columns,
                         wanted_columns(self.k, self.out, itemsize))
-        g0, g1, i0, i1 = blocks.ranges[0]
+        g0, g1, i0, i1 = blocks.first
         largest = self.k * (g1 - g0) * (i1 - i0) * self.row_columns
         if self.back is not None:
             k, c, h, wp = self.back
-            g0, g1, i0, i1 = Blocks(batch, h, wp, wanted_columns(k, c, itemsize)).ranges[0]
+            g0, g1, i0, i1 = Blocks(batch, h, wp, wanted_columns(k, c, itemsize)).first
             largest = max(largest, k * (g1 - g0) * (i1 - i0) * wp)
         return largest * itemsize
 
@@ -422,6 +423,27 @@ def _forward_live(doc: GraphDocument, nodes: list[str], sizes: dict[str, int],
 
 
 # -- the limit ----------------------------------------------------------------------
+def peak_resident_bytes() -> int:
+    """This process's peak resident memory so far.
+
+    Linux's VmHWM (/proc/self/status) belongs to the process's own address
+    space, so it starts afresh when a program is started; getrusage's
+    ru_maxrss (the fallback elsewhere) also keeps the peak of the process that
+    started it, which after a fork and exec from a big parent (a test run)
+    is the parent's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
 def resident_bytes() -> int:
     """This process's resident memory now (0 when psutil cannot tell)."""
     try:

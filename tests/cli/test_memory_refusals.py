@@ -1,6 +1,6 @@
 """A batch far too big is refused by every path in seconds, before anything big is allocated.
 
-Each run is a process of its own, so its peak resident memory (ru_maxrss) is
+Each run is a process of its own, so its peak resident memory (VmHWM) is
 the run's alone: VGG16's parameters alone are 528 MiB in float32 and 1.03 GiB
 in float64, so a peak under PEAK_MIB means that not even the network was built.
 """
@@ -24,13 +24,14 @@ PEAK_MIB = 400  # the interpreter, NumPy, Qt for the snapshot: a few hundred MiB
 SECONDS = 60  # a refusal takes seconds; generous for a machine shared by many runs
 
 RUN_COMMAND = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
+    from bpviz.graph.memory import peak_resident_bytes
     from bpviz.main import main
     try:
         status = main(sys.argv[1:])
     except SystemExit as stop:
         status = stop.code
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_resident_bytes()
     print(json.dumps({"status": status, "peak": peak}), file=sys.stderr)
 """)
 
@@ -80,7 +81,8 @@ def test_a_huge_batch_is_refused_quickly_and_allocates_nothing_big(command, limi
 
 
 WINDOW = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
+    from bpviz.graph.memory import peak_resident_bytes
     from bpviz.graph import load_graph
     from bpviz.workspace import Workspace
     from bpviz.workspace.passes import torch_check_refusal
@@ -94,7 +96,7 @@ WINDOW = textwrap.dedent("""
                "training": workspace.training.memory_problem(SimpleNamespace(
                    batch_size=int(sys.argv[2]), optimizer="adam", dtype="float32"))}
     built = workspace.session is not None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_resident_bytes()
     print(json.dumps({"reasons": reasons, "built": built, "peak": peak}), file=sys.stderr)
 """)
 

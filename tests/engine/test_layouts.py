@@ -15,7 +15,7 @@ import pytest
 from bpviz.engine import OPS
 from bpviz.engine.ops import lowering
 from bpviz.engine.ops.conv1x1 import OneByOne
-from bpviz.engine.ops.lowering import is_batch_last
+from bpviz.engine.ops.lowering import Blocks, is_batch_last
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -284,3 +284,13 @@ def test_a_forked_child_spreads_blocks_on_threads_of_its_own(monkeypatch):
         os.waitpid(pid, 0)
         pytest.fail("the forked child's pass never finished")
     assert os.WIFEXITED(done[1]) and os.WEXITSTATUS(done[1]) == 0
+
+
+@pytest.mark.parametrize("groups, rows, row_columns, wanted", [
+    (1, 7, 3, 5), (4, 56, 58, 4096), (100, 3, 3, 500), (3, 2, 2, 1), (5, 10, 10, 100)])
+def test_the_first_block_is_the_first_of_all_blocks_and_they_cover_every_row_once(
+        groups, rows, row_columns, wanted):
+    blocks = Blocks(groups, rows, row_columns, wanted)
+    assert blocks.first == blocks.ranges[0]
+    covered = [(g, i) for g0, g1, i0, i1 in blocks for g in range(g0, g1) for i in range(i0, i1)]
+    assert sorted(covered) == [(g, i) for g in range(groups) for i in range(rows)]

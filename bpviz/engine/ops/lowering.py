@@ -31,6 +31,7 @@ stored [out, H', W', N]: long runs even where rows are short.
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import nullcontext
 
@@ -72,16 +73,30 @@ class Blocks:
 
     def __init__(self, groups: int, rows: int, row_columns: int, wanted_columns: int) -> None:
         self.groups, self.rows, self.row_columns = groups, rows, row_columns
-        if rows * row_columns >= wanted_columns:
+        self.by_rows = rows * row_columns >= wanted_columns
+        if self.by_rows:
             per_block = max(1, math.ceil(wanted_columns / row_columns))
             parts = math.ceil(rows / per_block)
-            per_block = math.ceil(rows / parts)  # even blocks
-            self.ranges = [(g, g + 1, i, min(rows, i + per_block))
-                           for g in range(groups) for i in range(0, rows, per_block)]
+            self.per_block = math.ceil(rows / parts)  # even blocks
         else:
-            per_block = max(1, wanted_columns // (rows * row_columns))
-            self.ranges = [(g, min(groups, g + per_block), 0, rows)
-                           for g in range(0, groups, per_block)]
+            self.per_block = max(1, wanted_columns // (rows * row_columns))
+
+    @property
+    def first(self) -> tuple[int, int, int, int]:
+        """The first block, the largest (without listing them all: a memory estimate
+        asks this of batches far too big to run)."""
+        if self.by_rows:
+            return 0, 1, 0, min(self.rows, self.per_block)
+        return 0, min(self.groups, self.per_block), 0, self.rows
+
+    @functools.cached_property
+    def ranges(self) -> list[tuple[int, int, int, int]]:
+        rows, per_block = self.rows, self.per_block
+        if self.by_rows:
+            return [(g, g + 1, i, min(rows, i + per_block))
+                    for g in range(self.groups) for i in range(0, rows, per_block)]
+        return [(g, min(self.groups, g + per_block), 0, rows)
+                for g in range(0, self.groups, per_block)]
 
     def __iter__(self):
         return iter(self.ranges)
