@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QPoint, QRect  # noqa: E402
+from PySide6.QtCore import QPoint, QRect, Qt  # noqa: E402
 from PySide6.QtGui import (  # noqa: E402
     QAction,
     QColor,
@@ -23,7 +23,7 @@ from bpviz.engine import OPS  # noqa: E402
 from bpviz.ui.app import settings  # noqa: E402
 from bpviz.ui.help import notation, tour  # noqa: E402
 from tests.ui.eventloop import settle  # noqa: E402
-from tests.ui.windowkit import make_window  # noqa: E402
+from tests.ui.windowkit import TINY_CNN, make_window  # noqa: E402
 
 
 def shown_tours(window) -> list:
@@ -112,8 +112,41 @@ def test_the_tours_stop_at_the_panels_shows_them_before_any_pass(qtbot):
         assert spot.contains(where), name
     assert "empty until the first F10" in shown.body.text()
     hit = window.childAt(shown.mapTo(window, shown.card.geometry().center()))
-    assert hit is shown.card or shown.card.isAncestorOf(hit)  # over the panels it shows
+    assert hit is shown.card or shown.card.isAncestorOf(hit)  # raised over the panels
+    assert not shown.card.geometry().intersects(spot)  # and beside them, not over them
     assert window.workspace.built is None  # shown, not built
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1920, 1080)])
+def test_no_stop_of_the_tour_covers_what_it_points_at(qtbot, size):
+    window, _answers = make_window(qtbot, TINY_CNN)
+    window.resize(*size)
+    window.actions_["tour"].trigger()
+    (shown,) = shown_tours(window)
+    for index, stop in enumerate(tour.STOPS):
+        shown.go(index)
+        settle()
+        spot = tour.target_rect(window, stop.target)
+        card = shown.card.geometry()
+        assert spot != window.rect(), stop.target  # the part is in sight
+        assert shown.rect().contains(card), stop.title  # the card whole in the window
+        assert not card.intersects(spot), (stop.title, card, spot)
+
+
+def test_return_presses_next_as_space_does(qtbot):
+    window, _answers = make_window(qtbot)
+    window.actions_["tour"].trigger()
+    (shown,) = shown_tours(window)
+    for key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        before = shown.index
+        qtbot.keyClick(shown.next, key)
+        settle()
+        assert shown.index == before + 1, key
+
+
+def test_the_tours_export_stop_names_the_slide_deck():
+    (stop,) = [stop for stop in tour.STOPS if stop.target == "menu"]
+    assert "slide deck" in stop.text.lower() and "bpviz export --deck" in stop.text
 
 
 def ink(html_text: str) -> np.ndarray:
