@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.stepping import StepSession
+from bpviz.ui.help import STABLE_NAME
 from bpviz.ui.stepping.elided_label import ElidedLabel
 
 SPEEDS = (0.5, 1, 2, 3, 5, 8, 12, 20)  # steps per second, one per slider notch
@@ -60,6 +61,7 @@ class StepBar(QToolBar):
         self.play_action = self._action("Play", icon(pixmap.SP_MediaPlay), "F5",
                                         self.toggle_play)
         self.play_action.setCheckable(True)
+        self.play_action.setProperty(STABLE_NAME, "Play / Pause")  # its text says which
         self._build_speed()
         self.label = ElidedLabel()
         self.label.setObjectName("step_label")

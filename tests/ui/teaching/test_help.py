@@ -47,6 +47,22 @@ def test_keyboard_shortcuts_lists_every_action_even_a_new_one(qtbot):
     assert "Step" in listed and "F10" in listed["Step"]  # the step bar's own actions
 
 
+def test_keyboard_shortcuts_names_an_action_whose_text_changes_by_its_stable_name(qtbot):
+    window, _answers = make_window(qtbot)
+    node = next(iter(window.editor.doc.nodes))
+    window.editor.rename(node, "renamed_once")
+    window.editor.rename("renamed_once", "renamed_twice")
+    window.actions_["undo"].trigger()  # Undo and Redo now both name a rename
+    assert "renamed_" in window.actions_["redo"].text()
+    assert "renamed_" in window.actions_["undo"].text()
+    window.stepping.bar.play_action.setText("Pause")  # as while playing
+    window.actions_["shortcuts"].trigger()
+    listed = dict(window.help.dialog.listed())
+    ctrl_z = QKeySequence("Ctrl+Z").toString(QKeySequence.SequenceFormat.NativeText)
+    assert listed["Undo"] == ctrl_z and "Redo" in listed and "Play / Pause" in listed
+    assert not [name for name in listed if "renamed_" in name or name == "Pause"]
+
+
 def test_the_tour_is_never_shown_by_the_window_itself(qtbot):
     window, _answers = make_window(qtbot)
     settle()
