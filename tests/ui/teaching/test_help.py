@@ -165,17 +165,19 @@ def test_the_tours_export_stop_names_the_slide_deck():
     assert "slide deck" in stop.text.lower() and "bpviz export --deck" in stop.text
 
 
-def ink(html_text: str) -> np.ndarray:
-    """Where `html_text`, drawn as the notation dialog draws it, puts dark pixels."""
+def ink(html_text: str, width: int = 160, height: int = 60) -> np.ndarray:
+    """Where `html_text`, drawn as the notation dialog draws it in `width` pixels,
+    puts dark pixels."""
     document = QTextDocument()
     document.setHtml(html_text)
-    image = QImage(160, 60, QImage.Format.Format_RGB32)
+    document.setTextWidth(width)
+    image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
     document.drawContents(painter)
     painter.end()
-    grey = np.array([[QColor(image.pixel(x, y)).lightness() for x in range(160)]
-                     for y in range(60)])
+    grey = np.array([[QColor(image.pixel(x, y)).lightness() for x in range(width)]
+                     for y in range(height)])
     return grey < 128
 
 
@@ -191,3 +193,24 @@ def test_notation_draws_the_hat_on_its_letter(qtbot):
     assert rows.max() < letter_rows.min()  # above the x
     assert letter_rows.min() - rows.max() <= 4  # and close to it
     assert letter_cols.min() - 1 <= cols.min() and cols.max() <= letter_cols.max() + 1
+
+
+def test_notation_leaves_room_between_a_formulas_lines(qtbot):
+    """A hat on the second line clears the subscript's underscore of the first."""
+    lines = ink(notation.formula_html("ŷ_ik ŷ_ik ŷ_ik"), width=70, height=80).any(axis=1)
+    inked = np.flatnonzero(lines)
+    starts = [row for row in inked if not lines[row - 1]]
+    assert len(starts) >= 2  # the formula wrapped
+    gap = starts[1] - np.flatnonzero(lines[:starts[1]]).max() - 1
+    assert gap >= 3, gap
+
+
+def test_esc_closes_the_help_windows(qtbot):
+    window, _answers = make_window(qtbot)
+    for name in ("notation", "shortcuts"):
+        window.actions_[name].trigger()
+        dialog = window.help.dialog
+        qtbot.waitExposed(dialog)
+        focused = dialog.focusWidget() or dialog
+        qtbot.keyClick(focused, Qt.Key.Key_Escape)
+        assert not dialog.isVisible(), name
