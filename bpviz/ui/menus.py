@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from bpviz.scene.theme import THEMES, current_theme
 from bpviz.ui.app import settings
 from bpviz.ui.appearance import set_theme
+from bpviz.ui.help import STABLE_NAME
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow
@@ -177,6 +178,8 @@ def _edit_menu(window: MainWindow, acts: dict[str, QAction]) -> None:
     acts["undo"].setShortcut(QKeySequence("Ctrl+Z"))
     acts["redo"] = stack.createRedoAction(window, "&Redo")
     acts["redo"].setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    acts["undo"].setProperty(STABLE_NAME, "Undo")  # its text names the command to undo
+    acts["redo"].setProperty(STABLE_NAME, "Redo")
     window.addActions([acts["undo"], acts["redo"]])
     menu.addActions([acts["undo"], acts["redo"]])
     menu.addSeparator()

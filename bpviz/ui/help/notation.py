@@ -42,6 +42,12 @@ def math_html(text: str) -> str:
             f"</span>")
 
 
+def formula_html(text: str) -> str:
+    """`text` as `math_html` sets it, with room between its wrapped lines: a hat on
+    one line would otherwise touch a subscript's underscore on the line above."""
+    return f"<p style='line-height:130%; margin:0'>{math_html(text)}</p>"
+
+
 def notation_html() -> str:
     rows = "".join(f"<tr><td style='padding:2px 12px 2px 0'><b>{math_html(symbol)}</b></td>"
                    f"<td>{html.escape(meaning)}</td></tr>" for symbol, meaning in SYMBOLS)
@@ -55,7 +61,7 @@ def notation_html() -> str:
                 f"{key}: {value}" for key, value in declared.items())) + "</small>"
         if cls.formula:
             ops.append(f"<tr><td style='padding:2px 12px 2px 0'><tt>{html.escape(name)}</tt>"
-                       f"</td><td>{math_html(cls.formula)}{extra}</td></tr>")
+                       f"</td><td>{formula_html(cls.formula)}{extra}</td></tr>")
     return ("<h3>The lecture's symbols</h3><table>" + rows + "</table>"
             "<h3>Each op's step, in these symbols</h3><table>" + "".join(ops) + "</table>")
 

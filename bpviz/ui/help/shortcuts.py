@@ -4,7 +4,9 @@ Nothing here lists keys by hand: `shortcut_rows` walks the window's QActions
 (menus, step bar, training panel) when the dialog opens, so a new action with
 a shortcut is listed the moment it exists; the keys of the explained entry
 (arrow keys, Page Up/Down, Esc), which are no actions, come from the table
-their handling reads (bpviz.ui.stepping.entry_keys).
+their handling reads (bpviz.ui.stepping.entry_keys). An action whose text
+changes as it is used (Undo becomes "Undo Rename 'loss'…", Play "Pause") is
+listed by its stable name, set as its `STABLE_NAME` property.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpviz.ui.help import STABLE_NAME
 from bpviz.ui.stepping.entry_keys import entry_key_rows
 
 
 def action_name(act: QAction) -> str:
-    """The action's text without its mnemonic ampersand or trailing dots."""
-    return act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
+    """The action's stable name, or its text without its mnemonic ampersand."""
+    stable = act.property(STABLE_NAME)
+    text = stable if isinstance(stable, str) and stable else act.text()
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
 
 
 def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:

@@ -5,7 +5,8 @@ does, where the formula and the tensors appear (the tour shows those panels,
 hidden until the first pass, saying they stay empty until F10), and how to
 export. Each stop
 outlines the part of the window it talks about and says what to do there;
-Next and Back move, Skip (or Esc) closes it. `offer_on_first_launch` shows it
+Next (or Return) and Back move, Skip (or Esc) closes it. The card sits beside
+the outlined part, never over it (`card_position`). `offer_on_first_launch` shows it
 once, on the first launch of the app (remembered in the settings as
 "help/tour_seen"); only the `bpviz` command calls it, so tests and `bpviz
 snapshot` never see it. Help › Quick Tour reopens it at any time.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QRect
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 SEEN_KEY = "help/tour_seen"
 CARD_WIDTH = 380
+MARGIN = 16  # between the card and the outlined part, and the window's edges
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ STOPS = (
          "notation, with the shapes. Both stay empty until the first F10 builds a pass.",
          "docks"),
     Stop("Export for slides", "File › Export… (Ctrl+E) writes the graph at any step as SVG, "
-         "PDF, PNG or TikZ, or the whole pass as a GIF. Help › Quick Tour shows this again.",
-         "menu"),
+         "PDF, PNG or TikZ, the whole pass as a GIF, or as a slide deck (Slide deck of the "
+         "pass: PowerPoint, Beamer or PDF; on the command line bpviz export --deck). "
+         "Help › Quick Tour shows this again.", "menu"),
 )
 
 
@@ -110,6 +113,8 @@ class QuickTour(QWidget):
         self.next.clicked.connect(lambda: self.go(self.index + 1))
         self.skip.clicked.connect(self.finish)
         QShortcut(QKeySequence("Esc"), self, self.finish)
+        for key in ("Return", "Enter"):  # as Space on the focused Next
+            QShortcut(QKeySequence(key), self, self.next.click)
         buttons = QHBoxLayout()
         buttons.addWidget(self.count)
         buttons.addStretch(1)
@@ -151,16 +156,8 @@ class QuickTour(QWidget):
 
     def _place_card(self) -> None:
         self.card.adjustSize()
-        spot = target_rect(self.window_, self.stop.target)
-        room = self.rect()
-        x = spot.right() + 16 if spot.right() + 16 + CARD_WIDTH < room.right() else (
-            max(16, spot.left() + 16))
-        y = min(max(16, spot.top() + 16), room.bottom() - self.card.height() - 16)
-        if spot.width() > room.width() * 0.6:  # a wide part: the card sits in its middle
-            x = spot.center().x() - CARD_WIDTH // 2
-            y = min(max(16, spot.center().y() - self.card.height() // 2),
-                    room.bottom() - self.card.height() - 16)
-        self.card.move(x, y)
+        spot = target_rect(self.window_, self.stop.target).adjusted(-3, -3, 3, 3)  # the outline
+        self.card.move(card_position(spot, self.rect(), self.card.size()))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window_ and event.type() == QEvent.Type.Resize:
@@ -181,6 +178,33 @@ class QuickTour(QWidget):
                                spot.height()), shade)
         painter.setPen(QPen(QColor(current_theme().highlight), 3))
         painter.drawRect(spot)
+
+
+def card_position(spot: QRect, room: QRect, size: QSize) -> QPoint:
+    """Where a card of `size` goes in `room` beside `spot` (right, left, below or above it,
+    the first side with room for it), never over it; when no side has room, the place
+    that covers the least of `spot`."""
+    def inside(low: int, high: int, length: int, want: int) -> int:
+        return max(low + MARGIN, min(want, high - length - MARGIN))
+
+    width, height = size.width(), size.height()
+    beside_y = inside(room.top(), room.bottom(), height, spot.top() + MARGIN)
+    beside_x = inside(room.left(), room.right(), width, spot.center().x() - width // 2)
+    places = (QPoint(spot.right() + MARGIN, beside_y),  # right of it
+              QPoint(spot.left() - MARGIN - width, beside_y),  # left of it
+              QPoint(beside_x, spot.bottom() + MARGIN),  # below it
+              QPoint(beside_x, spot.top() - MARGIN - height))  # above it
+    for place in places:
+        card = QRect(place, size)
+        if room.contains(card) and not card.intersects(spot):
+            return place
+    corners = [QPoint(x, y) for x in (room.left() + MARGIN, room.right() - width - MARGIN)
+               for y in (room.top() + MARGIN, room.bottom() - height - MARGIN)]
+
+    def covered(place: QPoint) -> int:
+        common = QRect(place, size).intersected(spot)
+        return common.width() * common.height() if not common.isEmpty() else 0
+    return min(corners, key=covered)
 
 
 def offer_on_first_launch(window: MainWindow) -> QuickTour | None:

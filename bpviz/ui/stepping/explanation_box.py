@@ -89,6 +89,7 @@ class ExplanationBox(QWidget):
         self.heading = QLabel()
         self.heading.setObjectName("entry_heading")
         self.heading.setWordWrap(True)
+        self.heading.setToolTip("the arrow keys and Page Up/Down move the entry, Esc clears it")
         self.text = QTextBrowser()
         self.text.setObjectName("entry_text")
         self.text.setFont(formula_font())
@@ -110,16 +111,15 @@ class ExplanationBox(QWidget):
         self.terms.setFont(formula_font(POINT_SIZE_TERMS))
         self.terms.setModel(self.model)
         self.terms.hide()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.all_terms)
-        buttons.addStretch(1)
-        buttons.addWidget(self.clear_button)
+        below = QHBoxLayout()  # one row, to leave the text the room in a short panel
+        below.addWidget(self.reads, 1)
+        below.addWidget(self.all_terms, 0, Qt.AlignmentFlag.AlignTop)
+        below.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
         layout.addWidget(self.text, 2)
-        layout.addWidget(self.reads)
-        layout.addLayout(buttons)
+        layout.addLayout(below)
         layout.addWidget(self.terms, 3)
         self.explained: EntryExplained | None = None
         self.hide()
@@ -151,8 +151,9 @@ class ExplanationBox(QWidget):
         total = len(explanation.terms)
         self.heading.setText(f"<b>{explained.entry.text()}</b> = "
                              f"{number_text(explanation.value)} · {total:,} "
-                             f"term{'s' * (total != 1)} · arrow keys move it, Esc clears")
+                             f"term{'s' * (total != 1)}")
         self.text.setPlainText(box_text(explanation))
+        self.fit_numbers()
         parts = []
         for key in explained.reads:
             parts.append(f"<a href='{html.escape(key)}'>{html.escape(key)}</a> "
@@ -163,6 +164,20 @@ class ExplanationBox(QWidget):
         self.all_terms.setText(f"{'Hide' if self.all_terms.isChecked() else 'All'} "
                                f"{total:,} terms")
         self.show()
+
+    def fit_numbers(self) -> None:
+        """Keep the value and the sum in numbers (the text's first line, however it wraps)
+        in sight: the box takes that room from the step's formula."""
+        document = self.text.document()
+        document.setTextWidth(self.text.viewport().width())
+        first = document.documentLayout().blockBoundingRect(document.firstBlock()).height()
+        frame = 2 * (self.text.frameWidth() + document.documentMargin())
+        self.text.setMinimumHeight(round(first + frame))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.explained is not None:
+            self.fit_numbers()
 
     def _show_terms(self, on: bool) -> None:
         self.terms.setVisible(on)

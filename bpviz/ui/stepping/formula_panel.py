@@ -68,9 +68,10 @@ class FormulaPanel(QWidget):
 
     def add_above(self, widget: QWidget, stretch: int = 0) -> None:
         """Put `widget` between the title and the step's formula (the entry explained);
-        the step's formula gives it the room, down to a few lines."""
+        the step's formula gives it the room, down to a line and a half (it scrolls)."""
         self.layout().insertWidget(1, widget, stretch)
-        self.text.setMinimumHeight(3 * self.text.fontMetrics().height())
+        self.text.setMinimumHeight(round(1.5 * self.text.fontMetrics().lineSpacing())
+                                   + 2 * self.text.frameWidth())
 
     def set_step(self, step: Step | None, network: Network | None = None) -> None:
         self.step, self.network = step, network

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.stepping import StepSession
+from bpviz.ui.help import STABLE_NAME
 from bpviz.ui.stepping.elided_label import ElidedLabel
 from bpviz.ui.theme_icons import themed_icon
 
@@ -56,6 +57,7 @@ class StepBar(QToolBar):
                                        self.run_to_end_of_phase)
         self.play_action = self._action("Play", icon("play"), "F5", self.toggle_play)
         self.play_action.setCheckable(True)
+        self.play_action.setProperty(STABLE_NAME, "Play / Pause")  # its text says which
         self._build_speed()
         self.label = ElidedLabel()
         self.label.setObjectName("step_label")

@@ -47,6 +47,7 @@ from bpviz.ui.stepping.heatmaps import HeatmapGrid
 from bpviz.ui.stepping.histogram import HistogramView
 from bpviz.ui.stepping.map_pages import PAGE_SIZE, MapPages, map_count, map_noun, maps_from
 from bpviz.ui.stepping.plot_theme import follow_theme
+from bpviz.ui.stepping.tab_titles import fit_titles
 from bpviz.ui.stepping.update_tensors import KeyBeforeUpdate, first_key, update_entries
 from bpviz.workspace.tensor_summary import Summaries, Summary
 
@@ -270,16 +271,29 @@ class TensorView(QWidget):
         labels = [entry.label for entry in self.entries]
         keys = [entry.key for entry in self.entries]
         self.tabs.blockSignals(True)
-        if [self.tabs.tabText(i) for i in range(self.tabs.count())] != labels:
+        if [self.tabs.tabToolTip(i) for i in range(self.tabs.count())] != labels:
             while self.tabs.count():
                 self.tabs.removeTab(0)
             for label in labels:
                 self.tabs.addTab(label)
+            self._fit_tabs()
         wanted = previous if previous in keys else self._default_key(keys)
         if wanted is not None:
             self.tabs.setCurrentIndex(keys.index(wanted))
         self.tabs.blockSignals(False)
         return previous not in keys
+
+    def _fit_tabs(self) -> None:
+        """Full tab titles when they fit beside the page arrows and the sample, short
+        ones when not (tab_titles.py)."""
+        beside = sum(widget.sizeHint().width() + 6 for widget in (self.pages, self.sample)
+                     if not widget.isHidden())
+        fit_titles(self.tabs, [entry.label for entry in self.entries],
+                   self.contentsRect().width() - 8 - beside)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_tabs()
 
     def _default_key(self, keys: list[str]) -> str | None:
         if self.step is not None and self.step.phase == "update":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeySequence
 
@@ -179,8 +180,12 @@ def test_a_link_to_a_tensor_the_step_in_sight_lacks_moves_to_a_step_that_shows_i
     assert "node conv2" in window.stepping.bar.label.text()  # the step bar follows
 
 
-def test_the_explanations_numbers_are_in_sight_without_scrolling(qtbot):
+@pytest.mark.parametrize("size", [None, (1024, 640)])
+def test_the_explanations_numbers_are_in_sight_without_scrolling(qtbot, size):
     window = window_at(qtbot, "forward", "conv2")
+    if size is not None:  # a small screen: the box takes the room from the step's formula
+        window.resize(*size)
+        settle()
     tensors, link = window.stepping.tensors, window.stepping.entry
     click_cell(qtbot, tensors.grid, 0, 1, 1)  # 145 terms: a long sum
     entry = window.workspace.entry
