@@ -146,6 +146,14 @@ class TrainingControls(QWidget):
         layout.addLayout(flow)
         layout.addLayout(progress)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Never shorter than its rows need at this width (a dock does not ask the
+        height for a width, so the plots below would be squeezed instead)."""
+        super().resizeEvent(event)
+        need = self.layout().totalHeightForWidth(self.width())
+        if need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
     def _connect(self) -> None:
         self.train_button.clicked.connect(self.train_clicked)
         self.pause_button.toggled.connect(self.pause_toggled)
