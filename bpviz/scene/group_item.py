@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpviz.engine.shape_text import shape_text, square_text
 from bpviz.graph.groups import GroupSummary
-from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
+from bpviz.scene.colours import canvas, mix, muted_text, step_mark
 from bpviz.scene.fonts import canvas_font
 from bpviz.scene.node_item import DONE_BAR, GLOW, PAD, RADIUS, RoundedBoxItem, prepare_resize
 
@@ -109,7 +109,7 @@ class GroupBox(RoundedBoxItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect, line = self._rect, self._line()
-        mark = QColor(FORWARD_MARK if self.step_phase != "backward" else BACKWARD_MARK)
+        mark = step_mark(self.step_phase)
         if self.step_role == "active":
             for ring in range(4, 0, -1):
                 reach = GLOW * ring / 4

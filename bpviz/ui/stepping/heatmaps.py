@@ -247,7 +247,8 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             columns, side = grid_layout(len(maps), maps[0].shape, self.width(), self.height())
             layout = (columns, prints_numbers(maps[0].shape, side))
             compact = titles_too_wide(titles, short_titles, column_width(self.width(), columns))
-            if layout != self._signature[2:4] or compact != self.compact:
+            rebuilt = self._signature is None  # a theme switch drops the items
+            if rebuilt or layout != self._signature[2:4] or compact != self.compact:
                 self.show_maps(*shown)
             else:
                 self._fit_boxes(maps[0].shape, side)
