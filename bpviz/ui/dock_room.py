@@ -22,7 +22,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 CANVAS_SHARE = 0.5
-ROOM_SHARE = 0.62  # the most of the window's width or height `give_room` takes
+ROOM_SHARE = 0.55  # the most of the window's width or height `give_room` takes
 RELEASED = "bpvizHeightReleased"  # set on a panel whose minimum height make_room lowered
 GIVEN = "bpvizRoomGiven"  # the size give_room gave a dock, kept by make_room
 
@@ -104,12 +104,23 @@ def give_room(window: QMainWindow, dock: QDockWidget, wanted: Callable[[int], QS
         QTimer.singleShot(0, lambda: _give_height(window, dock, wanted))
 
 
-def _give_height(window: QMainWindow, dock: QDockWidget, wanted: Callable[[int], QSize]) -> None:
+def _give_height(window: QMainWindow, dock: QDockWidget, wanted: Callable[[int], QSize],
+                 extra: int | None = None) -> None:
+    """Grow `dock` to the height `wanted` asks at its width. `extra`: what the area
+    adds around the dock (a tab bar), learnt from a first try (None: try first)."""
     chrome = dock.height() - dock.widget().height()  # the dock's title bar
     height = min(wanted(dock.widget().width()).height() + chrome,
                  round(window.height() * ROOM_SHARE))
-    window.resizeDocks([dock], [max(height, dock.height())], Qt.Orientation.Vertical)
     dock.setProperty(GIVEN, QSize(0, height))
+    if dock.height() >= height:
+        return
+    window.resizeDocks([dock], [height + (extra or 0)], Qt.Orientation.Vertical)
+    if extra is None:
+        # NOTE: the size given is the area's, tab bar included: try again with the
+        # difference once the first try is laid out.
+        asked = height
+        QTimer.singleShot(0, lambda: _give_height(window, dock, wanted,
+                                                  max(0, asked - dock.height())))
 
 
 def _side_by_side(one: QDockWidget, other: QDockWidget) -> bool:
