@@ -29,6 +29,19 @@ def canvas(key: str) -> QColor:
     return current_theme().colour(key)
 
 
+def step_mark(phase: str | None) -> QColor:
+    """The current step's node: the theme's "active" colour, else the phase's mark."""
+    active = current_theme().canvas.get("active")
+    if active:
+        return QColor(active)
+    return QColor(FORWARD_MARK if phase != "backward" else BACKWARD_MARK)
+
+
+def line_width(width: float) -> float:
+    """A wire's or outline's usual `width`, as thick as the theme draws lines."""
+    return width * current_theme().line_scale
+
+
 def is_dark() -> bool:
     return canvas("background").lightnessF() < 0.5
 

@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from bpviz.graph.groups import GroupSummary
-from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
+from bpviz.scene.colours import canvas, mix, muted_text, step_mark
 from bpviz.scene.fonts import canvas_font
 from bpviz.scene.labels import group_lines
 from bpviz.scene.node_item import DONE_BAR, GLOW, PAD, RADIUS, RoundedBoxItem, prepare_resize
@@ -106,7 +106,7 @@ class GroupBox(RoundedBoxItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect, line = self._rect, self._line()
-        mark = QColor(FORWARD_MARK if self.step_phase != "backward" else BACKWARD_MARK)
+        mark = step_mark(self.step_phase)
         if self.step_role == "active":
             for ring in range(4, 0, -1):
                 reach = GLOW * ring / 4

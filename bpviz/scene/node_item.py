@@ -15,7 +15,15 @@ from bpviz.engine.shape_text import shape_text
 from bpviz.graph import NodeData
 from bpviz.scene import labels
 from bpviz.scene.badges import SumBadge, VerifyBadge
-from bpviz.scene.colours import BACKWARD_MARK, FORWARD_MARK, canvas, mix, muted_text
+from bpviz.scene.colours import (
+    BACKWARD_MARK,
+    FORWARD_MARK,
+    canvas,
+    line_width,
+    mix,
+    muted_text,
+    step_mark,
+)
 from bpviz.scene.fonts import canvas_font
 from bpviz.scene.port_item import PortItem
 
@@ -284,7 +292,7 @@ class NodeItem(RoundedBoxItem):
 
     def _paint_glow(self, painter: QPainter) -> None:
         """A soft halo in the pass's colour around the current node."""
-        glow = QColor(FORWARD_MARK if self.step_phase != "backward" else BACKWARD_MARK)
+        glow = step_mark(self.step_phase)
         rings = 4
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for ring in range(rings, 0, -1):
@@ -316,11 +324,10 @@ class NodeItem(RoundedBoxItem):
                 pen.setStyle(Qt.PenStyle.DashLine)
             return pen
         if self.isSelected():
-            return QPen(canvas("selection"), 3.0)
+            return QPen(canvas("selection"), line_width(3.0))
         if self.step_role == "active":
-            return QPen(QColor(FORWARD_MARK if self.step_phase != "backward"
-                               else BACKWARD_MARK), 2.5)
-        return QPen(mix(canvas("node_text"), canvas("node"), 0.2), 1.2)
+            return QPen(step_mark(self.step_phase), line_width(2.5))
+        return QPen(mix(canvas("node_text"), canvas("node"), 0.2), line_width(1.2))
 
     def _paint_text(self, painter: QPainter, header_h: float, title_colour: QColor) -> None:
         rect, line = self._rect, self._line_height()

@@ -1,7 +1,9 @@
-"""Light and dark themes: the widgets' QPalette and the colours the canvas paints with.
+"""Light, dark and high-contrast themes: the widgets' QPalette and the canvas's colours.
 
 One hue per op family (the canvas's, from the Okabe–Ito colour-blind-safe
-palette), the same in both themes. `current_theme()` is the theme in use;
+palette), the same in every theme. CONTRAST is presentation mode's (white text
+and wires on black, thick lines, yellow for the current step), not a View ›
+Theme choice. `current_theme()` is the theme in use;
 `theme_manager().set_theme(name)` switches it (and the running QApplication's
 palette) and fires `changed` with the new Theme. Keeping the user's choice in
 the settings is the window's business (bpviz.ui.appearance).
@@ -30,7 +32,9 @@ def family_colour(family: str) -> QColor:
 
 @dataclass(frozen=True)
 class Theme:
-    """name: "light" or "dark"; canvas: named colours for the graph scene."""
+    """name: "light", "dark" or "contrast"; canvas: named colours for the graph scene
+    (an "active" colour, when given, marks the current step's node in either phase);
+    line_scale: how much thicker than usual wires and outlines are drawn."""
 
     name: str
     window: str
@@ -41,6 +45,8 @@ class Theme:
     highlight: str
     error: str
     canvas: dict[str, str] = field(default_factory=dict)
+    highlighted_text: str = "#ffffff"
+    line_scale: float = 1.0
 
     def colour(self, key: str) -> QColor:
         """A canvas colour: background, grid, node, node_text, wire, label, selection,
@@ -55,7 +61,8 @@ class Theme:
             QPalette.ColorRole.Text: self.text, QPalette.ColorRole.Button: self.window,
             QPalette.ColorRole.ButtonText: self.text, QPalette.ColorRole.ToolTipBase: self.base,
             QPalette.ColorRole.ToolTipText: self.text, QPalette.ColorRole.Highlight: self.highlight,
-            QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.Link: self.highlight,
+            QPalette.ColorRole.HighlightedText: self.highlighted_text,
+            QPalette.ColorRole.Link: self.highlight,
             QPalette.ColorRole.PlaceholderText: self.muted, QPalette.ColorRole.Mid: self.muted,
             QPalette.ColorRole.BrightText: self.error,
         }
@@ -81,12 +88,14 @@ DARK = Theme(
             "node_text": "#f0f0f0", "wire": "#b8b8b8", "label": "#d0d0d0",
             "selection": "#6cb2ff", "error": "#ff6b6b", "frozen": "#6a6a6a"})
 
-CONTRAST = Theme(  # presentation mode: black on white, strong colours, for a projector
-    "contrast", window="#ffffff", base="#ffffff", alternate="#f0f0f0", text="#000000",
-    muted="#404040", highlight="#0040c0", error="#c00000",
-    canvas={"background": "#ffffff", "grid": "#ffffff", "node": "#ffffff",
-            "node_text": "#000000", "wire": "#000000", "label": "#000000",
-            "selection": "#0040c0", "error": "#c00000", "frozen": "#707070"})
+CONTRAST = Theme(  # presentation mode: white on black, thick lines, yellow for the step
+    "contrast", window="#000000", base="#000000", alternate="#1c1c1c", text="#ffffff",
+    muted="#d8d8d8", highlight="#ffd400", error="#ff6060",
+    canvas={"background": "#000000", "grid": "#000000", "node": "#000000",
+            "node_text": "#ffffff", "wire": "#ffffff", "label": "#ffffff",
+            "selection": "#ffd400", "error": "#ff6060", "frozen": "#9a9a9a",
+            "active": "#ffd400"},
+    highlighted_text="#000000", line_scale=1.8)
 
 THEMES = {"light": LIGHT, "dark": DARK}  # the View › Theme choices
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from bpviz.engine.shape_text import shape_text
 from bpviz.scene import label_places, routing
-from bpviz.scene.colours import canvas, is_dark, mix
+from bpviz.scene.colours import canvas, is_dark, line_width, mix
 from bpviz.scene.fonts import canvas_font
 from bpviz.scene.node_item import NodeItem, prepare_resize
 from bpviz.scene.port_item import PORT_RADIUS
@@ -232,9 +232,9 @@ class WireItem(QGraphicsPathItem):
             pen = QPen(self.grad_colour, self.grad_width)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         else:
-            pen = QPen(canvas("wire"), 2.0)
+            pen = QPen(canvas("wire"), line_width(2.0))
         if self.isSelected():
-            pen = QPen(canvas("selection"), max(3.0, pen.widthF()))
+            pen = QPen(canvas("selection"), max(line_width(3.0), pen.widthF()))
         painter.setPen(pen)
         painter.drawPath(self.path())
         if self.label or self.note:

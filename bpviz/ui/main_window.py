@@ -29,7 +29,7 @@ from bpviz.ui.app import about_text, data_dir, settings
 from bpviz.ui.autosave import Autosaver
 from bpviz.ui.canvas import GraphView
 from bpviz.ui.clipboard import NodeClipboard
-from bpviz.ui.dock_room import make_room
+from bpviz.ui.dock_room import forget_room, make_room
 from bpviz.ui.editor import EditError, GraphEditor
 from bpviz.ui.file_extras import FileExtras
 from bpviz.ui.graph_files import GraphFiles
@@ -196,6 +196,7 @@ class MainWindow(GraphFiles, QMainWindow):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        forget_room(self)
         self._room_timer.start()  # a small window shrinks the docks, not only the canvas
 
     def apply_theme(self, theme: Theme) -> None:

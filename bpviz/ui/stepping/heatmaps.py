@@ -276,7 +276,8 @@ class HeatmapGrid(pg.GraphicsLayoutWidget):
             layout = (columns, prints_numbers(maps[0].shape, side))
             compact = titles_too_wide(titles, short_titles, column_width(self.width(), columns))
             finer = self.block != (1, 1) and drawn_side(side) != self._drawn_side
-            if layout != self._signature[2:4] or compact != self.compact or finer:
+            rebuilt = self._signature is None  # a theme switch drops the items
+            if rebuilt or layout != self._signature[2:4] or compact != self.compact or finer:
                 self.show_maps(*shown)
             else:
                 self._fit_boxes(maps[0].shape, side)

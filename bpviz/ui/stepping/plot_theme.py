@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 
 from bpviz.scene.theme import Theme, current_theme, theme_manager
 
@@ -25,7 +26,7 @@ class PlotColours:
 
 def plot_colours(theme: Theme | None = None) -> PlotColours:
     theme = theme or current_theme()
-    line = "#444444" if theme.name != "dark" else "#c8c8c8"
+    line = "#c8c8c8" if QColor(theme.base).lightnessF() < 0.5 else "#444444"
     return PlotColours(theme.base, theme.text, theme.muted if theme.name == "dark" else
                        theme.text, line)
 

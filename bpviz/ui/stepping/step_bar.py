@@ -37,6 +37,8 @@ from bpviz.ui.theme_icons import themed_icon
 SPEEDS = (0.5, 1, 2, 3, 5, 8, 12, 20)  # steps per second, one per slider notch
 MAX_BATCH = 64
 SPIN_CHROME = 36  # pixels of a spin box around its text: frame and arrows
+SPEED_WIDTH = (110, 60)  # px: the speed slider in a wide bar, in a narrow one
+NARROW_BAR = 1300  # px: a bar narrower than this gives the step's text more room
 
 
 class StepBar(QToolBar):
@@ -84,13 +86,20 @@ class StepBar(QToolBar):
         self.speed.setObjectName("step_speed")
         self.speed.setRange(0, len(SPEEDS) - 1)
         self.speed.setValue(SPEEDS.index(2))
-        self.speed.setFixedWidth(110)
+        self.speed.setFixedWidth(SPEED_WIDTH[0])
         self.speed.valueChanged.connect(self._speed_changed)
         self.speed_label = QLabel()
         self.addWidget(self.speed)
         self.addWidget(self.speed_label)
         self.addSeparator()
         self._speed_changed()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """A narrow bar has a narrower speed slider, so the step's text keeps its room."""
+        super().resizeEvent(event)
+        width = SPEED_WIDTH[self.width() < NARROW_BAR]
+        if self.speed.width() != width:
+            self.speed.setFixedWidth(width)
 
     # -- the session ----------------------------------------------------
     @property
@@ -200,6 +209,7 @@ class WindowStepBar(StepBar):
                                "seed of the weights and of the random batch")
         self.weights = QLabel()
         self.weights.setObjectName("step_weights")
+        self.weights.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addWidget(self.weights)
         self.verify_action = QAction("Verify against torch", self)
         self.verify_action.setIconText("✓ torch")
@@ -228,12 +238,28 @@ class WindowStepBar(StepBar):
         self.addWidget(spin)
         return spin
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_weights()
+
+    def _fit_weights(self) -> None:
+        """A narrow bar shows which weights on two lines."""
+        narrow = self.width() < NARROW_BAR
+        metrics, words = self.weights.fontMetrics(), self.weights.text().split()
+        half = min((max(metrics.horizontalAdvance(" ".join(words[:cut])),
+                        metrics.horizontalAdvance(" ".join(words[cut:])))
+                    for cut in range(1, len(words))), default=0) + 2 * metrics.averageCharWidth()
+        self.weights.setWordWrap(narrow)
+        self.weights.setMinimumWidth(half if narrow else 0)
+        self.weights.setMaximumWidth(half if narrow else 16777215)
+
     def set_weights(self, label: str, batch: str, note: str = "", image: str = "") -> None:
         """Show which weights the pass runs with (and on what `batch`: "a random
         batch", "4 moons validation samples (standardised)"; `image`: the picture
         that is its sample 0); the tooltip adds the note."""
         on = f" · on {image}" if image else ""
         self.weights.setText(f" {'⚠ ' if note else ''}{label}{on} ")
+        self._fit_weights()
         tip = f"the pass shows {label} on {batch}"
         self.weights.setToolTip(tip + (f"\n{note}" if note else ""))
         self._batch_text = batch

@@ -4,9 +4,10 @@
 workspace in a bottom dock (with its toggle in View › Panels), adds a Train
 menu before Help (Train Ctrl+T, Pause/Resume, Stop Ctrl+Shift+T; enabled as
 the workspace's training state allows) and sends the panel's messages to
-the status bar. Training itself runs in a process of its own
-(job.py, worker.py), which imports nothing from Qt: this file imports Qt only
-inside install().
+the status bar. When a run starts the panel comes to the front of its tab
+group and gets the room its plots need (bpviz.ui.dock_room.give_room).
+Training itself runs in a process of its own (job.py, worker.py), which
+imports nothing from Qt: this file imports Qt only inside install().
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from __future__ import annotations
 def install(window, workspace):
     """Add the training panel to a MainWindow; returns the QDockWidget (its
     widget() is the panel)."""
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QMenu
 
+    from bpviz.ui.dock_room import give_room
     from bpviz.ui.menus import action
     from bpviz.ui.training.dock import TrainingPanel
     from bpviz.ui.workspace_link import observe
@@ -40,6 +42,16 @@ def install(window, workspace):
     menu.addActions(list(acts.values()))
     observe(workspace, menu, lambda event, payload: event == "training_state"
             and _enable(acts, payload["state"]))
+    was = [workspace.training.state]
+
+    def started(event: str, payload: dict) -> None:
+        if event != "training_state":
+            return
+        if was[0] == "idle" and payload["state"] != "idle":
+            QTimer.singleShot(0, lambda: give_room(window, dock, panel.wanted_size))
+        was[0] = payload["state"]
+
+    observe(workspace, dock, started)
     _enable(acts, workspace.training.state)
     window.actions_.update(acts)
     return dock

@@ -40,6 +40,7 @@ DEFAULT_LR = {"adam": 0.01, "sgd": 0.05}  # as `bpviz train`
 OPTIMIZERS = {"Adam": "adam", "SGD": "sgd"}
 FILE_ENTRY = "File…"
 DATA_FILTER = "Data files (*.csv *.npz);;All files (*)"
+STATUS_CHARACTERS = 90  # a status narrower than this many average characters has two lines
 
 
 def spin(minimum: int, maximum: int, value: int, tip: str) -> QSpinBox:
@@ -143,6 +144,24 @@ class TrainingControls(QWidget):
         layout.setSpacing(4)
         layout.addLayout(flow)
         layout.addLayout(progress)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Never shorter than its rows need at this width (a dock does not ask the
+        height for a width, so the plots below would be squeezed instead)."""
+        super().resizeEvent(event)
+        self._fit_status()
+        need = self.layout().totalHeightForWidth(self.width())
+        if need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def _fit_status(self) -> None:
+        """The status line wraps onto a second line where it is narrow; its height
+        depends on the width alone, so the plots below do not jump as it changes."""
+        metrics = self.status.fontMetrics()
+        room = self.width() - self.progress.minimumWidth() - self.rate.minimumWidth()
+        lines = 1 if room >= metrics.averageCharWidth() * STATUS_CHARACTERS else 2
+        self.status.setWordWrap(lines > 1)
+        self.status.setFixedHeight(lines * metrics.lineSpacing() + 2)
 
     def _connect(self) -> None:
         self.train_button.clicked.connect(self.train_clicked)

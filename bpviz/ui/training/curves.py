@@ -187,7 +187,7 @@ def paint_curve(item: pg.PlotDataItem, colour: QColor, width: float = 2.0,
 
 
 def role_colour(role: str, theme: Theme, alpha: int = 255) -> QColor:
-    colour = QColor(ROLE_COLOURS.get(theme.name, ROLE_COLOURS["light"])[role])
+    colour = QColor(ROLE_COLOURS[palette_name(theme)][role])
     colour.setAlpha(alpha)
     return colour
 
@@ -288,9 +288,16 @@ class AccuracyPlot(SeriesPlot):
         self.extend("val", [e.iteration for e in val], [100 * e.val_acc for e in val])
 
 
+def palette_name(theme: Theme) -> str:
+    """Which of the light and dark data colours suit `theme`'s background."""
+    if theme.name in DISTINCT:
+        return theme.name
+    return "dark" if QColor(theme.base).lightnessF() < 0.5 else "light"
+
+
 def grad_colours(count: int, theme: Theme) -> list[str]:
     """Distinct colours for a few nodes; a plasma ramp from input to output for many."""
-    name = theme.name if theme.name in DISTINCT else "light"
+    name = palette_name(theme)
     if count <= len(DISTINCT[name]):
         return list(DISTINCT[name][:count])
     cmap = pg.colormap.get(GRAD_MAP)

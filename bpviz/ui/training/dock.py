@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.boundary_plot import BoundaryPlot
@@ -40,7 +40,7 @@ from bpviz.ui.training.controls import TrainingControls
 from bpviz.ui.training.curves import AccuracyPlot, GradNormPlot, LossPlot
 from bpviz.ui.training.fit import NAMED, same_kind, suggest_dataset
 from bpviz.ui.training.lrbox import compact
-from bpviz.ui.training.plot_fit import scroll_row
+from bpviz.ui.training.plot_board import ARRANGEMENTS, PlotBoard
 from bpviz.ui.training.reports import RunReports
 from bpviz.ui.training.worker import RunInfo, TrainingRun
 from bpviz.ui.workspace_link import follow_editor, observe
@@ -51,6 +51,8 @@ from bpviz.workspace.trained import TrainedWeights
 UPDATE_MS = 33  # at most ~30 redraws a second
 STOP_WAIT_S = 2.0  # how long quitting waits for the job
 PANEL_HEIGHT = 330
+PLOT_HEIGHT = 240  # px: the height a plot asks for when training starts
+NARROW_SPARE = 1.25  # a panel too narrow for a row asks for this much more than a grid
 
 
 class TrainingPanel(RunReports, QWidget):
@@ -88,18 +90,28 @@ class TrainingPanel(RunReports, QWidget):
         return QSize(1200, PANEL_HEIGHT)
 
     def _build(self) -> None:
-        plots = QSplitter(Qt.Orientation.Horizontal)
-        plots.setChildrenCollapsible(False)
-        for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot, self.boundary_plot):
-            plots.addWidget(plot)
-        plots.setSizes([300, 260, 360, 260])
+        self.board = PlotBoard([("Loss", self.loss_plot), ("Accuracy", self.accuracy_plot),
+                                ("Gradient norm", self.grad_plot),
+                                ("Decision boundary", self.boundary_plot)],
+                               weights=[300, 260, 360, 260])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.controls)
-        self.plot_area = scroll_row(plots)
-        layout.addWidget(self.plot_area, 1)
-        self.plots = plots
+        layout.addWidget(self.board, 1)
+
+    def wanted_size(self, width: int) -> QSize:
+        """The room the panel asks for when training starts, `width` pixels wide at
+        most: the four plots in a row when that width allows, else a 2×2 grid."""
+        row, grid = (self.board.needs(arrangement) for arrangement in ARRANGEMENTS[:2])
+        if row.width() <= width:
+            board, wide = row, min(width, max(row.width(), self.board.sizeHint().width()))
+        else:  # a grid, or two pages of two plots: the panels beside keep the rest
+            board, wide = grid, min(width, round(grid.width() * NARROW_SPARE))
+        controls = self.controls.layout().totalHeightForWidth(wide)
+        rows = 1 if board is row else 2
+        plots = max(board.height(), rows * PLOT_HEIGHT)
+        return QSize(wide, controls + self.layout().spacing() + plots)
 
     def _connect(self) -> None:
         self.controls.train_clicked.connect(self.start)

@@ -1,8 +1,8 @@
 """How narrow a training plot may get before its title, legend or axes clip.
 
 `minimum_width` is what a plot needs beside its left axis: room for its title,
-and for a legend above the view wrapped to at most LEGEND_ROWS rows. Narrower
-docks scroll the row of plots instead (`scroll_row`).
+and for a legend above the view wrapped to at most LEGEND_ROWS rows. A panel too
+narrow for four such plots side by side arranges them otherwise (plot_board.py).
 `wrap_legend` gives a legend above the view as many columns as fit the view
 (one row when there is room, more rows in a narrow plot).
 """
@@ -12,9 +12,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QWidget
 
 MIN_WIDTH = 200  # px: no plot gets narrower than this
 MIN_HEIGHT = 170  # px
@@ -54,16 +52,3 @@ def wrap_legend(legend: pg.LegendItem, room: float) -> None:
     while columns > 1 and legend_width(legend, columns) > room:
         columns -= 1
     legend.setColumnCount(columns)
-
-
-def scroll_row(row: QWidget) -> QScrollArea:
-    """`row` fills the area's width, and scrolls sideways where the area is narrower
-    than it needs (e.g. the panel tabbed beside the formula); the area keeps its height."""
-    area = QScrollArea()
-    area.setWidget(row)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    bar = area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-    area.setMinimumHeight(row.minimumSizeHint().height() + bar)
-    return area
