@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from bpviz.scene.theme import THEMES, current_theme
+from bpviz.ui.action_names import STABLE_NAME
 from bpviz.ui.app import settings
 from bpviz.ui.appearance import set_theme
-from bpviz.ui.help import STABLE_NAME
 
 if TYPE_CHECKING:
     from bpviz.ui.main_window import MainWindow

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpviz.ui.help import STABLE_NAME
+from bpviz.ui.action_names import STABLE_NAME
 from bpviz.ui.stepping.entry_keys import entry_key_rows
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.stepping import StepSession
-from bpviz.ui.help import STABLE_NAME
+from bpviz.ui.action_names import STABLE_NAME
 from bpviz.ui.stepping.elided_label import ElidedLabel
 from bpviz.ui.theme_icons import themed_icon
 
