@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import deque
 
 from PySide6.QtCore import QSize, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from bpviz.graph import GraphDocument
 from bpviz.ui.training.boundary_plot import BoundaryPlot
@@ -94,11 +94,22 @@ class TrainingPanel(RunReports, QWidget):
                                 ("Gradient norm", self.grad_plot),
                                 ("Decision boundary", self.boundary_plot)],
                                weights=[300, 260, 360, 260])
-        layout = QVBoxLayout(self)
+        inside = QWidget()
+        layout = QVBoxLayout(inside)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.controls)
         layout.addWidget(self.board, 1)
+        # NOTE: what the controls and one plot need is more than a small screen has
+        # beside the other panels; asked of the window, it grew past the screen. The
+        # panel scrolls instead when it has less (give_room gives it what it wants).
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(inside)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
     def wanted_size(self, width: int) -> QSize:
         """The room the panel asks for when training starts, `width` pixels wide at

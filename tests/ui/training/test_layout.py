@@ -86,12 +86,13 @@ def test_starting_training_after_a_pass_gives_the_plots_room_even_from_a_cramped
               [plot.size().toTuple() for plot in plots(panel)])
         assert len(shown_whole(panel)) >= together
         assert every_page_whole(panel) == {plot.title_text for plot in plots(panel)}
+        assert window.size().toTuple() == size  # the window did not grow past the screen
     finally:
         panel.shut_down()
 
 
 @pytest.mark.parametrize("size, arrangement", [((1300, 330), "row"), ((800, 600), "grid"),
-                                               ((800, 330), "pairs"), ((360, 330), "single")])
+                                               ((800, 330), "pairs"), ((360, 480), "single")])
 def test_the_plots_are_laid_out_by_the_room_they_have(qtbot, make_panel, size, arrangement):
     panel = make_panel()
     panel.resize(*size)
