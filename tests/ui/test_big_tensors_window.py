@@ -63,6 +63,8 @@ def test_cancel_during_a_build_stops_it_and_leaves_the_window_usable(qtbot):
     window = window_on(qtbot, big_maps(channels=16, size=96, blocks=6), batch=8)
     controller = window.stepping
     seen = []
+    messages = []  # a busy machine may outlast a status message's few seconds
+    window.statusBar().messageChanged.connect(messages.append)
 
     def cancel_at_first(done: int, total: int) -> None:
         seen.append((done, total, controller.busy.maximum(), controller.busy.format()))
@@ -78,7 +80,7 @@ def test_cancel_during_a_build_stops_it_and_leaves_the_window_usable(qtbot):
     assert text == f"weights {done}/{total // 3}"  # node by node: weights, forward, backward
     assert not controller.building and controller.session is None
     assert not controller.busy.isVisible() and not controller.cancel.isVisible()
-    assert window.statusBar().currentMessage() == "pass cancelled"
+    assert "pass cancelled" in messages
     qtbot.keyClick(window, Qt.Key.Key_F10)  # at once: it waits for the cancelled worker
     qtbot.waitUntil(lambda: controller.stopping is None, timeout=60000)
     qtbot.waitUntil(lambda: controller.session is not None, timeout=60000)
