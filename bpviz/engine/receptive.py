@@ -159,12 +159,18 @@ def field_input(network: Network, node_id: str, fields=None) -> str:
     return current.id
 
 
-def spatial_shapes(network: Network) -> dict[str, tuple[int, int]]:
-    """(H, W) of every node whose per-sample output is [C, H, W], from the inputs' shapes."""
+def per_sample_shapes(network: Network) -> dict[str, tuple[int, ...]]:
+    """Every node's output shape without the batch axis, from the inputs' shapes."""
     shapes: dict[str, tuple[int, ...]] = {}
     for node in network.order:
         if node.op.op_name == "input":
             shapes[node.id] = tuple(node.op.hp["shape"])
         else:
             shapes[node.id] = tuple(node.op.infer_shape([shapes[s] for s in node.inputs]))
-    return {node: shape[1:] for node, shape in shapes.items() if len(shape) == 3}
+    return shapes
+
+
+def spatial_shapes(network: Network) -> dict[str, tuple[int, int]]:
+    """(H, W) of every node whose per-sample output is [C, H, W], from the inputs' shapes."""
+    return {node: shape[1:] for node, shape in per_sample_shapes(network).items()
+            if len(shape) == 3}

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from bpviz.engine.executor import Network
-from bpviz.engine.receptive import receptive_fields
+from bpviz.engine.receptive import per_sample_shapes, receptive_fields
 from bpviz.engine.stepping import StepSession
 from bpviz.ui.stepping.plot_theme import follow_theme, plot_colours
 from bpviz.ui.stepping.receptive_boxes import (
@@ -306,17 +306,6 @@ def brightest_centre(maps: np.ndarray) -> tuple[int, int, int]:
     largest (a ReLU unit above zero passes its gradient on)."""
     i, j = (maps.shape[1] - 1) // 2, (maps.shape[2] - 1) // 2
     return int(np.argmax(maps[:, i, j])), i, j
-
-
-def per_sample_shapes(network: Network) -> dict[str, tuple[int, ...]]:
-    """Every node's output shape without the batch axis, from the inputs' shapes."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for node in network.order:
-        if node.op.op_name == "input":
-            shapes[node.id] = tuple(node.op.hp["shape"])
-        else:
-            shapes[node.id] = tuple(node.op.infer_shape([shapes[s] for s in node.inputs]))
-    return shapes
 
 
 def spatial_nodes(network: Network) -> list[str]:
